@@ -1,0 +1,233 @@
+// One options object for every runtime (gateway, scheduler, all, CLI tools): read from the
+// environment once at start, validated with clear messages, then frozen. `fived check-config`
+// prints it (secrets masked) or the list of problems.
+
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import { ErrorCode, FivedError } from './errors.js';
+import { DEFAULT_PAYTABLE, type DayStart, type Paytable } from './core/types.js';
+import type { BetLimits } from './store/types.js';
+
+export interface Config {
+  instance: string; // name in logs, results' tracking and metrics
+  host: string; // os.hostname()
+  // game
+  durations: number[]; // seconds
+  freezeMs: number;
+  timeline: string;
+  dayStart: DayStart;
+  paytable: Paytable;
+  limits: BetLimits;
+  // store
+  redisUrl: string; // '' = in-memory store (single process only)
+  redisSentinels: Array<{ host: string; port: number }>;
+  redisSentinelName: string;
+  keyPrefix: string;
+  // gateway
+  port: number;
+  bindHost: string;
+  jwtSecret: string; // HS256 secret for player tokens
+  operatorToken: string; // server-to-server token for operator endpoints; '' disables them
+  origins: string[]; // allowlist; empty allows all
+  maxPayloadBytes: number;
+  maxBackpressureBytes: number;
+  idleTimeoutS: number;
+  rateLimitPerS: number; // messages per second per connection
+  maxClockSkewMs: number; // /ready fails beyond this difference to Redis TIME
+  clockOffsetMs: number; // test/chaos only: shift this process's clock
+  drainMs: number; // SIGTERM: time given to in-flight work
+  settleGraceMs: number; // gateways complete pending settlements after end + grace
+  poolThreads: number;
+  demo: boolean; // demo tokens and demo credit on the page; never on in production
+  allowUwsFallback: boolean; // run on the slow pure-JS server if the native uWS binary fails to load
+  // scheduler
+  schedulerPort: number; // metrics/health port of `fived scheduler`; 0 = none
+  leaseTtlMs: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION_DIVIDES = 86_400;
+
+/** Reads, validates and freezes the configuration. Throws E_CONFIG_INVALID listing every problem. */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return def;
+    const v = Number(raw);
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return def;
+    }
+    return v;
+  };
+  const str = (name: string, def: string): string => {
+    const raw = env[name];
+    return raw === undefined ? def : raw.trim();
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return def;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected true/false`);
+    return def;
+  };
+
+  const durationsRaw = str('FIVED_DURATIONS', '60,180,300,600');
+  const durations = durationsRaw.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (durations.length === 0) problems.push('FIVED_DURATIONS: at least one room duration is needed');
+  for (const d of durations) {
+    if (!Number.isSafeInteger(d) || d < 1 || DURATION_DIVIDES % d !== 0) {
+      problems.push(`FIVED_DURATIONS: ${d} is not a whole number of seconds dividing 86400`);
+    }
+  }
+  if (new Set(durations).size !== durations.length) problems.push('FIVED_DURATIONS: a duration is listed twice');
+
+  const freezeMs = int('FIVED_FREEZE_MS', 5000, 0, 86_400_000);
+  for (const d of durations) {
+    if (Number.isSafeInteger(d) && freezeMs >= d * 1000) {
+      problems.push(`FIVED_FREEZE_MS=${freezeMs} must be shorter than every room (${d} s)`);
+    }
+  }
+
+  const timeline = str('FIVED_TIMELINE', 'default');
+  if (!/^[a-z0-9_-]{1,32}$/i.test(timeline)) problems.push(`FIVED_TIMELINE=${JSON.stringify(timeline)}: letters, digits, _ and - only (1-32)`);
+
+  const dayStart = parseDayStart(str('FIVED_DAY_START', '00:00'), str('FIVED_DAY_OFFSET', '+00:00'), problems);
+
+  const paytable: Paytable = {
+    feeBps: int('FIVED_FEE_BPS', DEFAULT_PAYTABLE.feeBps, 0, 9999),
+    number: int('FIVED_PAY_NUMBER', DEFAULT_PAYTABLE.number, 1, 1000),
+    bigSmall: int('FIVED_PAY_BIG_SMALL', DEFAULT_PAYTABLE.bigSmall, 1, 1000),
+    oddEven: int('FIVED_PAY_ODD_EVEN', DEFAULT_PAYTABLE.oddEven, 1, 1000),
+    sumBigSmall: int('FIVED_PAY_SUM_BIG_SMALL', DEFAULT_PAYTABLE.sumBigSmall, 1, 1000),
+    sumOddEven: int('FIVED_PAY_SUM_ODD_EVEN', DEFAULT_PAYTABLE.sumOddEven, 1, 1000),
+  };
+
+  // the smallest stake whose net is >= 1 after the fee
+  const minNetStake = Math.ceil(10_000 / (10_000 - paytable.feeBps));
+  const limits: BetLimits = {
+    minStake: int('FIVED_MIN_STAKE', Math.max(minNetStake, 1), 1, Number.MAX_SAFE_INTEGER),
+    maxStake: int('FIVED_MAX_STAKE', 10_000_000, 1, Number.MAX_SAFE_INTEGER),
+    maxUserStakePerPeriod: int('FIVED_MAX_USER_STAKE', 100_000_000, 1, Number.MAX_SAFE_INTEGER),
+    maxLiability: int('FIVED_MAX_LIABILITY', 0, 0, Number.MAX_SAFE_INTEGER),
+  };
+  if (Math.floor((limits.minStake * (10_000 - paytable.feeBps)) / 10_000) < 1) {
+    problems.push(`FIVED_MIN_STAKE=${limits.minStake}: the net stake after a ${paytable.feeBps} bps fee would be 0 (need >= ${minNetStake})`);
+  }
+  if (limits.maxStake < limits.minStake) problems.push('FIVED_MAX_STAKE must be >= FIVED_MIN_STAKE');
+
+  const redisUrl = str('FIVED_REDIS_URL', '');
+  if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) problems.push(`FIVED_REDIS_URL=${JSON.stringify(redisUrl)}: expected redis://host:port[/db]`);
+  const redisSentinels: Array<{ host: string; port: number }> = [];
+  for (const part of str('FIVED_REDIS_SENTINELS', '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([^:]+):(\d+)$/.exec(part);
+    if (!m) problems.push(`FIVED_REDIS_SENTINELS: ${JSON.stringify(part)} is not host:port`);
+    else redisSentinels.push({ host: m[1]!, port: Number(m[2]) });
+  }
+
+  const origins = str('FIVED_ORIGINS', '').split(',').map((s) => s.trim()).filter(Boolean);
+  const demo = bool('FIVED_DEMO', false);
+  let jwtSecret = str('FIVED_JWT_SECRET', '');
+  if (jwtSecret === '') {
+    if (demo) jwtSecret = 'fived-demo-secret-not-for-production';
+    else jwtSecret = ''; // anonymous watching only: nobody can bet without a secret configured
+  } else if (jwtSecret.length < 16) problems.push('FIVED_JWT_SECRET: use at least 16 characters');
+
+  const cfg: Config = {
+    instance: str('FIVED_INSTANCE', `${os.hostname()}:${process.pid}`),
+    host: os.hostname(),
+    durations,
+    freezeMs,
+    timeline,
+    dayStart,
+    paytable,
+    limits,
+    redisUrl,
+    redisSentinels,
+    redisSentinelName: str('FIVED_REDIS_SENTINEL_NAME', 'mymaster'),
+    keyPrefix: str('FIVED_KEY_PREFIX', ''),
+    port: int('FIVED_PORT', 3000, 0, 65535),
+    bindHost: str('FIVED_HOST', '0.0.0.0'),
+    jwtSecret,
+    operatorToken: str('FIVED_OPERATOR_TOKEN', ''),
+    origins,
+    maxPayloadBytes: int('FIVED_MAX_PAYLOAD', 16 * 1024, 256, 16 * 1024 * 1024),
+    maxBackpressureBytes: int('FIVED_MAX_BACKPRESSURE', 256 * 1024, 1024, 64 * 1024 * 1024),
+    idleTimeoutS: int('FIVED_IDLE_TIMEOUT_S', 120, 8, 960),
+    rateLimitPerS: int('FIVED_RATE_LIMIT', 50, 1, 100_000),
+    maxClockSkewMs: int('FIVED_MAX_CLOCK_SKEW_MS', 250, 1, 60_000),
+    clockOffsetMs: int('FIVED_CLOCK_OFFSET_MS', 0, -60_000, 60_000),
+    drainMs: int('FIVED_DRAIN_MS', 5000, 0, 120_000),
+    settleGraceMs: int('FIVED_SETTLE_GRACE_MS', 3000, 0, 600_000),
+    poolThreads: int('FIVED_POOL_THREADS', 1, 1, 64),
+    demo,
+    allowUwsFallback: bool('FIVED_ALLOW_UWS_FALLBACK', false),
+    schedulerPort: int('FIVED_SCHEDULER_PORT', 9300, 0, 65535),
+    leaseTtlMs: int('FIVED_LEASE_TTL_MS', 3000, 500, 600_000),
+    logLevel: str('FIVED_LOG_LEVEL', 'info'),
+    ...overrides,
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
+    problems.push(`FIVED_LOG_LEVEL=${JSON.stringify(cfg.logLevel)}: one of fatal, error, warn, info, debug, trace, silent`);
+  }
+
+  if (problems.length > 0) {
+    throw new FivedError(ErrorCode.CONFIG_INVALID, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
+  }
+  return deepFreeze(cfg);
+}
+
+function parseDayStart(time: string, offset: string, problems: string[]): DayStart {
+  const t = /^(\d{1,2}):(\d{2})$/.exec(time);
+  const o = /^([+-])(\d{1,2}):(\d{2})$/.exec(offset);
+  let minutes = 0;
+  let offsetMinutes = 0;
+  if (!t || Number(t[1]) > 23 || Number(t[2]) > 59) problems.push(`FIVED_DAY_START=${JSON.stringify(time)}: expected HH:MM`);
+  else minutes = Number(t[1]) * 60 + Number(t[2]);
+  if (!o || Number(o[3]) > 59) problems.push(`FIVED_DAY_OFFSET=${JSON.stringify(offset)}: expected +HH:MM or -HH:MM (e.g. +05:30)`);
+  else {
+    offsetMinutes = (o[1] === '-' ? -1 : 1) * (Number(o[2]) * 60 + Number(o[3]));
+    if (offsetMinutes < -720 || offsetMinutes > 840) problems.push(`FIVED_DAY_OFFSET=${offset}: must be within -12:00..+14:00`);
+  }
+  return { minutes, offsetMinutes };
+}
+
+/** The game settings every instance must agree on; registered in the store at start. */
+export function configFingerprint(cfg: Pick<Config, 'durations' | 'freezeMs' | 'timeline' | 'dayStart' | 'paytable'>): string {
+  const canonical = JSON.stringify({
+    durations: [...cfg.durations].sort((a, b) => a - b),
+    freezeMs: cfg.freezeMs,
+    timeline: cfg.timeline,
+    dayStart: { minutes: cfg.dayStart.minutes, offsetMinutes: cfg.dayStart.offsetMinutes },
+    paytable: { ...cfg.paytable },
+  });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
+/** The configuration with secrets masked, for `fived check-config` and start-up logs. */
+export function describeConfig(cfg: Readonly<Config>): Record<string, unknown> {
+  const mask = (s: string) => (s === '' ? '' : '***');
+  return { ...cfg, jwtSecret: mask(cfg.jwtSecret), operatorToken: mask(cfg.operatorToken), redisUrl: cfg.redisUrl.replace(/\/\/[^@/]*@/, '//***@') };
+}
+
+export function roomName(duration: number): string {
+  return `fiveD_${duration}`;
+}
+
+/** 'fiveD_60' → 60, or null when it is not a room name. */
+export function parseRoomName(room: string): number | null {
+  const m = /^fiveD_(\d{1,5})$/.exec(room);
+  return m ? Number(m[1]) : null;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o as object)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,200 @@
+// The one interface for everything gateways and the scheduler share. Two implementations:
+// MemoryStore (embedded default, one process) and RedisStore (ioredis + Lua, many processes).
+// One contract suite (test/store.contract.test.ts) runs against both.
+//
+// Conventions: period ids are 17-digit strings; money is integer minor units; every method that
+// takes input from outside validates it and throws a FivedError (src/errors.ts) without writing
+// anything; times passed in (`now`) are epoch ms from the caller's clock, used only as an extra
+// check — the store's own per-period flags decide (frozen, void, settled).
+
+import type { BetKind, BetPick, BetSnapshot, Digits, Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
+
+export interface BetLimits {
+  minStake: number; // per bet, gross; must keep the net stake >= 1
+  maxStake: number; // per bet
+  maxUserStakePerPeriod: number; // per user per period, gross
+  maxLiability: number; // per period, via the core's cheap upper bound; 0 = no cap
+}
+
+export interface PlaceBetInput {
+  period: PeriodWindow;
+  userId: string;
+  clientBetId: string; // idempotency key, unique per user
+  kind: BetKind;
+  pick: BetPick;
+  amount: number;
+}
+
+export interface BetAck {
+  betId: string; // `${periodId}:${seq}` — unique within a room
+  clientBetId: string;
+  userId: string;
+  duration: number;
+  timeline: string;
+  periodId: string;
+  seq: number;
+  kind: BetKind;
+  pick: BetPick;
+  amount: number;
+  placedAt: number;
+  balance: number; // balance right after the debit
+  duplicate: boolean; // true when this is the first acknowledgement returned again
+}
+
+export type BetOutcomeState = 'pending' | 'won' | 'lost' | 'refunded';
+
+export interface BetRecord extends Omit<BetAck, 'duplicate' | 'balance'> {
+  state: BetOutcomeState;
+  payout: number; // 0 until settled; the refund amount when refunded
+}
+
+export interface ResultTracking {
+  instance: string; // scheduler or gateway instance name
+  host: string;
+  pid: number;
+  computedAt: number;
+  computeMs: number;
+  patternCount: number;
+  totalStake: number;
+  totalExposure: number;
+  maxLiability: number;
+  source: 'scheduler' | 'gateway';
+  epoch?: number; // the scheduler's fencing epoch
+}
+
+/** The value of precalc_5d_result:fiveD:{duration}:{timeline}:{periodId} (msgpack). */
+export interface StoredResult extends PeriodRef {
+  digits: Digits;
+  sum: number;
+  seed: string; // 64 hex
+  commitment: string; // 64 hex
+  tracking: ResultTracking;
+}
+
+/** A settlement computed at the freeze (or by a gateway's fallback), applied after the end. */
+export interface SettlementPlan {
+  period: PeriodWindow;
+  betCount: number;
+  /** payout per bet, by seq (length betCount) */
+  payouts: Float64Array;
+  /** user ids by user index, as in the snapshot */
+  users: string[];
+  /** total payout per user index */
+  userPayouts: Float64Array;
+  totalPayout: number;
+}
+
+export type PeriodStatus = 'open' | 'frozen' | 'resulted' | 'settled' | 'void' | 'unknown';
+
+export interface PeriodRecord extends PeriodRef {
+  status: PeriodStatus;
+  commitment: string | null;
+  result: StoredResult | null;
+  voidReason: string | null;
+  betCount: number;
+  settled: boolean;
+}
+
+export interface HistoryEntry {
+  duration: number;
+  timeline: string;
+  periodId: string;
+  digits: Digits;
+  sum: number;
+  seed: string;
+  commitment: string;
+}
+
+export interface Lease {
+  holder: string;
+  epoch: number;
+}
+
+/** A write made on behalf of the scheduler's lease carries its epoch; a stale one is refused. */
+export interface Fence {
+  holder: string;
+  epoch: number;
+}
+
+export type BusHandler = (channel: string, message: unknown) => void;
+
+export interface StoreEvents {
+  /** the store found Redis empty or older than it was (generation mismatch) */
+  inconsistent: (info: { expected: string | null; found: string | null }) => void;
+  /** the command connection is (re)established */
+  ready: () => void;
+  /** the command connection was lost */
+  down: (err: Error) => void;
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+
+  /** connect, load scripts, check or write the generation key */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Redis TIME (or Date.now() in memory), epoch ms */
+  serverTime(): Promise<number>;
+  /** true while the store is reachable and consistent */
+  healthy(): boolean;
+  on<E extends keyof StoreEvents>(event: E, fn: StoreEvents[E]): void;
+
+  /** Register the game-config fingerprint; returns the one registered first (compare to detect drift). */
+  registerConfig(fingerprint: string): Promise<string>;
+
+  // ---- commitments ----
+  /** create-if-absent the seed; refused (E_COMMIT_TOO_LATE) once now >= startsAt. Returns the winner's commitment. */
+  commit(period: PeriodWindow, seedHex: string, now: number): Promise<{ commitment: string; created: boolean }>;
+  getCommitment(period: PeriodRef): Promise<string | null>;
+  /** The secret seed. Never hand it to anything that serves clients before the period's end. */
+  getSeed(period: PeriodRef): Promise<string | null>;
+
+  // ---- bets ----
+  placeBet(input: PlaceBetInput, limits: BetLimits, paytable: Paytable, now: number): Promise<BetAck>;
+  /** Set the frozen flag (idempotent); returns the bet count at the freeze. */
+  freeze(period: PeriodRef): Promise<{ betCount: number }>;
+  /** freeze + read the bets in the compact layout (records + user list) */
+  snapshot(period: PeriodRef): Promise<BetSnapshot>;
+  /** per-pattern gross stake totals (length 74) */
+  patternTotals(period: PeriodRef): Promise<Float64Array>;
+  userBets(userId: string, period?: PeriodRef, limit?: number): Promise<BetRecord[]>;
+
+  // ---- results ----
+  /** SET … NX on the runbook key; returns whichever result the store kept. */
+  storeResult(result: StoredResult, fence?: Fence): Promise<{ result: StoredResult; stored: boolean }>;
+  getResult(period: PeriodRef): Promise<StoredResult | null>;
+  getPeriod(period: PeriodRef): Promise<PeriodRecord>;
+
+  // ---- settlement ----
+  /** Persist the plan and add the period to the pending set (due at its end). Idempotent: first plan wins. */
+  saveSettlement(plan: SettlementPlan, fence?: Fence): Promise<void>;
+  /** Apply a saved plan exactly once, in journaled chunks; refused before the end (E_TOO_EARLY). */
+  applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number }>;
+  /** one claimant per period for a gateway's fallback settlement (NX) */
+  claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean>;
+  /** periods whose plan is saved but not applied, with their end time, oldest first */
+  pendingSettlements(): Promise<Array<PeriodWindow>>;
+  isSettled(period: PeriodRef): Promise<boolean>;
+
+  // ---- void ----
+  /** mark void, refund every bet exactly once; idempotent */
+  voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number }>;
+
+  // ---- history (capped stream per room, explicit ids from the period) ----
+  appendHistory(entry: HistoryEntry): Promise<boolean>;
+  history(duration: number, timeline: string, opts: { afterPeriodId?: string; limit: number }): Promise<HistoryEntry[]>;
+
+  // ---- bus (at-most-once) ----
+  publish(channel: string, message: unknown): Promise<void>;
+  subscribe(channel: string, handler: BusHandler): Promise<void>;
+
+  // ---- scheduler lease with fencing epoch ----
+  acquireLease(holder: string, ttlMs: number): Promise<Lease | null>;
+  renewLease(lease: Lease, ttlMs: number): Promise<boolean>;
+  releaseLease(lease: Lease): Promise<void>;
+  currentEpoch(): Promise<number>;
+
+  // ---- wallet ----
+  credit(userId: string, amount: number, depositId: string): Promise<{ balance: number; duplicate: boolean }>;
+  balance(userId: string): Promise<number>;
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Test files that start processes (redis-server, gateways, HAProxy, Chromium) must not run
+// side by side on a 2-core machine: files run one at a time, tests inside a file in order.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
