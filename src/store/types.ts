@@ -198,3 +198,12 @@ export interface Store {
   credit(userId: string, amount: number, depositId: string): Promise<{ balance: number; duplicate: boolean }>;
   balance(userId: string): Promise<number>;
 }
+
+/** How to open a store: Redis when a URL or sentinels are given, else the in-memory store. */
+export interface StoreOptions {
+  redisUrl?: string; // '' or undefined = memory
+  sentinels?: Array<{ host: string; port: number }>;
+  sentinelName?: string;
+  keyPrefix?: string; // '' in production; tests use their own prefix
+  instance?: string; // for logs
+}
