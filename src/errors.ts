@@ -21,6 +21,7 @@ export const ErrorCode = {
   INVALID_ID: 'E_INVALID_ID',
   INVALID_PAYTABLE: 'E_INVALID_PAYTABLE',
   INVALID_BETS: 'E_INVALID_BETS',
+  INVALID_RESULT: 'E_INVALID_RESULT', // a result that is not five digits 0-9 with their sum
   CONFIG_INVALID: 'E_CONFIG_INVALID',
 
   // period state
@@ -33,6 +34,7 @@ export const ErrorCode = {
   RESULT_MISMATCH: 'E_RESULT_MISMATCH', // a result that does not verify against its commitment
   NOT_SETTLED: 'E_NOT_SETTLED',
   TOO_EARLY: 'E_TOO_EARLY', // e.g. applying a settlement before the period's end
+  ALREADY_SETTLED: 'E_ALREADY_SETTLED', // voiding a period whose settlement was (being) applied
 
   // bets and wallet
   INSUFFICIENT_FUNDS: 'E_INSUFFICIENT_FUNDS',

@@ -60,6 +60,7 @@ export interface ResultTracking {
   maxLiability: number;
   source: 'scheduler' | 'gateway';
   epoch?: number; // the scheduler's fencing epoch
+  betCount?: number; // bets in the frozen snapshot (scheduler pre-calculation)
 }
 
 /** The value of precalc_5d_result:fiveD:{duration}:{timeline}:{periodId} (msgpack). */
@@ -197,6 +198,8 @@ export interface Store {
   // ---- wallet ----
   credit(userId: string, amount: number, depositId: string): Promise<{ balance: number; duplicate: boolean }>;
   balance(userId: string): Promise<number>;
+  /** the wallet invariant's counters (operators, tests) */
+  walletTotals?(): Promise<WalletTotals>;
 }
 
 /** How to open a store: Redis when a URL or sentinels are given, else the in-memory store. */
@@ -206,4 +209,25 @@ export interface StoreOptions {
   sentinelName?: string;
   keyPrefix?: string; // '' in production; tests use their own prefix
   instance?: string; // for logs
+  /** init() only connects: no generation key, no 'inconsistent' events (default: true inside a worker thread) */
+  light?: boolean;
+  /** per-command timeout of the Redis command connection (default 5000 ms) */
+  commandTimeoutMs?: number;
+  /** winners credited per settlement script call (default 2000) */
+  settleChunk?: number;
+  /** bytes of the user list refunded per void script call (default 65536) */
+  refundChunkBytes?: number;
+  /** PING interval of the subscriber heartbeat (default 5000 ms) */
+  heartbeatMs?: number;
+  /** test hook: awaited after every settlement chunk (lets a test kill the process half-way) */
+  onSettleChunk?: (info: { period: PeriodRef; chunk: number; credited: number; done: boolean }) => void | Promise<void>;
+}
+
+/** The wallet's counters: deposits + payouts + refunds = balances + stakes, to the minor unit. */
+export interface WalletTotals {
+  deposits: number;
+  payouts: number;
+  refunds: number;
+  stakes: number;
+  balances: number; // sum of all balances
 }

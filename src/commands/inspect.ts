@@ -1,0 +1,77 @@
+// `fived inspect ROOM PERIOD_ID`: a period's Redis keys decoded and printed as JSON for operators
+// (`redis-cli get` shows msgpack and packed binary). The seed is shown only once the period has
+// ended by Redis TIME.
+import type { Command } from '../cli.js';
+import { loadConfig, parseRoomName } from '../config.js';
+import { periodById } from '../core/clock.js';
+import { readRecord, recordCount } from '../core/betbuf.js';
+import { patternOf } from '../core/rules.js';
+import { ErrorCode, FivedError, isFivedError } from '../errors.js';
+import { decode } from '../store/codec.js';
+import { RedisStore } from '../store/redis.js';
+import { parseArgs } from './args.js';
+
+const SAMPLE = 5;
+
+export const command: Command = {
+  summary: "print a period's Redis keys decoded as JSON",
+  usage: 'fived inspect ROOM PERIOD_ID   (e.g. fived inspect fiveD_60 20250731000000001; FIVED_REDIS_URL must be set)',
+  async run(args: string[]): Promise<number> {
+    let store: RedisStore | null = null;
+    try {
+      const p = parseArgs(args);
+      const [room, periodId] = p.positionals;
+      const duration = parseRoomName(room ?? '');
+      if (duration === null || !periodId) throw new FivedError(ErrorCode.BAD_REQUEST, `usage: ${this.usage}`);
+      const cfg = loadConfig();
+      if (cfg.redisUrl === '' && cfg.redisSentinels.length === 0) throw new FivedError(ErrorCode.CONFIG_INVALID, 'inspect reads Redis: set FIVED_REDIS_URL');
+      const w = periodById(periodId, { duration, freezeMs: cfg.freezeMs, dayStart: cfg.dayStart }, cfg.timeline);
+      store = new RedisStore({ redisUrl: cfg.redisUrl, ...(cfg.redisSentinels.length ? { sentinels: cfg.redisSentinels, sentinelName: cfg.redisSentinelName } : {}), keyPrefix: cfg.keyPrefix, instance: cfg.instance, light: true });
+      await store.init();
+      console.log(JSON.stringify(await inspectPeriod(store, w), null, 2));
+      return 0;
+    } catch (err) {
+      console.error(isFivedError(err) ? `${err.code}: ${err.message}` : String(err));
+      return 1;
+    } finally {
+      await store?.close();
+    }
+  },
+};
+
+export async function inspectPeriod(store: RedisStore, w: { duration: number; timeline: string; periodId: string; startsAt: number; freezeAt: number; endsAt: number }): Promise<Record<string, unknown>> {
+  const r = store.client;
+  const k = store.keys.period(w);
+  const now = await store.serverTime();
+  const ended = now >= w.endsAt;
+  const [meta, result, resultTtl, recsLen, users, gross, claim, pendingScore, winners] = await Promise.all([
+    r.hgetall(k.meta), r.getBuffer(k.result), r.ttl(k.result), r.strlen(k.recs), r.get(k.users), r.hgetall(k.gross),
+    r.get(k.claim), r.zscore(store.keys.pending, `${w.duration}:${w.timeline}:${w.periodId}`), r.llen(k.wusers),
+  ]);
+  if (!ended && meta.seed !== undefined) meta.seed = '(hidden until the period ends)';
+  const head = await r.getrangeBuffer(k.recs, 0, SAMPLE * 16 - 1);
+  const userList = users ? users.slice(0, -1).split('\n') : [];
+  const sample = Array.from({ length: recordCount(head) }, (_, i) => {
+    const rec = readRecord(head, i);
+    return { seq: i, user: userList[rec.userIdx] ?? rec.userIdx, ...patternOf(rec.pattern), amount: rec.amount };
+  });
+  const totals: Record<string, number> = {};
+  for (const [pat, v] of Object.entries(gross)) {
+    const { kind, pick } = patternOf(Number(pat));
+    totals[`${kind}:${pick}`] = Number(v);
+  }
+  return {
+    period: w,
+    redisTime: now,
+    keys: {
+      [k.result]: result ? { ttl: resultTtl, value: decode(result) } : null,
+      [k.meta]: meta,
+      [k.recs]: { bytes: recsLen, records: recsLen / 16, first: sample },
+      [k.users]: { count: userList.length, first: userList.slice(0, SAMPLE) },
+      [k.gross]: totals,
+      [k.claim]: claim,
+      [k.wusers]: { winners },
+      [store.keys.pending]: pendingScore === null ? 'not pending' : { pendingSince: Number(pendingScore) },
+    },
+  };
+}

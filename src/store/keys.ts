@@ -1,0 +1,131 @@
+// Every Redis key and channel name of fived is built here, nowhere else.
+//
+// The runbook key of the replaced system is kept verbatim:
+//   precalc_5d_result:fiveD:{duration}:{timeline}:{periodId}
+// Every other per-period key carries the hash tag {precalc_5d_result:fiveD:{duration}:{timeline}:{periodId}},
+// so with an empty prefix (production) they all land on the runbook key's Redis Cluster slot.
+// Keys that are not per period (wallet, lease, generation, per-room history) are prefixed only.
+// Tests give every store its own prefix; channels are prefixed the same way so tests never hear
+// each other (production prefix '' leaves the `5d_precalc:` names untouched).
+
+import type { PeriodRef } from '../core/types.js';
+
+/** Pub/sub channels (at-most-once). Payloads are small msgpack maps. */
+export const CHANNELS = {
+  /** a result was stored: StoredResult-derived notice { duration, timeline, periodId, ... } */
+  completed: '5d_precalc:completed',
+  /** a settlement was applied: { duration, timeline, periodId } */
+  settled: '5d_precalc:settled',
+  /** a period was voided: { duration, timeline, periodId, reason } */
+  void: '5d_precalc:void',
+} as const;
+
+export type ChannelName = (typeof CHANNELS)[keyof typeof CHANNELS];
+
+/** `${duration}:${timeline}:${periodId}`: how a period is named inside sets and journals. */
+export function periodMember(p: PeriodRef): string {
+  return `${p.duration}:${p.timeline}:${p.periodId}`;
+}
+
+export function parsePeriodMember(member: string): PeriodRef | null {
+  const m = /^(\d+):([A-Za-z0-9_-]+):(\d{17})$/.exec(member);
+  return m ? { duration: Number(m[1]), timeline: m[2]!, periodId: m[3]! } : null;
+}
+
+/** The runbook name without prefix (also the hash tag's content). */
+export function runbookName(p: PeriodRef): string {
+  return `precalc_5d_result:fiveD:${p.duration}:${p.timeline}:${p.periodId}`;
+}
+
+/** Keys of one period. All but `result` share the hash tag of the runbook key. */
+export interface PeriodKeys {
+  /** msgpack StoredResult, SET … EX … NX */
+  result: string;
+  /** hash: commitment, seed, startsAt, freezeAt, endsAt, frozen, void, reason,
+   *  plan, total, winners, cursor, settled (settlement journal), vcursor, refunded (void journal) */
+  meta: string;
+  /** string: packed 16-byte bet records appended in acceptance order (length / 16 = bet count) */
+  recs: string;
+  /** string: user ids by user index, each followed by '\n' (one GET for a snapshot) */
+  users: string;
+  /** hash: user id → user index */
+  uidx: string;
+  /** hash: pattern index → gross stake total */
+  gross: string;
+  /** hash: pattern index → net stake total */
+  net: string;
+  /** hash: user id → gross stake of the user in this period (user limit, refunds) */
+  ustake: string;
+  /** hash: `${userId}\n${clientBetId}` → compact ack entry (idempotency, userBets) */
+  idem: string;
+  /** string: settlement payouts by seq, packed f64 LE */
+  pay: string;
+  /** list: user ids of the settlement's winners, in apply order */
+  wusers: string;
+  /** string: payout per winner (same order as wusers), packed f64 LE */
+  wamt: string;
+  /** claim of the fallback settlement (SET NX PX) */
+  claim: string;
+}
+
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  period(p: PeriodRef): PeriodKeys {
+    const name = runbookName(p);
+    const t = `${this.prefix}{${name}}:`;
+    return {
+      result: this.prefix + name,
+      meta: t + 'meta',
+      recs: t + 'recs',
+      users: t + 'users',
+      uidx: t + 'uidx',
+      gross: t + 'gross',
+      net: t + 'net',
+      ustake: t + 'ustake',
+      idem: t + 'idem',
+      pay: t + 'pay',
+      wusers: t + 'wusers',
+      wamt: t + 'wamt',
+      claim: t + 'claim',
+    };
+  }
+
+  /** list of clientBetIds of one user in one period (carries the period's hash tag) */
+  userPeriodBets(p: PeriodRef, userId: string): string {
+    return `${this.prefix}{${runbookName(p)}}:ub:${userId}`;
+  }
+
+  /** zset of periods a user bet on, scored by endsAt (userBets without a period) */
+  userPeriods(userId: string): string {
+    return `${this.prefix}user:${userId}:periods`;
+  }
+
+  /** hash user id → balance (minor units) */
+  get balances(): string { return `${this.prefix}wallet:balances`; }
+  /** hash deposits, payouts, refunds, stakes: the wallet invariant's counters */
+  get totals(): string { return `${this.prefix}wallet:totals`; }
+  /** hash depositId → `${userId}:${amount}` (idempotent credit) */
+  get deposits(): string { return `${this.prefix}wallet:deposits`; }
+  /** zset of periods with a saved, unapplied settlement, scored by endsAt */
+  get pending(): string { return `${this.prefix}settle:pending`; }
+  /** string `${holder}|${epoch}` with a PX ttl */
+  get lease(): string { return `${this.prefix}scheduler:lease`; }
+  /** integer that only grows (INCR on every acquisition) */
+  get epoch(): string { return `${this.prefix}scheduler:epoch`; }
+  /** random id written at first use; a Redis that lost its data no longer has it */
+  get generation(): string { return `${this.prefix}store:generation`; }
+  /** game-config fingerprint registered first */
+  get config(): string { return `${this.prefix}store:config`; }
+  /** capped stream of revealed results of one room; entry id `${periodId}-0` */
+  history(duration: number, timeline: string): string {
+    return `${this.prefix}history:fiveD:${duration}:${timeline}`;
+  }
+  channel(name: string): string { return this.prefix + name; }
+}
+
+/** Per-period keys (other than the result) live this long; results a day (plus the period). */
+export const PERIOD_TTL_S = 2 * 86_400;
+export const RESULT_TTL_S = 86_400;
+/** Entries kept in each room's history stream (approximate trimming, at least this many). */
+export const HISTORY_MAXLEN = 2000;

@@ -1,0 +1,661 @@
+// RedisStore: the Store over ioredis + the Lua scripts in ./lua. One connection for commands
+// (auto-pipelined, no offline queue: calls fail fast with E_STORE_UNAVAILABLE while Redis is down
+// and work again by themselves once it is back), one lazily opened connection for subscriptions
+// (resubscribed on reconnect, with an application heartbeat that notices half-open sockets).
+//
+// Inside a worker thread the store is "light" by default: init() only connects, so a worker never
+// writes the generation key, never emits 'inconsistent' and never opens a subscriber.
+
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { isMainThread } from 'node:worker_threads';
+import { Redis, type RedisOptions } from 'ioredis';
+import { commitmentOf } from '../core/draw.js';
+import { PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type PeriodWindow } from '../core/types.js';
+import { ErrorCode, FivedError, isFivedError } from '../errors.js';
+import { buildAck, buildRecord, parseEntry } from './acks.js';
+import { decode, encode, f64Buffer } from './codec.js';
+import { HISTORY_MAXLEN, Keys, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
+import { checkReply, defineScripts, runScript, type ScriptArg, type ScriptName } from './scripts.js';
+import type {
+  BetAck, BetLimits, BetRecord, BusHandler, Fence, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
+  SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
+} from './types.js';
+import {
+  checkBet, checkPlan, validateClientId, validateDrawn, validateFence, validateNow, validateRef, validateResult, validateSeed,
+  validateUserId, validateWindow,
+} from './validate.js';
+import { validateAmount } from '../core/rules.js';
+
+const SNAPSHOT_CHUNK = 4 * 1024 * 1024;
+const DEFAULT_SETTLE_CHUNK = 2000;
+const DEFAULT_REFUND_CHUNK_BYTES = 64 * 1024;
+const DEFAULT_HEARTBEAT_MS = 5000;
+
+/** ioredis failures that mean "Redis is not reachable right now" rather than a bug. */
+function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'ReplyError') return /LOADING|MASTERDOWN|READONLY|BUSY/.test(err.message);
+  return true; // closed/unwritable stream, timeouts, MaxRetriesPerRequestError, ECONNREFUSED, ...
+}
+
+function mapError(err: unknown): FivedError {
+  if (isFivedError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (isConnectionError(err)) return new FivedError(ErrorCode.STORE_UNAVAILABLE, `redis unavailable: ${message}`);
+  return new FivedError(ErrorCode.INTERNAL, `redis: ${message}`);
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v ?? 0);
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  readonly keys: Keys;
+  /** times this instance found the store inconsistent (metric) */
+  inconsistencies = 0;
+
+  private readonly redis: Redis;
+  private sub: Redis | null = null;
+  private readonly opts: StoreOptions;
+  private readonly light: boolean;
+  private readonly events = new EventEmitter();
+  private readonly handlers = new Map<string, Set<BusHandler>>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private generation: string | null = null;
+  private consistent = true;
+  private connected = false;
+  private initialized = false;
+  private closed = false;
+  /** highest wallet stakes total seen: it only grows, so a smaller one means older data */
+  private maxStakes = 0;
+  private maxEpoch = 0;
+  /** periods this instance committed or took bets on, voided if the store turns out to have lost data */
+  private readonly openPeriods = new Map<string, PeriodWindow>();
+
+  constructor(opts: StoreOptions) {
+    this.opts = opts;
+    this.keys = new Keys(opts.keyPrefix ?? '');
+    this.light = opts.light ?? !isMainThread;
+    this.redis = new Redis(this.connectionOptions(false));
+    defineScripts(this.redis);
+    this.events.setMaxListeners(100);
+    this.redis.on('error', () => undefined); // surfaced through 'down' and coded errors instead
+    this.redis.on('ready', () => {
+      this.connected = true;
+      if (this.initialized) void this.afterReconnect();
+    });
+    this.redis.on('close', () => {
+      if (this.connected) {
+        this.connected = false;
+        this.events.emit('down', new FivedError(ErrorCode.STORE_UNAVAILABLE, 'redis connection lost'));
+      }
+    });
+  }
+
+  private connectionOptions(subscriber: boolean): RedisOptions {
+    const o = this.opts;
+    const base: RedisOptions = {
+      lazyConnect: true,
+      enableAutoPipelining: !subscriber,
+      // no unbounded queue: while Redis is down a call fails at once with E_STORE_UNAVAILABLE
+      enableOfflineQueue: subscriber,
+      maxRetriesPerRequest: subscriber ? null : 1,
+      commandTimeout: subscriber ? undefined : (o.commandTimeoutMs ?? 5000),
+      connectTimeout: 2000,
+      retryStrategy: (times: number) => Math.min(50 * times, 1000),
+      connectionName: `fived:${o.instance ?? process.pid}${subscriber ? ':sub' : ''}`,
+    };
+    if (o.sentinels && o.sentinels.length > 0) {
+      return { ...base, sentinels: o.sentinels, name: o.sentinelName ?? 'mymaster' };
+    }
+    const u = new URL(o.redisUrl ?? 'redis://127.0.0.1:6379');
+    return {
+      ...base,
+      host: u.hostname,
+      port: Number(u.port || 6379),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    };
+  }
+
+  /** Runs one store operation, turning ioredis failures into coded errors. */
+  private async op<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new FivedError(ErrorCode.STORE_UNAVAILABLE, 'store closed');
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  private script(name: ScriptName, keys: readonly string[], args: readonly ScriptArg[], buffers = false): Promise<unknown> {
+    return runScript(this.redis, name, keys, args, buffers);
+  }
+
+  // ---- lifecycle ----
+
+  async init(): Promise<void> {
+    if (this.initialized) return;
+    await this.op(async () => {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      else if (this.redis.status !== 'ready') await new Promise<void>((resolve, reject) => {
+        this.redis.once('ready', resolve);
+        this.redis.once('end', () => reject(new Error('connection ended')));
+      });
+    });
+    this.connected = true;
+    if (!this.light) {
+      await this.op(async () => {
+        const found = await this.redis.get(this.keys.generation);
+        this.generation = found ?? (await this.adoptGeneration());
+        this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
+        this.maxEpoch = num(await this.redis.get(this.keys.epoch));
+      });
+    }
+    this.initialized = true;
+  }
+
+  /** SET NX a fresh generation id; returns whichever id the store holds. */
+  private async adoptGeneration(): Promise<string> {
+    await this.redis.set(this.keys.generation, randomBytes(12).toString('hex'), 'NX');
+    return (await this.redis.get(this.keys.generation)) ?? '';
+  }
+
+  /** After every reconnect: the same store as before (generation, counters that only grow)? */
+  private async afterReconnect(): Promise<void> {
+    if (this.light || this.closed) return;
+    try {
+      const [found, stakes, epoch] = await Promise.all([
+        this.redis.get(this.keys.generation),
+        this.redis.hget(this.keys.totals, 'stakes'),
+        this.redis.get(this.keys.epoch),
+      ]);
+      const older = num(stakes) < this.maxStakes || num(epoch) < this.maxEpoch;
+      if (found !== this.generation || older) {
+        await this.onInconsistent(found, found !== this.generation ? 'generation key missing or different' : 'counters went backwards (older data)');
+      } else {
+        this.events.emit('ready');
+      }
+    } catch {
+      // the connection dropped again; the next 'ready' checks again
+    }
+  }
+
+  private async onInconsistent(found: string | null, why: string): Promise<void> {
+    this.consistent = false;
+    this.inconsistencies += 1;
+    const expected = this.generation;
+    console.error(JSON.stringify({ level: 'error', msg: 'store inconsistent: Redis lost data; voiding open periods', code: ErrorCode.STORE_INCONSISTENT, why, expected, found, instance: this.opts.instance }));
+    this.events.emit('inconsistent', { expected, found });
+    const now = Date.now();
+    for (const [k, w] of this.openPeriods) {
+      this.openPeriods.delete(k);
+      if (w.endsAt <= now - 60_000) continue;
+      try {
+        await this.voidPeriod(w, `store data lost (${why})`);
+      } catch (err) {
+        console.error(JSON.stringify({ level: 'error', msg: 'voiding after data loss failed', periodId: w.periodId, err: String(err) }));
+      }
+    }
+    // start a new generation: the store is consistent again from here on
+    this.generation = await this.adoptGeneration();
+    this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
+    this.consistent = true;
+    this.events.emit('ready');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const quit = async (r: Redis) => {
+      try {
+        if (r.status === 'ready') await r.quit();
+        else r.disconnect();
+      } catch {
+        r.disconnect();
+      }
+    };
+    await Promise.all([quit(this.redis), this.sub ? quit(this.sub) : Promise.resolve()]);
+  }
+
+  async serverTime(): Promise<number> {
+    return this.op(async () => {
+      const [s, us] = await this.redis.time();
+      return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+    });
+  }
+
+  healthy(): boolean {
+    return this.connected && this.consistent && !this.closed && this.redis.status === 'ready';
+  }
+
+  on<E extends keyof StoreEvents>(event: E, fn: StoreEvents[E]): void {
+    this.events.on(event, fn as (...a: unknown[]) => void);
+  }
+
+  async registerConfig(fingerprint: string): Promise<string> {
+    if (typeof fingerprint !== 'string' || fingerprint.length === 0 || fingerprint.length > 256) {
+      throw new FivedError(ErrorCode.BAD_REQUEST, 'config fingerprint must be a non-empty string');
+    }
+    return this.op(async () => {
+      await this.redis.set(this.keys.config, fingerprint, 'NX');
+      return (await this.redis.get(this.keys.config)) ?? fingerprint;
+    });
+  }
+
+  private track(w: PeriodWindow): void {
+    const k = periodMember(w);
+    if (this.openPeriods.has(k)) return;
+    if (this.openPeriods.size > 256) {
+      const now = Date.now();
+      for (const [key, p] of this.openPeriods) if (p.endsAt < now) this.openPeriods.delete(key);
+    }
+    this.openPeriods.set(k, { duration: w.duration, timeline: w.timeline, periodId: w.periodId, startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt });
+  }
+
+  private requireConsistent(): void {
+    if (!this.consistent) throw new FivedError(ErrorCode.STORE_INCONSISTENT, 'the store lost data (generation mismatch); refusing until it is consistent again');
+  }
+
+  // ---- commitments ----
+
+  async commit(period: PeriodWindow, seedHex: string, now: number): Promise<{ commitment: string; created: boolean }> {
+    validateWindow(period);
+    const seed = validateSeed(seedHex);
+    const t = validateNow(now);
+    const commitment = commitmentOf(seed);
+    const k = this.keys.period(period);
+    const reply = await this.op(() => this.script('fivedCommit', [k.meta], [seed, commitment, period.startsAt, period.freezeAt, period.endsAt, t, PERIOD_TTL_S]));
+    const [status, winner] = checkReply<[number, string]>(reply, { periodId: period.periodId });
+    this.track(period);
+    return { commitment: winner, created: status === 1 };
+  }
+
+  async getCommitment(period: PeriodRef): Promise<string | null> {
+    validateRef(period);
+    return this.op(() => this.redis.hget(this.keys.period(period).meta, 'commitment'));
+  }
+
+  async getSeed(period: PeriodRef): Promise<string | null> {
+    validateRef(period);
+    return this.op(() => this.redis.hget(this.keys.period(period).meta, 'seed'));
+  }
+
+  // ---- bets ----
+
+  async placeBet(input: PlaceBetInput, limits: BetLimits, paytable: Paytable, now: number): Promise<BetAck> {
+    this.requireConsistent();
+    const c = checkBet(input, limits, paytable, now);
+    const p = input.period;
+    const k = this.keys.period(p);
+    const keys = [
+      k.meta, k.recs, k.users, k.uidx, k.gross, k.net, k.ustake, k.idem,
+      this.keys.userPeriodBets(p, input.userId), this.keys.balances, this.keys.totals, this.keys.userPeriods(input.userId),
+    ];
+    const args: ScriptArg[] = [
+      input.userId, input.clientBetId, c.pattern, c.amount, c.net, c.now, limits.maxUserStakePerPeriod, limits.maxLiability,
+      periodMember(p), PERIOD_TTL_S, paytable.number, paytable.bigSmall, paytable.oddEven, paytable.sumBigSmall, paytable.sumOddEven,
+    ];
+    const reply = await this.op(() => this.script('fivedBet', keys, args));
+    const [status, seq, placedAt, balance, stakes] = checkReply<[number, number, number, number, number]>(reply, { periodId: p.periodId, clientBetId: input.clientBetId });
+    if (stakes > this.maxStakes) this.maxStakes = stakes;
+    this.track(p);
+    return buildAck(p, input.userId, input.clientBetId, { seq, pattern: c.pattern, amount: c.amount, placedAt, balance }, status === 2);
+  }
+
+  async freeze(period: PeriodRef): Promise<{ betCount: number }> {
+    validateRef(period);
+    const k = this.keys.period(period);
+    const reply = await this.op(() => this.script('fivedFreeze', [k.meta, k.users, k.recs], [PERIOD_TTL_S]));
+    return { betCount: num((reply as unknown[])[0]) };
+  }
+
+  async snapshot(period: PeriodRef): Promise<BetSnapshot> {
+    validateRef(period);
+    const k = this.keys.period(period);
+    return this.op(async () => {
+      const reply = (await this.script('fivedFreeze', [k.meta, k.users, k.recs], [PERIOD_TTL_S])) as unknown[];
+      const bytes = num(reply[0]) * 16;
+      // after the flag no bet can be appended: reading in several large pieces is consistent
+      const parts: Array<Promise<Buffer>> = [];
+      for (let off = 0; off < bytes; off += SNAPSHOT_CHUNK) {
+        parts.push(this.redis.getrangeBuffer(k.recs, off, Math.min(off + SNAPSHOT_CHUNK, bytes) - 1));
+      }
+      const usersP = this.redis.getBuffer(k.users);
+      const records = new Uint8Array(bytes); // a fresh ArrayBuffer of its own: safe to transfer
+      let at = 0;
+      for (const part of await Promise.all(parts)) {
+        records.set(part, at);
+        at += part.length;
+      }
+      if (at !== bytes) throw new FivedError(ErrorCode.INTERNAL, `snapshot of ${period.periodId}: read ${at} of ${bytes} record bytes`);
+      const ub = await usersP;
+      const users = ub && ub.length > 0 ? ub.toString('utf8', 0, ub.length - 1).split('\n') : [];
+      return { records, users };
+    });
+  }
+
+  async patternTotals(period: PeriodRef): Promise<Float64Array> {
+    validateRef(period);
+    const h = await this.op(() => this.redis.hgetall(this.keys.period(period).gross));
+    const out = new Float64Array(PATTERN_COUNT);
+    for (const [f, v] of Object.entries(h)) {
+      const i = Number(f);
+      if (Number.isInteger(i) && i >= 0 && i < PATTERN_COUNT) out[i] = Number(v);
+    }
+    return out;
+  }
+
+  async userBets(userId: string, period?: PeriodRef, limit = 50): Promise<BetRecord[]> {
+    validateUserId(userId);
+    if (period) validateRef(period);
+    const max = Math.max(1, Math.min(Number.isSafeInteger(limit) ? limit : 50, 1000));
+    return this.op(async () => {
+      let refs: PeriodRef[];
+      if (period) refs = [period];
+      else {
+        const members = await this.redis.zrevrange(this.keys.userPeriods(userId), 0, max - 1);
+        refs = members.map(parsePeriodMember).filter((r): r is PeriodRef => r !== null);
+      }
+      const out: BetRecord[] = [];
+      for (const ref of refs) {
+        if (out.length >= max) break;
+        const k = this.keys.period(ref);
+        const ids = await this.redis.lrange(this.keys.userPeriodBets(ref, userId), 0, -1);
+        if (ids.length === 0) continue;
+        const [entries, meta] = await Promise.all([
+          this.redis.hmget(k.idem, ...ids.map((id) => `${userId}\n${id}`)),
+          this.redis.hmget(k.meta, 'void', 'settled'),
+        ]);
+        const isVoid = meta[0] !== null;
+        const settled = meta[1] !== null;
+        const rows: Array<{ id: string; e: NonNullable<ReturnType<typeof parseEntry>> }> = [];
+        for (let i = ids.length - 1; i >= 0 && out.length + rows.length < max; i--) {
+          const e = parseEntry(entries[i] ?? '');
+          if (e) rows.push({ id: ids[i]!, e });
+        }
+        // outcomes only once the whole settlement is applied (never before the period's end)
+        const pays = settled && !isVoid
+          ? await Promise.all(rows.map(({ e }) => this.redis.getrangeBuffer(k.pay, e.seq * 8, e.seq * 8 + 7)))
+          : [];
+        rows.forEach(({ id, e }, j) => {
+          const b = pays[j];
+          const payout = b && b.length === 8 ? b.readDoubleLE(0) : 0;
+          out.push(buildRecord(ref, userId, id, e, { void: isVoid, settled, payout }));
+        });
+      }
+      return out;
+    });
+  }
+
+  // ---- results ----
+
+  async storeResult(result: StoredResult, fence?: Fence): Promise<{ result: StoredResult; stored: boolean }> {
+    validateResult(result);
+    const f = validateFence(fence);
+    const k = this.keys.period(result);
+    const ttl = RESULT_TTL_S + result.duration;
+    const reply = await this.op(() => this.script('fivedResult', [k.result, k.meta, this.keys.epoch], [encode(result), ttl, f, result.commitment], true));
+    const [status, value] = checkReply<[number, Buffer]>(reply, { periodId: result.periodId });
+    return { result: decode<StoredResult>(value), stored: status === 1 };
+  }
+
+  async getResult(period: PeriodRef): Promise<StoredResult | null> {
+    validateRef(period);
+    const b = await this.op(() => this.redis.getBuffer(this.keys.period(period).result));
+    return b ? decode<StoredResult>(b) : null;
+  }
+
+  async getPeriod(period: PeriodRef): Promise<PeriodRecord> {
+    validateRef(period);
+    const k = this.keys.period(period);
+    const [m, r, recBytes] = await this.op(() => Promise.all([this.redis.hgetall(k.meta), this.redis.getBuffer(k.result), this.redis.strlen(k.recs)]));
+    const result = r ? decode<StoredResult>(r) : null;
+    const isVoid = m.void !== undefined;
+    const settled = m.settled !== undefined;
+    const status = isVoid ? 'void' : settled ? 'settled' : result ? 'resulted' : m.frozen ? 'frozen' : m.commitment ? 'open' : 'unknown';
+    return {
+      duration: period.duration, timeline: period.timeline, periodId: period.periodId, status,
+      commitment: m.commitment ?? null, result, voidReason: isVoid ? (m.reason ?? '') : null, betCount: recBytes / 16, settled,
+    };
+  }
+
+  // ---- settlement ----
+
+  async saveSettlement(plan: SettlementPlan, fence?: Fence): Promise<void> {
+    const { winners, total } = checkPlan(plan);
+    const f = validateFence(fence);
+    const p = plan.period;
+    const k = this.keys.period(p);
+    const wamt = new Float64Array(winners.length);
+    const ids: string[] = new Array(winners.length);
+    winners.forEach((ui, i) => { wamt[i] = plan.userPayouts[ui]!; ids[i] = plan.users[ui]!; });
+    const args: ScriptArg[] = [f, plan.betCount, f64Buffer(plan.payouts), f64Buffer(wamt), total, p.endsAt, periodMember(p), PERIOD_TTL_S, ...ids];
+    const reply = await this.op(() => this.script('fivedSettleSave', [k.meta, k.pay, k.wusers, k.wamt, this.keys.pending, this.keys.epoch, k.recs], args));
+    checkReply(reply, { periodId: p.periodId });
+  }
+
+  async applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number }> {
+    validateRef(period);
+    const t = validateNow(now);
+    const f = validateFence(fence);
+    const k = this.keys.period(period);
+    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch];
+    const chunk = this.opts.settleChunk ?? DEFAULT_SETTLE_CHUNK;
+    let credited = 0;
+    let applied = false;
+    for (let cursor = 0; ; cursor++) {
+      const reply = await this.op(() => this.script('fivedSettleApply', keys, [f, t, chunk, periodMember(period)]));
+      const [status, c, done] = checkReply<[number, number, number]>(reply, { periodId: period.periodId });
+      credited += num(c);
+      if (status === 1) applied = true;
+      if (this.opts.onSettleChunk) await this.opts.onSettleChunk({ period, chunk: cursor, credited, done: done === 1 });
+      if (done === 1) break;
+    }
+    // applied: this call made progress; false when it was settled before (a second apply changes nothing)
+    return { applied, credited };
+  }
+
+  async claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean> {
+    validateRef(period);
+    if (typeof claimant !== 'string' || claimant.length === 0) throw new FivedError(ErrorCode.BAD_REQUEST, 'claimant must be a non-empty string');
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new FivedError(ErrorCode.BAD_REQUEST, 'ttlMs must be a positive integer');
+    const r = await this.op(() => this.redis.set(this.keys.period(period).claim, claimant, 'PX', ttlMs, 'NX'));
+    return r === 'OK';
+  }
+
+  async pendingSettlements(): Promise<PeriodWindow[]> {
+    return this.op(async () => {
+      const members = await this.redis.zrange(this.keys.pending, 0, -1);
+      const out: PeriodWindow[] = [];
+      for (const m of members) {
+        const ref = parsePeriodMember(m);
+        if (!ref) continue;
+        const [s, f, e] = await this.redis.hmget(this.keys.period(ref).meta, 'startsAt', 'freezeAt', 'endsAt');
+        if (e === null) continue; // the meta expired: nothing left to apply
+        out.push({ ...ref, startsAt: num(s), freezeAt: num(f), endsAt: num(e) });
+      }
+      return out;
+    });
+  }
+
+  async isSettled(period: PeriodRef): Promise<boolean> {
+    validateRef(period);
+    return (await this.op(() => this.redis.hexists(this.keys.period(period).meta, 'settled'))) === 1;
+  }
+
+  // ---- void ----
+
+  async voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number }> {
+    validateRef(period);
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new FivedError(ErrorCode.BAD_REQUEST, 'void reason must be 1-500 characters');
+    const k = this.keys.period(period);
+    const start = await this.op(() => this.script('fivedVoidStart', [k.meta, this.keys.pending], [reason, periodMember(period), PERIOD_TTL_S]));
+    checkReply(start, { periodId: period.periodId });
+    const chunk = this.opts.refundChunkBytes ?? DEFAULT_REFUND_CHUNK_BYTES;
+    let refunded = 0;
+    for (;;) {
+      const reply = (await this.op(() => this.script('fivedVoidRefund', [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals], [chunk]))) as number[];
+      refunded += num(reply[1]);
+      if (reply[2] === 1) break;
+    }
+    return { refunded };
+  }
+
+  // ---- history ----
+
+  async appendHistory(entry: HistoryEntry): Promise<boolean> {
+    validateDrawn(entry);
+    const key = this.keys.history(entry.duration, entry.timeline);
+    try {
+      await this.op(() => this.redis.xadd(
+        key, 'MAXLEN', '~', HISTORY_MAXLEN, `${entry.periodId}-0`,
+        'periodId', entry.periodId, 'digits', entry.digits.join(','), 'sum', entry.sum, 'seed', entry.seed, 'commitment', entry.commitment,
+      ));
+      return true;
+    } catch (err) {
+      // the explicit id is the period: a second append (or an older period after a newer one) fails
+      if (isFivedError(err, ErrorCode.INTERNAL) && /equal or smaller/.test(err.message)) return false;
+      throw err;
+    }
+  }
+
+  async history(duration: number, timeline: string, opts: { afterPeriodId?: string; limit: number }): Promise<HistoryEntry[]> {
+    validateRef({ duration, timeline, periodId: opts.afterPeriodId ?? '20000101000000001' });
+    const limit = Math.max(1, Math.min(Number.isSafeInteger(opts.limit) ? opts.limit : 100, 5000));
+    const key = this.keys.history(duration, timeline);
+    const rows = await this.op(async () => opts.afterPeriodId
+      ? this.redis.xrange(key, `(${opts.afterPeriodId}-0`, '+', 'COUNT', limit)
+      : (await this.redis.xrevrange(key, '+', '-', 'COUNT', limit)).reverse());
+    return rows.map(([, fields]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+      const digits = (f.digits ?? '').split(',').map(Number) as HistoryEntry['digits'];
+      return { duration, timeline, periodId: f.periodId ?? '', digits, sum: Number(f.sum), seed: f.seed ?? '', commitment: f.commitment ?? '' };
+    });
+  }
+
+  // ---- bus ----
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    if (typeof channel !== 'string' || !channel.startsWith('5d_precalc:')) throw new FivedError(ErrorCode.BAD_REQUEST, 'channel names begin with 5d_precalc:');
+    await this.op(() => this.redis.publish(this.keys.channel(channel), encode(message)));
+  }
+
+  async subscribe(channel: string, handler: BusHandler): Promise<void> {
+    if (typeof channel !== 'string' || !channel.startsWith('5d_precalc:')) throw new FivedError(ErrorCode.BAD_REQUEST, 'channel names begin with 5d_precalc:');
+    const sub = this.subscriber();
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.op(() => sub.subscribe(this.keys.channel(channel)));
+    }
+    set.add(handler);
+  }
+
+  private subscriber(): Redis {
+    if (this.sub) return this.sub;
+    const sub = new Redis(this.connectionOptions(true)); // autoResubscribe (default) resubscribes after a reconnect
+    this.sub = sub;
+    sub.on('error', () => undefined);
+    const prefix = this.keys.prefix;
+    sub.on('messageBuffer', (ch: Buffer, msg: Buffer) => {
+      const name = ch.toString().slice(prefix.length);
+      const set = this.handlers.get(name);
+      if (!set) return;
+      let value: unknown;
+      try { value = decode(msg); } catch { return; } // not ours: ignore
+      for (const h of set) {
+        try { h(name, value); } catch (err) { console.error(JSON.stringify({ level: 'error', msg: 'bus handler threw', channel: name, err: String(err) })); }
+      }
+    });
+    // ioredis does not notice a half-open socket; a PING that gets no answer forces a reconnect
+    const every = this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.heartbeat = setInterval(() => {
+      if (sub.status !== 'ready') return;
+      const timer = setTimeout(() => sub.disconnect(true), Math.max(1000, every * 0.6));
+      sub.ping().then(() => clearTimeout(timer), () => clearTimeout(timer));
+    }, every);
+    this.heartbeat.unref();
+    void sub.connect().catch(() => undefined);
+    return sub;
+  }
+
+  // ---- lease ----
+
+  async acquireLease(holder: string, ttlMs: number): Promise<Lease | null> {
+    if (typeof holder !== 'string' || holder.length === 0 || holder.includes('|')) throw new FivedError(ErrorCode.BAD_REQUEST, 'lease holder must be a non-empty string without |');
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new FivedError(ErrorCode.BAD_REQUEST, 'ttlMs must be a positive integer');
+    this.requireConsistent();
+    const reply = (await this.op(() => this.script('fivedLeaseAcquire', [this.keys.lease, this.keys.epoch], [holder, ttlMs, this.maxEpoch]))) as number[];
+    if (reply[0] !== 1) return null;
+    const epoch = num(reply[1]);
+    if (num(reply[2]) < this.maxEpoch) {
+      console.error(JSON.stringify({ level: 'error', msg: 'fencing epoch went backwards in Redis; continued above the highest seen', seen: this.maxEpoch, found: num(reply[2]) }));
+    }
+    this.maxEpoch = Math.max(this.maxEpoch, epoch);
+    return { holder, epoch };
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
+    const r = await this.op(() => this.script('fivedLeaseRenew', [this.keys.lease, this.keys.epoch], [`${lease.holder}|${lease.epoch}`, ttlMs, lease.epoch]));
+    return r === 1;
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.op(() => this.script('fivedLeaseRelease', [this.keys.lease], [`${lease.holder}|${lease.epoch}`]));
+  }
+
+  async currentEpoch(): Promise<number> {
+    const e = num(await this.op(() => this.redis.get(this.keys.epoch)));
+    if (e > this.maxEpoch) this.maxEpoch = e;
+    return e;
+  }
+
+  // ---- wallet ----
+
+  async credit(userId: string, amount: number, depositId: string): Promise<{ balance: number; duplicate: boolean }> {
+    validateUserId(userId);
+    validateAmount(amount);
+    validateClientId(depositId, 'depositId');
+    const reply = await this.op(() => this.script('fivedCredit', [this.keys.balances, this.keys.totals, this.keys.deposits], [userId, amount, depositId]));
+    const [status, balance] = checkReply<[number, number]>(reply, { depositId });
+    return { balance: num(balance), duplicate: status === 2 };
+  }
+
+  async balance(userId: string): Promise<number> {
+    validateUserId(userId);
+    return num(await this.op(() => this.redis.hget(this.keys.balances, userId)));
+  }
+
+  async walletTotals(): Promise<WalletTotals> {
+    return this.op(async () => {
+      const [t, b] = await Promise.all([this.redis.hgetall(this.keys.totals), this.redis.hvals(this.keys.balances)]);
+      return {
+        deposits: num(t.deposits), payouts: num(t.payouts), refunds: num(t.refunds), stakes: num(t.stakes),
+        balances: b.reduce((a, v) => a + Number(v), 0),
+      };
+    });
+  }
+
+  // ---- for tools and tests ----
+
+  /** The command connection (loader, inspect, tests). */
+  get client(): Redis {
+    return this.redis;
+  }
+
+  /** Evaluates the Lua liability bound (tests compare it with the TS one). */
+  async luaLiabilityBound(netTotals: ArrayLike<number>, p: Paytable): Promise<number> {
+    const args: ScriptArg[] = [p.number, p.bigSmall, p.oddEven, p.sumBigSmall, p.sumOddEven];
+    for (let i = 0; i < PATTERN_COUNT; i++) args.push(netTotals[i] ?? 0);
+    return Number(await this.op(() => this.script('fivedLiability', [], args)));
+  }
+}
+

@@ -1,0 +1,129 @@
+// Input checks shared by MemoryStore and RedisStore: both refuse the same input with the same code
+// before anything is written.
+
+import { parsePeriodId, validateDuration, validateTimeline } from '../core/clock.js';
+import { normalizeHex64 } from '../core/draw.js';
+import { netStake, patternIndex, validateAmount } from '../core/rules.js';
+import type { Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
+import { ErrorCode, FivedError } from '../errors.js';
+import type { BetLimits, Fence, HistoryEntry, PlaceBetInput, SettlementPlan, StoredResult } from './types.js';
+
+// Ids end up inside key names and journal entries: printable, no separators we rely on.
+const USER_ID = /^[^\s\x00-\x1f\x7f{}]{1,128}$/u;
+const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function validateRef(p: PeriodRef): PeriodRef {
+  if (typeof p !== 'object' || p === null) throw new FivedError(ErrorCode.INVALID_PERIOD, 'period missing');
+  validateDuration(p.duration);
+  validateTimeline(p.timeline);
+  parsePeriodId(p.periodId, p.duration);
+  return p;
+}
+
+export function validateWindow(p: PeriodWindow): PeriodWindow {
+  validateRef(p);
+  const ok = [p.startsAt, p.freezeAt, p.endsAt].every((t) => typeof t === 'number' && Number.isSafeInteger(t) && t >= 0);
+  if (!ok || !(p.startsAt <= p.freezeAt && p.freezeAt <= p.endsAt && p.startsAt < p.endsAt)) {
+    throw new FivedError(ErrorCode.INVALID_TIME, 'period window must have integer startsAt <= freezeAt <= endsAt');
+  }
+  return p;
+}
+
+export function validateNow(now: unknown): number {
+  if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) throw new FivedError(ErrorCode.INVALID_TIME, `time ${JSON.stringify(now)} must be a finite epoch ms`);
+  return Math.floor(now);
+}
+
+export function validateUserId(userId: unknown): string {
+  if (typeof userId !== 'string' || !USER_ID.test(userId)) {
+    throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 printable characters without spaces or braces');
+  }
+  return userId;
+}
+
+export function validateClientId(id: unknown, what = 'clientBetId'): string {
+  if (typeof id !== 'string' || !CLIENT_ID.test(id)) throw new FivedError(ErrorCode.INVALID_ID, `${what} must be 1-64 characters of A-Z a-z 0-9 _ . : -`);
+  return id;
+}
+
+export function validateSeed(seedHex: unknown): string {
+  return normalizeHex64(seedHex, 'seed');
+}
+
+export function validateFence(f: Fence | undefined): string {
+  if (f === undefined) return '';
+  if (typeof f !== 'object' || f === null || !Number.isSafeInteger(f.epoch) || f.epoch < 1 || typeof f.holder !== 'string') {
+    throw new FivedError(ErrorCode.BAD_REQUEST, 'fence must be { holder, epoch >= 1 }');
+  }
+  return String(f.epoch);
+}
+
+export interface CheckedBet {
+  pattern: number;
+  amount: number;
+  net: number;
+  now: number;
+}
+
+/** Everything about a bet that does not depend on stored state (ids, kind/pick, amount, per-bet limits). */
+export function checkBet(input: PlaceBetInput, limits: BetLimits, paytable: Paytable, now: number): CheckedBet {
+  if (typeof input !== 'object' || input === null) throw new FivedError(ErrorCode.BAD_REQUEST, 'bet missing');
+  validateWindow(input.period);
+  validateUserId(input.userId);
+  validateClientId(input.clientBetId);
+  const pattern = patternIndex(input.kind, input.pick);
+  const amount = validateAmount(input.amount);
+  const t = validateNow(now);
+  if (amount < limits.minStake) throw new FivedError(ErrorCode.STAKE_TOO_LOW, `stake ${amount} is below the minimum ${limits.minStake}`);
+  if (amount > limits.maxStake) throw new FivedError(ErrorCode.STAKE_TOO_HIGH, `stake ${amount} is above the maximum ${limits.maxStake}`);
+  const net = netStake(amount, paytable.feeBps);
+  if (net < 1) throw new FivedError(ErrorCode.STAKE_TOO_LOW, `stake ${amount} leaves no net stake after the fee`);
+  return { pattern, amount, net, now: t };
+}
+
+export function validateResult(r: StoredResult): void {
+  validateDrawn(r);
+}
+
+/** A revealed draw (a result or a history entry): ref, digits, sum, seed, commitment. */
+export function validateDrawn(r: Omit<HistoryEntry, never>): void {
+  if (typeof r !== 'object' || r === null) throw new FivedError(ErrorCode.BAD_REQUEST, 'result missing');
+  validateRef(r);
+  if (!Array.isArray(r.digits) || r.digits.length !== 5 || !r.digits.every((d) => Number.isInteger(d) && d >= 0 && d <= 9)) {
+    throw new FivedError(ErrorCode.BAD_REQUEST, 'result digits must be five integers 0-9');
+  }
+  if (r.sum !== r.digits.reduce((a, b) => a + b, 0)) throw new FivedError(ErrorCode.BAD_REQUEST, 'result sum must equal the sum of its digits');
+  normalizeHex64(r.seed, 'seed');
+  normalizeHex64(r.commitment, 'commitment');
+}
+
+/** Checks a plan's internal consistency; returns the winners (user index, payout) in user order. */
+export function checkPlan(plan: SettlementPlan): { winners: number[]; total: number } {
+  if (typeof plan !== 'object' || plan === null) throw new FivedError(ErrorCode.BAD_REQUEST, 'plan missing');
+  validateWindow(plan.period);
+  const bad = (m: string) => new FivedError(ErrorCode.INVALID_BETS, `settlement plan: ${m}`);
+  if (!Number.isSafeInteger(plan.betCount) || plan.betCount < 0) throw bad('betCount must be a non-negative integer');
+  if (!(plan.payouts instanceof Float64Array) || plan.payouts.length !== plan.betCount) throw bad('payouts must be a Float64Array of betCount entries');
+  if (!Array.isArray(plan.users) || !(plan.userPayouts instanceof Float64Array) || plan.userPayouts.length !== plan.users.length) {
+    throw bad('userPayouts must be a Float64Array with one entry per user');
+  }
+  const winners: number[] = [];
+  let total = 0;
+  for (let i = 0; i < plan.userPayouts.length; i++) {
+    const v = plan.userPayouts[i]!;
+    if (!Number.isSafeInteger(v) || v < 0) throw bad(`user payout ${v} is not a non-negative integer`);
+    if (v > 0) {
+      validateUserId(plan.users[i]);
+      winners.push(i);
+      total += v;
+    }
+  }
+  let betTotal = 0;
+  for (let i = 0; i < plan.payouts.length; i++) {
+    const v = plan.payouts[i]!;
+    if (!Number.isSafeInteger(v) || v < 0) throw bad(`bet payout ${v} is not a non-negative integer`);
+    betTotal += v;
+  }
+  if (total !== plan.totalPayout || betTotal !== total) throw bad(`totals disagree (users ${total}, bets ${betTotal}, plan ${plan.totalPayout})`);
+  return { winners, total };
+}

@@ -1,0 +1,230 @@
+// RedisStore beyond the contract: Lua vs TS liability bound, the bulk loader, a settlement killed
+// half-way (kill -9 of the applying process), data loss detected by the generation key and by
+// counters, and Redis killed and restarted with persistence.
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCount, readRecord } from '../src/core/betbuf.js';
+import { liabilityUpperBound } from '../src/core/rules.js';
+import { ErrorCode, isFivedError } from '../src/errors.js';
+import { CHANNELS } from '../src/store/keys.js';
+import { loadBets } from '../src/store/loader.js';
+import { RedisStore } from '../src/store/redis.js';
+import type { SettlementPlan, StoreOptions } from '../src/store/types.js';
+import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { LIMITS, PAY, invariant, openPeriod, windowAt } from './helpers/store-harness.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try { await p; return 'ok'; } catch (err) { return isFivedError(err) ? err.code : `not coded: ${String(err)}`; }
+}
+
+const stores: RedisStore[] = [];
+async function open(url: string, extra: Partial<StoreOptions> = {}): Promise<RedisStore> {
+  const s = new RedisStore({ redisUrl: url, keyPrefix: testPrefix('redis'), instance: 'test', ...extra });
+  stores.push(s);
+  await s.init();
+  return s;
+}
+
+describe('RedisStore on its own redis-server', () => {
+  let redis: TestRedis;
+  beforeAll(async () => { redis = await startRedis(); });
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await redis?.stop();
+  });
+
+  it('the Lua liability bound equals liabilityUpperBound', async () => {
+    const s = await open(redis.url);
+    const mult = fc.integer({ min: 1, max: 1000 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1_000_000_000 })), { minLength: 74, maxLength: 74 }),
+        fc.record({ feeBps: fc.constant(200), number: mult, bigSmall: mult, oddEven: mult, sumBigSmall: mult, sumOddEven: mult }),
+        async (net, pay) => {
+          expect(await s.luaLiabilityBound(net, pay)).toBe(liabilityUpperBound(net, pay));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('the loader writes the real layout: snapshot, totals and wallet invariant agree', async () => {
+    const s = await open(redis.url);
+    const w = windowAt(Date.now());
+    const r = await loadBets(s, w, 100_000, { users: 5000 });
+    expect(r).toMatchObject({ count: 100_000, users: 5000 });
+    const snap = await s.snapshot(w);
+    expect(recordCount(snap.records)).toBe(100_000);
+    expect(snap.users).toHaveLength(5000);
+    expect(snap.users[0]).toBe('load-0');
+    let sum = 0;
+    for (let i = 0; i < 100_000; i++) sum += readRecord(snap.records, i).amount;
+    expect(sum).toBe(r.totalStake);
+    expect((await s.patternTotals(w)).reduce((a, b) => a + b, 0)).toBe(r.totalStake);
+    const inv = await invariant(s);
+    expect(inv.left).toBe(inv.right);
+    expect(await codeOf(loadBets(s, w, 10))).toBe(ErrorCode.BAD_REQUEST);
+    // a light store (worker threads) does not write the generation key
+    const light = await open(redis.url, { light: true });
+    expect(await light.client.exists(light.keys.generation)).toBe(0);
+  });
+
+  it('a settlement killed half-way (kill -9) resumes from its journal: every winner credited exactly once', async () => {
+    const prefix = testPrefix('crash');
+    const s = await open(redis.url, { keyPrefix: prefix });
+    const w = windowAt(Date.now(), { start: -10_000, freeze: -5000, end: -1000 });
+    await loadBets(s, w, 600, { users: 300, userPrefix: 'cr-' });
+    const snap = await s.snapshot(w);
+    // every bet pays twice its amount: 300 winners
+    const n = recordCount(snap.records);
+    const payouts = new Float64Array(n);
+    const userPayouts = new Float64Array(snap.users.length);
+    for (let i = 0; i < n; i++) {
+      const rec = readRecord(snap.records, i);
+      payouts[i] = rec.amount * 2;
+      userPayouts[rec.userIdx]! += rec.amount * 2;
+    }
+    const total = payouts.reduce((a, b) => a + b, 0);
+    const plan: SettlementPlan = { period: w, betCount: n, payouts, users: snap.users, userPayouts, totalPayout: total };
+    await s.saveSettlement(plan);
+    const before = await Promise.all(snap.users.map((u) => s.balance(u)));
+
+    const child = path.join(os.tmpdir(), `fived-apply-${process.pid}.mts`);
+    writeFileSync(child, `
+      import { RedisStore } from ${JSON.stringify(path.join(ROOT, 'src/store/redis.ts'))};
+      const [url, prefix, ref] = process.argv.slice(2);
+      const s = new RedisStore({ redisUrl: url, keyPrefix: prefix, light: true, settleChunk: 10,
+        onSettleChunk: async (i) => { process.stdout.write('chunk ' + i.chunk + '\\n'); await new Promise((r) => setTimeout(r, 20)); } });
+      await s.init();
+      await s.applySettlement(JSON.parse(ref), Date.now());
+      process.stdout.write('finished\\n');
+    `);
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, redis.url, prefix, JSON.stringify(w)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        proc.stdout!.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (/chunk 8\n/.test(out)) { proc.kill('SIGKILL'); resolve(); }
+          if (out.includes('finished')) reject(new Error('the child finished before it was killed'));
+        });
+        proc.once('exit', (code, sig) => { if (sig !== 'SIGKILL') reject(new Error(`child exited ${code}`)); });
+      });
+      await new Promise((r) => proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r));
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      rmSync(child, { force: true });
+    }
+    const mid = await Promise.all(snap.users.map((u) => s.balance(u)));
+    const creditedByChild = mid.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
+    expect(creditedByChild).toBeGreaterThan(0);
+    expect(creditedByChild).toBeLessThan(total);
+    const pending = await s.pendingSettlements();
+    expect(pending.map((p) => p.periodId)).toEqual([w.periodId]);
+    // whoever runs next completes it from the pending set
+    const done = await s.applySettlement(pending[0]!, Date.now());
+    expect(done.applied).toBe(true);
+    expect(done.credited).toBe(total - creditedByChild);
+    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0 });
+    const after = await Promise.all(snap.users.map((u) => s.balance(u)));
+    after.forEach((b, i) => expect(b - before[i]!).toBe(userPayouts[i]));
+    expect(await s.pendingSettlements()).toEqual([]);
+    const inv = await invariant(s);
+    expect(inv.left).toBe(inv.right);
+  });
+
+  it('counters that went backwards (older data, same generation) are detected after a reconnect', async () => {
+    const s = await open(redis.url);
+    const w = await openPeriod(s);
+    await s.credit('g', 1000, 'dg');
+    await s.placeBet({ period: w, userId: 'g', clientBetId: 'a', kind: 'A', pick: 1, amount: 100 }, LIMITS, PAY, Date.now());
+    await s.client.hset(s.keys.totals, 'stakes', 0); // as a lagging replica would have it
+    const inconsistent = new Promise((r) => s.on('inconsistent', r));
+    const ready = new Promise((r) => s.on('ready', r));
+    const id = await s.client.client('ID');
+    const admin = await open(redis.url, { light: true });
+    await admin.client.client('KILL', 'ID', String(id));
+    await inconsistent;
+    await ready;
+    expect(s.inconsistencies).toBe(1);
+    expect((await s.getPeriod(w)).status).toBe('void');
+    expect(await s.balance('g')).toBe(1000); // the bet the store still knew of was refunded
+    expect(await codeOf(s.placeBet({ period: w, userId: 'g', clientBetId: 'b', kind: 'A', pick: 1, amount: 100 }, LIMITS, PAY, Date.now()))).toBe(ErrorCode.PERIOD_VOID);
+    expect(s.healthy()).toBe(true);
+  });
+});
+
+describe('RedisStore and a Redis that restarts', () => {
+  it('a restart without persistence is detected by the generation key: open periods are voided', async () => {
+    const redis = await startRedis();
+    try {
+      const s = await open(redis.url);
+      const w = await openPeriod(s);
+      await s.credit('p', 1000, 'dp');
+      await s.placeBet({ period: w, userId: 'p', clientBetId: 'a', kind: 'B', pick: 2, amount: 100 }, LIMITS, PAY, Date.now());
+      const inconsistent = new Promise<{ expected: string | null; found: string | null }>((r) => s.on('inconsistent', r));
+      const ready = new Promise((r) => s.on('ready', r));
+      await redis.restart();
+      const info = await inconsistent;
+      expect(info.expected).not.toBeNull();
+      expect(info.found).toBeNull();
+      await ready;
+      const p = await s.getPeriod(w);
+      expect(p.status).toBe('void');
+      expect(p.voidReason).toMatch(/store data lost/);
+      expect(await codeOf(s.placeBet({ period: w, userId: 'p', clientBetId: 'b', kind: 'B', pick: 2, amount: 100 }, LIMITS, PAY, Date.now()))).toBe(ErrorCode.PERIOD_VOID);
+      expect(await s.client.get(s.keys.generation)).not.toBe(info.expected);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('killed and restarted with persistence: coded errors while down, works after, resubscribed, no acknowledged bet lost', async () => {
+    const redis = await startRedis({ persistent: true });
+    try {
+      const s = await open(redis.url, { heartbeatMs: 500 });
+      const w = await openPeriod(s);
+      await s.credit('k', 100_000, 'dk');
+      const heard: unknown[] = [];
+      await s.subscribe(CHANNELS.completed, (_c, m) => heard.push(m));
+      const acked: number[] = [];
+      for (let i = 0; i < 20; i++) acked.push((await s.placeBet({ period: w, userId: 'k', clientBetId: `a${i}`, kind: 'C', pick: i % 10, amount: 10 }, LIMITS, PAY, Date.now())).seq);
+      let inconsistent = false;
+      s.on('inconsistent', () => { inconsistent = true; });
+      const down = new Promise((r) => s.on('down', r));
+      await redis.kill();
+      await down;
+      expect(s.healthy()).toBe(false);
+      const t0 = Date.now();
+      expect(await codeOf(s.placeBet({ period: w, userId: 'k', clientBetId: 'x', kind: 'C', pick: 1, amount: 10 }, LIMITS, PAY, Date.now()))).toBe(ErrorCode.STORE_UNAVAILABLE);
+      expect(await codeOf(s.balance('k'))).toBe(ErrorCode.STORE_UNAVAILABLE);
+      expect(Date.now() - t0).toBeLessThan(2000); // fail fast, no offline queue
+      const ready = new Promise((r) => s.on('ready', r));
+      await redis.restart();
+      await ready;
+      expect(inconsistent).toBe(false);
+      expect(s.healthy()).toBe(true);
+      // the retry of the bet refused while down goes through; the acked ones are all there
+      await s.placeBet({ period: w, userId: 'k', clientBetId: 'x', kind: 'C', pick: 1, amount: 10 }, LIMITS, PAY, Date.now());
+      const snap = await s.snapshot(w);
+      expect(recordCount(snap.records)).toBe(21);
+      expect(await s.balance('k')).toBe(100_000 - 210);
+      // the subscriber reconnected and resubscribed by itself
+      const got = new Promise<void>((resolve) => {
+        const t = setInterval(() => { void s.publish(CHANNELS.completed, { ping: 1 }); }, 100);
+        const check = setInterval(() => { if (heard.length > 0) { clearInterval(t); clearInterval(check); resolve(); } }, 20);
+      });
+      await got;
+      expect(heard[0]).toEqual({ ping: 1 });
+    } finally {
+      await redis.stop();
+    }
+  });
+});
