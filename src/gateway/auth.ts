@@ -1,0 +1,81 @@
+// Player identity: an HS256 JWT whose `sub` is the user id. Browsers cannot set headers on a
+// WebSocket, so the token rides in Sec-WebSocket-Protocol as `fived.jwt.<token>` next to plain
+// `fived` (the server echoes `fived`, or browsers drop the connection), or in `?token=`.
+// The user id of a bet always comes from here, never from a message field.
+
+import { SignJWT, jwtVerify } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, FivedError } from '../errors.js';
+import { WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '../protocol.js';
+
+export interface Identity {
+  userId: string;
+  /** epoch ms when the token expires, or null when it has no exp */
+  expiresAt: number | null;
+}
+
+const USER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+export class TokenVerifier {
+  private readonly key: Uint8Array | null;
+  constructor(secret: string) {
+    this.key = secret === '' ? null : new TextEncoder().encode(secret);
+  }
+
+  get enabled(): boolean {
+    return this.key !== null;
+  }
+
+  /** Verifies a token; throws E_UNAUTHORIZED with the reason. */
+  async verify(token: string): Promise<Identity> {
+    if (!this.key) throw new FivedError(ErrorCode.UNAUTHORIZED, 'player tokens are disabled on this gateway (no FIVED_JWT_SECRET)');
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const sub = payload.sub;
+      if (typeof sub !== 'string' || !USER_ID.test(sub)) throw new Error('sub must be a user id (1-128 of A-Z a-z 0-9 _ . : @ -)');
+      return { userId: sub, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null };
+    } catch (err) {
+      if (err instanceof FivedError) throw err;
+      throw new FivedError(ErrorCode.UNAUTHORIZED, `invalid token: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  async sign(userId: string, ttlS: number, nowMs: number): Promise<string> {
+    if (!this.key) throw new FivedError(ErrorCode.UNAUTHORIZED, 'player tokens are disabled on this gateway (no FIVED_JWT_SECRET)');
+    const iat = Math.floor(nowMs / 1000);
+    return new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(userId).setIssuedAt(iat).setExpirationTime(iat + ttlS).sign(this.key);
+  }
+}
+
+export interface OfferedProtocols {
+  /** the protocol to echo (`fived`) when the client offered it, else null */
+  accept: string | null;
+  token: string | null;
+}
+
+/** Splits a Sec-WebSocket-Protocol header into the protocol to echo and the token, if any. */
+export function parseProtocols(header: string): OfferedProtocols {
+  let accept: string | null = null;
+  let token: string | null = null;
+  for (const raw of header.split(',')) {
+    const p = raw.trim();
+    if (p === WS_PROTOCOL) accept = WS_PROTOCOL;
+    else if (p.startsWith(WS_TOKEN_PROTOCOL_PREFIX)) token = p.slice(WS_TOKEN_PROTOCOL_PREFIX.length);
+  }
+  return { accept, token };
+}
+
+/** A fresh demo user id. */
+export function demoUserId(): string {
+  return `demo-${randomBytes(6).toString('hex')}`;
+}
+
+/** Constant-time-ish comparison of the operator bearer token. */
+export function operatorAllowed(authorization: string, operatorToken: string): boolean {
+  if (operatorToken === '') return false;
+  const expected = `Bearer ${operatorToken}`;
+  if (authorization.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= authorization.charCodeAt(i) ^ expected.charCodeAt(i);
+  return diff === 0;
+}

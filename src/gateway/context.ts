@@ -1,0 +1,63 @@
+// What the gateway's modules share: the frozen config, the injected dependencies, the rooms, the
+// metrics and the connection hub. One per startGateway call (no module-level state).
+
+import type { Config } from '../config.js';
+import type { Logger } from '../runtime/log.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Room } from '../runtime/rooms.js';
+import type { Registry } from 'prom-client';
+import type { Store, StoreOptions } from '../store/types.js';
+import type { ComputePool } from '../worker/pool.js';
+import type { Hub } from './hub.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface GatewayDeps {
+  store: Store;
+  pool: ComputePool;
+  registry: Registry;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface GatewayContext extends GatewayDeps {
+  cfg: Readonly<Config>;
+  rooms: readonly Room[];
+  metrics: GatewayMetrics;
+  hub: Hub;
+  /** how a worker opens its own store connection */
+  storeOptions: StoreOptions;
+  /** set by drain(): /ready fails, upgrades are refused */
+  draining: boolean;
+  /** background work the shutdown waits for */
+  inflight: Set<Promise<unknown>>;
+  /** last measured local clock minus the store's TIME (ms); 0 until measured */
+  skewMs: number;
+}
+
+/**
+ * False while the local clock is off the store's by more than maxClockSkewMs: the gateway then
+ * writes no commitments and voids nothing on its own, and holds results back by its lead.
+ */
+export function clockTrusted(ctx: GatewayContext): boolean {
+  return Math.abs(ctx.skewMs) <= ctx.cfg.maxClockSkewMs;
+}
+
+/** How long a result must wait past its end on this clock: a clock running ahead waits its lead. */
+export function resultDelayMs(ctx: GatewayContext): number {
+  return clockTrusted(ctx) ? 0 : Math.max(0, Math.ceil(ctx.skewMs));
+}
+
+/** Runs a background task, tracked for shutdown; errors are logged, never thrown. */
+export function background(ctx: GatewayContext, where: string, fn: () => Promise<unknown>): void {
+  const p = fn()
+    .catch((err: unknown) => {
+      ctx.metrics.errors.inc({ where });
+      ctx.logger.error({ err, where }, `background task ${where} failed`);
+    })
+    .finally(() => ctx.inflight.delete(p));
+  ctx.inflight.add(p);
+}
+
+export function periodKey(duration: number, periodId: string): string {
+  return `${duration}:${periodId}`;
+}

@@ -1,0 +1,179 @@
+// Connections and rooms: per-socket state, the room → sockets and user → sockets indexes (Sets:
+// O(1) add/remove), sends that check uWS's result, and broadcasts encoded once per format.
+// A room has two uWS topics, one per wire format, so each frame is encoded once per room per
+// format and app.publish fans it out in C++.
+
+import { CloseCode, roomTopic, type ServerMessage } from '../protocol.js';
+import { Frames, encode, type Format } from './codec.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { RateBucket } from './ratelimit.js';
+import type { TemplatedApp, WebSocket } from './uws.js';
+
+export interface SocketData {
+  id: number;
+  userId: string | null;
+  /** epoch ms the token expires, null when none / anonymous */
+  expiresAt: number | null;
+  format: Format;
+  rooms: Set<string>;
+  bucket: RateBucket;
+  malformed: number;
+  malformedWindow: number;
+  open: boolean;
+  remote: string;
+}
+
+export type Socket = WebSocket<SocketData>;
+
+// uWS send() results
+const SEND_DROPPED = 2;
+
+export function topicOf(room: string, format: Format): string {
+  return format === 'binary' ? roomTopic(room) : `${roomTopic(room)}/json`;
+}
+
+export class Hub {
+  readonly all = new Set<Socket>();
+  private readonly byRoom = new Map<string, Set<Socket>>();
+  private readonly byUser = new Map<string, Set<Socket>>();
+  private app: TemplatedApp | null = null;
+
+  constructor(private readonly metrics: GatewayMetrics, roomNames: readonly string[]) {
+    for (const r of roomNames) this.byRoom.set(r, new Set());
+  }
+
+  attach(app: TemplatedApp): void {
+    this.app = app;
+  }
+
+  add(ws: Socket): void {
+    const d = ws.getUserData();
+    this.all.add(ws);
+    if (d.userId !== null) {
+      let s = this.byUser.get(d.userId);
+      if (!s) this.byUser.set(d.userId, (s = new Set()));
+      s.add(ws);
+    }
+    this.metrics.connections.set(this.all.size);
+  }
+
+  /** Called from uWS's close handler: the socket must not be used any more. */
+  remove(ws: Socket): void {
+    const d = ws.getUserData();
+    d.open = false;
+    this.all.delete(ws);
+    for (const room of d.rooms) {
+      const s = this.byRoom.get(room);
+      s?.delete(ws);
+      this.metrics.subscriptions.set({ room }, s?.size ?? 0);
+    }
+    if (d.userId !== null) {
+      const s = this.byUser.get(d.userId);
+      s?.delete(ws);
+      if (s && s.size === 0) this.byUser.delete(d.userId);
+    }
+    this.metrics.connections.set(this.all.size);
+  }
+
+  join(ws: Socket, room: string): void {
+    const d = ws.getUserData();
+    const s = this.byRoom.get(room);
+    if (!s) return;
+    ws.subscribe(topicOf(room, d.format));
+    d.rooms.add(room);
+    s.add(ws);
+    this.metrics.subscriptions.set({ room }, s.size);
+  }
+
+  leave(ws: Socket, room: string): void {
+    const d = ws.getUserData();
+    ws.unsubscribe(topicOf(room, d.format));
+    d.rooms.delete(room);
+    const s = this.byRoom.get(room);
+    s?.delete(ws);
+    this.metrics.subscriptions.set({ room }, s?.size ?? 0);
+  }
+
+  /** The client switched wire format: move its topic subscriptions so broadcasts follow. */
+  setFormat(ws: Socket, format: Format): void {
+    const d = ws.getUserData();
+    if (d.format === format) return;
+    for (const room of d.rooms) {
+      ws.unsubscribe(topicOf(room, d.format));
+      ws.subscribe(topicOf(room, format));
+    }
+    d.format = format;
+  }
+
+  roomSockets(room: string): ReadonlySet<Socket> {
+    return this.byRoom.get(room) ?? new Set();
+  }
+
+  userSockets(userId: string): ReadonlySet<Socket> | undefined {
+    return this.byUser.get(userId);
+  }
+
+  /**
+   * Sends one message to one socket in its format. A dropped send (over the backpressure limit)
+   * closes the socket with BACKPRESSURE: the client reconnects and recovers with `since`.
+   * Call inside ws.cork() when not in a uWS callback (after an await).
+   */
+  send(ws: Socket, msg: ServerMessage): boolean {
+    const d = ws.getUserData();
+    if (!d.open) return false;
+    const data = encode(msg, d.format);
+    const r = ws.send(data, d.format === 'binary');
+    this.metrics.messagesOut.inc({ kind: msg.type });
+    if (r === SEND_DROPPED) {
+      this.close(ws, CloseCode.BACKPRESSURE, 'too slow: reconnect and recover');
+      return false;
+    }
+    return true;
+  }
+
+  /** send() corked, for replies after an await. */
+  sendLater(ws: Socket, msg: ServerMessage): void {
+    const d = ws.getUserData();
+    if (!d.open) return;
+    ws.cork(() => this.send(ws, msg));
+  }
+
+  close(ws: Socket, code: CloseCode, reason: string): void {
+    const d = ws.getUserData();
+    if (!d.open) return;
+    d.open = false;
+    this.metrics.closes.inc({ code: String(code) });
+    ws.end(code, reason);
+  }
+
+  /** Publishes one message to a room: encoded once per format that has subscribers. */
+  broadcast(room: string, msg: ServerMessage): Frames {
+    const frames = new Frames(msg);
+    const app = this.app;
+    if (!app) return frames;
+    for (const format of ['binary', 'text'] as const) {
+      const topic = topicOf(room, format);
+      const n = app.numSubscribers(topic);
+      if (n === 0) continue;
+      app.publish(topic, frames.get(format), format === 'binary');
+      this.metrics.messagesOut.inc({ kind: msg.type }, n);
+    }
+    return frames;
+  }
+
+  /**
+   * Sockets of a room whose buffered amount is so high that a frame of `frameBytes` published now
+   * would be skipped by uWS (publish drops silently above maxBackpressure). Checked before an
+   * important publish (the result); the caller closes them after publishing.
+   */
+  laggards(room: string, maxBackpressure: number, frameBytes: number): Socket[] {
+    const out: Socket[] = [];
+    // leave room for the other frames published in the same turn (ticks, period start)
+    const margin = Math.min(4096, Math.floor(maxBackpressure / 4));
+    const limit = maxBackpressure - margin - frameBytes;
+    for (const ws of this.roomSockets(room)) {
+      if (ws.getUserData().open && ws.getBufferedAmount() > limit) out.push(ws);
+    }
+    return out;
+  }
+}

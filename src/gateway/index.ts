@@ -1,0 +1,142 @@
+// startGateway: one uWebSockets.js app on one port — rooms as topics, ticks, bets, results at the
+// end with the fallback, settlement notices, HTTP API — wired from the injected store, pool,
+// metrics registry, logger and clock. The caller owns those and closes them after stop().
+
+import { CHANNELS } from '../runtime/bus.js';
+import { configFingerprint, type Config } from '../config.js';
+import { roomsOf } from '../runtime/rooms.js';
+import { CloseCode } from '../protocol.js';
+import { mountApi } from './api.js';
+import { TokenVerifier } from './auth.js';
+import { background, clockTrusted, type GatewayContext, type GatewayDeps } from './context.js';
+import { checkReadiness } from './readiness.js';
+import { storeOptionsOf } from '../runtime/pool.js';
+import { Hub } from './hub.js';
+import { gatewayMetrics, sampleLoopDelay } from './metrics.js';
+import { Periods } from './periods.js';
+import { Results } from './results.js';
+import { Settlement } from './settlement.js';
+import { loadStatic } from './static.js';
+import { Timing } from './timing.js';
+import { loadUws, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { mountWs } from './ws.js';
+
+export type { GatewayDeps } from './context.js';
+
+const SKEW_CHECK_MS = 5000;
+
+export interface GatewayHandle {
+  port: number;
+  /** drain (if not yet), stop timers, close every socket and the app */
+  stop(): Promise<void>;
+  /** /ready → 503, refuse new connections, GOING_AWAY to clients, wait for in-flight work (≤ drainMs) */
+  drain(): Promise<void>;
+}
+
+function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (sock) => (sock ? resolve(sock) : reject(new Error(`cannot listen on ${host}:${port}`))));
+  });
+}
+
+async function settle(promises: Iterable<Promise<unknown>>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const all = Promise.allSettled([...promises]).then(() => true);
+  const done = await Promise.race([all, timeout]);
+  clearTimeout(timer);
+  return done;
+}
+
+export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Promise<GatewayHandle> {
+  const { uws, native, path } = loadUws({ allowFallback: cfg.allowUwsFallback });
+  const logger = deps.logger;
+  if (!native) logger.warn({ path }, 'running on the pure-JS uWebSockets.js fallback (FIVED_ALLOW_UWS_FALLBACK): not for production');
+
+  const rooms = roomsOf(cfg);
+  const metrics = gatewayMetrics(deps.registry);
+  const hub = new Hub(metrics, rooms.map((r) => r.name));
+  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0 };
+  const periods = new Periods(rooms);
+  const settlement = new Settlement(ctx, periods);
+  const timingRef: { t: Timing | null } = { t: null };
+  const results = new Results(
+    ctx,
+    periods,
+    (s) => settlement.afterEnd(s),
+    (s, reason) => background(ctx, 'void-at-end', async () => timingRef.t?.voidPeriod(s, reason)),
+  );
+  const timing = new Timing(ctx, periods, results, settlement);
+  timingRef.t = timing;
+  const verifier = new TokenVerifier(cfg.jwtSecret);
+
+  const fingerprint = configFingerprint(cfg);
+  const registered = await deps.store.registerConfig(fingerprint);
+  if (registered !== fingerprint) {
+    logger.error({ fingerprint, registered }, 'this game configuration differs from the one registered in the store: /ready will fail');
+  }
+
+  await deps.store.subscribe(CHANNELS.completed, (_c, m) => results.onCompleted(m));
+  await deps.store.subscribe(CHANNELS.settled, (_c, m) => settlement.onSettled(m));
+  await deps.store.subscribe(CHANNELS.void, (_c, m) => timing.onVoidNotice(m));
+
+  const app = uws.App();
+  hub.attach(app);
+  mountWs(app, uws, ctx, periods, verifier);
+  mountApi(app, ctx, periods, verifier, loadStatic(), {
+    voidPeriod: async (room, periodId, reason) => {
+      const s = periods.get(room.duration, periodId);
+      if (s) return timing.voidPeriod(s, reason);
+      const ref = { duration: room.duration, timeline: room.timeline, periodId };
+      const r = await deps.store.voidPeriod(ref, reason);
+      await deps.store.publish(CHANNELS.void, { room: room.name, ...ref, reason, refunded: r.refunded });
+      return r;
+    },
+  });
+
+  // measure the clock against the store before deciding anything from it, then every few seconds
+  await checkReadiness(ctx).catch(() => undefined);
+  const skewTimer = setInterval(() => background(ctx, 'clock-check', () => checkReadiness(ctx)), SKEW_CHECK_MS);
+  skewTimer.unref();
+  if (!clockTrusted(ctx)) logger.error({ skewMs: ctx.skewMs, limit: cfg.maxClockSkewMs }, 'local clock differs from the store beyond the limit: not ready, no commitments, results held back');
+  await timing.start();
+  const listenSocket = await listen(app, cfg.bindHost, cfg.port);
+  const port = uws.us_socket_local_port(listenSocket);
+  const stopLoopDelay = sampleLoopDelay(metrics);
+  logger.info({ port, host: cfg.bindHost, rooms: rooms.map((r) => r.name), native, store: deps.store.kind }, `gateway listening on ${cfg.bindHost}:${port}`);
+
+  let listening = true;
+  let drained: Promise<void> | null = null;
+  let stopped: Promise<void> | null = null;
+
+  const drain = (): Promise<void> =>
+    (drained ??= (async () => {
+      ctx.draining = true;
+      metrics.ready.set(0);
+      if (listening) {
+        uws.us_listen_socket_close(listenSocket); // refuse new connections
+        listening = false;
+      }
+      for (const ws of [...hub.all]) hub.close(ws, CloseCode.GOING_AWAY, 'gateway shutting down: reconnect');
+      const done = await settle(ctx.inflight, cfg.drainMs);
+      if (!done) logger.warn({ inflight: ctx.inflight.size }, 'drain timed out with work in flight');
+      logger.info('gateway drained');
+    })());
+
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await drain();
+      timing.stop();
+      clearInterval(skewTimer);
+      stopLoopDelay();
+      closeApp(app);
+    })());
+
+  return { port, stop, drain };
+}
+
+function closeApp(app: TemplatedApp): void {
+  // uWS ≥ 20.x: App.close() closes the listen sockets and every connection
+  const closable = app as TemplatedApp & { close?: () => void };
+  closable.close?.();
+}

@@ -1,0 +1,42 @@
+// The gateway's Prometheus metrics, registered on the process registry (shared with the scheduler
+// in `fived all`). Event-loop delay is sampled by a short timer's lateness: it is what ticks feel.
+
+import type { Registry } from 'prom-client';
+import { counter, gauge, histogram } from '../runtime/metrics.js';
+
+const LATENESS_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] as const;
+const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+
+export function gatewayMetrics(registry: Registry) {
+  return {
+    connections: gauge(registry, 'fived_gateway_connections', 'open WebSocket connections'),
+    subscriptions: gauge<'room'>(registry, 'fived_gateway_subscriptions', 'subscribed connections per room', ['room']),
+    messagesIn: counter<'format'>(registry, 'fived_gateway_messages_in_total', 'WebSocket messages received', ['format']),
+    messagesOut: counter<'kind'>(registry, 'fived_gateway_messages_out_total', 'WebSocket messages sent (a publish counts once per subscriber)', ['kind']),
+    bets: counter<'outcome' | 'code'>(registry, 'fived_gateway_bets_total', 'bets by outcome and error code', ['outcome', 'code']),
+    resultLag: histogram(registry, 'fived_gateway_result_delivery_lag_seconds', 'result publish time minus the period end', LAG_BUCKETS),
+    fallbacks: counter(registry, 'fived_gateway_fallback_total', 'periods whose result this gateway read or derived at the end (nothing held)'),
+    tickLateness: histogram(registry, 'fived_gateway_tick_lateness_seconds', 'tick publish time minus its second boundary', LATENESS_BUCKETS),
+    loopDelay: histogram(registry, 'fived_gateway_event_loop_delay_seconds', 'lateness of a 100 ms timer (event-loop delay)', LATENESS_BUCKETS),
+    poolQueue: gauge(registry, 'fived_gateway_pool_queue_depth', 'compute tasks waiting for a pool thread'),
+    settlements: counter<'how'>(registry, 'fived_gateway_settlements_total', 'settlements this gateway applied', ['how']),
+    closes: counter<'code'>(registry, 'fived_gateway_closes_total', 'connections the gateway closed, by close code', ['code']),
+    ready: gauge(registry, 'fived_gateway_ready', '1 when /ready answers 200'),
+    errors: counter<'where'>(registry, 'fived_gateway_errors_total', 'unexpected errors caught', ['where']),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;
+
+/** Samples event-loop delay every 100 ms; returns the stop function. */
+export function sampleLoopDelay(m: GatewayMetrics): () => void {
+  const every = 100;
+  let expected = performance.now() + every;
+  const t = setInterval(() => {
+    const now = performance.now();
+    m.loopDelay.observe(Math.max(0, now - expected) / 1000);
+    expected = now + every;
+  }, every);
+  t.unref();
+  return () => clearInterval(t);
+}

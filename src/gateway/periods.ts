@@ -1,0 +1,128 @@
+// What this gateway knows about each room's recent periods: the window, the commitment it
+// announced, whether the period is void, the result held for the end, the result it delivered,
+// and which users bet here (for settlement notices). Plain maps keyed by `${duration}:${periodId}`,
+// pruned as periods age.
+
+import type { PeriodWindow } from '../core/types.js';
+import type { ResultPayload, RoomInfo } from '../protocol.js';
+import type { Room } from '../runtime/rooms.js';
+import type { StoredResult } from '../store/types.js';
+import { periodKey } from './context.js';
+
+export type PeriodStatus = 'pending' | 'open' | 'void';
+
+export interface PeriodState {
+  key: string;
+  room: Room;
+  w: PeriodWindow;
+  commitment: string | null;
+  status: PeriodStatus;
+  voidReason: string | null;
+  /** the verified result received before the end, published at the end */
+  held: StoredResult | null;
+  /** the result as delivered to clients (set at the end, never before) */
+  delivered: ResultPayload | null;
+  /** users who placed a bet on this period through this gateway */
+  bettors: Set<string>;
+  resolving: boolean;
+  ending: boolean;
+  settled: boolean;
+  notified: boolean;
+  settleAttempts: number;
+  cancels: Array<() => void>;
+}
+
+const RECENT_RESULTS = 100;
+
+export class Periods {
+  private readonly byKey = new Map<string, PeriodState>();
+  private readonly currentByRoom = new Map<string, PeriodState>();
+  private readonly recentByRoom = new Map<string, ResultPayload[]>();
+  /** commitments learnt from commit-ahead, by period key (so a period start needs no store read) */
+  readonly commitments = new Map<string, { commitment: string; endsAt: number }>();
+
+  constructor(readonly rooms: readonly Room[]) {
+    for (const r of rooms) this.recentByRoom.set(r.name, []);
+  }
+
+  get(duration: number, periodId: string): PeriodState | undefined {
+    return this.byKey.get(periodKey(duration, periodId));
+  }
+
+  current(room: string): PeriodState | undefined {
+    return this.currentByRoom.get(room);
+  }
+
+  /** Creates the state of a period (if new) and makes it the room's current one. */
+  enter(room: Room, w: PeriodWindow): { state: PeriodState; isNew: boolean } {
+    const key = periodKey(w.duration, w.periodId);
+    let state = this.byKey.get(key);
+    const isNew = state === undefined;
+    if (!state) {
+      const commitment = this.commitments.get(key)?.commitment ?? null;
+      state = {
+        key, room, w, commitment, status: commitment ? 'open' : 'pending', voidReason: null, held: null, delivered: null,
+        bettors: new Set(), resolving: false, ending: false, settled: false, notified: false, settleAttempts: 0, cancels: [],
+      };
+      this.byKey.set(key, state);
+    }
+    this.currentByRoom.set(room.name, state);
+    return { state, isNew };
+  }
+
+  all(): IterableIterator<PeriodState> {
+    return this.byKey.values();
+  }
+
+  roomInfo(state: PeriodState): RoomInfo {
+    const { room, w } = state;
+    return {
+      room: room.name, duration: room.duration, timeline: room.timeline, periodId: w.periodId,
+      startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt, commitment: state.status === 'void' ? null : state.commitment,
+    };
+  }
+
+  roomInfos(): RoomInfo[] {
+    const out: RoomInfo[] = [];
+    for (const r of this.rooms) {
+      const s = this.currentByRoom.get(r.name);
+      if (s) out.push(this.roomInfo(s));
+    }
+    return out;
+  }
+
+  /** Remember a delivered result for recovery (newest last). */
+  remember(room: string, payload: ResultPayload): void {
+    const list = this.recentByRoom.get(room);
+    if (!list) return;
+    list.push(payload);
+    if (list.length > RECENT_RESULTS) list.shift();
+  }
+
+  /** Delivered results of a room after `sincePeriodId` (oldest first). */
+  recentAfter(room: string, sincePeriodId: string): ResultPayload[] {
+    return (this.recentByRoom.get(room) ?? []).filter((p) => p.periodId > sincePeriodId);
+  }
+
+  /** Forgets periods that ended long ago (their notices are done or never coming). */
+  prune(now: number): void {
+    for (const [key, s] of this.byKey) {
+      const keepMs = Math.max(10 * 60_000, 3 * s.room.duration * 1000);
+      if (s.w.endsAt + keepMs < now && this.currentByRoom.get(s.room.name) !== s) {
+        for (const c of s.cancels) c();
+        this.byKey.delete(key);
+        this.commitments.delete(key);
+      }
+    }
+    for (const [key, c] of this.commitments) {
+      if (c.endsAt < now) this.commitments.delete(key);
+    }
+  }
+
+  cancelAll(): void {
+    for (const s of this.byKey.values()) {
+      for (const c of s.cancels) c();
+      s.cancels = [];
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// /ready: the gateway takes traffic only when the store is reachable, the pool is alive, the local
+// clock agrees with Redis TIME within maxClockSkewMs (periods are derived from the local clock:
+// a skewed gateway would tick and close betting at the wrong instants), every instance runs the
+// same game configuration (fingerprint registered in the store), and it is not draining.
+
+import { configFingerprint } from '../config.js';
+import type { GatewayContext } from './context.js';
+
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+  skewMs: number | null;
+  fingerprint: string;
+  registeredFingerprint: string | null;
+}
+
+const STORE_TIMEOUT_MS = 1000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}
+
+export async function checkReadiness(ctx: GatewayContext): Promise<Readiness> {
+  const { store, pool, clock, cfg } = ctx;
+  const fingerprint = configFingerprint(cfg);
+  const reasons: string[] = [];
+  let skewMs: number | null = null;
+  let registered: string | null = null;
+  if (ctx.draining) reasons.push('draining');
+  if (pool.threads < 1) reasons.push('compute pool has no live thread');
+  if (!store.healthy()) reasons.push('store unavailable or inconsistent');
+  else {
+    try {
+      const before = clock.now();
+      const server = await withTimeout(store.serverTime(), STORE_TIMEOUT_MS, 'store TIME');
+      const after = clock.now();
+      // compare against the midpoint of the round trip
+      skewMs = Math.round(((before + after) / 2 - server) * 10) / 10;
+      ctx.skewMs = skewMs;
+      if (Math.abs(skewMs) > cfg.maxClockSkewMs) reasons.push(`clock skew ${skewMs} ms vs the store exceeds ${cfg.maxClockSkewMs} ms`);
+      registered = await withTimeout(store.registerConfig(fingerprint), STORE_TIMEOUT_MS, 'config fingerprint');
+      if (registered !== fingerprint) reasons.push(`game configuration ${fingerprint} differs from the registered ${registered} (durations, freeze, day start, timeline, paytable must match)`);
+    } catch (err) {
+      reasons.push(`store check failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const ready = reasons.length === 0;
+  ctx.metrics.ready.set(ready ? 1 : 0);
+  return { ready, reasons, skewMs, fingerprint, registeredFingerprint: registered };
+}

@@ -1,0 +1,116 @@
+// Settlement from the gateway side. With a scheduler running, it computed the plan at the freeze
+// and applies it at the end; the gateway only tells its own bettors their outcomes when the
+// `5d_precalc:settled` notice arrives. With no scheduler (no plan at the end), one gateway claims
+// the period (NX), computes it in its pool — the worker reads the bets on its own connection —
+// and applies it through the store's exactly-once path. Plans left pending past end + grace are
+// completed by whichever gateway sees them first (applying is exactly-once).
+
+import { ServerType, type BetOutcome } from '../protocol.js';
+import { parseSettled } from '../runtime/bus.js';
+import { computePeriod } from '../runtime/compute.js';
+import { logTag, TAGS } from '../runtime/log.js';
+import { applyAtEnd } from '../runtime/settle.js';
+import type { BetRecord } from '../store/types.js';
+import { background, type GatewayContext } from './context.js';
+import type { PeriodState, Periods } from './periods.js';
+
+const CLAIM_TTL_MS = 120_000;
+const MAX_ATTEMPTS = 3;
+
+export function betOutcome(b: BetRecord): BetOutcome {
+  return { betId: b.betId, clientBetId: b.clientBetId, kind: b.kind, pick: b.pick, amount: b.amount, payout: b.payout, state: b.state };
+}
+
+export class Settlement {
+  private sweeping = false;
+
+  constructor(private readonly ctx: GatewayContext, private readonly periods: Periods) {}
+
+  /** After the result is out: settle it ourselves unless someone else has or will. */
+  afterEnd(s: PeriodState): void {
+    if (s.status === 'void' || s.settled) return;
+    s.settleAttempts += 1;
+    background(this.ctx, 'settle', () => this.settle(s, false));
+  }
+
+  private async settle(s: PeriodState, force: boolean): Promise<void> {
+    const { store, cfg, clock, pool, storeOptions } = this.ctx;
+    if (await store.isSettled(s.w)) {
+      s.settled = true;
+      this.notify(s);
+      return;
+    }
+    if (!force) {
+      // a saved plan means the scheduler computed it; it applies it (or the sweep after the grace)
+      const pending = await store.pendingSettlements();
+      if (pending.some((p) => p.duration === s.w.duration && p.periodId === s.w.periodId)) return;
+    }
+    if (!(await store.claimSettlement(s.w, cfg.instance, CLAIM_TTL_MS))) return;
+    const outcome = await computePeriod({ store, pool, cfg, storeOptions }, s.w);
+    const applied = await applyAtEnd(store, s.w, clock.now(), undefined, cfg.instance);
+    s.settled = true;
+    if (applied.applied) this.ctx.metrics.settlements.inc({ how: 'fallback' });
+    logTag(this.ctx.logger, 'info', TAGS.SETTLE, { room: s.room.name, periodId: s.w.periodId, bets: outcome.betCount, computeMs: outcome.computeMs, applied: applied.applied, credited: applied.credited },
+      'settlement computed in this gateway and applied');
+    this.notify(s);
+  }
+
+  /** Every second: complete plans pending past end + grace, and retry our own failed settlements. */
+  sweep(now: number): void {
+    if (this.sweeping || this.ctx.draining) return;
+    this.sweeping = true;
+    background(this.ctx, 'settle-sweep', async () => {
+      try {
+        const { store, cfg } = this.ctx;
+        const pending = await store.pendingSettlements();
+        for (const w of pending) {
+          if (w.endsAt + cfg.settleGraceMs > now) continue;
+          const r = await applyAtEnd(store, w, this.ctx.clock.now(), undefined, cfg.instance);
+          if (r.applied) {
+            this.ctx.metrics.settlements.inc({ how: 'pending' });
+            logTag(this.ctx.logger, 'warn', TAGS.SETTLE, { periodId: w.periodId, duration: w.duration, credited: r.credited }, 'completed a settlement left pending past the grace');
+          }
+          const s = this.periods.get(w.duration, w.periodId);
+          if (s) {
+            s.settled = true;
+            this.notify(s);
+          }
+        }
+        for (const s of this.periods.all()) {
+          if (s.delivered && !s.settled && s.status !== 'void' && s.settleAttempts < MAX_ATTEMPTS && s.w.endsAt + cfg.settleGraceMs <= now) {
+            s.settleAttempts += 1;
+            await this.settle(s, true);
+          }
+        }
+      } finally {
+        this.sweeping = false;
+      }
+    });
+  }
+
+  /** A `5d_precalc:settled` notice (from anyone, including ourselves). */
+  onSettled(message: unknown): void {
+    const m = parseSettled(message);
+    if (!m || m.timeline !== this.ctx.cfg.timeline) return;
+    const s = this.periods.get(m.duration, m.periodId);
+    if (!s) return;
+    s.settled = true;
+    this.notify(s);
+  }
+
+  /** Tells each connected user who bet here on this period their outcomes and new balance (once). */
+  notify(s: PeriodState): void {
+    if (s.notified) return;
+    s.notified = true;
+    const { hub, store } = this.ctx;
+    for (const userId of s.bettors) {
+      if (!hub.userSockets(userId)?.size) continue;
+      background(this.ctx, 'settled-notice', async () => {
+        const [bets, balance] = await Promise.all([store.userBets(userId, s.w, 1000), store.balance(userId)]);
+        const msg = { type: ServerType.SETTLED, room: s.room.name, periodId: s.w.periodId, bets: bets.map(betOutcome), balance } as const;
+        for (const ws of hub.userSockets(userId) ?? []) hub.sendLater(ws, msg);
+      });
+    }
+  }
+}
+

@@ -1,0 +1,158 @@
+// The room clock of a gateway. On every wall-clock second boundary (everySecond, not a drifting
+// setInterval) each room gets one TICK, encoded once per format and published to its topics;
+// a new period is announced (PERIOD with its commitment) or, opened without a commitment, voided.
+// Freeze and end are `at` timers that never fire early. Store work (commit ahead, freeze flags,
+// settlement sweeps) runs after the publishes, in the background: ticks never wait for Redis.
+
+import { CHANNELS } from '../runtime/bus.js';
+import { at, everySecond } from '../runtime/clock.js';
+import { commitAhead } from '../runtime/commit.js';
+import { logTag, TAGS } from '../runtime/log.js';
+import { windowAt, type Room } from '../runtime/rooms.js';
+import type { PeriodWindow } from '../core/types.js';
+import { ServerType } from '../protocol.js';
+import { background, clockTrusted, periodKey, type GatewayContext } from './context.js';
+import type { PeriodState, Periods } from './periods.js';
+import type { Results } from './results.js';
+import type { Settlement } from './settlement.js';
+
+export class Timing {
+  private stopTicks: (() => void) | null = null;
+  private committing = false;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly periods: Periods,
+    private readonly results: Results,
+    private readonly settlement: Settlement,
+  ) {}
+
+  /** Enters the current periods (no announcement: nobody is connected yet) and starts ticking. */
+  async start(): Promise<void> {
+    await this.commitAhead();
+    const now = this.ctx.clock.now();
+    for (const room of this.ctx.rooms) this.enter(room, windowAt(room, now), false);
+    this.stopTicks = everySecond(this.ctx.clock, (boundary) => this.tick(boundary));
+  }
+
+  stop(): void {
+    this.stopTicks?.();
+    this.stopTicks = null;
+    this.periods.cancelAll();
+  }
+
+  private tick(boundary: number): void {
+    const { hub, metrics, clock } = this.ctx;
+    for (const room of this.ctx.rooms) {
+      const w = windowAt(room, boundary);
+      let s = this.periods.current(room.name);
+      if (!s || s.w.periodId !== w.periodId) s = this.enter(room, w, true).state;
+      else if (s.status === 'pending' && !s.resolving) this.resolve(s, true);
+      hub.broadcast(room.name, {
+        type: ServerType.TICK,
+        room: room.name,
+        periodId: w.periodId,
+        now: boundary,
+        remainingMs: w.endsAt - boundary,
+        phase: boundary < w.freezeAt ? 'betting' : 'frozen',
+      });
+    }
+    const lateness = clock.now() - boundary;
+    metrics.tickLateness.observe(Math.max(0, lateness) / 1000);
+    if (lateness > 50) logTag(this.ctx.logger, 'warn', TAGS.TICK, { lateMs: lateness }, 'tick published late');
+    metrics.poolQueue.set(this.ctx.pool.queueSize);
+    // after the publishes: store work in the background
+    background(this.ctx, 'commit-ahead', () => this.commitAhead());
+    this.settlement.sweep(boundary);
+    this.periods.prune(boundary);
+  }
+
+  private enter(room: Room, w: PeriodWindow, announce: boolean): { state: PeriodState } {
+    const { state: s, isNew } = this.periods.enter(room, w);
+    if (isNew) {
+      const { clock } = this.ctx;
+      s.cancels.push(at(clock, w.freezeAt, () => this.atFreeze(s)));
+      s.cancels.push(at(clock, w.endsAt, () => this.results.atEnd(s)));
+    }
+    if (s.status === 'open') {
+      if (announce) this.ctx.hub.broadcast(room.name, { type: ServerType.PERIOD, ...this.periods.roomInfo(s) });
+    } else if (s.status === 'pending') this.resolve(s, announce);
+    return { state: s };
+  }
+
+  /** The commitment was not known in memory: read it; a period that opened without one is void. */
+  private resolve(s: PeriodState, announce: boolean): void {
+    s.resolving = true;
+    background(this.ctx, 'resolve-commitment', async () => {
+      try {
+        const commitment = await this.ctx.store.getCommitment(s.w);
+        if (s.status !== 'pending') return;
+        if (commitment) {
+          s.commitment = commitment;
+          s.status = 'open';
+          if (announce && this.ctx.clock.now() < s.w.endsAt) this.ctx.hub.broadcast(s.room.name, { type: ServerType.PERIOD, ...this.periods.roomInfo(s) });
+        } else if (clockTrusted(this.ctx)) {
+          await this.voidPeriod(s, 'no commitment before the period opened');
+        }
+      } finally {
+        s.resolving = false;
+      }
+    });
+  }
+
+  private atFreeze(s: PeriodState): void {
+    if (s.status === 'void') return;
+    this.ctx.hub.broadcast(s.room.name, { type: ServerType.CLOSED, room: s.room.name, periodId: s.w.periodId, freezeAt: s.w.freezeAt });
+    // the store's frozen flag is what refuses late bets; set it even when no scheduler runs
+    background(this.ctx, 'freeze', () => this.ctx.store.freeze(s.w));
+  }
+
+  /** Marks a period void here and in the store (idempotent), tells the room and the other gateways. */
+  async voidPeriod(s: PeriodState, reason: string, announceOnBus = true): Promise<{ refunded: number }> {
+    const first = s.status !== 'void';
+    s.status = 'void';
+    s.voidReason = reason;
+    s.held = null;
+    if (first && !s.delivered) {
+      this.ctx.hub.broadcast(s.room.name, { type: ServerType.VOID, room: s.room.name, periodId: s.w.periodId, reason });
+      logTag(this.ctx.logger, 'warn', TAGS.VOID, { room: s.room.name, periodId: s.w.periodId, reason }, 'period void');
+    }
+    if (!announceOnBus) return { refunded: 0 };
+    const r = await this.ctx.store.voidPeriod(s.w, reason);
+    if (first) {
+      await this.ctx.store.publish(CHANNELS.void, { room: s.room.name, duration: s.w.duration, timeline: s.w.timeline, periodId: s.w.periodId, reason, refunded: r.refunded });
+    }
+    return r;
+  }
+
+  /** A void notice from another gateway (or the operator API elsewhere). */
+  onVoidNotice(message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const m = message as Record<string, unknown>;
+    if (typeof m.duration !== 'number' || typeof m.periodId !== 'string' || m.timeline !== this.ctx.cfg.timeline) return;
+    const s = this.periods.get(m.duration, m.periodId);
+    if (!s || s.status === 'void' || s.delivered) return;
+    background(this.ctx, 'void-notice', () => this.voidPeriod(s, typeof m.reason === 'string' ? m.reason.slice(0, 200) : 'voided', false));
+  }
+
+  private async commitAhead(): Promise<void> {
+    if (this.committing || this.ctx.draining || !clockTrusted(this.ctx)) return;
+    this.committing = true;
+    try {
+      const out = await commitAhead(this.ctx.store, this.ctx.rooms, this.ctx.clock);
+      for (const o of out) {
+        if (!o.commitment) continue;
+        const room = this.ctx.rooms.find((r) => r.name === o.room);
+        if (!room) continue;
+        const key = periodKey(room.duration, o.periodId);
+        if (!this.periods.commitments.has(key)) {
+          logTag(this.ctx.logger, 'debug', TAGS.COMMIT, { room: o.room, periodId: o.periodId, created: o.created }, 'commitment ready');
+        }
+        // endsAt is only used for pruning: the next period ends within two durations
+        this.periods.commitments.set(key, { commitment: o.commitment, endsAt: this.ctx.clock.now() + 2 * room.duration * 1000 + 1000 });
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+}

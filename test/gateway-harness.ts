@@ -1,0 +1,216 @@
+// Shared by the gateway tests: gateway processes (`node bin/fived.js gateway`) stopped by pid,
+// WebSocket clients (the `ws` package) that record every message with the time it arrived, HTTP
+// helpers and player tokens.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { Packr, Unpackr } from 'msgpackr';
+import WebSocket from 'ws';
+import { freePort } from './helpers/ports.js';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const JWT_SECRET = 'gateway-test-secret-0123456789';
+export const OPERATOR_TOKEN = 'operator-test-token';
+
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+export interface GatewayProc {
+  port: number;
+  pid: number;
+  url: string;
+  output(): string;
+  exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after a bound; resolves with the exit code */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+export async function startGatewayProc(env: Record<string, string>, opts: { waitHealthy?: boolean } = {}): Promise<GatewayProc> {
+  const port = await freePort();
+  let out = '';
+  const child: ChildProcess = spawn(process.execPath, [path.join(REPO, 'bin/fived.js'), 'gateway'], {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH ?? '',
+      FIVED_PORT: String(port),
+      FIVED_HOST: '127.0.0.1',
+      FIVED_JWT_SECRET: JWT_SECRET,
+      FIVED_OPERATOR_TOKEN: OPERATOR_TOKEN,
+      FIVED_LOG_LEVEL: 'info',
+      FIVED_INSTANCE: `gw-${port}`,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const proc: GatewayProc = {
+    port,
+    pid: child.pid ?? -1,
+    url: `http://127.0.0.1:${port}`,
+    output: () => out,
+    exited,
+    stop: async (timeoutMs = 15_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+  if (opts.waitHealthy !== false) {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`gateway exited early (${child.exitCode}):\n${out}`);
+      try {
+        const r = await fetch(`${proc.url}/health`);
+        if (r.status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await proc.stop();
+        throw new Error(`gateway did not become healthy:\n${out}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return proc;
+}
+
+export async function token(userId: string, ttlS = 3600, secret = JWT_SECRET): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setIssuedAt(now).setExpirationTime(now + ttlS).sign(new TextEncoder().encode(secret));
+}
+
+export type Msg = Record<string, unknown> & { type: string };
+
+export interface Received {
+  msg: Msg;
+  at: number; // Date.now() on receipt
+}
+
+export class Client {
+  readonly received: Received[] = [];
+  closeCode: number | null = null;
+  closeReason = '';
+  readonly closed: Promise<number>;
+  private waiters: Array<{ pred: (m: Msg) => boolean; resolve: (m: Msg) => void; from: number }> = [];
+
+  private constructor(readonly ws: WebSocket, readonly format: 'binary' | 'text') {
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        resolve(code);
+      });
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const msg = (isBinary ? unpackr.unpack(data) : JSON.parse(data.toString())) as Msg;
+      this.received.push({ msg, at: Date.now() });
+      this.waiters = this.waiters.filter((w) => {
+        if (w.pred(msg)) {
+          w.resolve(msg);
+          return false;
+        }
+        return true;
+      });
+    });
+  }
+
+  static async connect(port: number, opts: { token?: string; via?: 'protocol' | 'query'; format?: 'binary' | 'text'; origin?: string; protocols?: string[] } = {}): Promise<Client> {
+    const format = opts.format ?? 'binary';
+    const q = new URLSearchParams();
+    if (format === 'text') q.set('format', 'json');
+    let protocols: string[] | undefined = opts.protocols;
+    if (opts.token) {
+      if (opts.via === 'query') q.set('token', opts.token);
+      else protocols = ['fived', `fived.jwt.${opts.token}`];
+    }
+    const qs = q.toString();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws${qs ? `?${qs}` : ''}`, protocols, opts.origin ? { origin: opts.origin } : {});
+    const c = new Client(ws, format);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    return c;
+  }
+
+  send(msg: unknown): void {
+    if (this.format === 'binary') this.ws.send(packr.pack(msg));
+    else this.ws.send(JSON.stringify(msg));
+  }
+
+  raw(data: Buffer | string, binary: boolean): void {
+    this.ws.send(data, { binary });
+  }
+
+  /** The first message (already received from index `from` on, or future) matching pred. */
+  next(pred: (m: Msg) => boolean, timeoutMs = 10_000, from = 0): Promise<Msg> {
+    const have = this.received.slice(from).find((r) => pred(r.msg));
+    if (have) return Promise.resolve(have.msg);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve: (m: Msg) => { clearTimeout(t); resolve(m); }, from };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new Error(`no matching message within ${timeoutMs} ms; last: ${JSON.stringify(this.received.slice(-3).map((r) => r.msg))}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  /** Sends a request with an id and waits for the reply with that id. */
+  async request(msg: Record<string, unknown>, timeoutMs = 10_000): Promise<Msg> {
+    const id = `r${Math.random().toString(36).slice(2)}`;
+    const from = this.received.length;
+    this.send({ ...msg, id });
+    return this.next((m) => m.id === id, timeoutMs, from);
+  }
+
+  of(type: string): Received[] {
+    return this.received.filter((r) => r.msg.type === type);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const r = await fetch(url, init);
+  const text = await r.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: r.status, body };
+}
+
+export function operator(body?: unknown, method = 'POST'): RequestInit {
+  return {
+    method,
+    headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  };
+}
+
+export async function credit(gw: GatewayProc, userId: string, amount: number): Promise<number> {
+  const r = await getJson(`${gw.url}/api/wallet/credit`, operator({ userId, amount, depositId: `dep-${userId}-${amount}-${Math.random()}` }));
+  if (r.status !== 200) throw new Error(`credit failed: ${JSON.stringify(r.body)}`);
+  return r.body.balance as number;
+}
+
+export function gatewayEnv(redisUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { FIVED_REDIS_URL: redisUrl, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_SETTLE_GRACE_MS: '1000', ...extra };
+}
