@@ -90,6 +90,9 @@ export function validateBet(bet: Bet): number {
 
 /** Net stake after the service fee: floor(stake × (10000 − fee) / 10000). */
 export function netStake(amount: number, feeBps: number): number {
+  if (!Number.isSafeInteger(amount) || amount < 0 || !Number.isSafeInteger(feeBps) || feeBps < 0 || feeBps >= 10_000) {
+    throw new FivedError(ErrorCode.INVALID_AMOUNT, `netStake(${amount}, ${feeBps}): amount must be a non-negative integer and the fee 0..9999 bps`);
+  }
   // amount ≤ 1e12 and (10000 - fee) ≤ 1e4 keep the product below 2^53: exact.
   return Math.floor((amount * (10_000 - feeBps)) / 10_000);
 }
@@ -148,6 +151,10 @@ export function winningPatterns(digits: ArrayLike<number>, sum: number): Uint8Ar
  * one side of each SUM pair). `netTotals` are per-pattern net stakes (length 74).
  */
 export function liabilityUpperBound(netTotals: ArrayLike<number>, p: Paytable): number {
+  validatePaytable(p);
+  if (netTotals == null || netTotals.length !== PATTERN_COUNT) {
+    throw new FivedError(ErrorCode.INVALID_BETS, `net totals must have ${PATTERN_COUNT} entries`);
+  }
   let bound = 0;
   for (let pos = 0; pos < 5; pos++) {
     const b = pos * PICKS_PER_POSITION;
