@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Installs the fived systemd units on this host: the templated gateway unit enabled for each port,
+# the scheduler (unless --no-scheduler), fived.target, and /etc/fived/fived.env from the example
+# (only when absent: an existing env file is never overwritten).
+#
+#   sudo scripts/install-systemd.sh --ports 3000,3001,3002,3003        # 4 gateways + scheduler
+#   sudo scripts/install-systemd.sh --gateways 4 --base-port 3000      # the same
+#   scripts/install-systemd.sh --root /tmp/r --gateways 2              # into a directory tree
+#   scripts/install-systemd.sh --dry-run --gateways 2                  # print what it would do
+#
+# Options:
+#   --ports LIST        comma-separated gateway ports
+#   --gateways N        N gateways on consecutive ports from --base-port (default 2)
+#   --base-port P       first port (default 3000)
+#   --no-scheduler      do not enable the scheduler on this host (gateway-only hosts)
+#   --app-dir DIR       where the built app lives (default /opt/fived; needs bin/ dist/ node_modules/)
+#   --node PATH         the node binary (default: `command -v node`)
+#   --root DIR          install under DIR instead of / (no systemctl calls); for packaging and tests
+#   --dry-run           print the actions, change nothing
+#   --no-start          enable but do not start (with a live systemd)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ports=""
+gateways=2
+base_port=3000
+scheduler=1
+app_dir=/opt/fived
+node_bin=""
+root=""
+dry=0
+start=1
+
+die() { echo "install-systemd: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ports) ports="${2:?--ports needs a value}"; shift 2 ;;
+    --gateways) gateways="${2:?--gateways needs a value}"; shift 2 ;;
+    --base-port) base_port="${2:?--base-port needs a value}"; shift 2 ;;
+    --no-scheduler) scheduler=0; shift ;;
+    --app-dir) app_dir="${2:?--app-dir needs a value}"; shift 2 ;;
+    --node) node_bin="${2:?--node needs a value}"; shift 2 ;;
+    --root) root="${2:?--root needs a value}"; shift 2 ;;
+    --dry-run) dry=1; shift ;;
+    --no-start) start=0; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+
+is_port() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
+if [ -z "$ports" ]; then
+  [[ "$gateways" =~ ^[0-9]+$ ]] && [ "$gateways" -ge 1 ] || die "--gateways must be a positive integer"
+  is_port "$base_port" || die "--base-port must be a port number"
+  list=()
+  for ((i = 0; i < gateways; i++)); do list+=("$((base_port + i))"); done
+else
+  IFS=',' read -r -a list <<<"$ports"
+fi
+[ "${#list[@]}" -gt 0 ] || die "no gateway ports"
+for p in "${list[@]}"; do is_port "$p" || die "not a port: '$p'"; done
+
+if [ -z "$node_bin" ]; then node_bin="$(command -v node || true)"; fi
+[ -n "$node_bin" ] || die "node not found; pass --node PATH"
+[[ "$app_dir" = /* ]] || die "--app-dir must be absolute"
+[[ "$node_bin" = /* ]] || die "--node must be absolute"
+
+unit_dir="$root/etc/systemd/system"
+env_dir="$root/etc/fived"
+live=0
+if [ -z "$root" ] && [ "$dry" -eq 0 ]; then live=1; fi
+
+run() { # print in dry-run, else do
+  if [ "$dry" -eq 1 ]; then printf '+'; printf ' %q' "$@"; printf '\n'; else "$@"; fi
+}
+
+# The committed units name /usr/bin/node and /opt/fived; rewrite them for this host.
+render() { # src dest
+  local tmp
+  if [ "$dry" -eq 1 ]; then echo "+ render $1 -> $2 (node $node_bin, app $app_dir)"; return; fi
+  tmp="$(mktemp)"
+  sed -e "s#/usr/bin/node #${node_bin} #g" -e "s#/opt/fived#${app_dir}#g" "$1" >"$tmp"
+  run install -m 0644 "$tmp" "$2"
+  rm -f "$tmp"
+}
+
+run mkdir -p "$unit_dir/fived.target.wants" "$unit_dir/multi-user.target.wants" "$env_dir"
+render "$here/systemd/fived-gateway@.service" "$unit_dir/fived-gateway@.service"
+render "$here/systemd/fived-scheduler.service" "$unit_dir/fived-scheduler.service"
+render "$here/systemd/fived.target" "$unit_dir/fived.target"
+
+# Enabling = the [Install] symlinks `systemctl enable` would make; done by hand so --root works
+# without a running systemd. Ports no longer listed are disabled.
+for link in "$unit_dir"/fived.target.wants/fived-gateway@*.service; do
+  [ -L "$link" ] || continue
+  p="${link##*@}"; p="${p%.service}"
+  keep=0
+  for q in "${list[@]}"; do [ "$p" = "$q" ] && keep=1; done
+  [ "$keep" -eq 1 ] || run rm -f "$link"
+done
+for p in "${list[@]}"; do
+  run ln -sfn ../fived-gateway@.service "$unit_dir/fived.target.wants/fived-gateway@$p.service"
+done
+if [ "$scheduler" -eq 1 ]; then
+  run ln -sfn ../fived-scheduler.service "$unit_dir/fived.target.wants/fived-scheduler.service"
+else
+  run rm -f "$unit_dir/fived.target.wants/fived-scheduler.service"
+fi
+run ln -sfn ../fived.target "$unit_dir/multi-user.target.wants/fived.target"
+
+if [ -e "$env_dir/fived.env" ]; then
+  echo "install-systemd: keeping the existing $env_dir/fived.env"
+elif [ "$dry" -eq 1 ]; then
+  echo "+ write $env_dir/fived.env (mode 0640) from systemd/fived.env.example with a random FIVED_JWT_SECRET"
+else
+  # A fresh env file gets a random JWT secret instead of the example's placeholder.
+  secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  tmp="$(mktemp)"
+  sed "s#^FIVED_JWT_SECRET=.*#FIVED_JWT_SECRET=${secret}#" "$here/systemd/fived.env.example" >"$tmp"
+  install -m 0640 "$tmp" "$env_dir/fived.env"
+  rm -f "$tmp"
+fi
+run install -m 0644 "$here/systemd/fived.env.example" "$env_dir/fived.env.example"
+
+if [ "$live" -eq 1 ]; then
+  [ -e "$app_dir/dist/cli.js" ] || echo "install-systemd: warning: $app_dir/dist/cli.js not found (copy the built app there: docs/operations.md)" >&2
+  if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    if [ "$start" -eq 1 ]; then systemctl restart fived.target; fi
+  else
+    # an image build or a container: the units take effect when systemd boots
+    echo "install-systemd: systemd is not running here; the units start with fived.target at boot"
+    live=0
+  fi
+fi
+
+echo "install-systemd: gateways on ${list[*]}; scheduler $([ "$scheduler" -eq 1 ] && echo enabled || echo not enabled); units in $unit_dir; settings in $env_dir/fived.env"
+if [ "$live" -eq 1 ]; then
+  echo "  status: systemctl list-dependencies fived.target; journalctl -u 'fived-*' -f"
+fi

@@ -1,0 +1,133 @@
+// The deployment's shape, end to end: the real haproxy (config from scripts/haproxy-config.sh) in
+// front of two real gateways and a scheduler on one test Redis. WebSocket players connected
+// through HAProxy all see the same results; SIGTERM to one gateway (its drain) moves its players
+// to the other — they reconnect, recover what they missed and keep getting results — while
+// HAProxy marks the drained gateway DOWN.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitmentOf } from '../src/core/draw.js';
+import { REPO, http, run, serverStates, spawnFived, startHaproxy, waitUntil, PlayerClient, type FivedProcess, type Haproxy } from './helpers/deploy.js';
+import { freePort } from './helpers/ports.js';
+import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+
+const ROOM = 'fiveD_4';
+const PLAYERS = 6;
+
+describe('HAProxy in front of two gateways', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-haproxy-e2e-'));
+  const sock = path.join(dir, 'admin.sock');
+  let redis: TestRedis;
+  let scheduler: FivedProcess;
+  const gateways: FivedProcess[] = [];
+  const ports: number[] = [];
+  let lb: Haproxy;
+  let lbPort = 0;
+  const players: PlayerClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const env = {
+      FIVED_REDIS_URL: redis.url,
+      FIVED_KEY_PREFIX: testPrefix('deploy-e2e'),
+      FIVED_DURATIONS: '4',
+      FIVED_FREEZE_MS: '1500',
+      FIVED_DRAIN_MS: '2000',
+      FIVED_LOG_LEVEL: 'info',
+    };
+    scheduler = spawnFived('e2e-scheduler', ['scheduler'], { ...env, FIVED_SCHEDULER_PORT: '0' });
+    for (const name of ['gw-a', 'gw-b']) {
+      const port = await freePort();
+      ports.push(port);
+      gateways.push(spawnFived(name, ['gateway'], { ...env, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1' }));
+    }
+    for (const [i, port] of ports.entries()) {
+      await waitUntil(`gateway on ${port} ready`, async () => {
+        const code = await Promise.race([gateways[i]!.exited.then((c) => `exited ${c}`), Promise.resolve(null)]);
+        if (code) throw new Error(`${gateways[i]!.name} ${code}:\n${gateways[i]!.output()}`);
+        return (await http(port, 'GET', '/ready')).status === 200 ? true : undefined;
+      }, 30_000);
+    }
+    lbPort = await freePort();
+    const cfg = path.join(dir, 'haproxy.cfg');
+    const w = await run(path.join(REPO, 'scripts/haproxy-config.sh'), [
+      '-o', cfg, '--bind', `127.0.0.1:${lbPort}`, '--stats', `127.0.0.1:${await freePort()}`, '--stats-socket', sock,
+      '--operator', 'none', '--log', 'stdout', '--check-inter', '250', '--slowstart', '1s', '--maxconn', '1000',
+      ...ports.map(String),
+    ]);
+    expect(w.stderr).toBe('');
+    lb = await startHaproxy(cfg, lbPort);
+    await waitUntil('both gateways UP in HAProxy', async () => {
+      const s = await serverStates(sock, 'fived_gateways');
+      return ports.every((p) => s[`gw-127.0.0.1:${p}`] === 'UP') ? true : undefined;
+    });
+  });
+
+  afterAll(async () => {
+    for (const p of players) p.close();
+    await lb?.stop();
+    for (const g of gateways) await g.stop();
+    await scheduler?.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the read API through HAProxy and keeps /metrics inside', async () => {
+    const rooms = await http(lbPort, 'GET', '/api/rooms');
+    expect(rooms.status).toBe(200);
+    expect(JSON.stringify(JSON.parse(rooms.body))).toContain(ROOM);
+    expect((await http(lbPort, 'GET', '/metrics')).status).toBe(403);
+    expect((await http(ports[0]!, 'GET', '/metrics')).status).toBe(200); // still there for Prometheus, directly
+  });
+
+  it('spreads players over both gateways and gives them all the same result', async () => {
+    for (let i = 0; i < PLAYERS; i++) {
+      const p = new PlayerClient(`ws://127.0.0.1:${lbPort}/ws`, [ROOM]);
+      players.push(p);
+      p.connect();
+    }
+    for (const p of players) await p.until('hello', () => p.instances.length > 0);
+    const first = players.map((p) => p.instances[0]!);
+    // round robin: both serve players (3 and 3 once slowstart has ramped both weights up)
+    expect(new Set(first)).toEqual(new Set(['gw-a', 'gw-b']));
+
+    for (const p of players) await p.until('a result', () => p.results.size > 0);
+    const periodId = [...players[0]!.results.keys()][0]!;
+    for (const p of players) await p.until(`result ${periodId}`, () => p.results.has(periodId));
+    const seen = players.map((p) => JSON.stringify(p.results.get(periodId)));
+    expect(new Set(seen).size).toBe(1);
+    const r = players[0]!.results.get(periodId)!;
+    expect(commitmentOf(r.seed)).toBe(r.commitment);
+    expect(r.digits.reduce((a, b) => a + b, 0)).toBe(r.sum);
+  });
+
+  it('moves the players of a draining gateway to the other one, which HAProxy keeps alone in the pool', async () => {
+    const onA = players.filter((p) => p.instances.at(-1) === 'gw-a');
+    expect(onA.length).toBeGreaterThan(0);
+    // period ids exceed 2^53: compare them as BigInt, never as Number
+    const ids = (p: PlayerClient) => [...p.results.keys()].map(BigInt);
+    const before = players.map((p) => ids(p).reduce((a, b) => (b > a ? b : a))).reduce((a, b) => (b > a ? b : a));
+
+    const aExit = gateways[0]!.stop(); // SIGTERM: drain
+    for (const p of onA) await p.until('GOING_AWAY and a new hello', () => p.closes.includes(1001) && p.instances.length >= 2);
+    for (const p of onA) expect(p.instances.at(-1)).toBe('gw-b');
+    await waitUntil('gw-a DOWN in HAProxy', async () => ((await serverStates(sock, 'fived_gateways'))[`gw-127.0.0.1:${ports[0]}`] === 'DOWN' ? true : undefined));
+    expect((await serverStates(sock, 'fived_gateways'))[`gw-127.0.0.1:${ports[1]}`]).toBe('UP');
+    expect(await aExit).toBe(0);
+
+    // two more periods after the move: every player has every result since the first it saw
+    // (live or recovered), and they all agree
+    const target = String(before + 2n);
+    for (const p of players) await p.until(`result ${target}`, () => p.results.has(target), 30_000);
+    const firstCommon = players.map((p) => ids(p).reduce((a, b) => (b < a ? b : a))).reduce((a, b) => (b > a ? b : a));
+    for (let id = firstCommon; id <= BigInt(target); id++) {
+      const versions = new Set(players.map((p) => JSON.stringify(p.results.get(String(id)) ?? null)));
+      expect(versions.size, `period ${id}`).toBe(1);
+      expect([...versions][0], `period ${id}`).not.toBe('null');
+    }
+    for (const p of players) expect(p.open).toBe(true);
+    const page = await http(lbPort, 'GET', '/api/rooms');
+    expect(page.status).toBe(200); // served by gw-b alone
+  });
+});
