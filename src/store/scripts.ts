@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { ErrorCode, FivedError } from '../errors.js';
 
-/** src/store/lua relative to the package root: ../../ from both src/store/ and dist/store/. */
-export const LUA_DIR = fileURLToPath(new URL('../../src/store/lua/', import.meta.url));
+/** The Lua folder beside this module: src/store/lua, or dist/store/lua (copied by scripts/build-assets.mjs). */
+export const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 
 export const SCRIPTS = {
   fivedCommit: { file: 'commit.lua', keys: 1 },
