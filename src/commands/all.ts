@@ -1,0 +1,58 @@
+// `fived all`: one process with a gateway and the scheduler sharing one store, one worker pool and
+// one metrics registry (the scheduler's metrics appear on the gateway's /metrics). On the
+// in-memory store when FIVED_REDIS_URL is unset or empty: what `npm start` runs.
+import type { Command } from '../cli.js';
+import { describeConfig, loadConfig } from '../config.js';
+import { isFivedError } from '../errors.js';
+import { startGateway } from '../gateway/index.js';
+import { createStore } from '../store/index.js';
+import { systemClock } from '../runtime/clock.js';
+import { createLogger } from '../runtime/log.js';
+import { createRegistry } from '../runtime/metrics.js';
+import { createPool, storeOptionsOf } from '../runtime/pool.js';
+import { onShutdown } from '../runtime/shutdown.js';
+import { startScheduler } from '../scheduler/index.js';
+
+export const command: Command = {
+  summary: 'run a gateway and the scheduler in one process (in-memory store unless FIVED_REDIS_URL is set)',
+  usage: 'fived all   (configured by FIVED_* environment variables; see fived check-config)',
+  async run(): Promise<number> {
+    let cfg;
+    try {
+      cfg = loadConfig();
+    } catch (err) {
+      console.error(isFivedError(err) ? err.message : String(err));
+      return 2;
+    }
+    const log = createLogger(cfg, 'all');
+    log.info({ config: describeConfig(cfg), store: cfg.redisUrl === '' && cfg.redisSentinels.length === 0 ? 'memory' : 'redis' }, 'starting fived all');
+    const store = createStore(storeOptionsOf(cfg));
+    await store.init();
+    const pool = await createPool(cfg);
+    const registry = createRegistry();
+    const clock = systemClock(cfg.clockOffsetMs);
+    const scheduler = await startScheduler(cfg, { store, pool, registry, logger: createLogger(cfg, 'scheduler'), clock, http: false });
+    let gateway: Awaited<ReturnType<typeof startGateway>>;
+    try {
+      gateway = await startGateway(cfg, { store, pool, registry, logger: createLogger(cfg, 'gateway'), clock });
+    } catch (err) {
+      log.error({ err }, 'gateway failed to start');
+      await scheduler.stop();
+      await pool.close();
+      await store.close();
+      return 1;
+    }
+    log.info({ port: gateway.port }, `fived all listening on port ${gateway.port}`);
+    return onShutdown(
+      log,
+      async () => {
+        // the gateway drains its clients first; the scheduler releases its lease
+        await Promise.all([gateway.stop(), scheduler.stop()]);
+        await pool.close();
+        await store.close();
+        log.info('fived all stopped');
+      },
+      cfg.drainMs + 5000,
+    );
+  },
+};

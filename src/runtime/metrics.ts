@@ -1,0 +1,45 @@
+// Prometheus metrics: one Registry per process, passed to every component (no module-level
+// singletons). In `fived all` the gateway and the scheduler register on the same registry, so a
+// metric both might define is fetched if already there instead of registered twice.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export { Registry } from 'prom-client';
+
+export function createRegistry(opts: { defaultMetrics?: boolean; prefix?: string } = {}): Registry {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
+  return registry;
+}
+
+export function counter<L extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter<L>({ name, help, labelNames: [...labelNames], registers: [registry] });
+}
+
+export function gauge<L extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Gauge<L>;
+  return new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [registry] });
+}
+
+export function histogram<L extends string = string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  buckets: readonly number[],
+  labelNames: readonly L[] = [],
+): Histogram<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Histogram<L>;
+  return new Histogram<L>({ name, help, buckets: [...buckets], labelNames: [...labelNames], registers: [registry] });
+}
+
+/** Buckets in seconds for compute and delivery times: 1 ms … 10 s. */
+export const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+/** The text exposition and its content type, for any HTTP server. */
+export async function renderMetrics(registry: Registry): Promise<{ body: string; contentType: string }> {
+  return { body: await registry.metrics(), contentType: registry.contentType };
+}

@@ -1,0 +1,22 @@
+// Construction of the compute pool and of the store options a worker uses to open its own
+// connection, from the one Config.
+
+import type { Config } from '../config.js';
+import type { StoreOptions } from '../store/types.js';
+import { ComputePool } from '../worker/pool.js';
+
+export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'keyPrefix' | 'instance'>): StoreOptions {
+  return {
+    redisUrl: cfg.redisUrl,
+    ...(cfg.redisSentinels.length > 0 ? { sentinels: [...cfg.redisSentinels], sentinelName: cfg.redisSentinelName } : {}),
+    keyPrefix: cfg.keyPrefix,
+    instance: cfg.instance,
+  };
+}
+
+/** A warm pool of `threads` (default cfg.poolThreads) threads. */
+export async function createPool(cfg: Pick<Config, 'poolThreads'>, threads: number = cfg.poolThreads): Promise<ComputePool> {
+  const pool = new ComputePool({ threads, maxQueue: 64 });
+  await pool.warm();
+  return pool;
+}

@@ -1,0 +1,295 @@
+// The scheduler: one active instance (lease + fencing epoch) commits upcoming periods, at each
+// room's freeze snapshots the bets and pre-computes in the worker pool, stores the result once
+// (SET … NX, the runbook key), announces it, and applies the settlement at the period's end.
+// A standby polls the lease and takes over when it lapses. The draw depends only on the committed
+// seed (DESIGN rule 1): nothing here reads the bets except through the worker's settlement.
+
+import type { Config } from '../config.js';
+import type { PeriodWindow } from '../core/types.js';
+import { ErrorCode, isFivedError, toFivedError } from '../errors.js';
+import type { Lease, Store, StoreOptions } from '../store/types.js';
+import { periodMember } from '../store/keys.js';
+import type { ComputePool } from '../worker/pool.js';
+import { at, everySecond, type Cancel, type Clock } from '../runtime/clock.js';
+import { commitPeriod } from '../runtime/commit.js';
+import { assertResultVerifies, buildResult, computePeriod, deriveResultAtEnd, readCommitted } from '../runtime/compute.js';
+import { CHANNELS, type CompletedMessage } from '../runtime/bus.js';
+import { logTag, TAGS, type Logger } from '../runtime/log.js';
+import type { Registry } from '../runtime/metrics.js';
+import { nextWindow, roomsOf, windowAt, type Room } from '../runtime/rooms.js';
+import { applyAtEnd } from '../runtime/settle.js';
+import { storeOptionsOf } from '../runtime/pool.js';
+import { LeaseKeeper } from './lease.js';
+import { schedulerMetrics } from './metrics.js';
+import { serveSchedulerHttp } from './http.js';
+
+export interface SchedulerDeps {
+  store: Store;
+  pool: Pick<ComputePool, 'run'>;
+  registry: Registry;
+  logger: Logger;
+  clock: Clock;
+  /** how workers open their own store connection; defaults to the config's */
+  storeOptions?: StoreOptions;
+  /** serve /metrics, /health, /ready on cfg.schedulerPort (default true; `fived all` passes false) */
+  http?: boolean;
+}
+
+export interface SchedulerHandle {
+  stop(): Promise<void>;
+  isActive(): boolean;
+  epoch(): number;
+  /** the metrics port actually bound, or null */
+  port: number | null;
+}
+
+export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps): Promise<SchedulerHandle> {
+  const { store, pool, clock } = deps;
+  const log = deps.logger;
+  const rooms = roomsOf(cfg);
+  const m = schedulerMetrics(deps.registry);
+  const storeOptions = deps.storeOptions ?? storeOptionsOf(cfg);
+  const computeDeps = { store, pool, cfg, storeOptions };
+
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>): void => {
+    const q = p.catch((err) => log.error({ err: toFivedError(err) }, 'scheduler task failed')).finally(() => inflight.delete(q));
+    inflight.add(q);
+  };
+
+  // per-activation state; replaced on every lease acquisition
+  let timers = new Map<string, Cancel>();
+  let ticker: Cancel | null = null;
+  let abort = new AbortController();
+  const lastCommitted = new Map<string, string>();
+  const precalculated = new Set<string>(); // periods this process pre-calculated (settled-elsewhere metric)
+  const running = new Map<string, Promise<void>>(); // pre-calculations in flight, by period
+  let stopping = false;
+
+  const cancelAll = () => {
+    ticker?.();
+    ticker = null;
+    for (const c of timers.values()) c();
+    timers = new Map();
+  };
+
+  const keeper = new LeaseKeeper(store, cfg.instance, cfg.leaseTtlMs, {
+    onAcquired: (l: Lease) => {
+      m.leaseActive.set(1);
+      m.leaseEpoch.set(l.epoch);
+      m.leaseChanges.inc({ event: 'acquired' });
+      logTag(log, 'info', TAGS.LEASE, { epoch: l.epoch }, `Lease acquired: ${cfg.instance}@${cfg.host} is the active scheduler (epoch ${l.epoch})`);
+      activate();
+    },
+    onLost: (l: Lease, why: string) => {
+      m.leaseActive.set(0);
+      m.leaseChanges.inc({ event: 'lost' });
+      logTag(log, 'warn', TAGS.LEASE, { epoch: l.epoch, why }, `Lease lost (epoch ${l.epoch}): ${why}; standing by`);
+      cancelAll();
+      abort.abort(new Error('lease lost'));
+    },
+    onError: (err: unknown) => log.warn({ err: toFivedError(err) }, 'lease call failed'),
+  });
+
+  function activate(): void {
+    cancelAll();
+    abort = new AbortController();
+    lastCommitted.clear();
+    ticker = everySecond(clock, () => track(commitTick()));
+    track(commitTick());
+    track(completePending());
+    const now = clock.now();
+    for (const room of rooms) schedulePeriod(room, windowAt(room, now));
+  }
+
+  /** Commit ahead: the next period of every room, once per period (create-if-absent). */
+  async function commitTick(): Promise<void> {
+    if (!keeper.isActive()) return;
+    const now = clock.now();
+    await Promise.all(
+      rooms.map(async (room) => {
+        const next = nextWindow(room, windowAt(room, now));
+        if (lastCommitted.get(room.name) === next.periodId) return;
+        const r = await commitPeriod(store, next, now);
+        lastCommitted.set(room.name, next.periodId);
+        if (r.created) {
+          m.commits.inc({ room: room.name });
+          logTag(log, 'debug', TAGS.COMMIT, { room: room.name, periodId: next.periodId, commitment: r.commitment }, `Committed period ${next.periodId}`);
+        }
+      }),
+    );
+  }
+
+  /** On taking the lease: apply every saved settlement left pending whose end has passed. */
+  async function completePending(): Promise<void> {
+    const pending = await store.pendingSettlements();
+    for (const w of pending) {
+      if (!keeper.isActive()) return;
+      if (w.endsAt <= clock.now()) {
+        logTag(log, 'info', TAGS.SETTLE, { room: `fiveD_${w.duration}`, periodId: w.periodId }, `Completing pending settlement of period ${w.periodId}`);
+        await endOf(w);
+      }
+      // pending periods not yet ended belong to a room's current period: its end timer applies them
+    }
+  }
+
+  /** Timers of one period of a room: pre-calculate at the freeze, settle at the end, then the next. */
+  function schedulePeriod(room: Room, w: PeriodWindow): void {
+    // the seed is read shortly before the freeze (it never leaves this process before the end)
+    let committed: Promise<{ seed: string; commitment: string } | null> | null = null;
+    const prefetch = at(clock, w.freezeAt - Math.min(500, Math.floor(cfg.freezeMs / 2)), () => {
+      if (keeper.isActive()) committed = readCommitted(store, w).catch(() => null);
+    });
+    const freeze = at(clock, w.freezeAt, () => {
+      m.lateStartMs.observe({ event: 'freeze' }, Math.max(0, clock.now() - w.freezeAt) / 1000);
+      const key = periodMember(w);
+      const p = precalc(room, w, committed).finally(() => running.delete(key));
+      running.set(key, p);
+      track(p);
+    });
+    const end = at(clock, w.endsAt, () => {
+      m.lateStartMs.observe({ event: 'end' }, Math.max(0, clock.now() - w.endsAt) / 1000);
+      track(endOf(w));
+      schedulePeriod(room, nextWindow(room, w));
+    });
+    timers.set(room.name, () => {
+      prefetch();
+      freeze();
+      end();
+    });
+  }
+
+  async function precalc(room: Room, w: PeriodWindow, prefetched: Promise<{ seed: string; commitment: string } | null> | null = null): Promise<void> {
+    const fence = keeper.fence();
+    if (!fence || stopping) return;
+    const f = { room: room.name, periodId: w.periodId, epoch: fence.epoch };
+    logTag(log, 'info', TAGS.PRECALC_EXEC, f, `Starting pre-calculation for period ${w.periodId}`);
+    const end = m.computeSeconds.startTimer({ room: room.name });
+    try {
+      const committed = (await prefetched) ?? undefined;
+      const out = await computePeriod(computeDeps, w, { fence, signal: abort.signal, ...(committed ? { committed } : {}) });
+      logTag(log, 'info', TAGS.PRECALC_EXEC, { ...f, betCount: out.betCount, patternCount: out.exposure.patternCount }, `Retrieved bet patterns for period ${w.periodId}`);
+      const tracking = {
+        instance: cfg.instance,
+        host: cfg.host,
+        pid: process.pid,
+        computedAt: clock.now(),
+        computeMs: out.computeMs,
+        patternCount: out.exposure.patternCount,
+        totalStake: out.totalStake,
+        totalExposure: out.exposure.totalExposure,
+        maxLiability: out.exposure.maxLiability,
+        source: 'scheduler' as const,
+        epoch: fence.epoch,
+        betCount: out.betCount,
+      };
+      const kept = await store.storeResult(buildResult(w, out.draw, out.seed, out.commitment, tracking), fence);
+      assertResultVerifies(kept.result, out.commitment);
+      precalculated.add(periodMember(w));
+      if (kept.stored) logTag(log, 'info', TAGS.PRECALC_EXEC, f, `Result stored in ${store.kind === 'redis' ? 'Redis' : 'the store'} for period ${w.periodId}`);
+      else logTag(log, 'info', TAGS.PRECALC_EXEC, { ...f, by: kept.result.tracking.instance }, `Result already stored by another instance for period ${w.periodId}`);
+      const notice: CompletedMessage = { room: room.name, duration: w.duration, timeline: w.timeline, periodId: w.periodId, endsAt: w.endsAt, tracking: kept.result.tracking };
+      await store.publish(CHANNELS.completed, notice);
+      end();
+      m.precalc.inc({ room: room.name, outcome: kept.stored ? 'stored' : 'exists' });
+      logTag(log, 'info', TAGS.PRECALC_EXEC, { ...f, computeMs: out.computeMs, workerMs: out.workerMs, snapshotMs: out.snapshotMs, saveMs: out.saveMs }, `Pre-calculation completed for period ${w.periodId} in ${Math.round(out.computeMs)}ms`);
+      logTag(
+        log,
+        'info',
+        TAGS.PRECALC_EXEC,
+        { ...f, scheduler: `${cfg.instance}@${cfg.host}`, patternCount: tracking.patternCount, totalExposure: tracking.totalExposure, maxLiability: tracking.maxLiability, betCount: out.betCount },
+        `Scheduler: ${cfg.instance}@${cfg.host}, Bet patterns: ${tracking.patternCount}, Total exposure: ${tracking.totalExposure}`,
+      );
+    } catch (err) {
+      end();
+      if (isFivedError(err, ErrorCode.NOT_COMMITTED)) {
+        m.precalc.inc({ room: room.name, outcome: 'void' });
+        logTag(log, 'warn', TAGS.VOID, f, `Period ${w.periodId} opened without a commitment: void`);
+        await store.voidPeriod(w, 'no commitment before the period opened');
+      } else if (isFivedError(err, ErrorCode.STALE_EPOCH)) {
+        m.precalc.inc({ room: room.name, outcome: 'stale' });
+        keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
+      } else if (abort.signal.aborted) {
+        m.precalc.inc({ room: room.name, outcome: 'stale' });
+        logTag(log, 'warn', TAGS.PRECALC_EXEC, f, `Pre-calculation of period ${w.periodId} abandoned: lease lost`);
+      } else {
+        m.precalc.inc({ room: room.name, outcome: 'error' });
+        logTag(log, 'error', TAGS.PRECALC_EXEC, { ...f, err: toFivedError(err) }, `Pre-calculation failed for period ${w.periodId}; the gateways will fall back at the end`);
+      }
+    }
+  }
+
+  /** At (or after) the end: reveal to history and apply the saved settlement, exactly once. */
+  async function endOf(w: PeriodWindow): Promise<void> {
+    // a pre-calculation still running at the end (overloaded host) finishes first: its plan is the one to apply
+    await running.get(periodMember(w));
+    const fence = keeper.fence();
+    if (!fence) return;
+    const room = `fiveD_${w.duration}`;
+    const f = { room, periodId: w.periodId, epoch: fence.epoch };
+    try {
+      let out;
+      try {
+        out = await applyAtEnd(store, w, clock.now(), fence, cfg.instance);
+      } catch (err) {
+        if (!isFivedError(err, ErrorCode.NOT_SETTLED)) throw err;
+        // no plan saved (the pre-calculation failed or never ran): do what a gateway would
+        if (!(await settleFallback(w))) return;
+        out = await applyAtEnd(store, w, clock.now(), fence, cfg.instance);
+      }
+      if (out.applied) {
+        m.settled.inc({ room });
+        logTag(log, 'info', TAGS.PERIOD_END, { ...f, credited: out.credited }, `${room}: settlement applied for period ${w.periodId}, credited ${out.credited}`);
+      } else if (precalculated.has(periodMember(w))) {
+        m.settledElsewhere.inc({ room });
+        logTag(log, 'info', TAGS.PERIOD_END, f, `${room}: period ${w.periodId} was already settled by another instance`);
+      }
+    } catch (err) {
+      if (isFivedError(err, ErrorCode.STALE_EPOCH)) keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
+      else if (isFivedError(err, ErrorCode.PERIOD_VOID)) logTag(log, 'info', TAGS.VOID, f, `${room}: period ${w.periodId} is void`);
+      else logTag(log, 'error', TAGS.PERIOD_END, { ...f, err: toFivedError(err) }, `${room}: settlement of period ${w.periodId} failed`);
+    } finally {
+      precalculated.delete(periodMember(w));
+    }
+  }
+
+  /** The gateways' fallback, run by the scheduler: result from the seed (NX), then claim + compute the plan. */
+  async function settleFallback(w: PeriodWindow): Promise<boolean> {
+    const fence = keeper.fence();
+    if (!fence) return false;
+    const kept = await deriveResultAtEnd(store, w, { instance: cfg.instance, host: cfg.host, pid: process.pid, source: 'scheduler', epoch: fence.epoch }, clock.now());
+    if (!kept) return false; // void
+    if (!(await store.claimSettlement(w, cfg.instance, Math.max(10_000, cfg.leaseTtlMs * 3)))) return false; // a gateway has it
+    logTag(log, 'warn', TAGS.FALLBACK, { room: `fiveD_${w.duration}`, periodId: w.periodId }, `No settlement plan at the end of period ${w.periodId}: computing it now`);
+    await computePeriod(computeDeps, w, { fence, signal: abort.signal });
+    return true;
+  }
+
+  const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, store, () => keeper.isActive());
+  m.leaseActive.set(0);
+  keeper.start();
+  log.info({ rooms: rooms.map((r) => r.name), leaseTtlMs: cfg.leaseTtlMs, port: http?.port ?? null }, 'scheduler started (standby until the lease is acquired)');
+
+  return {
+    port: http?.port ?? null,
+    isActive: () => keeper.isActive(),
+    epoch: () => keeper.epoch(),
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      cancelAll();
+      // in-flight work finishes (bounded), then the lease is released so a standby takes over at once
+      const drained = Promise.allSettled([...inflight]);
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise((r) => (t = setTimeout(r, Math.max(1000, cfg.drainMs))))]);
+      clearTimeout(t);
+      abort.abort(new Error('scheduler stopping'));
+      const wasActive = keeper.isActive();
+      await keeper.stop(true);
+      m.leaseActive.set(0);
+      if (wasActive) m.leaseChanges.inc({ event: 'released' });
+      await http?.close();
+      logTag(log, 'info', TAGS.LEASE, {}, wasActive ? 'scheduler stopped; lease released' : 'scheduler stopped');
+    },
+  };
+}
