@@ -40,19 +40,29 @@ export class Settlement {
       this.notify(s);
       return;
     }
-    if (!force) {
-      // a saved plan means the scheduler computed it; it applies it (or the sweep after the grace)
-      const pending = await store.pendingSettlements();
-      if (pending.some((p) => p.duration === s.w.duration && p.periodId === s.w.periodId)) return;
-    }
+    if (!force && (await this.hasSavedPlan(s))) return;
     if (!(await store.claimSettlement(s.w, cfg.instance, CLAIM_TTL_MS))) return;
+    // The scheduler may have applied (and so un-pended) its plan between the checks above and the
+    // claim: look again before computing a settlement that already exists.
+    if (await store.isSettled(s.w)) {
+      s.settled = true;
+      this.notify(s);
+      return;
+    }
+    if (!force && (await this.hasSavedPlan(s))) return;
     const outcome = await computePeriod({ store, pool, cfg, storeOptions }, s.w);
     const applied = await applyAtEnd(store, s.w, clock.now(), undefined, cfg.instance);
     s.settled = true;
     if (applied.applied) this.ctx.metrics.settlements.inc({ how: 'fallback' });
     logTag(this.ctx.logger, 'info', TAGS.SETTLE, { room: s.room.name, periodId: s.w.periodId, bets: outcome.betCount, computeMs: outcome.computeMs, applied: applied.applied, credited: applied.credited },
-      'settlement computed in this gateway and applied');
+      applied.applied ? 'settlement computed in this gateway and applied' : 'settlement computed in this gateway; it was already applied');
     this.notify(s);
+  }
+
+  /** A saved plan means the scheduler computed it; it applies it (or the sweep after the grace). */
+  private async hasSavedPlan(s: PeriodState): Promise<boolean> {
+    const pending = await this.ctx.store.pendingSettlements();
+    return pending.some((p) => p.duration === s.w.duration && p.timeline === s.w.timeline && p.periodId === s.w.periodId);
   }
 
   /** Every second: complete plans pending past end + grace, and retry our own failed settlements. */
