@@ -220,7 +220,7 @@ export function roomName(duration: number): string {
 
 /** 'fiveD_60' → 60, or null when it is not a room name. */
 export function parseRoomName(room: string): number | null {
-  const m = /^fiveD_(\d{1,5})$/.exec(room);
+  const m = /^fiveD_([1-9]\d{0,4})$/.exec(room); // no leading zeros: one name per room
   return m ? Number(m[1]) : null;
 }
 

@@ -42,9 +42,13 @@ export function clockTrusted(ctx: GatewayContext): boolean {
   return Math.abs(ctx.skewMs) <= ctx.cfg.maxClockSkewMs;
 }
 
-/** How long a result must wait past its end on this clock: a clock running ahead waits its lead. */
+/**
+ * How long a result must wait past its end on this clock. The store's clock is the reference for
+ * "the end" (rule 4): a clock running ahead waits its measured lead — also within the allowed
+ * skew, which only decides readiness — plus 1 ms for the rounding of the measurement.
+ */
 export function resultDelayMs(ctx: GatewayContext): number {
-  return clockTrusted(ctx) ? 0 : Math.max(0, Math.ceil(ctx.skewMs));
+  return ctx.skewMs > 0 ? Math.ceil(ctx.skewMs) + 1 : 0;
 }
 
 /** Runs a background task, tracked for shutdown; errors are logged, never thrown. */
