@@ -1,0 +1,67 @@
+// `npm run chaos`: the long chaos run (DESIGN rules 2, 4, 5 under faults) followed by the long fuzz
+// run. Options (flags or environment):
+//   --seconds N     (FIVED_CHAOS_SECONDS, default 420: ≥ 200 periods of 3 s and 5 s rooms)
+//   --clients N     (FIVED_CHAOS_CLIENTS, default 300)
+//   --fault-every MS (FIVED_CHAOS_FAULT_EVERY_MS, default 15000: ≥ 20 faults)
+//   --fuzz N        (FIVED_CHAOS_FUZZ, default 1000000; 0 skips the fuzz run)
+//   --ci            the CI size: 60 s, 60 clients, a fault every 8 s, 100,000 fuzz inputs
+//   --offset MS     clock offset: the last gateway runs ahead by MS, the one before it behind (default 300)
+// Prints the tables and a last line `RESULT {json}`; writes bench/results/chaos.json. Exit 1 when
+// any invariant was violated (or the minimum periods/faults were not reached).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO } from './lib/chaos/cluster.js';
+import { runFuzz } from './lib/chaos/fuzz.js';
+import { runChaos } from './lib/chaos/run.js';
+
+function opt(name: string, env: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[env];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v)) throw new Error(`--${name}: expected a number, got ${raw}`);
+  return v;
+}
+
+async function main(): Promise<number> {
+  const ci = process.argv.includes('--ci');
+  const seconds = opt('seconds', 'FIVED_CHAOS_SECONDS', ci ? 60 : 420);
+  const clients = opt('clients', 'FIVED_CHAOS_CLIENTS', ci ? 60 : 300);
+  const faultEveryMs = opt('fault-every', 'FIVED_CHAOS_FAULT_EVERY_MS', ci ? 8000 : 15000);
+  const fuzzCount = opt('fuzz', 'FIVED_CHAOS_FUZZ', ci ? 100_000 : 1_000_000);
+  const offset = opt('offset', 'FIVED_CHAOS_OFFSET_MS', 300);
+  const minPeriods = ci ? 20 : 200;
+  const minFaults = ci ? 5 : 20;
+
+  const t0 = Date.now();
+  const r = await runChaos({ seconds, clients, faultEveryMs, clockOffsetMs: offset });
+  console.log('');
+  console.log(r.text);
+  let fuzz: Awaited<ReturnType<typeof runFuzz>> | null = null;
+  if (fuzzCount > 0) {
+    console.log('');
+    console.log(`fuzz: ${fuzzCount} malformed inputs against a fresh gateway`);
+    fuzz = await runFuzz({ count: fuzzCount, log: (l) => console.log(l) });
+    console.log(fuzz.text);
+  }
+  const fuzzBad = fuzz ? fuzz.violations : 0;
+  const enough = r.periods >= minPeriods && r.faults.length >= minFaults;
+  if (!enough) console.log(`chaos: too small a run: ${r.periods} periods (need ${minPeriods}), ${r.faults.length} faults (need ${minFaults})`);
+  const json = {
+    ...r.json,
+    fuzz_inputs: fuzz?.inputs ?? 0, fuzz_violations: fuzzBad, fuzz_rss_growth_mb: fuzz ? Math.round(fuzz.rssGrowth / 1e5) / 10 : null,
+    minutes: Math.round((Date.now() - t0) / 6000) / 10,
+  };
+  const out = path.join(REPO, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, ci ? 'chaos-ci.json' : 'chaos.json'), JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(path.join(out, ci ? 'chaos-ci.md' : 'chaos.md'), r.text + (fuzz ? `\n\n${fuzz.text}\n` : '\n'));
+  console.log(`RESULT ${JSON.stringify(json)}`);
+  return r.violations === 0 && fuzzBad === 0 && enough ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  console.error(err instanceof Error ? err.stack : String(err));
+  process.exit(1);
+});
