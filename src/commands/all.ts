@@ -2,8 +2,7 @@
 // one metrics registry (the scheduler's metrics appear on the gateway's /metrics). On the
 // in-memory store when FIVED_REDIS_URL is unset or empty: what `npm start` runs.
 import type { Command } from '../cli.js';
-import { describeConfig, loadConfig } from '../config.js';
-import { isFivedError } from '../errors.js';
+import { describeConfig } from '../config.js';
 import { startGateway } from '../gateway/index.js';
 import { createStore } from '../store/index.js';
 import { systemClock } from '../runtime/clock.js';
@@ -11,21 +10,17 @@ import { createLogger } from '../runtime/log.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
+import { loadConfigOrReport, usesRedis } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
 
 export const command: Command = {
   summary: 'run a gateway and the scheduler in one process (in-memory store unless FIVED_REDIS_URL is set)',
   usage: 'fived all   (configured by FIVED_* environment variables; see fived check-config)',
   async run(): Promise<number> {
-    let cfg;
-    try {
-      cfg = loadConfig();
-    } catch (err) {
-      console.error(isFivedError(err) ? err.message : String(err));
-      return 2;
-    }
+    const cfg = loadConfigOrReport();
+    if (!cfg) return 2;
     const log = createLogger(cfg, 'all');
-    log.info({ config: describeConfig(cfg), store: cfg.redisUrl === '' && cfg.redisSentinels.length === 0 ? 'memory' : 'redis' }, 'starting fived all');
+    log.info({ config: describeConfig(cfg), store: !usesRedis(cfg) ? 'memory' : 'redis' }, 'starting fived all');
     const store = createStore(storeOptionsOf(cfg));
     await store.init();
     const pool = await createPool(cfg);

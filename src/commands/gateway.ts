@@ -4,7 +4,7 @@
 // SIGTERM/SIGINT: drain (ready → 503, GOING_AWAY to clients, in-flight work), then close the
 // pool and the store, within drainMs + a bound.
 import type { Command } from '../cli.js';
-import { describeConfig, loadConfig, type Config } from '../config.js';
+import { describeConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
 import { startGateway } from '../gateway/index.js';
 import { systemClock } from '../runtime/clock.js';
@@ -12,20 +12,16 @@ import { createLogger } from '../runtime/log.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
+import { loadConfigOrReport, usesRedis } from './common.js';
 import { createStore } from '../store/index.js';
 
 export const command: Command = {
   summary: 'run one WebSocket/HTTP gateway (requires FIVED_REDIS_URL)',
   usage: 'fived gateway   (configured by FIVED_* environment variables; see fived check-config)',
   async run(): Promise<number> {
-    let cfg: Readonly<Config>;
-    try {
-      cfg = loadConfig();
-    } catch (err) {
-      console.error(isFivedError(err) ? err.message : String(err));
-      return 2;
-    }
-    if (cfg.redisUrl === '' && cfg.redisSentinels.length === 0) {
+    const cfg = loadConfigOrReport();
+    if (!cfg) return 2;
+    if (!usesRedis(cfg)) {
       console.error(
         'fived gateway: FIVED_REDIS_URL (or FIVED_REDIS_SENTINELS) must be set. A gateway on the in-memory store would be ' +
           'a lone island: its commitments, bets and results invisible to every other gateway and to the scheduler. ' +

@@ -2,14 +2,15 @@
 // (`redis-cli get` shows msgpack and packed binary). The seed is shown only once the period has
 // ended by Redis TIME.
 import type { Command } from '../cli.js';
-import { loadConfig, parseRoomName } from '../config.js';
+import { parseRoomName } from '../config.js';
 import { periodById } from '../core/clock.js';
 import { readRecord, recordCount } from '../core/betbuf.js';
 import { patternOf } from '../core/rules.js';
-import { ErrorCode, FivedError, isFivedError } from '../errors.js';
+import { ErrorCode, FivedError } from '../errors.js';
 import { decode } from '../store/codec.js';
-import { RedisStore } from '../store/redis.js';
+import type { RedisStore } from '../store/redis.js';
 import { parseArgs } from './args.js';
+import { runTool, withRedisStore } from './common.js';
 
 const SAMPLE = 5;
 
@@ -17,25 +18,16 @@ export const command: Command = {
   summary: "print a period's Redis keys decoded as JSON",
   usage: 'fived inspect ROOM PERIOD_ID   (e.g. fived inspect fiveD_60 20250731000000001; FIVED_REDIS_URL must be set)',
   async run(args: string[]): Promise<number> {
-    let store: RedisStore | null = null;
-    try {
+    return runTool(async () => {
       const p = parseArgs(args);
       const [room, periodId] = p.positionals;
       const duration = parseRoomName(room ?? '');
       if (duration === null || !periodId) throw new FivedError(ErrorCode.BAD_REQUEST, `usage: ${this.usage}`);
-      const cfg = loadConfig();
-      if (cfg.redisUrl === '' && cfg.redisSentinels.length === 0) throw new FivedError(ErrorCode.CONFIG_INVALID, 'inspect reads Redis: set FIVED_REDIS_URL');
-      const w = periodById(periodId, { duration, freezeMs: cfg.freezeMs, dayStart: cfg.dayStart }, cfg.timeline);
-      store = new RedisStore({ redisUrl: cfg.redisUrl, ...(cfg.redisSentinels.length ? { sentinels: cfg.redisSentinels, sentinelName: cfg.redisSentinelName } : {}), keyPrefix: cfg.keyPrefix, instance: cfg.instance, light: true });
-      await store.init();
-      console.log(JSON.stringify(await inspectPeriod(store, w), null, 2));
+      const report = await withRedisStore('inspect', {}, (store, cfg) =>
+        inspectPeriod(store, periodById(periodId, { duration, freezeMs: cfg.freezeMs, dayStart: cfg.dayStart }, cfg.timeline)));
+      console.log(JSON.stringify(report, null, 2));
       return 0;
-    } catch (err) {
-      console.error(isFivedError(err) ? `${err.code}: ${err.message}` : String(err));
-      return 1;
-    } finally {
-      await store?.close();
-    }
+    });
   },
 };
 

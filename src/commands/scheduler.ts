@@ -2,30 +2,25 @@
 // lease). Metrics on FIVED_SCHEDULER_PORT. SIGTERM/SIGINT: finish in-flight work, release the
 // lease (a standby takes over at once), close the pool and the store.
 import type { Command } from '../cli.js';
-import { describeConfig, loadConfig } from '../config.js';
-import { isFivedError } from '../errors.js';
+import { describeConfig } from '../config.js';
 import { createStore } from '../store/index.js';
 import { systemClock } from '../runtime/clock.js';
 import { createLogger } from '../runtime/log.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
+import { loadConfigOrReport, usesRedis } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
 
 export const command: Command = {
   summary: 'run the pre-calculating scheduler (one active, others standby)',
   usage: 'fived scheduler   (configured by FIVED_* environment variables; see fived check-config)',
   async run(): Promise<number> {
-    let cfg;
-    try {
-      cfg = loadConfig();
-    } catch (err) {
-      console.error(isFivedError(err) ? err.message : String(err));
-      return 2;
-    }
+    const cfg = loadConfigOrReport();
+    if (!cfg) return 2;
     const log = createLogger(cfg, 'scheduler');
     log.info({ config: describeConfig(cfg) }, 'starting fived scheduler');
-    if (cfg.redisUrl === '' && cfg.redisSentinels.length === 0) {
+    if (!usesRedis(cfg)) {
       log.warn('FIVED_REDIS_URL is empty: an in-memory store is private to this process (use `fived all` for one process)');
     }
     const store = createStore(storeOptionsOf(cfg));

@@ -1,0 +1,49 @@
+// Plumbing every subcommand shares: reading the configuration once with a clear message, and
+// opening the Redis store for the operator tools (credit, inspect, load-bets).
+import { loadConfig, type Config } from '../config.js';
+import { ErrorCode, FivedError, isFivedError } from '../errors.js';
+import { storeOptionsOf } from '../runtime/pool.js';
+import { RedisStore } from '../store/redis.js';
+import type { StoreOptions } from '../store/types.js';
+
+export function usesRedis(cfg: Pick<Config, 'redisUrl' | 'redisSentinels'>): boolean {
+  return cfg.redisUrl !== '' || cfg.redisSentinels.length > 0;
+}
+
+/** The configuration, or null after printing its problems (the caller exits 2). */
+export function loadConfigOrReport(): Readonly<Config> | null {
+  try {
+    return loadConfig();
+  } catch (err) {
+    console.error(isFivedError(err) ? err.message : String(err));
+    return null;
+  }
+}
+
+/** Runs a tool's body; a thrown error is printed as `CODE: message` and the exit code is 1. */
+export async function runTool(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    console.error(isFivedError(err) ? `${err.code}: ${err.message}` : String(err));
+    return 1;
+  }
+}
+
+/**
+ * Opens a light RedisStore for an operator tool (no generation writes, no subscriber), runs `fn`
+ * and closes it. Refuses with a clear message when no Redis is configured.
+ */
+export async function withRedisStore<T>(what: string, extra: Partial<StoreOptions>, fn: (store: RedisStore, cfg: Readonly<Config>) => Promise<T>): Promise<T> {
+  const cfg = loadConfig();
+  if (!usesRedis(cfg)) {
+    throw new FivedError(ErrorCode.CONFIG_INVALID, `${what} works on Redis: set FIVED_REDIS_URL (the in-memory store lives inside \`fived all\`)`);
+  }
+  const store = new RedisStore({ ...storeOptionsOf(cfg), light: true, ...extra });
+  try {
+    await store.init();
+    return await fn(store, cfg);
+  } finally {
+    await store.close();
+  }
+}
