@@ -1,6 +1,8 @@
-// What the verify button shows: the SDK's verification (recomputed in this browser with WebCrypto)
-// turned into a verdict and a sentence. Pure; unit-tested in test/web-verify.test.ts.
+// What the verify button shows: the SDK's verification (recomputed in this browser with WebCrypto,
+// or with the core's pure SHA-256 on plain-HTTP pages where crypto.subtle is missing) turned into
+// a verdict and a sentence. Pure; unit-tested in test/web-verify.test.ts.
 
+import type { HashBackendOption } from '../src/core/draw-stream.js';
 import { verifyResult, type ResultVerification } from '../src/client/verify.js';
 import type { ResultPayload } from '../src/protocol.js';
 
@@ -19,13 +21,10 @@ export function verdictOf(v: ResultVerification): VerifyVerdict {
       detail: `SHA-256(seed) equals the commitment${v.announcedOk ? ' announced before betting' : ''}, and the seed draws ${d}.`,
     };
   }
-  if (v.reason && /crypto\.subtle|WebCrypto/i.test(v.reason)) {
-    return { ok: false, label: 'Cannot verify here', detail: 'This browser offers WebCrypto only on HTTPS or localhost pages.' };
-  }
   return { ok: false, label: '✗ Does not match', detail: v.reason ?? 'The revealed seed does not reproduce this result.' };
 }
 
 /** Recomputes the draw in this browser and returns the verdict. */
-export async function verifyInBrowser(r: ResultPayload, announcedCommitment: string | null, subtle?: SubtleCrypto): Promise<VerifyVerdict> {
-  return verdictOf(await verifyResult(r, announcedCommitment, subtle));
+export async function verifyInBrowser(r: ResultPayload, announcedCommitment: string | null, backend?: HashBackendOption): Promise<VerifyVerdict> {
+  return verdictOf(await verifyResult(r, announcedCommitment, backend));
 }

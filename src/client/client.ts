@@ -75,7 +75,7 @@ export interface ClientOptions {
   staleAfterMs?: number;
   /** verify every result against its commitment (default true) */
   verify?: boolean;
-  /** WebCrypto to verify with (defaults to globalThis.crypto.subtle) */
+  /** WebCrypto to verify with (defaults to globalThis.crypto.subtle; without it, e.g. on a plain-http page, the core's pure SHA-256) */
   subtle?: SubtleCrypto;
   /** a result arriving more than this before its end by the server clock is held and flagged (default 250 ms) */
   earlyToleranceMs?: number;

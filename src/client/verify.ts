@@ -1,7 +1,9 @@
-// Checks a revealed result against its commitment with the core's draw, through WebCrypto so the
-// same code runs in a browser and in Node. The digit rule itself lives only in core/draw-stream.
+// Checks a revealed result against its commitment with the core's draw, through WebCrypto where
+// the context has it and the core's pure-TypeScript SHA-256 where it does not (plain-HTTP pages on
+// another host), so the same code runs in every browser and in Node. The digit rule itself lives
+// only in core/draw-stream.
 
-import { drawMessage, normalizeHex64, verifyDrawAsync } from '../core/draw-stream.js';
+import { drawMessage, normalizeHex64, verifyDrawAsync, type HashBackendOption } from '../core/draw-stream.js';
 import { isFivedError } from '../errors.js';
 import type { ResultPayload } from '../protocol.js';
 import type { Digits } from '../core/types.js';
@@ -25,14 +27,15 @@ export interface ResultVerification {
  * Recomputes the draw of `r` from its revealed seed and compares it with the announced digits, the
  * commitment it carries and, when known, the commitment announced before betting opened.
  * Never throws: a malformed seed or period makes `verified: false` with a reason.
+ * `backend` defaults to WebCrypto when present, else the pure fallback (draw-stream.ts).
  */
-export async function verifyResult(r: ResultPayload, announcedCommitment?: string | null, subtle?: SubtleCrypto): Promise<ResultVerification> {
+export async function verifyResult(r: ResultPayload, announcedCommitment?: string | null, backend?: HashBackendOption): Promise<ResultVerification> {
   let announcedOk: boolean | null = null;
   try {
     const commitment = normalizeHex64(r.commitment, 'commitment');
     if (announcedCommitment) announcedOk = normalizeHex64(announcedCommitment, 'commitment') === commitment;
     const message = drawMessage({ duration: r.duration, timeline: r.timeline, periodId: r.periodId });
-    const v = subtle ? await verifyDrawAsync(r.seed, commitment, message, subtle) : await verifyDrawAsync(r.seed, commitment, message);
+    const v = await verifyDrawAsync(r.seed, commitment, message, backend);
     const expected = { digits: v.digits, sum: v.sum };
     const digitsOk = Array.isArray(r.digits) && r.digits.length === 5 && v.digits.every((d, i) => r.digits[i] === d) && r.sum === v.sum;
     const verified = v.commitmentOk && digitsOk && announcedOk !== false;
