@@ -1,0 +1,332 @@
+// The three stacks the fan-out harness measures, started the same way behind the same HAProxy
+// configuration: `gateway` (fived gateways + the fived scheduler + Redis), `peer` (the Socket.IO
+// peer instances + the same scheduler writing the same result key + Redis) and `floor` (bare
+// uWebSockets.js processes). Every process is started through procs.ts and stopped by pid.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type { PeriodWindow } from '../../src/core/types.js';
+import { freePort, waitForPort } from '../../test/helpers/ports.js';
+import { startHaproxy } from './haproxy.js';
+import { run, start, type Tracked } from './procs.js';
+import { loadPeerBets } from '../peers/socketio/bets.js';
+import type { Dialect } from './light-client.js';
+
+export type StackName = 'gateway' | 'peer' | 'floor';
+
+export interface StackOptions {
+  name: StackName;
+  dir: string;
+  instances: number;
+  duration: number; // s, the one room
+  freezeMs: number;
+  haproxyProcesses: number;
+  haproxyMaxconn: number;
+  format: 'binary' | 'text';
+  log: (s: string) => void;
+}
+
+/** One server-side tick observation: its boundary and how late it was published (ms). */
+export interface ServerTick { instance: number; boundary: number; lateMs: number }
+/** One server-side result publication: timer fired/end → publish returned (ms) and its audience. */
+export interface ServerResult {
+  instance: number;
+  periodId: string; // '' when only the scrape time is known (the gateway's histogram)
+  at?: number; // the second boundary of the scrape that saw it
+  publishMs: number;
+  subscribers: number | null;
+  note: string;
+}
+
+export interface Stack {
+  name: StackName;
+  dialect: Dialect;
+  lbPort: number;
+  instancePorts: number[];
+  serverPids: number[];
+  /** the HAProxy processes (their CPU is reported beside the servers') */
+  haproxyPids: number[];
+  /** starts polling server-side timings (the gateway: /metrics every second) */
+  startObserving(): void;
+  serverTicks(): Promise<ServerTick[]>;
+  serverResults(): Promise<ServerResult[]>;
+  /** stop the scheduler so the next period's result must be computed by the stack itself */
+  stopScheduler(): Promise<void>;
+  /** bulk-load `count` bets into the period; resolves with the load time (ms) */
+  loadBets(w: PeriodWindow, count: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const fivedBin = path.join(repo, 'bin/fived.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Raise the soft fd limit to the hard one inside the child (exec keeps the pid). */
+function maxFd(cmd: string, args: string[]): [string, string[]] {
+  return ['sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args]];
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await httpOk(url))) {
+    if (Date.now() > deadline) throw new Error(`${url} not ready within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+function fivedEnv(redisUrl: string, o: StackOptions, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    FIVED_REDIS_URL: redisUrl,
+    FIVED_KEY_PREFIX: '',
+    FIVED_DURATIONS: String(o.duration),
+    FIVED_FREEZE_MS: String(o.freezeMs),
+    FIVED_HOST: '127.0.0.1',
+    FIVED_LOG_LEVEL: 'warn',
+    FIVED_IDLE_TIMEOUT_S: '120',
+    ...extra,
+  };
+}
+
+async function startRedis(o: StackOptions, procs: Tracked[]): Promise<{ url: string; port: number }> {
+  const port = await freePort();
+  const [c, a] = maxFd('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', o.dir, '--maxclients', '10000']);
+  procs.push(start('redis', c, a, { logFile: path.join(o.dir, 'redis.log') }));
+  await waitForPort(port);
+  return { url: `redis://127.0.0.1:${port}`, port };
+}
+
+async function startScheduler(redisUrl: string, o: StackOptions): Promise<Tracked> {
+  const port = await freePort();
+  const t = start('scheduler', process.execPath, [fivedBin, 'scheduler'], {
+    env: fivedEnv(redisUrl, o, { FIVED_SCHEDULER_PORT: String(port), FIVED_INSTANCE: 'bench-scheduler' }),
+    logFile: path.join(o.dir, 'scheduler.log'),
+  });
+  await alive(t, waitForPort(port, '127.0.0.1', 60_000), path.join(o.dir, 'scheduler.log'));
+  return t;
+}
+
+/** Awaits p unless the process exits first; either way a failure shows the end of its log. */
+async function alive<T>(t: Tracked, p: Promise<T>, logFile: string): Promise<T> {
+  const died = t.exited.then((code) => { throw new Error(`${t.name} exited (${code}) while starting`); });
+  try {
+    return await Promise.race([p, died]);
+  } catch (err) {
+    let tail = '';
+    try { tail = readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n'); } catch { /* no log */ }
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${logFile} ---\n${tail}`);
+  } finally {
+    died.catch(() => undefined);
+  }
+}
+
+// ---- Prometheus text: the sum, count and cumulative buckets of one histogram ----
+interface Hist { sum: number; count: number; buckets: Array<[number, number]> }
+
+export function parseHistogram(text: string, name: string): Hist | null {
+  let sum = NaN;
+  let count = NaN;
+  const buckets: Array<[number, number]> = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (rest.startsWith('_sum')) sum = v;
+    else if (rest.startsWith('_count')) count = v;
+    else if (rest.startsWith('_bucket')) {
+      const m = /le="([^"]+)"/.exec(rest);
+      if (m) buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), v]);
+    }
+  }
+  return Number.isFinite(sum) && Number.isFinite(count) ? { sum, count, buckets } : null;
+}
+
+/**
+ * What happened between two scrapes of a histogram: with one observation the exact value (from
+ * the sum), with several the mean and an upper bound of the largest (the first bucket holding all).
+ */
+export function histogramDelta(a: Hist, b: Hist): { count: number; exact: number | null; maxBound: number } | null {
+  const count = b.count - a.count;
+  if (count <= 0) return null;
+  const dsum = b.sum - a.sum;
+  if (count === 1) return { count, exact: dsum, maxBound: dsum };
+  let bound = Infinity;
+  for (const [le, v] of b.buckets) {
+    const before = a.buckets.find(([l]) => l === le)?.[1] ?? 0;
+    if (v - before >= count) { bound = le; break; }
+  }
+  return { count, exact: null, maxBound: bound };
+}
+
+class MetricsPoller {
+  private timer: NodeJS.Timeout | null = null;
+  private last = new Map<string, Hist>();
+  readonly ticks: ServerTick[] = [];
+  readonly results: ServerResult[] = [];
+  readonly subscribers = new Map<number, number>();
+
+  constructor(private readonly ports: number[]) {}
+
+  start(): void {
+    const schedule = () => {
+      const now = Date.now();
+      // half-way between boundaries: the tick of this second is published, the next is not yet
+      let at = Math.floor(now / 1000) * 1000 + 500;
+      if (at <= now) at += 1000;
+      this.timer = setTimeout(() => void this.poll(at - 500).finally(schedule), at - now);
+    };
+    schedule();
+  }
+
+  private async poll(boundary: number): Promise<void> {
+    await Promise.all(this.ports.map(async (port, i) => {
+      let text: string;
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+        text = await r.text();
+      } catch {
+        return;
+      }
+      const subs = /^fived_gateway_subscriptions\{[^}]*\} (\d+)/m.exec(text);
+      if (subs) this.subscribers.set(i, Number(subs[1]));
+      for (const [metric, kind] of [['fived_gateway_tick_lateness_seconds', 'tick'], ['fived_gateway_result_delivery_lag_seconds', 'result']] as const) {
+        const h = parseHistogram(text, metric);
+        if (!h) continue;
+        const key = `${i}:${kind}`;
+        const prev = this.last.get(key);
+        this.last.set(key, h);
+        if (!prev) continue;
+        const d = histogramDelta(prev, h);
+        if (!d) continue;
+        const ms = (d.exact ?? d.maxBound) * 1000;
+        if (kind === 'tick') this.ticks.push({ instance: i, boundary, lateMs: ms });
+        else this.results.push({ instance: i, periodId: '', at: boundary, publishMs: ms, subscribers: this.subscribers.get(i) ?? null, note: d.exact === null ? 'bucket bound' : 'exact' });
+      }
+    }));
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const procs: Tracked[] = [];
+  const stopAllOf = async () => {
+    for (const t of [...procs].reverse()) await t.stop();
+  };
+  try {
+    return await build(o, procs, stopAllOf);
+  } catch (err) {
+    await stopAllOf();
+    throw err;
+  }
+}
+
+async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise<void>): Promise<Stack> {
+  const lbPort = await freePort();
+  const instancePorts: number[] = [];
+  for (let i = 0; i < o.instances; i++) instancePorts.push(await freePort());
+  let scheduler: Tracked | null = null;
+  let redisUrl = '';
+  const servers: Tracked[] = [];
+
+  if (o.name !== 'floor') {
+    redisUrl = (await startRedis(o, procs)).url;
+    scheduler = await startScheduler(redisUrl, o);
+    procs.push(scheduler);
+  }
+  for (let i = 0; i < o.instances; i++) {
+    const port = instancePorts[i]!;
+    let t: Tracked;
+    if (o.name === 'gateway') {
+      const [c, a] = maxFd(process.execPath, [fivedBin, 'gateway']);
+      t = start(`gateway-${i}`, c, a, { env: fivedEnv(redisUrl, o, { FIVED_PORT: String(port), FIVED_INSTANCE: `bench-gw-${i}` }), logFile: path.join(o.dir, `gateway-${i}.log`) });
+    } else if (o.name === 'peer') {
+      const [c, a] = maxFd(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/socketio/server.ts')]);
+      t = start(`peer-${i}`, c, a, { env: fivedEnv(redisUrl, o, { PEER_PORT: String(port), PEER_INSTANCE: `bench-peer-${i}` }), logFile: path.join(o.dir, `peer-${i}.log`) });
+    } else {
+      const [c, a] = maxFd(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/floor/server.ts')]);
+      t = start(`floor-${i}`, c, a, {
+        env: { ...process.env, FLOOR_PORT: String(port), FIVED_DURATIONS: String(o.duration), FIVED_FREEZE_MS: String(o.freezeMs), FLOOR_FORMAT: o.format },
+        logFile: path.join(o.dir, `floor-${i}.log`),
+      });
+    }
+    procs.push(t);
+    servers.push(t);
+  }
+  const health = o.name === 'peer' ? '/api/rooms' : '/ready';
+  for (let i = 0; i < o.instances; i++) {
+    await alive(servers[i]!, waitHttp(`http://127.0.0.1:${instancePorts[i]}${health}`, 60_000), path.join(o.dir, `${o.name}-${i}.log`));
+  }
+  const haproxy = await startHaproxy({ port: lbPort, servers: instancePorts, healthPath: health, dir: o.dir, maxconn: o.haproxyMaxconn, processes: o.haproxyProcesses });
+  procs.push(...haproxy);
+  o.log(`${o.name}: ${o.instances} instance(s) on ${instancePorts.join(',')}, HAProxy ×${o.haproxyProcesses} on ${lbPort}${redisUrl ? `, ${redisUrl}` : ''}`);
+
+  const poller = o.name === 'gateway' ? new MetricsPoller(instancePorts) : null;
+  const statsOf = async () =>
+    Promise.all(instancePorts.map(async (port) => {
+      const r = await fetch(`http://127.0.0.1:${port}${o.name === 'peer' ? '/bench/stats' : '/stats'}`, { signal: AbortSignal.timeout(10_000) });
+      return (await r.json()) as {
+        ticks: Array<{ boundary: number; lateMs: number }>;
+        results: Array<{ periodId: string; lateMs: number; publishMs?: number; emitMs?: number; subscribers?: number; sockets?: number; source?: string }>;
+      };
+    }));
+
+  return {
+    name: o.name,
+    dialect: o.name === 'peer' ? 'sio' : 'fived',
+    lbPort,
+    instancePorts,
+    serverPids: servers.map((s) => s.pid),
+    haproxyPids: haproxy.map((h) => h.pid),
+    startObserving: () => poller?.start(),
+    async serverTicks() {
+      if (poller) return poller.ticks;
+      const all = await statsOf();
+      return all.flatMap((s, i) => s.ticks.map((t) => ({ instance: i, boundary: t.boundary, lateMs: t.lateMs })));
+    },
+    async serverResults() {
+      if (poller) return poller.results;
+      const all = await statsOf();
+      // timer fired → publish returned: the floor's publish time; the peer's emit time (its
+      // lateness before the emit is the Redis read, or the fallback when there is one)
+      return all.flatMap((s, i) => s.results.map((r) => ({
+        instance: i, periodId: r.periodId, publishMs: (r.publishMs ?? r.emitMs ?? NaN), subscribers: r.subscribers ?? r.sockets ?? null,
+        note: r.source ? `${r.source}; end→emit ${Math.round(r.lateMs)} ms` : 'publish',
+      })));
+    },
+    async stopScheduler() {
+      if (scheduler) {
+        await scheduler.stop();
+        scheduler = null;
+      }
+    },
+    async loadBets(w, count) {
+      const t0 = Date.now();
+      if (o.name === 'gateway') {
+        await run(process.execPath, [fivedBin, 'load-bets', `fiveD_${w.duration}`, w.periodId, String(count)], { env: fivedEnv(redisUrl, o, {}) });
+      } else if (o.name === 'peer') {
+        const redis = new Redis(redisUrl);
+        try { await loadPeerBets(redis, '', w, count); } finally { redis.disconnect(); }
+      }
+      return Date.now() - t0;
+    },
+    async stop() {
+      poller?.stop();
+      await stopAllOf();
+    },
+  };
+}
