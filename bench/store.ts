@@ -1,5 +1,5 @@
 // npm run bench:store — the Redis store on a redis-server this benchmark starts itself:
-//   bets_per_s, bet_p99_ms             placeBet (one Lua script per bet) from CONCURRENCY concurrent
+//   bets_per_s, bet_p99_ms             placeBet (bets of one event-loop turn batched into one Lua call) from CONCURRENCY concurrent
 //                                      callers on one auto-pipelined connection, persistence off
 //   bets_per_s_fsync, bet_p99_ms_fsync the same with appendonly yes + appendfsync always
 //   snapshot_1m_ms                     snapshot of 1,000,000 bets written by the bulk loader

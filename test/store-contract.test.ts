@@ -314,6 +314,68 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(s.healthy()).toBe(true);
   });
 
+  it('one tick of bets from several users (one Redis batch): accepted, duplicate, conflict, limits and funds each get their own answer', async () => {
+    const s = await make();
+    const w = await openPeriod(s);
+    await s.credit('alice', 1000, 'd-alice');
+    await s.credit('bob', 250, 'd-bob');
+    await s.credit('carol', 50_000, 'd-carol');
+    await s.credit('frank', 50_000, 'd-frank');
+    const lim = { ...LIMITS, maxUserStakePerPeriod: 30_000, maxLiability: 100_000 };
+    const now = Date.now();
+    // placed in this order, all before any answer comes back: each bet sees the effects of the earlier ones
+    const plan: Array<[PlaceBetInput, string]> = [
+      [bet(w, 'alice', 'a1', 'A', 7, 100), 'ok'],
+      [bet(w, 'bob', 'b1', 'B', 'big', 200), 'ok'],
+      [bet(w, 'dave', 'd1', 'C', 1, 100), ErrorCode.INSUFFICIENT_FUNDS], // never credited
+      [bet(w, 'alice', 'a1', 'A', 7, 100), 'duplicate'], // retry inside the batch: the first ack
+      [bet(w, 'alice', 'a1', 'A', 7, 300), ErrorCode.DUPLICATE_CONFLICT],
+      [bet(w, 'bob', 'b2', 'C', 'odd', 100), ErrorCode.INSUFFICIENT_FUNDS], // 50 left
+      [bet(w, 'carol', 'c1', 'SUM', 'big', 20_000), 'ok'],
+      [bet(w, 'frank', 'f1', 'B', 3, 20_000), ErrorCode.LIABILITY_LIMIT], // 19,600 net × 9 alone is over the cap
+      [bet(w, 'carol', 'c2', 'D', 2, 15_000), ErrorCode.USER_LIMIT], // 35,000 > 30,000
+      [bet(w, 'bob', 'b3', 'B', 'small', 50), 'ok'], // exactly the rest of the balance
+      [bet(w, 'bob', 'b2', 'C', 'odd', 100), ErrorCode.INSUFFICIENT_FUNDS], // a refused bet left nothing behind
+      [bet(w, 'carol', 'c3', 'SUM', 'big', 10_000), 'ok'], // exactly the user limit
+      [bet(w, 'frank', 'f2', 'B', 3, 100), 'ok'], // the refused f1 did not count towards the liability
+      [bet(w, 'alice', 'a2', 'E', 'even', 300), 'ok'],
+      [bet(w, 'bob', 'b3', 'B', 'small', 50), 'duplicate'],
+    ];
+    const settled = await Promise.allSettled(plan.map(([b]) => s.placeBet(b, lim, PAY, now)));
+    const outcome = settled.map((r) => r.status === 'rejected'
+      ? (isFivedError(r.reason) ? r.reason.code : String(r.reason))
+      : r.value.duplicate ? 'duplicate' : 'ok');
+    expect(outcome).toEqual(plan.map(([, want]) => want));
+    const acks = settled.map((r) => (r.status === 'fulfilled' ? r.value : null));
+    // accepted bets get consecutive seqs in placement order, with the balance after each
+    expect(acks.filter((a) => a && !a.duplicate).map((a) => [a!.userId, a!.clientBetId, a!.seq, a!.balance])).toEqual([
+      ['alice', 'a1', 0, 900], ['bob', 'b1', 1, 50], ['carol', 'c1', 2, 30_000], ['bob', 'b3', 3, 0],
+      ['carol', 'c3', 4, 20_000], ['frank', 'f2', 5, 49_900], ['alice', 'a2', 6, 600],
+    ]);
+    expect(acks[3]).toEqual({ ...acks[0], duplicate: true });
+    expect(acks[14]).toEqual({ ...acks[9], duplicate: true });
+    const balances = await Promise.all(['alice', 'bob', 'carol', 'dave', 'frank'].map((u) => s.balance(u)));
+    expect(balances).toEqual([600, 0, 20_000, 0, 49_900]);
+    const totals = new Array<number>(74).fill(0);
+    totals[patternIndex('A', 7)] = 100;
+    totals[patternIndex('B', 'big')] = 200;
+    totals[patternIndex('B', 'small')] = 50;
+    totals[patternIndex('B', 3)] = 100;
+    totals[patternIndex('SUM', 'big')] = 30_000;
+    totals[patternIndex('E', 'even')] = 300;
+    expect(Array.from(await s.patternTotals(w))).toEqual(totals);
+    expect((await s.userBets('bob', w)).map((r) => r.clientBetId)).toEqual(['b3', 'b1']);
+    expect(await s.userBets('dave', w)).toEqual([]);
+    expect(await s.userBets('dave')).toEqual([]);
+    const snap = await s.snapshot(w);
+    expect(recordCount(snap.records)).toBe(7);
+    expect(snap.users).toEqual(['alice', 'bob', 'carol', 'frank']);
+    expect(Array.from({ length: 7 }, (_, i) => snap.users[readRecord(snap.records, i).userIdx])).toEqual(['alice', 'bob', 'carol', 'bob', 'carol', 'frank', 'alice']);
+    const inv = await invariant(s);
+    expect(inv.left).toBe(inv.right);
+    expect((await s.walletTotals!()).stakes).toBe(30_750);
+  });
+
   it('1,000 concurrent bets with retries of the same client bet ids: exact balances and pattern totals', async () => {
     const s = await make();
     const users = Array.from({ length: 20 }, (_, i) => `r${i}`);

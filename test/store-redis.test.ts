@@ -55,6 +55,27 @@ describe('RedisStore on its own redis-server', () => {
     );
   });
 
+  it('bets of one period placed in one event-loop turn go to Redis as one script call (at most 256 bets each)', async () => {
+    const s = await open(redis.url);
+    const [w1, w2] = [await openPeriod(s), await openPeriod(s)];
+    for (let u = 0; u < 10; u++) await s.credit(`m${u}`, 1_000_000, `dm${u}`);
+    const place = (w: typeof w1, i: number) => s.placeBet({ period: w, userId: `m${i % 10}`, clientBetId: `c${i}`, kind: 'D', pick: i % 10, amount: 10 }, LIMITS, PAY, Date.now());
+    await place(w1, 9999); // loads the script (EVALSHA answered NOSCRIPT, then EVAL) outside the counts
+    const calls = async () => {
+      const m = /cmdstat_evalsha:calls=(\d+)/.exec(await s.client.info('commandstats'));
+      return Number(m?.[1] ?? 0);
+    };
+    const c0 = await calls();
+    const acks = await Promise.all(Array.from({ length: 100 }, (_, i) => place(w1, i)));
+    const c1 = await calls();
+    expect(c1 - c0).toBe(1);
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    // two periods in one turn: one call each; 300 bets of one period: 256 + 44
+    await Promise.all([...Array.from({ length: 300 }, (_, i) => place(w1, 100 + i)), place(w2, 0)]);
+    expect((await calls()) - c1).toBe(3);
+    expect(await s.balance('m0')).toBe(1_000_000 - 10 * 41);
+  });
+
   it('the loader writes the real layout: snapshot, totals and wallet invariant agree', async () => {
     const s = await open(redis.url);
     const w = windowAt(Date.now());
@@ -203,7 +224,9 @@ describe('RedisStore and a Redis that restarts', () => {
       await down;
       expect(s.healthy()).toBe(false);
       const t0 = Date.now();
-      expect(await codeOf(s.placeBet({ period: w, userId: 'k', clientBetId: 'x', kind: 'C', pick: 1, amount: 10 }, LIMITS, PAY, Date.now()))).toBe(ErrorCode.STORE_UNAVAILABLE);
+      // one batch (one tick) while down: every bet of it gets the coded error
+      const whileDown = await Promise.all(['x', 'y', 'z'].map((id) => codeOf(s.placeBet({ period: w, userId: 'k', clientBetId: id, kind: 'C', pick: 1, amount: 10 }, LIMITS, PAY, Date.now()))));
+      expect(whileDown).toEqual([ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE]);
       expect(await codeOf(s.balance('k'))).toBe(ErrorCode.STORE_UNAVAILABLE);
       expect(Date.now() - t0).toBeLessThan(2000); // fail fast, no offline queue
       const ready = new Promise((r) => s.on('ready', r));

@@ -11,9 +11,10 @@ import { ErrorCode, FivedError } from '../errors.js';
 /** The Lua folder beside this module: src/store/lua, or dist/store/lua (copied by scripts/build-assets.mjs). */
 export const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 
+/** keys: the script's fixed key count, or null when it varies per call (runScript then passes numkeys). */
 export const SCRIPTS = {
   fivedCommit: { file: 'commit.lua', keys: 1 },
-  fivedBet: { file: 'bet.lua', keys: 12 },
+  fivedBetBatch: { file: 'bet_batch.lua', keys: null }, // 10 + 2 per distinct user of the batch
   fivedFreeze: { file: 'freeze.lua', keys: 3 },
   fivedResult: { file: 'result.lua', keys: 3 },
   fivedSettleSave: { file: 'settle_save.lua', keys: 7 },
@@ -25,7 +26,7 @@ export const SCRIPTS = {
   fivedLeaseRelease: { file: 'lease_release.lua', keys: 1 },
   fivedCredit: { file: 'credit.lua', keys: 3 },
   fivedLiability: { file: 'liability.lua', keys: 0 },
-} as const;
+} as const satisfies Record<string, { file: string; keys: number | null }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
 export type ScriptArg = string | number | Buffer;
@@ -75,13 +76,17 @@ export function storeError(code: ErrorCode, details?: Record<string, unknown>): 
   return new FivedError(code, ERROR_MESSAGES[code] ?? code, details);
 }
 
+/** The coded error of a negative script status (the one mapping, also per bet of a batch). */
+export function statusError(status: number, details?: Record<string, unknown>): FivedError {
+  return storeError(LUA_ERRORS[status] ?? ErrorCode.INTERNAL, { ...details, luaStatus: status });
+}
+
 /** Throws the coded error of a negative script status; returns the reply otherwise. */
 export function checkReply<T extends unknown[]>(reply: unknown, details?: Record<string, unknown>): T {
   const arr = reply as T;
   const status = Array.isArray(reply) ? reply[0] : reply;
   if (typeof status === 'number' && status < 0) {
-    const code = LUA_ERRORS[status] ?? ErrorCode.INTERNAL;
-    throw storeError(code, { ...details, luaStatus: status, ...(Array.isArray(reply) && reply.length > 1 ? { info: reply[1] } : {}) });
+    throw statusError(status, { ...details, ...(Array.isArray(reply) && reply.length > 1 ? { info: reply[1] } : {}) });
   }
   return arr;
 }
@@ -101,7 +106,10 @@ export function scriptSources(): Map<ScriptName, string> {
 }
 
 export function defineScripts(redis: Redis): void {
-  for (const [name, lua] of scriptSources()) redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua });
+  for (const [name, lua] of scriptSources()) {
+    const keys = SCRIPTS[name].keys;
+    redis.defineCommand(name, keys === null ? { lua } : { numberOfKeys: keys, lua });
+  }
 }
 
 type ScriptFn = (args: ScriptArg[]) => Promise<unknown>;
@@ -111,5 +119,5 @@ export function runScript(redis: Redis, name: ScriptName, keys: readonly string[
   const fn = (redis as unknown as Record<string, ScriptFn>)[buffers ? `${name}Buffer` : name];
   if (!fn) throw new FivedError(ErrorCode.INTERNAL, `script ${name} is not defined on this connection`);
   // one array argument (ioredis flattens it): spreading 100,000 winner ids into a call overflows the stack
-  return fn.call(redis, [...keys, ...args]);
+  return fn.call(redis, SCRIPTS[name].keys === null ? [keys.length, ...keys, ...args] : [...keys, ...args]);
 }
