@@ -14,6 +14,7 @@ import { demoUserId, operatorAllowed, type TokenVerifier } from './auth.js';
 import { placeBet } from './bets.js';
 import type { GatewayContext } from './context.js';
 import { json, jsonBody, route, type Req } from './http.js';
+import { FinalPeriods } from './final-periods.js';
 import { betFields, periodIdOf } from './messages.js';
 import type { Periods } from './periods.js';
 import { checkReadiness } from './readiness.js';
@@ -86,13 +87,20 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     };
   };
 
+  const finalPeriods = new FinalPeriods();
   route(app, 'get', '/api/rooms/:room/periods/:periodId', 2, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const periodId = periodIdOf(req.params[1]);
-    windowOf(room, periodId);
+    const cached = finalPeriods.get(room.name, periodId);
+    if (cached) return cached;
+    const w = windowOf(room, periodId);
     const rec = await store.getPeriod({ duration: room.duration, timeline: room.timeline, periodId });
     if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) notFound(`no record of period ${periodId} in ${room.name}`);
-    return json(200, periodView(room, rec, clock.now()));
+    const now = clock.now();
+    const reply = json(200, periodView(room, rec, now));
+    // ended and settled or void: immutable from now on (the check uses the same `now` as the view)
+    if (now >= w.endsAt && (rec.settled || rec.status === 'void')) finalPeriods.remember(room.name, periodId, reply);
+    return reply;
   });
   route(app, 'get', '/api/rooms/:room/periods', 1, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
