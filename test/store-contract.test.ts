@@ -162,6 +162,19 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect((await s.getPeriod(w)).status).toBe('frozen');
   });
 
+  it('the store clock closes betting at the freeze even when no freeze flag is set and the caller clock is behind', async () => {
+    const s = await make();
+    await s.credit('u', 10_000, 'd');
+    const now = Date.now();
+    // frozen 50 ms ago by the store's clock; nobody has set the flag
+    const w = windowAt(now, { start: -2000, freeze: -50, end: 5000 });
+    await s.commit(w, seedOf(7), w.startsAt - 1);
+    // a caller (a gateway) whose clock is 300 ms behind still believes betting is open
+    expect(await codeOf(s.placeBet(bet(w, 'u', 'late', 'A', 1, 100), LIMITS, PAY, w.freezeAt - 300))).toBe(ErrorCode.PERIOD_FROZEN);
+    expect(await s.balance('u')).toBe(10_000);
+    expect(recordCount((await s.snapshot(w)).records)).toBe(0);
+  });
+
   it('storeResult: 50 concurrent writers, one stored, all see the same; a foreign commitment is refused', async () => {
     const s = await make();
     const w = await openPeriod(s);

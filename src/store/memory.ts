@@ -199,7 +199,8 @@ export class MemoryStore implements Store {
     const w = p.window!;
     if (c.now < w.startsAt) fail(ErrorCode.PERIOD_NOT_OPEN);
     if (c.now >= w.endsAt) fail(ErrorCode.PERIOD_CLOSED);
-    if (c.now >= w.freezeAt) fail(ErrorCode.PERIOD_FROZEN);
+    // the store's own clock closes betting too, whatever the caller's says (as RedisStore's TIME)
+    if (c.now >= w.freezeAt || Date.now() >= w.freezeAt) fail(ErrorCode.PERIOD_FROZEN);
     const staked = p.ustake.get(input.userId) ?? 0;
     if (staked + c.amount > limits.maxUserStakePerPeriod) fail(ErrorCode.USER_LIMIT);
     if (limits.maxLiability > 0) {

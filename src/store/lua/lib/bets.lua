@@ -23,6 +23,11 @@ local function bets_open(K, users, fields, limits)
   if st.meta[1] then -- the window, as numbers once (a committed period has it)
     st.startsAt, st.freezeAt, st.endsAt = tonumber(st.meta[4]), tonumber(st.meta[5]), tonumber(st.meta[6])
   end
+  -- The store's own clock also closes betting (DESIGN rule 4: the store decides, whatever a
+  -- caller's clock says): a gateway running behind, within the allowed skew, must not get a bet
+  -- in after the freeze just because no freeze timer has set the flag yet.
+  local t = redis.call('TIME')
+  st.storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   st.base = redis.call('STRLEN', K.recs) / 16
   st.count = 0
   st.idem = redis.call('HMGET', K.idem, unpack(fields)) -- stored entries, by bet position
@@ -68,7 +73,7 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   if m[3] then return -3 end
   if now < st.startsAt then return -4 end
   if now >= st.endsAt then return -5 end
-  if now >= st.freezeAt then return -3 end
+  if now >= st.freezeAt or st.storeNow >= st.freezeAt then return -3 end
   if st.stake[u] + amount > st.limits.maxUser then return -6 end
   if st.limits.cap > 0 then
     st.net[pattern + 1] = st.net[pattern + 1] + net
