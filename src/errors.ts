@@ -33,6 +33,7 @@ export const ErrorCode = {
   COMMIT_TOO_LATE: 'E_COMMIT_TOO_LATE', // a commitment for a period that already opened
   RESULT_MISMATCH: 'E_RESULT_MISMATCH', // a result that does not verify against its commitment
   NOT_SETTLED: 'E_NOT_SETTLED',
+  ALREADY_RESULTED: 'E_ALREADY_RESULTED', // a period with a stored result can never become void
   TOO_EARLY: 'E_TOO_EARLY', // e.g. applying a settlement before the period's end
   ALREADY_SETTLED: 'E_ALREADY_SETTLED', // voiding a period whose settlement was (being) applied
 

@@ -288,6 +288,20 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(inv.left).toBe(inv.right);
   });
 
+  it('a period with a stored result is never voided: one result or void, never both', async () => {
+    const s = await make();
+    await s.credit('r', 1000, 'dr');
+    const w = await openPeriod(s);
+    await s.placeBet(bet(w, 'r', 'x', 'A', 1, 100), LIMITS, PAY, Date.now());
+    await s.freeze(w);
+    await s.storeResult(resultOf(w, seedOf(7)));
+    expect(await codeOf(s.voidPeriod(w, 'operator'))).toBe(ErrorCode.ALREADY_RESULTED);
+    const rec = await s.getPeriod(w);
+    expect(rec.status).not.toBe('void');
+    expect(rec.result).not.toBeNull();
+    expect(await s.balance('r')).toBe(900); // no refund
+  });
+
   it('history: explicit ids from the period, a second append fails, latest N and from a period on', async () => {
     const s = await make();
     const ids = [1, 2, 3, 4, 5].map((i) => `20250102${String(i).padStart(9, '0')}`);

@@ -109,6 +109,9 @@ export class Timing {
 
   /** Marks a period void here and in the store (idempotent), tells the room and the other gateways. */
   async voidPeriod(s: PeriodState, reason: string, announceOnBus = true): Promise<{ refunded: number }> {
+    // the store decides first: it refuses a period that already has a result or a settlement
+    // (one result or void, never both), and then nothing here may say "void"
+    const r = announceOnBus ? await this.ctx.store.voidPeriod(s.w, reason) : { refunded: 0 };
     const first = s.status !== 'void';
     s.status = 'void';
     s.voidReason = reason;
@@ -117,8 +120,7 @@ export class Timing {
       this.ctx.hub.broadcast(s.room.name, { type: ServerType.VOID, room: s.room.name, periodId: s.w.periodId, reason });
       logTag(this.ctx.logger, 'warn', TAGS.VOID, { room: s.room.name, periodId: s.w.periodId, reason }, 'period void');
     }
-    if (!announceOnBus) return { refunded: 0 };
-    const r = await this.ctx.store.voidPeriod(s.w, reason);
+    if (!announceOnBus) return r;
     if (first) {
       await this.ctx.store.publish(CHANNELS.void, { room: s.room.name, duration: s.w.duration, timeline: s.w.timeline, periodId: s.w.periodId, reason, refunded: r.refunded });
     }

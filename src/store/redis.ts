@@ -586,7 +586,7 @@ export class RedisStore implements Store {
     validateRef(period);
     if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new FivedError(ErrorCode.BAD_REQUEST, 'void reason must be 1-500 characters');
     const k = this.keys.period(period);
-    const start = await this.op(() => this.script('fivedVoidStart', [k.meta, this.keys.pending], [reason, periodMember(period), PERIOD_TTL_S]));
+    const start = await this.op(() => this.script('fivedVoidStart', [k.meta, this.keys.pending, k.result], [reason, periodMember(period), PERIOD_TTL_S]));
     checkReply(start, { periodId: period.periodId });
     const chunk = this.opts.refundChunkBytes ?? DEFAULT_REFUND_CHUNK_BYTES;
     let refunded = 0;

@@ -19,7 +19,7 @@ export const SCRIPTS = {
   fivedResult: { file: 'result.lua', keys: 3 },
   fivedSettleSave: { file: 'settle_save.lua', keys: 7 },
   fivedSettleApply: { file: 'settle_apply.lua', keys: 7 },
-  fivedVoidStart: { file: 'void_start.lua', keys: 2 },
+  fivedVoidStart: { file: 'void_start.lua', keys: 3 },
   fivedVoidRefund: { file: 'void_refund.lua', keys: 5 },
   fivedLeaseAcquire: { file: 'lease_acquire.lua', keys: 2 },
   fivedLeaseRenew: { file: 'lease_renew.lua', keys: 2 },
@@ -50,6 +50,7 @@ export const LUA_ERRORS: Record<number, ErrorCode> = {
   [-15]: ErrorCode.NOT_SETTLED,
   [-16]: ErrorCode.INVALID_BETS,
   [-17]: ErrorCode.INVALID_BETS,
+  [-18]: ErrorCode.ALREADY_RESULTED,
 };
 
 /** Messages for the codes, shared with MemoryStore so both say the same thing. */
@@ -69,6 +70,7 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   E_RESULT_MISMATCH: "the result's commitment is not the period's commitment",
   E_ALREADY_SETTLED: 'the settlement of the period was already (being) applied',
   E_NOT_SETTLED: 'no settlement plan saved for the period',
+  E_ALREADY_RESULTED: 'the period has a stored result: it cannot become void',
   E_INVALID_BETS: 'the settlement plan does not match the stored bets (bet count, or not frozen)',
 };
 
