@@ -28,11 +28,11 @@ const tracking = { instance: 't', host: 'h', pid: 1, computedAt: 0, computeMs: 0
 
 describe('runtime compute and settle (memory store)', () => {
   it('commits ahead, computes at the freeze, stores once, settles once at the end', async () => {
-    const store = new MemoryStore({});
-    await store.init();
-    // a fixed clock we move by hand: the store takes `now` from the caller
+    // a fixed clock we move by hand, shared by the callers and the store's own clock
     let t = Date.UTC(2025, 6, 31, 10, 0, 30);
     const clock: Clock = { now: () => t };
+    const store = new MemoryStore({}, () => t);
+    await store.init();
     const cur = windowAt(room, t);
     const outcomes = await commitAhead(store, [room], clock);
     const w = nextWindow(room, cur);

@@ -76,8 +76,12 @@ export class MemoryStore implements Store {
   private config: string | null = null;
   private closed = false;
 
-  constructor(opts: StoreOptions = {}) {
+  /** The store's own clock (Redis has TIME): it closes betting at the freeze whatever a caller says. */
+  private readonly storeNow: () => number;
+
+  constructor(opts: StoreOptions = {}, clock: () => number = Date.now) {
     this.opts = opts;
+    this.storeNow = clock;
     this.bus.setMaxListeners(0);
   }
 
@@ -91,7 +95,7 @@ export class MemoryStore implements Store {
   }
 
   async serverTime(): Promise<number> {
-    return Date.now();
+    return this.storeNow();
   }
 
   healthy(): boolean {
@@ -200,7 +204,7 @@ export class MemoryStore implements Store {
     if (c.now < w.startsAt) fail(ErrorCode.PERIOD_NOT_OPEN);
     if (c.now >= w.endsAt) fail(ErrorCode.PERIOD_CLOSED);
     // the store's own clock closes betting too, whatever the caller's says (as RedisStore's TIME)
-    if (c.now >= w.freezeAt || Date.now() >= w.freezeAt) fail(ErrorCode.PERIOD_FROZEN);
+    if (c.now >= w.freezeAt || this.storeNow() >= w.freezeAt) fail(ErrorCode.PERIOD_FROZEN);
     const staked = p.ustake.get(input.userId) ?? 0;
     if (staked + c.amount > limits.maxUserStakePerPeriod) fail(ErrorCode.USER_LIMIT);
     if (limits.maxLiability > 0) {
