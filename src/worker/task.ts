@@ -75,16 +75,19 @@ async function computeFromRedis(task: ComputeTask, source: RedisSource): Promise
   );
   const t3 = performance.now();
   return {
-    digits: c.draw.digits,
-    sum: c.draw.sum,
-    exposure: c.exposure,
-    betCount: c.settlement.betCount,
-    winnerCount: c.settlement.winnerCount,
-    totalStake: c.settlement.totalStake,
-    totalPayout: c.settlement.totalPayout,
+    ...summaryOf(c),
     computeMs: t2 - t1,
     snapshotMs: t1 - t0,
     saveMs: t3 - t2,
+  };
+}
+
+/** The part of a result both sources return: the draw, exposure and settlement totals. */
+function summaryOf(c: ReturnType<typeof computePeriod>) {
+  const st = c.settlement;
+  return {
+    digits: c.draw.digits, sum: c.draw.sum, exposure: c.exposure,
+    betCount: st.betCount, winnerCount: st.winnerCount, totalStake: st.totalStake, totalPayout: st.totalPayout,
   };
 }
 
@@ -98,13 +101,7 @@ export async function computeTask(task: ComputeTask): Promise<ComputeResult> {
   const c = computePeriod(task.seed, ref, { records: source.records, users: source.users }, task.paytable);
   const computeMs = performance.now() - t0;
   return {
-    digits: c.draw.digits,
-    sum: c.draw.sum,
-    exposure: c.exposure,
-    betCount: c.settlement.betCount,
-    winnerCount: c.settlement.winnerCount,
-    totalStake: c.settlement.totalStake,
-    totalPayout: c.settlement.totalPayout,
+    ...summaryOf(c),
     computeMs,
     payouts: c.settlement.payouts,
     userPayouts: c.settlement.userPayouts,
