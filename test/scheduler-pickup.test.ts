@@ -97,7 +97,7 @@ describe('scheduler pick-up', () => {
     const r1 = (await store.getResult(w1))!;
     const paid = acks.reduce((a, b) => a + expectedPayout(b, r1.digits, cfg.paytable), 0);
     expect(await store.balance(user)).toBe(1_000_000 - 1800 + paid);
-    expect(s.lines.some((l) => l.periodId === w1.periodId && /pending settlement/.test(l.msg))).toBe(true);
+    expect(s.lines.some((l) => l.periodId === w1.periodId && /left unfinished at its end \(applied\)/.test(l.msg))).toBe(true);
 
     // it picked up from the current period: nothing that ended before it took the lease was computed
     const computed = s.lines.filter(isStarting).map((l) => l.periodId!);

@@ -221,6 +221,9 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     await s.placeBet(bet(w, 'u1', 'ss', 'SUM', 'small', 1000), LIMITS, PAY, Date.now());
     const plan = await planFor(s, w);
     expect(plan.totalPayout).toBe(882 + 1960);
+    // the period owes a settlement from its first bet on; listed once it has ended by the given time
+    expect(await s.unfinishedPeriods(w.endsAt, 10)).toEqual([w]);
+    expect(await s.unfinishedPeriods(w.endsAt - 1, 10)).toEqual([]);
     const balancesBefore = await Promise.all(users.map((u) => s.balance(u)));
     await s.saveSettlement(plan);
     await s.saveSettlement({ ...plan, totalPayout: 0, userPayouts: new Float64Array(plan.users.length), payouts: new Float64Array(plan.betCount) }); // first plan wins
@@ -238,6 +241,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await Promise.all(users.map((u) => s.balance(u)))).toEqual(after);
     expect(await s.isSettled(w)).toBe(true);
     expect((await s.pendingSettlements()).map((p) => p.periodId)).not.toContain(w.periodId);
+    expect(await s.unfinishedPeriods(Date.now(), 10)).toEqual([]);
     const outcomes = [...(await s.userBets('u0', w)), ...(await s.userBets('u1', w)), ...(await s.userBets('u2', w)), ...(await s.userBets('u3', w))];
     expect(outcomes.filter((b) => b.state === 'won').reduce((a, b) => a + b.payout, 0)).toBe(2842);
     expect(outcomes.every((b) => b.state === 'won' || b.state === 'lost')).toBe(true);
@@ -273,7 +277,9 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     const staked = Array.from({ length: 12 }, (_, i) => 10 + i).reduce((a, b) => a + b, 0);
     const plan = await planFor(s, w);
     await s.saveSettlement(plan);
+    expect(await s.unfinishedPeriods(w.endsAt, 10)).toEqual([w]);
     const first = await s.voidPeriod(w, 'operator action');
+    expect(await s.unfinishedPeriods(w.endsAt, 10)).toEqual([]); // refunded: nothing owed
     expect(first.refunded).toBe(staked);
     expect(await s.voidPeriod(w, 'again')).toEqual({ refunded: 0 });
     for (let i = 0; i < 5; i++) expect(await s.balance(`v${i}`)).toBe(1000);
@@ -324,7 +330,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await codeOf(s.publish('other', {}))).toBe(ErrorCode.BAD_REQUEST);
   });
 
-  it('wallet: credit is idempotent by deposit id; config and claims are first-wins', async () => {
+  it('wallet: credit is idempotent by deposit id; config is first-wins; a claim has one holder at a time', async () => {
     const s = await make();
     expect(await s.credit('w', 500, 'dep-1')).toEqual({ balance: 500, duplicate: false });
     expect(await s.credit('w', 500, 'dep-1')).toEqual({ balance: 500, duplicate: true });
@@ -337,6 +343,12 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     const w = windowAt(Date.now());
     expect(await s.claimSettlement(w, 'gw-1', 5000)).toBe(true);
     expect(await s.claimSettlement(w, 'gw-2', 5000)).toBe(false);
+    expect(await s.claimSettlement(w, 'gw-1', 5000)).toBe(true); // re-entrant: the holder may retry
+    expect(await s.claimSettlement(w, 'gw-2', 5000)).toBe(false);
+    const short = windowAt(Date.now() + 1000);
+    expect(await s.claimSettlement(short, 'gw-1', 30)).toBe(true);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await s.claimSettlement(short, 'gw-2', 5000)).toBe(true); // a lapsed claim is anyone's
     expect(Math.abs((await s.serverTime()) - Date.now())).toBeLessThan(1000);
     expect(s.healthy()).toBe(true);
   });

@@ -28,7 +28,6 @@ export interface PeriodState {
   ending: boolean;
   settled: boolean;
   notified: boolean;
-  settleAttempts: number;
   cancels: Array<() => void>;
 }
 
@@ -62,7 +61,7 @@ export class Periods {
       const commitment = this.commitments.get(key)?.commitment ?? null;
       state = {
         key, room, w, commitment, status: commitment ? 'open' : 'pending', voidReason: null, held: null, delivered: null,
-        bettors: new Set(), resolving: false, ending: false, settled: false, notified: false, settleAttempts: 0, cancels: [],
+        bettors: new Set(), resolving: false, ending: false, settled: false, notified: false, cancels: [],
       };
       this.byKey.set(key, state);
     }

@@ -2,20 +2,19 @@
 // and applies it at the end; the gateway only tells its own bettors their outcomes when the
 // `5d_precalc:settled` notice arrives. With no scheduler (no plan at the end), one gateway claims
 // the period (NX), computes it in its pool — the worker reads the bets on its own connection —
-// and applies it through the store's exactly-once path. Plans left pending past end + grace are
-// completed by whichever gateway sees them first (applying is exactly-once).
+// and applies it through the store's exactly-once path. Every period left unfinished past end +
+// grace (a plan not applied, no plan, refunds not done — whoever crashed) is finished by the
+// reconciler, which every gateway runs each second (each step is exactly-once in the store).
 
 import { ServerType, type BetOutcome } from '../protocol.js';
 import { parseSettled } from '../runtime/bus.js';
 import { computePeriod } from '../runtime/compute.js';
 import { logTag, TAGS } from '../runtime/log.js';
+import { CLAIM_TTL_MS, reconcile } from '../runtime/reconcile.js';
 import { applyAtEnd } from '../runtime/settle.js';
 import type { BetRecord } from '../store/types.js';
-import { background, type GatewayContext } from './context.js';
+import { background, clockTrusted, resultDelayMs, type GatewayContext } from './context.js';
 import type { PeriodState, Periods } from './periods.js';
-
-const CLAIM_TTL_MS = 120_000;
-const MAX_ATTEMPTS = 3;
 
 export function betOutcome(b: BetRecord): BetOutcome {
   return { betId: b.betId, clientBetId: b.clientBetId, kind: b.kind, pick: b.pick, amount: b.amount, payout: b.payout, state: b.state };
@@ -29,18 +28,17 @@ export class Settlement {
   /** After the result is out: settle it ourselves unless someone else has or will. */
   afterEnd(s: PeriodState): void {
     if (s.status === 'void' || s.settled) return;
-    s.settleAttempts += 1;
-    background(this.ctx, 'settle', () => this.settle(s, false));
+    background(this.ctx, 'settle', () => this.settle(s));
   }
 
-  private async settle(s: PeriodState, force: boolean): Promise<void> {
+  private async settle(s: PeriodState): Promise<void> {
     const { store, cfg, clock, pool, storeOptions } = this.ctx;
     if (await store.isSettled(s.w)) {
       s.settled = true;
       this.notify(s);
       return;
     }
-    if (!force && (await this.hasSavedPlan(s))) return;
+    if (await this.hasSavedPlan(s)) return;
     if (!(await store.claimSettlement(s.w, cfg.instance, CLAIM_TTL_MS))) return;
     // The scheduler may have applied (and so un-pended) its plan between the checks above and the
     // claim: look again before computing a settlement that already exists.
@@ -49,7 +47,7 @@ export class Settlement {
       this.notify(s);
       return;
     }
-    if (!force && (await this.hasSavedPlan(s))) return;
+    if (await this.hasSavedPlan(s)) return;
     const outcome = await computePeriod({ store, pool, cfg, storeOptions }, s.w);
     const applied = await applyAtEnd(store, s.w, clock.now(), undefined, cfg.instance);
     s.settled = true;
@@ -65,31 +63,29 @@ export class Settlement {
     return pending.some((p) => p.duration === s.w.duration && p.timeline === s.w.timeline && p.periodId === s.w.periodId);
   }
 
-  /** Every second: complete plans pending past end + grace, and retry our own failed settlements. */
+  /** Every second: finish every period left unfinished past end + grace (ours or anyone's). */
   sweep(now: number): void {
-    if (this.sweeping || this.ctx.draining) return;
+    // an untrusted clock cannot tell "after the end" (rule 4): the other gateways and the scheduler do it
+    if (this.sweeping || this.ctx.draining || !clockTrusted(this.ctx)) return;
     this.sweeping = true;
     background(this.ctx, 'settle-sweep', async () => {
       try {
-        const { store, cfg } = this.ctx;
-        const pending = await store.pendingSettlements();
-        for (const w of pending) {
-          if (w.endsAt + cfg.settleGraceMs > now) continue;
-          const r = await applyAtEnd(store, w, this.ctx.clock.now(), undefined, cfg.instance);
-          if (r.applied) {
-            this.ctx.metrics.settlements.inc({ how: 'pending' });
-            logTag(this.ctx.logger, 'warn', TAGS.SETTLE, { periodId: w.periodId, duration: w.duration, credited: r.credited }, 'completed a settlement left pending past the grace');
+        const { store, cfg, pool, storeOptions, logger } = this.ctx;
+        const who = { instance: cfg.instance, host: cfg.host, pid: process.pid, source: 'gateway' as const };
+        const endedBy = now - cfg.settleGraceMs - resultDelayMs(this.ctx);
+        const done = await reconcile({ store, pool, cfg, storeOptions }, { now: this.ctx.clock.now(), endedBy, who }, (w, err) => {
+          logTag(logger, 'warn', TAGS.SETTLE, { periodId: w.periodId, duration: w.duration, err: String(err) }, 'finishing a period left unfinished failed; retrying next second');
+        });
+        for (const d of done) {
+          if (d.how === 'busy') continue;
+          if (d.how !== 'already') {
+            this.ctx.metrics.settlements.inc({ how: 'reconciled' });
+            logTag(logger, 'warn', TAGS.SETTLE, { periodId: d.w.periodId, duration: d.w.duration, how: d.how, credited: d.credited }, 'finished a period left unfinished past the grace');
           }
-          const s = this.periods.get(w.duration, w.periodId);
-          if (s) {
+          const s = this.periods.get(d.w.duration, d.w.periodId);
+          if (s && d.how !== 'void' && d.how !== 'refunded') {
             s.settled = true;
             this.notify(s);
-          }
-        }
-        for (const s of this.periods.all()) {
-          if (s.delivered && !s.settled && s.status !== 'void' && s.settleAttempts < MAX_ATTEMPTS && s.w.endsAt + cfg.settleGraceMs <= now) {
-            s.settleAttempts += 1;
-            await this.settle(s, true);
           }
         }
       } finally {

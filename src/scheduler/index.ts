@@ -12,12 +12,12 @@ import { periodMember } from '../store/keys.js';
 import type { ComputePool } from '../worker/pool.js';
 import { at, everySecond, type Cancel, type Clock } from '../runtime/clock.js';
 import { commitPeriod } from '../runtime/commit.js';
-import { assertResultVerifies, buildResult, computePeriod, deriveResultAtEnd, readCommitted } from '../runtime/compute.js';
+import { assertResultVerifies, buildResult, computePeriod, readCommitted } from '../runtime/compute.js';
 import { CHANNELS, type CompletedMessage } from '../runtime/bus.js';
 import { logTag, TAGS, type Logger } from '../runtime/log.js';
 import type { Registry } from '../runtime/metrics.js';
 import { nextWindow, roomsOf, windowAt, type Room } from '../runtime/rooms.js';
-import { applyAtEnd } from '../runtime/settle.js';
+import { finish, reconcile, type Finished } from '../runtime/reconcile.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { LeaseKeeper } from './lease.js';
 import { schedulerMetrics } from './metrics.js';
@@ -64,6 +64,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   const lastCommitted = new Map<string, string>();
   const precalculated = new Set<string>(); // periods this process pre-calculated (settled-elsewhere metric)
   const running = new Map<string, Promise<void>>(); // pre-calculations in flight, by period
+  let reconciling = false;
   let stopping = false;
 
   const cancelAll = () => {
@@ -95,9 +96,14 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     cancelAll();
     abort = new AbortController();
     lastCommitted.clear();
-    ticker = everySecond(clock, () => track(commitTick()));
+    ticker = everySecond(clock, () => {
+      track(commitTick());
+      // periods its end timer did not finish (a failed call, a Redis restart): after half the grace
+      track(reconcileOverdue(clock.now() - Math.floor(cfg.settleGraceMs / 2)));
+    });
     track(commitTick());
-    track(completePending());
+    // on taking over: everything the previous holder left unfinished, at once
+    track(reconcileOverdue(clock.now()));
     const now = clock.now();
     for (const room of rooms) schedulePeriod(room, windowAt(room, now));
   }
@@ -120,18 +126,29 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     );
   }
 
-  /** On taking the lease: apply every saved settlement left pending whose end has passed. */
-  async function completePending(): Promise<void> {
-    const pending = await store.pendingSettlements();
-    for (const w of pending) {
-      if (!keeper.isActive()) return;
-      if (w.endsAt <= clock.now()) {
-        logTag(log, 'info', TAGS.SETTLE, { room: `fiveD_${w.duration}`, periodId: w.periodId }, `Completing pending settlement of period ${w.periodId}`);
-        await endOf(w);
+  /** Finish every period with bets that ended by `endedBy` and is not settled (or refunded) yet. */
+  async function reconcileOverdue(endedBy: number): Promise<void> {
+    const fence = keeper.fence();
+    if (!fence || reconciling || stopping) return;
+    reconciling = true;
+    try {
+      const done = await reconcile(computeDeps, { now: clock.now(), endedBy, who: who(fence.epoch), fence, signal: abort.signal }, (w, err) => {
+        logTag(log, 'error', TAGS.SETTLE, { room: `fiveD_${w.duration}`, periodId: w.periodId, err: toFivedError(err) }, `Completing period ${w.periodId} failed; retrying next second`);
+      });
+      for (const d of done) {
+        if (d.how === 'busy' || d.how === 'already') continue;
+        m.settled.inc({ room: `fiveD_${d.w.duration}` });
+        logTag(log, 'warn', TAGS.SETTLE, { room: `fiveD_${d.w.duration}`, periodId: d.w.periodId, how: d.how, credited: d.credited }, `Completed period ${d.w.periodId} left unfinished at its end (${d.how})`);
       }
-      // pending periods not yet ended belong to a room's current period: its end timer applies them
+    } catch (err) {
+      if (isFivedError(err, ErrorCode.STALE_EPOCH)) keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
+      else throw err;
+    } finally {
+      reconciling = false;
     }
   }
+
+  const who = (epoch: number) => ({ instance: cfg.instance, host: cfg.host, pid: process.pid, source: 'scheduler' as const, epoch });
 
   /** Timers of one period of a room: pre-calculate at the freeze, settle at the end, then the next. */
   function schedulePeriod(room: Room, w: PeriodWindow): void {
@@ -228,19 +245,15 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     const room = `fiveD_${w.duration}`;
     const f = { room, periodId: w.periodId, epoch: fence.epoch };
     try {
-      let out;
-      try {
-        out = await applyAtEnd(store, w, clock.now(), fence, cfg.instance);
-      } catch (err) {
-        if (!isFivedError(err, ErrorCode.NOT_SETTLED)) throw err;
-        // no plan saved (the pre-calculation failed or never ran): do what a gateway would
-        if (!(await settleFallback(w))) return;
-        out = await applyAtEnd(store, w, clock.now(), fence, cfg.instance);
-      }
-      if (out.applied) {
+      // the saved plan applied; with none (the pre-calculation failed or never ran), computed now
+      const out: { how: Finished; credited: number } = await finish(computeDeps, w, { now: clock.now(), who: who(fence.epoch), fence, signal: abort.signal });
+      if (out.how === 'computed') logTag(log, 'warn', TAGS.FALLBACK, f, `No settlement plan at the end of period ${w.periodId}: computed it then`);
+      if (out.how === 'applied' || out.how === 'computed') {
         m.settled.inc({ room });
         logTag(log, 'info', TAGS.PERIOD_END, { ...f, credited: out.credited }, `${room}: settlement applied for period ${w.periodId}, credited ${out.credited}`);
-      } else if (precalculated.has(periodMember(w))) {
+      } else if (out.how === 'void' || out.how === 'refunded') {
+        logTag(log, 'info', TAGS.VOID, f, `${room}: period ${w.periodId} is void`);
+      } else if (out.how === 'already' && precalculated.has(periodMember(w))) {
         m.settledElsewhere.inc({ room });
         logTag(log, 'info', TAGS.PERIOD_END, f, `${room}: period ${w.periodId} was already settled by another instance`);
       }
@@ -251,18 +264,6 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     } finally {
       precalculated.delete(periodMember(w));
     }
-  }
-
-  /** The gateways' fallback, run by the scheduler: result from the seed (NX), then claim + compute the plan. */
-  async function settleFallback(w: PeriodWindow): Promise<boolean> {
-    const fence = keeper.fence();
-    if (!fence) return false;
-    const kept = await deriveResultAtEnd(store, w, { instance: cfg.instance, host: cfg.host, pid: process.pid, source: 'scheduler', epoch: fence.epoch }, clock.now());
-    if (!kept) return false; // void
-    if (!(await store.claimSettlement(w, cfg.instance, Math.max(10_000, cfg.leaseTtlMs * 3)))) return false; // a gateway has it
-    logTag(log, 'warn', TAGS.FALLBACK, { room: `fiveD_${w.duration}`, periodId: w.periodId }, `No settlement plan at the end of period ${w.periodId}: computing it now`);
-    await computePeriod(computeDeps, w, { fence, signal: abort.signal });
-    return true;
   }
 
   const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, store, () => keeper.isActive());

@@ -109,6 +109,9 @@ export class Keys {
   get deposits(): string { return `${this.prefix}wallet:deposits`; }
   /** zset of periods with a saved, unapplied settlement, scored by endsAt */
   get pending(): string { return `${this.prefix}settle:pending`; }
+  /** zset of periods that accepted a bet and are not yet settled (or, void, refunded), scored by
+   *  endsAt: what the reconciler walks, so no crash can leave an acknowledged bet unsettled */
+  get unfinished(): string { return `${this.prefix}settle:unfinished`; }
   /** string `${holder}|${epoch}` with a PX ttl */
   get lease(): string { return `${this.prefix}scheduler:lease`; }
   /** integer that only grows (INCR on every acquisition) */

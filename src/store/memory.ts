@@ -59,6 +59,10 @@ const REFUND_CHUNK_USERS = 2000;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
+/** copies, by end time then period id (the order of a Redis zset scored by endsAt) */
+const oldestFirst = (ws: PeriodWindow[]): PeriodWindow[] =>
+  ws.sort((a, b) => a.endsAt - b.endsAt || (a.periodId < b.periodId ? -1 : 1)).map((w) => ({ ...w }));
+
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly opts: StoreOptions;
@@ -70,6 +74,8 @@ export class MemoryStore implements Store {
   private readonly deposits = new Map<string, string>();
   private readonly userPeriods = new Map<string, Map<string, number>>();
   private readonly pending = new Map<string, PeriodWindow>();
+  /** periods that accepted a bet and are not yet settled or refunded (the Redis `unfinished` zset) */
+  private readonly unfinished = new Map<string, PeriodWindow>();
   private readonly historyByRoom = new Map<string, HistoryEntry[]>();
   private lease: { holder: string; epoch: number; until: number } | null = null;
   private epoch = 0;
@@ -145,7 +151,7 @@ export class MemoryStore implements Store {
     if (this.periods.size % 64 !== 0) return;
     const cutoff = Date.now() - PERIOD_TTL_S * 1000;
     for (const [k, p] of this.periods) {
-      if (p.window && p.window.endsAt < cutoff && !this.pending.has(k)) this.periods.delete(k);
+      if (p.window && p.window.endsAt < cutoff && !this.pending.has(k) && !this.unfinished.has(k)) this.periods.delete(k);
     }
   }
 
@@ -232,6 +238,7 @@ export class MemoryStore implements Store {
     view.setUint8(4, c.pattern);
     view.setFloat64(8, c.amount, true);
     p.n = seq + 1;
+    if (seq === 0 && p.window) this.unfinished.set(periodMember(p.ref), { ...p.ref, startsAt: p.window.startsAt, freezeAt: p.window.freezeAt, endsAt: p.window.endsAt });
     p.gross[c.pattern] = p.gross[c.pattern]! + c.amount;
     p.net[c.pattern] = p.net[c.pattern]! + c.net;
     p.ustake.set(input.userId, staked + c.amount);
@@ -380,6 +387,7 @@ export class MemoryStore implements Store {
     if (last >= total) {
       p.settled = true;
       this.pending.delete(periodMember(ref));
+      this.unfinished.delete(periodMember(ref));
       return { status: 1, credited, done: true };
     }
     return { status: 1, credited, done: false };
@@ -410,14 +418,20 @@ export class MemoryStore implements Store {
     if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new FivedError(ErrorCode.BAD_REQUEST, 'ttlMs must be a positive integer');
     this.open();
     const p = this.getOrCreate(period);
-    const now = Date.now();
-    if (p.claim && p.claim.until > now) return false;
+    const now = this.storeNow();
+    if (p.claim && p.claim.until > now && p.claim.holder !== claimant) return false; // re-entrant for the holder
     p.claim = { holder: claimant, until: now + ttlMs };
     return true;
   }
 
   async pendingSettlements(): Promise<PeriodWindow[]> {
-    return [...this.pending.values()].sort((a, b) => a.endsAt - b.endsAt || (a.periodId < b.periodId ? -1 : 1)).map((w) => ({ ...w }));
+    return oldestFirst([...this.pending.values()]);
+  }
+
+  async unfinishedPeriods(endedBy: number, limit: number): Promise<PeriodWindow[]> {
+    const t = validateNow(endedBy);
+    const n = Math.max(1, Math.min(Number.isSafeInteger(limit) ? limit : 100, 1000));
+    return oldestFirst([...this.unfinished.values()].filter((w) => w.endsAt <= t)).slice(0, n);
   }
 
   async isSettled(period: PeriodRef): Promise<boolean> {
@@ -454,8 +468,10 @@ export class MemoryStore implements Store {
         }
       }
       p.vcursor = last;
-      if (last >= p.users.length) p.refunded = true;
-      else await tick();
+      if (last >= p.users.length) {
+        p.refunded = true;
+        this.unfinished.delete(periodMember(period));
+      } else await tick();
     }
     return { refunded };
   }

@@ -351,7 +351,7 @@ export class RedisStore implements Store {
     const k = this.keys.period(p);
     const userNo = new Map<string, number>();
     const users: string[] = [];
-    const keys = [k.meta, k.recs, k.users, k.uidx, k.gross, k.net, k.ustake, k.idem, this.keys.balances, this.keys.totals];
+    const keys = [k.meta, k.recs, k.users, k.uidx, k.gross, k.net, k.ustake, k.idem, this.keys.balances, this.keys.totals, this.keys.unfinished];
     const nums = Buffer.allocUnsafe(b.bets.length * BET_ARG_BYTES);
     const ids: string[] = [];
     b.bets.forEach((q, i) => {
@@ -536,7 +536,7 @@ export class RedisStore implements Store {
     const t = validateNow(now);
     const f = validateFence(fence);
     const k = this.keys.period(period);
-    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch];
+    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch, this.keys.unfinished];
     const chunk = this.opts.settleChunk ?? DEFAULT_SETTLE_CHUNK;
     let credited = 0;
     let applied = false;
@@ -556,23 +556,31 @@ export class RedisStore implements Store {
     validateRef(period);
     if (typeof claimant !== 'string' || claimant.length === 0) throw new FivedError(ErrorCode.BAD_REQUEST, 'claimant must be a non-empty string');
     if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new FivedError(ErrorCode.BAD_REQUEST, 'ttlMs must be a positive integer');
-    const r = await this.op(() => this.redis.set(this.keys.period(period).claim, claimant, 'PX', ttlMs, 'NX'));
-    return r === 'OK';
+    const r = await this.op(() => this.script('fivedClaim', [this.keys.period(period).claim], [claimant, ttlMs]));
+    return r === 1;
   }
 
   async pendingSettlements(): Promise<PeriodWindow[]> {
-    return this.op(async () => {
-      const members = await this.redis.zrange(this.keys.pending, 0, -1);
-      const out: PeriodWindow[] = [];
-      for (const m of members) {
-        const ref = parsePeriodMember(m);
-        if (!ref) continue;
-        const [s, f, e] = await this.redis.hmget(this.keys.period(ref).meta, 'startsAt', 'freezeAt', 'endsAt');
-        if (e === null) continue; // the meta expired: nothing left to apply
-        out.push({ ...ref, startsAt: num(s), freezeAt: num(f), endsAt: num(e) });
-      }
-      return out;
-    });
+    return this.op(async () => this.windowsOf(await this.redis.zrange(this.keys.pending, 0, -1)));
+  }
+
+  async unfinishedPeriods(endedBy: number, limit: number): Promise<PeriodWindow[]> {
+    const t = validateNow(endedBy);
+    const n = Math.max(1, Math.min(Number.isSafeInteger(limit) ? limit : 100, 1000));
+    return this.op(async () => this.windowsOf(await this.redis.zrangebyscore(this.keys.unfinished, '-inf', t, 'LIMIT', 0, n)));
+  }
+
+  /** The windows of period members (from each meta hash); members whose meta expired are skipped. */
+  private async windowsOf(members: string[]): Promise<PeriodWindow[]> {
+    const out: PeriodWindow[] = [];
+    for (const m of members) {
+      const ref = parsePeriodMember(m);
+      if (!ref) continue;
+      const [s, f, e] = await this.redis.hmget(this.keys.period(ref).meta, 'startsAt', 'freezeAt', 'endsAt');
+      if (e === null) continue; // the meta expired: nothing left to apply
+      out.push({ ...ref, startsAt: num(s), freezeAt: num(f), endsAt: num(e) });
+    }
+    return out;
   }
 
   async isSettled(period: PeriodRef): Promise<boolean> {
@@ -591,7 +599,7 @@ export class RedisStore implements Store {
     const chunk = this.opts.refundChunkBytes ?? DEFAULT_REFUND_CHUNK_BYTES;
     let refunded = 0;
     for (;;) {
-      const reply = (await this.op(() => this.script('fivedVoidRefund', [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals], [chunk]))) as number[];
+      const reply = (await this.op(() => this.script('fivedVoidRefund', [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished], [chunk, periodMember(period)]))) as number[];
       refunded += num(reply[1]);
       if (reply[2] === 1) break;
     }

@@ -171,10 +171,13 @@ export interface Store {
   saveSettlement(plan: SettlementPlan, fence?: Fence): Promise<void>;
   /** Apply a saved plan exactly once, in journaled chunks; refused before the end (E_TOO_EARLY). */
   applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number }>;
-  /** one claimant per period for a gateway's fallback settlement (NX) */
+  /** one claimant at a time computes a period's fallback settlement; re-entrant for the holder (a retry extends it) */
   claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean>;
   /** periods whose plan is saved but not applied, with their end time, oldest first */
   pendingSettlements(): Promise<Array<PeriodWindow>>;
+  /** periods that accepted a bet and are neither settled nor (void and) refunded, ended at or
+   *  before `endedBy`, oldest first, at most `limit`: the reconciler's work list */
+  unfinishedPeriods(endedBy: number, limit: number): Promise<Array<PeriodWindow>>;
   isSettled(period: PeriodRef): Promise<boolean>;
 
   // ---- void ----

@@ -8,6 +8,7 @@ import { multiplierOf, netStake, patternIndex, patternWins } from '../../../src/
 import { DEFAULT_PAYTABLE, type ClockSpec, type Paytable, type PeriodRef, type PeriodWindow } from '../../../src/core/types.js';
 import { parseEntry } from '../../../src/store/acks.js';
 import type { RedisStore } from '../../../src/store/redis.js';
+import { periodMember } from '../../../src/store/keys.js';
 import type { StoredResult } from '../../../src/store/types.js';
 import type { ClientBet, FleetRecord } from './fleet.js';
 
@@ -117,7 +118,14 @@ export async function check(inp: CheckInput): Promise<CheckReport> {
       const msg = drawMessage(p.ref);
       if (!resultMatches(res.seed, res.commitment, msg, res.digits)) flag('period_one_result', `${label}: stored result ${res.digits.join('')} does not verify against its commitment`);
       if (m.commitment && m.commitment !== res.commitment) flag('period_one_result', `${label}: result commitment ${res.commitment.slice(0, 12)} differs from the committed ${m.commitment.slice(0, 12)}`);
-      if (n > 0 && !settled) flag('settled_once', `${label}: ${n} bets, result stored, never settled`);
+      if (n > 0 && !settled) {
+        // what the journal shows, so a failure in CI says which step never happened
+        const claim = await r.get(keys.period(p.ref).claim);
+        const pending = (await r.zscore(keys.pending, periodMember(p.ref))) !== null;
+        const t = res.tracking;
+        flag('settled_once', `${label}: ${n} bets, result stored by ${t.instance} (${t.source}, epoch ${t.epoch ?? '-'}), never settled ` +
+          `(plan ${m.plan ? 'saved' : 'none'}, cursor ${m.cursor ?? '-'}, pending ${pending}, claim ${claim ?? 'none'}, frozen ${m.frozen ? 'yes' : 'no'})`);
+      }
     }
     if (p.counted) {
       rows.push({

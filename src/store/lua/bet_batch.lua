@@ -3,8 +3,8 @@
 -- so everything here depends on stored state. The rules are in lib/bets.lua.
 -- KEYS: 1 meta, 2 recs (packed records), 3 users (string of '\n'-terminated ids), 4 uidx (hash),
 --       5 gross (hash), 6 net (hash), 7 ustake (hash), 8 idem (hash), 9 wallet balances (hash),
---       10 wallet totals (hash); then per distinct user u = 1..U: 10 + 2u - 1 the user's
---       clientBetIds in the period (list), 10 + 2u the user's periods (zset)
+--       10 wallet totals (hash), 11 unfinished periods (zset); then per distinct user u = 1..U:
+--       11 + 2u - 1 the user's clientBetIds in the period (list), 11 + 2u the user's periods (zset)
 -- ARGV: 1 max user stake per period, 2 max liability (0 = none), 3 period member, 4 ttl (s),
 --       5..9 multipliers number, bigSmall, oddEven, sumBigSmall, sumOddEven, 10 U,
 --       11..10+U the distinct user ids, 11+U the bets' numbers packed '<HBddd' per bet (user 1..U,
@@ -18,12 +18,12 @@
 --!include liability
 --!include bets
 local K = { meta = KEYS[1], recs = KEYS[2], users = KEYS[3], uidx = KEYS[4], gross = KEYS[5], net = KEYS[6],
-  ustake = KEYS[7], idem = KEYS[8], balances = KEYS[9], totals = KEYS[10] }
+  ustake = KEYS[7], idem = KEYS[8], balances = KEYS[9], totals = KEYS[10], unfinished = KEYS[11] }
 local nu = tonumber(ARGV[10])
 local users, ukeys = {}, {}
 for u = 1, nu do
   users[u] = ARGV[10 + u]
-  ukeys[u] = { KEYS[10 + 2 * u - 1], KEYS[10 + 2 * u] }
+  ukeys[u] = { KEYS[11 + 2 * u - 1], KEYS[11 + 2 * u] }
 end
 local blob = ARGV[11 + nu]
 local n = #ARGV - 11 - nu

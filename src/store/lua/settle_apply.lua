@@ -1,7 +1,8 @@
 -- fivedSettleApply: apply the next chunk of a saved plan. The journal cursor (meta.cursor) is read
 -- and advanced in the same script as the credits, so a crash between chunks resumes exactly there
 -- and a settled period changes nothing.
--- KEYS: 1 meta, 2 wusers, 3 wamt, 4 wallet balances, 5 wallet totals, 6 pending zset, 7 scheduler epoch
+-- KEYS: 1 meta, 2 wusers, 3 wamt, 4 wallet balances, 5 wallet totals, 6 pending zset, 7 scheduler epoch,
+--       8 unfinished zset
 -- ARGV: 1 fence epoch ('' = none), 2 caller now (ms), 3 chunk size (winners), 4 period member
 -- returns: {1, credited, done(0|1)} chunk applied | {0, 0, 1} already settled |
 --          {-11} stale epoch | {-1} void | {-15} no plan saved | {-12} before the period's end
@@ -31,6 +32,7 @@ cursor = last + 1
 if cursor >= total then
   redis.call('HSET', KEYS[1], 'cursor', cursor, 'settled', '1')
   redis.call('ZREM', KEYS[6], ARGV[4])
+  redis.call('ZREM', KEYS[8], ARGV[4])
   return {1, credited, 1}
 end
 redis.call('HSET', KEYS[1], 'cursor', cursor)

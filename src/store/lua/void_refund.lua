@@ -1,8 +1,9 @@
 -- fivedVoidRefund: refund the next chunk of users of a void period (each user's whole gross stake).
 -- The journal cursor (meta.vcursor, a byte offset into the users string) advances in the same
 -- script as the refunds, so every user is refunded exactly once whatever crashes in between.
--- KEYS: 1 meta, 2 users (string of '\n'-terminated ids), 3 ustake, 4 wallet balances, 5 wallet totals
--- ARGV: 1 chunk size in bytes of the users string (>= 130: one whole id at least)
+-- KEYS: 1 meta, 2 users (string of '\n'-terminated ids), 3 ustake, 4 wallet balances, 5 wallet totals,
+--       6 unfinished zset
+-- ARGV: 1 chunk size in bytes of the users string (>= 130: one whole id at least), 2 period member
 -- returns: {1, refunded, done(0|1)} | {0, 0, 1} nothing left (already refunded, or not void)
 local m = redis.call('HMGET', KEYS[1], 'void', 'vcursor', 'refunded')
 if not m[1] or m[3] then return {0, 0, 1} end
@@ -32,6 +33,7 @@ if cursor < len then
 end
 if cursor >= len then
   redis.call('HSET', KEYS[1], 'vcursor', cursor, 'refunded', '1')
+  redis.call('ZREM', KEYS[6], ARGV[2])
   return {1, refunded, 1}
 end
 redis.call('HSET', KEYS[1], 'vcursor', cursor)

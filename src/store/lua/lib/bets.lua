@@ -160,6 +160,8 @@ local function bets_write(st, ukeys, member, ttl)
   end
   if st.base == 0 then
     for _, k in ipairs({ K.recs, K.users, K.uidx, K.gross, K.net, K.ustake, K.idem }) do redis.call('EXPIRE', k, ttl) end
+    -- the period's first bet: it now owes a settlement (or a refund) until settle_apply or void_refund finishes
+    redis.call('ZADD', K.unfinished, st.meta[6], member)
   end
   return stakes
 end

@@ -1,0 +1,82 @@
+// The reconciler: finishes every period that owes its bettors something, from the store's own
+// record (the `unfinished` set: a period that accepted a bet stays there until its settlement is
+// applied or, void, its refunds are done). The normal path settles at the end from memory (the
+// scheduler's end timer, a gateway's fallback); this one does not depend on any process having
+// lived through the period, so a crash, a Redis restart or a failed call at the end only delays
+// a settlement, never loses it (DESIGN rule 5). Run it after the end plus a grace, repeatedly:
+// each step is idempotent and exactly-once in the store, so racing reconcilers change nothing twice.
+
+import type { PeriodWindow } from '../core/types.js';
+import { ErrorCode, isFivedError } from '../errors.js';
+import type { Fence } from '../store/types.js';
+import { computePeriod, deriveResultAtEnd, type ComputeDeps, type TrackingBase } from './compute.js';
+import { applyAtEnd } from './settle.js';
+
+/** How long a claim to compute a fallback settlement keeps others off (a dead claimant's lapses). */
+export const CLAIM_TTL_MS = 15_000;
+/** Periods finished per pass (the rest wait for the next pass). */
+const BATCH = 50;
+
+export type Finished = 'applied' | 'already' | 'computed' | 'refunded' | 'void' | 'busy';
+
+export interface ReconcileOptions {
+  /** the caller's clock now (ms) */
+  now: number;
+  /** finish periods that ended at or before this (now minus a grace) */
+  endedBy: number;
+  /** who stores a result it has to derive (tracking) and holds the claim */
+  who: TrackingBase;
+  fence?: Fence;
+  signal?: AbortSignal;
+}
+
+export interface Reconciled {
+  w: PeriodWindow;
+  how: Finished;
+  credited: number;
+}
+
+/** One pass over the unfinished periods that ended by `endedBy`. Errors of one period do not stop the rest. */
+export async function reconcile(deps: ComputeDeps, o: ReconcileOptions, onError: (w: PeriodWindow, err: unknown) => void): Promise<Reconciled[]> {
+  const due = await deps.store.unfinishedPeriods(Math.min(o.endedBy, o.now), BATCH);
+  const out: Reconciled[] = [];
+  for (const w of due) {
+    if (o.signal?.aborted) break;
+    try {
+      out.push({ w, ...(await finish(deps, w, o)) });
+    } catch (err) {
+      if (isFivedError(err, ErrorCode.STALE_EPOCH)) throw err; // the caller lost its lease: stop
+      onError(w, err);
+    }
+  }
+  return out;
+}
+
+/** Brings one ended period to its end state: void → refunds done; else result stored, plan saved, plan applied. */
+export async function finish(deps: ComputeDeps, w: PeriodWindow, o: Omit<ReconcileOptions, 'endedBy'>): Promise<{ how: Finished; credited: number }> {
+  const { store } = deps;
+  const rec = await store.getPeriod(w);
+  if (rec.status === 'void') {
+    await store.voidPeriod(w, rec.voidReason || 'void'); // resumes the refunds where they stopped
+    return { how: 'refunded', credited: 0 };
+  }
+  // the result, from the committed seed if nobody stored it yet (after the end: DESIGN rule 4)
+  const kept = await deriveResultAtEnd(store, w, o.who, o.now);
+  if (!kept) {
+    await store.voidPeriod(w, 'no commitment before the period opened');
+    return { how: 'void', credited: 0 };
+  }
+  const apply = async (how: Finished) => {
+    const r = await applyAtEnd(store, w, o.now, o.fence, o.who.instance);
+    return { how: r.applied ? how : 'already', credited: r.credited } as const;
+  };
+  try {
+    return await apply('applied');
+  } catch (err) {
+    if (!isFivedError(err, ErrorCode.NOT_SETTLED)) throw err;
+  }
+  // no plan saved: compute it (one claimant at a time; a retry by the same claimant is allowed)
+  if (!(await store.claimSettlement(w, o.who.instance, CLAIM_TTL_MS))) return { how: 'busy', credited: 0 };
+  await computePeriod(deps, w, { ...(o.fence ? { fence: o.fence } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  return apply('computed');
+}
