@@ -194,7 +194,10 @@ export class RedisStore implements Store {
       ]);
       const older = num(stakes) < this.maxStakes || num(epoch) < this.maxEpoch;
       if (found !== this.generation || older) {
-        await this.onInconsistent(found, found !== this.generation ? 'generation key missing or different' : 'counters went backwards (older data)');
+        const why = found !== this.generation
+          ? 'generation key missing or different'
+          : `counters went backwards (older data): stakes ${num(stakes)} < ${this.maxStakes} seen, or epoch ${num(epoch)} < ${this.maxEpoch} seen`;
+        await this.onInconsistent(found, why);
       } else {
         this.events.emit('ready');
       }
