@@ -186,17 +186,22 @@ export class RedisStore implements Store {
   /** After every reconnect: the same store as before (generation, counters that only grow)? */
   private async afterReconnect(): Promise<void> {
     if (this.light || this.closed) return;
+    // What the old connection acknowledged, taken now, synchronously in 'ready': replies to commands
+    // sent after these reads (players' bets retried at once) raise maxStakes before the reads come
+    // back, and compared with those, the reads would look older although nothing was lost.
+    const seenStakes = this.maxStakes;
+    const seenEpoch = this.maxEpoch;
     try {
       const [found, stakes, epoch] = await Promise.all([
         this.redis.get(this.keys.generation),
         this.redis.hget(this.keys.totals, 'stakes'),
         this.redis.get(this.keys.epoch),
       ]);
-      const older = num(stakes) < this.maxStakes || num(epoch) < this.maxEpoch;
+      const older = num(stakes) < seenStakes || num(epoch) < seenEpoch;
       if (found !== this.generation || older) {
         const why = found !== this.generation
           ? 'generation key missing or different'
-          : `counters went backwards (older data): stakes ${num(stakes)} < ${this.maxStakes} seen, or epoch ${num(epoch)} < ${this.maxEpoch} seen`;
+          : `counters went backwards (older data): stakes ${num(stakes)} < ${seenStakes} seen, or epoch ${num(epoch)} < ${seenEpoch} seen`;
         await this.onInconsistent(found, why);
       } else {
         this.events.emit('ready');
