@@ -13,6 +13,7 @@
 //      FIVED_BENCH_RUNS (3), FIVED_BENCH_FALLBACK_BETS (1000000), FIVED_BENCH_STACKS
 //      (floor,gateway,peer), FIVED_BENCH_INSTANCES (2), FIVED_BENCH_CLIENT_PROCS (4),
 //      FIVED_BENCH_FORMAT (binary | text), FIVED_BENCH_KEEP=1 keeps the logs dir,
+//      FIVED_BENCH_NODE_ARGS extra node flags for the gateways (e.g. "--trace-gc"),
 //      FIVED_BENCH_PROBE=0 skips the publish probe (bench/lib/publish-probe.ts).
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

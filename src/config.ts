@@ -38,6 +38,7 @@ export interface Config {
   drainMs: number; // SIGTERM: time given to in-flight work
   settleGraceMs: number; // gateways complete pending settlements after end + grace
   poolThreads: number;
+  poolNice: number; // worker threads' nice increment (Linux): the event loop wins the CPU over compute
   demo: boolean; // demo tokens and demo credit on the page; never on in production
   allowUwsFallback: boolean; // run on the slow pure-JS server if the native uWS binary fails to load
   // scheduler
@@ -164,6 +165,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     drainMs: int('FIVED_DRAIN_MS', 5000, 0, 120_000),
     settleGraceMs: int('FIVED_SETTLE_GRACE_MS', 3000, 0, 600_000),
     poolThreads: int('FIVED_POOL_THREADS', 1, 1, 64),
+    poolNice: int('FIVED_POOL_NICE', 10, 0, 19),
     demo,
     allowUwsFallback: bool('FIVED_ALLOW_UWS_FALLBACK', false),
     schedulerPort: int('FIVED_SCHEDULER_PORT', 9300, 0, 65535),

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BetBufferWriter } from '../src/core/betbuf.js';
@@ -42,6 +43,23 @@ describe('compute pool (piscina)', () => {
   });
   afterAll(async () => {
     await pool?.close();
+  });
+
+  it('worker threads run at a lower priority than the event loop (FIVED_POOL_NICE)', async () => {
+    // Linux: every thread of this process is /proc/self/task/<tid>; field 19 of its stat is the nice value
+    const niceOf = () => readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    const base = os.getPriority();
+    const nicePool = new ComputePool({ threads: 2, nice: 7 });
+    try {
+      await nicePool.warm();
+      expect(niceOf().filter((n) => n === Math.min(19, base + 7)).length).toBeGreaterThanOrEqual(2);
+      expect(os.getPriority()).toBe(base); // the main thread keeps its own
+      // and they still compute
+      const snap = makeBets(1000, 10);
+      expect((await nicePool.run(task(snap))).betCount).toBe(1000);
+    } finally {
+      await nicePool.close();
+    }
   });
 
   it('returns exactly what the core computes in-process, and transfers the records', async () => {

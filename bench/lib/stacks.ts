@@ -252,7 +252,9 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
     const port = instancePorts[i]!;
     let t: Tracked;
     if (o.name === 'gateway') {
-      const [c, a] = maxFd(process.execPath, [fivedBin, 'gateway']);
+      // FIVED_BENCH_NODE_ARGS: extra node flags for the gateways (e.g. --trace-gc, --cpu-prof) to explain a stall
+      const nodeArgs = (process.env.FIVED_BENCH_NODE_ARGS ?? '').split(' ').filter((x) => x !== '');
+      const [c, a] = maxFd(process.execPath, [...nodeArgs, fivedBin, 'gateway']);
       t = start(`gateway-${i}`, c, a, { env: fivedEnv(redisUrl, o, { FIVED_PORT: String(port), FIVED_INSTANCE: `bench-gw-${i}` }), logFile: path.join(o.dir, `gateway-${i}.log`) });
     } else if (o.name === 'peer') {
       const [c, a] = maxFd(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/socketio/server.ts')]);

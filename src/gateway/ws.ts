@@ -1,7 +1,8 @@
 // The WebSocket route: upgrade (origin, token, draining), per-socket state, and the handlers of
 // client messages. uWS rules followed here:
 // - upgrade copies every header and the query before its first await, registers onAborted first,
-//   and upgrades inside res.cork() after the await;
+//   and upgrades inside res.cork() later, in an admission turn (admission.ts: a burst of
+//   handshakes never holds the tick back);
 // - message data (an ArrayBuffer valid only during the callback) is decoded synchronously;
 // - replies after an await go through hub.sendLater (cork + a check that the socket is still open);
 // - every send's result is checked (hub.send closes a socket whose send was dropped).
@@ -14,6 +15,7 @@ import type { TokenVerifier } from './auth.js';
 import { parseProtocols } from './auth.js';
 import { placeBet } from './bets.js';
 import { decode } from './codec.js';
+import { Admission } from './admission.js';
 import { background, type GatewayContext } from './context.js';
 import type { Socket, SocketData } from './hub.js';
 import { parseClientMessage, requestId } from './messages.js';
@@ -41,6 +43,7 @@ let nextSocketId = 1;
 
 export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, periods: Periods, verifier: TokenVerifier): void {
   const { cfg, hub, metrics, clock } = ctx;
+  const admission = new Admission();
 
   const reject = (res: HttpResponse, status: string, code: ErrorCode, message: string) => {
     res.cork(() => {
@@ -110,13 +113,17 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         }
       }
       if (aborted) return;
-      const data: SocketData = {
-        id: nextSocketId++, userId, expiresAt, format, rooms: new Set(), bucket: new RateBucket(cfg.rateLimitPerS, clock.now()),
-        malformed: 0, malformedWindow: 0, open: true, remote,
-      };
-      res.cork(() => {
-        // echo `fived` when offered (browsers drop a connection whose offered protocol is not echoed)
-        res.upgrade(data, key, offered.accept ?? '', extensions, context);
+      admission.admit(() => {
+        if (aborted) return;
+        if (ctx.draining) return reject(res, '503 Service Unavailable', ErrorCode.NOT_READY, 'gateway draining; reconnect');
+        const data: SocketData = {
+          id: nextSocketId++, userId, expiresAt, format, rooms: new Set(), bucket: new RateBucket(cfg.rateLimitPerS, clock.now()),
+          malformed: 0, malformedWindow: 0, open: true, remote,
+        };
+        res.cork(() => {
+          // echo `fived` when offered (browsers drop a connection whose offered protocol is not echoed)
+          res.upgrade(data, key, offered.accept ?? '', extensions, context);
+        });
       });
     },
 

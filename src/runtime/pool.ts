@@ -15,8 +15,8 @@ export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' |
 }
 
 /** A warm pool of `threads` (default cfg.poolThreads) threads. */
-export async function createPool(cfg: Pick<Config, 'poolThreads'>, threads: number = cfg.poolThreads): Promise<ComputePool> {
-  const pool = new ComputePool({ threads, maxQueue: 64 });
+export async function createPool(cfg: Pick<Config, 'poolThreads' | 'poolNice'>, threads: number = cfg.poolThreads): Promise<ComputePool> {
+  const pool = new ComputePool({ threads, maxQueue: 64, nice: cfg.poolNice });
   await pool.warm();
   return pool;
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { DEFAULT_PAYTABLE } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
-import type { ComputeResult, ComputeTask, TaskReply } from './types.js';
+import type { ComputeResult, ComputeTask, TaskReply, WorkerData } from './types.js';
 
 export interface ComputePoolOptions {
   threads?: number; // default 1
@@ -14,6 +14,8 @@ export interface ComputePoolOptions {
   idleTimeout?: number; // ms an idle thread above `threads` is kept; default 10 min
   /** the compiled task module; default <package root>/dist/worker/task.js */
   filename?: string;
+  /** nice increment of each worker thread (Linux; 0 = as the main thread); default 0 */
+  nice?: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export class ComputePool {
       // The task module is compiled JS: run it on plain node, without the parent's loader flags
       // (tsx/vitest hooks would re-transform dist/ and made the hot loop ~3x slower).
       execArgv: [],
+      workerData: { nice: opts.nice ?? 0 } satisfies WorkerData,
     });
   }
 

@@ -8,12 +8,35 @@
 //              settlement plan itself (with the scheduler's fence) and returns only the summary,
 //              so no multi-megabyte reply is ever parsed on a main thread (DESIGN.md rule 3).
 
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { computePeriod } from '../core/compute.js';
 import { ErrorCode, FivedError, toFivedError } from '../errors.js';
 import type { Store, StoreOptions } from '../store/types.js';
-import type { ComputeResult, ComputeTask, RedisSource, TaskReply } from './types.js';
+import type { ComputeResult, ComputeTask, RedisSource, TaskReply, WorkerData } from './types.js';
+
+/**
+ * Lowers this thread's priority (Linux: a thread is a task with its own nice value, set through
+ * its thread id). On a busy host a 1,000,000-bet settlement then takes the CPU only when the
+ * process's event loop does not need it, so ticks stay on time (DESIGN rule 3). Best effort:
+ * elsewhere, or without /proc, the thread keeps the process's priority.
+ */
+export function lowerThreadPriority(nice: number): number | null {
+  if (!(nice > 0) || process.platform !== 'linux') return null;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return null;
+    os.setPriority(tid, Math.min(19, os.getPriority(tid) + nice));
+    return os.getPriority(tid);
+  } catch {
+    return null;
+  }
+}
+
+lowerThreadPriority((workerData as Partial<WorkerData> | null)?.nice ?? 0);
 
 /**
  * Open stores of this thread, by their options. A worker thread lives as long as the pool keeps

@@ -4,6 +4,12 @@ import type { ErrorCode } from '../errors.js';
 import type { ExposureSummary, Digits, Paytable, PeriodWindow } from '../core/types.js';
 import type { Fence, StoreOptions } from '../store/types.js';
 
+/** Given to every worker thread when the pool starts it. */
+export interface WorkerData {
+  /** nice increment of the thread (Linux): under CPU contention the event loops win over compute */
+  nice: number;
+}
+
 /** Bets handed over as a compact buffer; its ArrayBuffer is transferred (detached in the caller). */
 export interface BufferSource {
   type: 'buffer';
