@@ -30,8 +30,14 @@ export interface GatewayContext extends GatewayDeps {
   draining: boolean;
   /** background work the shutdown waits for */
   inflight: Set<Promise<unknown>>;
-  /** last measured local clock minus the store's TIME (ms); 0 until measured */
+  /** last measured local clock minus the store's TIME (ms), at the round trip's midpoint; 0 until measured */
   skewMs: number;
+  /**
+   * An upper bound of how far this clock runs ahead of the store's (ms): local time when the TIME
+   * reply was in hand minus that TIME (the store read its clock at or before that instant). The
+   * midpoint estimate can be short by half a slow round trip; this cannot. 0 until measured.
+   */
+  leadMs: number;
 }
 
 /**
@@ -44,11 +50,13 @@ export function clockTrusted(ctx: GatewayContext): boolean {
 
 /**
  * How long a result must wait past its end on this clock. The store's clock is the reference for
- * "the end" (rule 4): a clock running ahead waits its measured lead — also within the allowed
- * skew, which only decides readiness — plus 1 ms for the rounding of the measurement.
+ * "the end" (rule 4): a clock that may run ahead waits the upper bound of its lead — also within
+ * the allowed skew, which only decides readiness — plus 1 ms for the rounding of the measurement.
+ * (The midpoint estimate was not enough: a long chaos run saw results 18 ms early from the gateway
+ * 300 ms ahead, after a sample whose TIME request had waited ~36 ms before Redis answered it.)
  */
 export function resultDelayMs(ctx: GatewayContext): number {
-  return ctx.skewMs > 0 ? Math.ceil(ctx.skewMs) + 1 : 0;
+  return ctx.leadMs > 0 ? Math.ceil(ctx.leadMs) + 1 : 0;
 }
 
 /** Runs a background task, tracked for shutdown; errors are logged, never thrown. */
