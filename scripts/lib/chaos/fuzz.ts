@@ -304,7 +304,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
         if (closeCode !== 4002 && (pendingIds.size > 0 || noIdSeen < noIdExpected)) {
           const cats: Record<string, number> = {};
           for (const f of frames) cats[f.cat] = (cats[f.cat] ?? 0) + 1;
-          bad(`closed ${closeCode} with ${pendingIds.size} inputs unanswered; the batch: ${JSON.stringify(cats)}`);
+          // which inputs went unanswered, in the order sent: the first of them is the suspect
+          const unanswered = frames.filter((f) => f.id !== null && pendingIds.has(f.id));
+          const first = unanswered[0];
+          const firstAt = first ? frames.indexOf(first) : -1;
+          bad(`closed ${closeCode} with ${pendingIds.size} inputs unanswered (from input ${firstAt} of ${frames.length}: ` +
+            `${unanswered.slice(0, 4).map((f) => `${f.cat}${f.binary ? '/bin' : '/text'}`).join(', ')}; frame before it: ${firstAt > 0 ? `${frames[firstAt - 1]!.cat}/${frames[firstAt - 1]!.binary ? 'bin' : 'text'} ${String(frames[firstAt - 1]!.data).slice(0, 80)}` : '-'}); the batch: ${JSON.stringify(cats)}`);
         }
       }
       for (const f of frames) count(f.cat);
