@@ -18,7 +18,7 @@ import { Results } from './results.js';
 import { Settlement } from './settlement.js';
 import { loadStatic } from './static.js';
 import { Timing } from './timing.js';
-import { loadUws, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { LIBUS_LISTEN_EXCLUSIVE_PORT, loadUws, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { mountWs } from './ws.js';
 
 export type { GatewayDeps } from './context.js';
@@ -33,9 +33,17 @@ export interface GatewayHandle {
   drain(): Promise<void>;
 }
 
+/**
+ * Listens with the port to itself. uWS otherwise sets SO_REUSEPORT, and a second process started
+ * on the same port (a typo in a unit, a test's port handed out twice) would silently take half of
+ * the new connections instead of failing.
+ */
 function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  // the native binding takes (host, port, options, cb); its typings only list (port, options, cb)
+  const withOptions = app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => TemplatedApp;
   return new Promise((resolve, reject) => {
-    app.listen(host, port, (sock) => (sock ? resolve(sock) : reject(new Error(`cannot listen on ${host}:${port}`))));
+    withOptions.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (sock) =>
+      sock ? resolve(sock) : reject(new Error(`cannot listen on ${host}:${port} (in use by another process, or not an address of this host)`)));
   });
 }
 

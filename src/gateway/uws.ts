@@ -17,6 +17,9 @@ export interface LoadedUws {
   path: string;
 }
 
+/** uWS ListenOptions: no SO_REUSEPORT (one process per port) */
+export const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
 const NATIVE_BINARY = /[\\/]binaries[\\/]uws_[^\\/]+\.node$/;
 
 /** Loads uWS; throws E_NATIVE_UWS_MISSING when only the pure-JS fallback loaded and it is not allowed. */
