@@ -159,9 +159,19 @@ export interface SettledMsg {
   type: typeof ServerType.SETTLED;
   room: string;
   periodId: string;
+  /** the player's outcomes in the period, at most SETTLED_BETS_MAX of them */
   bets: BetOutcome[];
+  /** true when the player had more bets in the period than the message carries (ask `my_bets`) */
+  more: boolean;
   balance: number;
 }
+
+/**
+ * Outcomes carried by one `settled` message. It goes to every socket of the player at the same
+ * moment; unbounded (a bot with thousands of bets per period), it could push a socket that is
+ * briefly not reading past the backpressure limit and get it closed at every settlement.
+ */
+export const SETTLED_BETS_MAX = 100;
 export interface RecoveryMsg {
   type: typeof ServerType.RECOVERY;
   room: string;

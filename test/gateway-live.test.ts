@@ -160,10 +160,30 @@ describe('two gateways, no scheduler', () => {
     const bets = settled.bets as Array<Record<string, unknown>>;
     expect(bets).toHaveLength(1);
     expect(bets[0]).toMatchObject({ clientBetId: 'b1', state: wins ? 'won' : 'lost', payout });
+    expect(settled.more).toBe(false);
     expect(settled.balance).toBe(9900 + payout);
     expect((await c.request({ type: 'balance' })).balance).toBe(9900 + payout);
     const mine = await c.request({ type: 'my_bets', room: ROOM, periodId });
     expect((mine.bets as unknown[]).length).toBe(1);
+  }, 30_000);
+
+  it('a settled notice carries at most 100 outcomes and says when the player has more', async () => {
+    // a heavy bettor: one bet through the gateway (it tells its own bettors), 120 more straight into the store
+    const user = `heavy-${Date.now()}`;
+    await credit(gwA, user, 1_000_000);
+    const c = await watcher(gwA, 'binary', await token(user));
+    const from = c.received.length;
+    const period = await c.next((m) => m.type === 'period', 8000, from);
+    const periodId = period.periodId as string;
+    expect((await c.request({ type: 'bet', room: ROOM, periodId, kind: 'A', pick: 1, amount: 10, clientBetId: 'h0' })).type).toBe('bet_ack');
+    const w = { duration: 3, timeline: 'default', periodId, startsAt: period.startsAt as number, freezeAt: period.freezeAt as number, endsAt: period.endsAt as number };
+    const limits = { minStake: 2, maxStake: 1_000_000, maxUserStakePerPeriod: 5_000_000, maxLiability: 0 };
+    await Promise.all(Array.from({ length: 120 }, (_, i) => store.placeBet({ period: w, userId: user, clientBetId: `h${i + 1}`, kind: 'B', pick: i % 10, amount: 10 }, limits, DEFAULT_PAYTABLE, Date.now())));
+    const settled = await c.next((m) => m.type === 'settled' && m.periodId === periodId, 10_000);
+    expect((settled.bets as unknown[]).length).toBe(100);
+    expect(settled.more).toBe(true);
+    // the rest is there to page through
+    expect(((await c.request({ type: 'my_bets', room: ROOM, periodId, limit: 200 })).bets as unknown[]).length).toBe(121);
   }, 30_000);
 
   it('recovers the results a client missed while away for two periods', async () => {

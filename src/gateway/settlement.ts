@@ -6,7 +6,7 @@
 // grace (a plan not applied, no plan, refunds not done — whoever crashed) is finished by the
 // reconciler, which every gateway runs each second (each step is exactly-once in the store).
 
-import { ServerType, type BetOutcome } from '../protocol.js';
+import { ServerType, SETTLED_BETS_MAX, type BetOutcome } from '../protocol.js';
 import { parseSettled } from '../runtime/bus.js';
 import { computePeriod } from '../runtime/compute.js';
 import { logTag, TAGS } from '../runtime/log.js';
@@ -112,8 +112,10 @@ export class Settlement {
     for (const userId of s.bettors) {
       if (!hub.userSockets(userId)?.size) continue;
       background(this.ctx, 'settled-notice', async () => {
-        const [bets, balance] = await Promise.all([store.userBets(userId, s.w, 1000), store.balance(userId)]);
-        const msg = { type: ServerType.SETTLED, room: s.room.name, periodId: s.w.periodId, bets: bets.map(betOutcome), balance } as const;
+        // one more than carried: tells whether there are more
+        const [bets, balance] = await Promise.all([store.userBets(userId, s.w, SETTLED_BETS_MAX + 1), store.balance(userId)]);
+        const more = bets.length > SETTLED_BETS_MAX;
+        const msg = { type: ServerType.SETTLED, room: s.room.name, periodId: s.w.periodId, bets: bets.slice(0, SETTLED_BETS_MAX).map(betOutcome), more, balance } as const;
         for (const ws of hub.userSockets(userId) ?? []) hub.sendLater(ws, msg);
       });
     }
