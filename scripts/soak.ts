@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClientPool } from '../bench/lib/client-pool.js';
+import { parseHistogram, type Hist } from '../bench/lib/stacks.js';
 import { lineChart } from '../bench/lib/svg.js';
 import { RedisStore } from '../src/store/redis.js';
 import { check, INVARIANTS, waitSettled } from './lib/chaos/checker.js';
@@ -28,20 +29,6 @@ function opt(name: string, env: string, def: number): number {
   return v;
 }
 
-interface Hist { sum: number; count: number; buckets: Array<[number, number]> }
-function parseHist(text: string, name: string): Hist | null {
-  let sum = NaN, count = NaN;
-  const buckets: Array<[number, number]> = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (rest.startsWith('_sum')) sum = v;
-    else if (rest.startsWith('_count')) count = v;
-    else if (rest.startsWith('_bucket')) { const m = /le="([^"]+)"/.exec(rest); if (m) buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), v]); }
-  }
-  return Number.isFinite(sum) ? { sum, count, buckets } : null;
-}
 /** mean and the p99 upper bound (ms) between two scrapes */
 function histDelta(a: Hist | null, b: Hist | null): { mean: number; p99: number } | null {
   if (!a || !b || b.count <= a.count) return null;
@@ -96,7 +83,7 @@ async function main(): Promise<number> {
     fleet.run();
 
     const series: Minute[] = [];
-    const scrape = async () => Promise.all(cluster.gateways().map(async (g) => parseHist((await httpRequest(g.port, '/metrics')).body, 'fived_gateway_event_loop_delay_seconds')));
+    const scrape = async () => Promise.all(cluster.gateways().map(async (g) => parseHistogram((await httpRequest(g.port, '/metrics')).body, 'fived_gateway_event_loop_delay_seconds')));
     let prev = await scrape();
     const seen = new Set<string>();
     for (let m = 1; m <= minutes; m++) {

@@ -57,25 +57,8 @@ export function start(name: string, cmd: string, args: string[], opts: SpawnOpti
   }
   if (child.pid === undefined) throw new Error(`could not start ${name} (${cmd})`);
   const pid = child.pid;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const t: Tracked = {
-    name,
-    child,
-    pid,
-    exited,
-    async stop(signal = 'SIGTERM', graceMs = 5000) {
-      if (child.exitCode === null && child.signalCode === null) {
-        killGroup(pid, signal);
-        const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
-      killGroup(pid, 'SIGKILL'); // leftovers of the group (a shell's children)
-      live.delete(t);
-    },
-  };
-  live.add(t);
-  void exited.then(() => {
+  const t = track(name, child, (sig) => killGroup(pid, sig), 5000);
+  void t.exited.then(() => {
     if (child.signalCode === null && child.exitCode !== 0) process.stderr.write(`[bench] ${name} (pid ${pid}) exited with ${child.exitCode}\n`);
   });
   return t;
@@ -86,19 +69,27 @@ export function adopt(name: string, child: ChildProcess): Tracked {
   hookExit();
   if (child.pid === undefined) throw new Error(`${name} has no pid`);
   const pid = child.pid;
+  // not detached: the process itself, not a group
+  return track(name, child, (sig) => { try { process.kill(pid, sig); } catch { /* gone */ } }, 3000);
+}
+
+/** Records a child: stop() signals it, SIGKILLs after the grace, and waits for its exit. */
+function track(name: string, child: ChildProcess, kill: (signal: NodeJS.Signals) => void, defaultGraceMs: number): Tracked {
+  const pid = child.pid!;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const t: Tracked = {
     name,
     child,
     pid,
     exited,
-    async stop(signal = 'SIGTERM', graceMs = 3000) {
+    async stop(signal = 'SIGTERM', graceMs = defaultGraceMs) {
       if (child.exitCode === null && child.signalCode === null) {
-        try { process.kill(pid, signal); } catch { /* gone */ }
-        const timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }, graceMs);
+        kill(signal);
+        const timer = setTimeout(() => kill('SIGKILL'), graceMs);
         await exited;
         clearTimeout(timer);
       }
+      kill('SIGKILL'); // leftovers of a group (a shell's children); a no-op for a single exited process
       live.delete(t);
     },
   };

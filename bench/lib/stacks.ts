@@ -132,7 +132,7 @@ async function alive<T>(t: Tracked, p: Promise<T>, logFile: string): Promise<T> 
 }
 
 // ---- Prometheus text: the sum, count and cumulative buckets of one histogram ----
-interface Hist { sum: number; count: number; buckets: Array<[number, number]> }
+export interface Hist { sum: number; count: number; buckets: Array<[number, number]> }
 
 export function parseHistogram(text: string, name: string): Hist | null {
   let sum = NaN;
