@@ -580,14 +580,15 @@ export class RedisStore implements Store {
 
   /** The windows of period members (from each meta hash); members whose meta expired are skipped. */
   private async windowsOf(members: string[]): Promise<PeriodWindow[]> {
+    const refs = members.map(parsePeriodMember).filter((r): r is PeriodRef => r !== null);
+    // one round trip for all (auto-pipelined), not one per member
+    const metas = await Promise.all(refs.map((ref) => this.redis.hmget(this.keys.period(ref).meta, 'startsAt', 'freezeAt', 'endsAt')));
     const out: PeriodWindow[] = [];
-    for (const m of members) {
-      const ref = parsePeriodMember(m);
-      if (!ref) continue;
-      const [s, f, e] = await this.redis.hmget(this.keys.period(ref).meta, 'startsAt', 'freezeAt', 'endsAt');
-      if (e === null) continue; // the meta expired: nothing left to apply
+    refs.forEach((ref, i) => {
+      const [s, f, e] = metas[i]!;
+      if (e === null || e === undefined) return; // the meta expired: nothing left to apply
       out.push({ ...ref, startsAt: num(s), freezeAt: num(f), endsAt: num(e) });
-    }
+    });
     return out;
   }
 
