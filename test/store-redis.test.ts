@@ -153,7 +153,7 @@ describe('RedisStore on its own redis-server', () => {
     const done = await s.applySettlement(pending[0]!, Date.now());
     expect(done.applied).toBe(true);
     expect(done.credited).toBe(total - creditedByChild);
-    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0 });
+    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0, held: 0 });
     const after = await Promise.all(snap.users.map((u) => s.balance(u)));
     after.forEach((b, i) => expect(b - before[i]!).toBe(userPayouts[i]));
     expect(await s.pendingSettlements()).toEqual([]);
