@@ -247,7 +247,7 @@ export async function check(inp: CheckInput): Promise<CheckReport> {
     periods: rows.sort((a, b) => (a.periodId < b.periodId ? -1 : a.periodId > b.periodId ? 1 : a.room < b.room ? -1 : 1)),
     violations, evidence, betsAcked: acked, betsUnknown: unknown, betsRejected: rejected, resultsSeen: inp.rec.results.length,
     samples: inp.rec.samples.filter((s) => s.sentAt >= s.freezeAt && s.receivedAt < s.endsAt).length,
-    wallet: { ...totals },
+    wallet: { deposits: totals.deposits, payouts: totals.payouts, refunds: totals.refunds, stakes: totals.stakes, balances: totals.balances, held: totals.held },
   };
 
   function durationOf(room: string): number {
