@@ -25,15 +25,22 @@ if last >= cursor then
   local ids = redis.call('LRANGE', KEYS[2], cursor, last)
   local blob = redis.call('GETRANGE', KEYS[3], cursor * 8, (last + 1) * 8 - 1)
   local cap = tonumber(ARGV[5])
+  -- the winners' balances, read in HMGETs of at most 1000 (one call, not one per winner; unpack stays small)
+  local bals, after = {}, {}
+  for i = 1, #ids, 1000 do
+    local part = redis.call('HMGET', KEYS[4], unpack(ids, i, math.min(i + 999, #ids)))
+    for j = 1, #part do bals[i + j - 1] = part[j] end
+  end
   for k = 1, #ids do
     -- amounts are integers <= 2^53-1 (checkPlan), and so is their sum (the plan's total): exact
     local amt = struct.unpack('<d', blob, (k - 1) * 8 + 1)
     if amt > 0 then
       local s = string.format('%d', amt)
-      local b = tonumber(redis.call('HGET', KEYS[4], ids[k]) or '0')
+      local b = after[ids[k]] or tonumber(bals[k] or '0') -- winners are distinct users; `after` guards anyway
       -- b + amt is exact below 2^53, and above the cap whenever it is not
       if b and b >= 0 and b <= 9007199254740991 and b + amt <= cap then
         redis.call('HINCRBY', KEYS[4], ids[k], s)
+        after[ids[k]] = b + amt
         credited = credited + amt
       else
         redis.call('HINCRBY', KEYS[9], ids[k], s)
