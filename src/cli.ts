@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   inspect: () => import('./commands/inspect.js'),
   credit: () => import('./commands/credit.js'),
   'load-bets': () => import('./commands/load-bets.js'),
+  wallet: () => import('./commands/wallet.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

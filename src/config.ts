@@ -18,6 +18,7 @@ export interface Config {
   dayStart: DayStart;
   paytable: Paytable;
   limits: BetLimits;
+  maxBalance: number; // no credit, payout or refund takes a balance above this (minor units, <= 2^53-1)
   // store
   redisUrl: string; // '' = in-memory store (single process only)
   redisSentinels: Array<{ host: string; port: number }>;
@@ -120,6 +121,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     problems.push(`FIVED_MIN_STAKE=${limits.minStake}: the net stake after a ${paytable.feeBps} bps fee would be 0 (need >= ${minNetStake})`);
   }
   if (limits.maxStake < limits.minStake) problems.push('FIVED_MAX_STAKE must be >= FIVED_MIN_STAKE');
+  // at most 2^53-1: every balance stays an exact integer in Lua, JavaScript and JSON
+  const maxBalance = int('FIVED_MAX_BALANCE', 1e15, 1, Number.MAX_SAFE_INTEGER);
 
   const redisUrl = str('FIVED_REDIS_URL', '');
   if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) problems.push(`FIVED_REDIS_URL=${JSON.stringify(redisUrl)}: expected redis://host:port[/db]`);
@@ -147,6 +150,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dayStart,
     paytable,
     limits,
+    maxBalance,
     redisUrl,
     redisSentinels,
     redisSentinelName: str('FIVED_REDIS_SENTINEL_NAME', 'mymaster'),

@@ -44,6 +44,8 @@ export const ErrorCode = {
   USER_LIMIT: 'E_USER_LIMIT',
   LIABILITY_LIMIT: 'E_LIABILITY_LIMIT',
   DUPLICATE_CONFLICT: 'E_DUPLICATE_CONFLICT', // same client bet id / deposit id, different content
+  BALANCE_LIMIT: 'E_BALANCE_LIMIT', // a credit would take a balance above FIVED_MAX_BALANCE (refused, nothing changed)
+  BALANCE_OUT_OF_RANGE: 'E_BALANCE_OUT_OF_RANGE', // a stored balance that is not an exact integer 0..2^53-1 (written outside fived)
 
   // coordination
   STALE_EPOCH: 'E_STALE_EPOCH',
@@ -79,6 +81,8 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_PAYLOAD_TOO_LARGE: 413,
   E_RATE_LIMITED: 429,
   E_DUPLICATE_CONFLICT: 409,
+  E_BALANCE_LIMIT: 409,
+  E_BALANCE_OUT_OF_RANGE: 500,
   E_CLAIMED: 409,
   E_STALE_EPOCH: 409,
   E_INTERNAL: 500,

@@ -68,7 +68,9 @@ describe('fived verify', () => {
       [['verify', '--seed', 'xyz', '--commitment', COMMITMENT, '--message', MESSAGE], /seed must be 64 hexadecimal/],
       [['verify', '--seed', SEED, '--commitment', 'abc', '--message', MESSAGE], /commitment must be 64 hexadecimal/],
       [['verify', '--seed', SEED, '--commitment', COMMITMENT, '--message'], /--message needs a value/],
-      [['verify', '--seed', SEED, '--commitment', COMMITMENT, '--message', MESSAGE, '--colour', 'red'], /unexpected argument --colour/],
+      [['verify', '--seed', SEED, '--commitment', COMMITMENT, '--message', MESSAGE, '--colour', 'red'], /unknown option --colour/],
+      [['verify', '--seed', SEED, '--commitment', COMMITMENT, '--message', MESSAGE, '--JSON'], /unknown option --JSON/],
+      [['verify', '--seed', SEED, '--commitment', COMMITMENT, '--message', MESSAGE, 'extra'], /unexpected argument "extra"/],
     ];
     const results = await Promise.all(cases.map(([args]) => fived(args)));
     for (const [i, [args, re]] of cases.entries()) {

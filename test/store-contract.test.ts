@@ -1,6 +1,6 @@
 // The store contract: the SAME test functions run against MemoryStore and against RedisStore on a
 // redis-server this file starts itself (its own port, every test its own key prefix).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readRecord, recordCount } from '../src/core/betbuf.js';
 import { commitmentOf } from '../src/core/draw.js';
 import { patternIndex } from '../src/core/rules.js';
@@ -9,7 +9,7 @@ import { ErrorCode, isFivedError } from '../src/errors.js';
 import { CHANNELS } from '../src/store/keys.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
-import type { PlaceBetInput, Store } from '../src/store/types.js';
+import type { HeldInfo, PlaceBetInput, Store, StoreOptions } from '../src/store/types.js';
 import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 import { LIMITS, PAY, digest, invariant, openPeriod, planFor, resultOf, seedOf, windowAt } from './helpers/store-harness.js';
 
@@ -30,11 +30,24 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-type Factory = () => Promise<Store>;
+type Factory = (opts?: Partial<StoreOptions>) => Promise<Store>;
 const factories: Array<[string, Factory]> = [
-  ['MemoryStore', async () => { const s = new MemoryStore({}); await s.init(); opened.push(s); return s; }],
-  ['RedisStore', async () => { const s = new RedisStore({ redisUrl: redis.url, keyPrefix: testPrefix('contract'), instance: 'test' }); await s.init(); opened.push(s); return s; }],
+  ['MemoryStore', async (opts = {}) => { const s = new MemoryStore({ ...opts }); await s.init(); opened.push(s); return s; }],
+  ['RedisStore', async (opts = {}) => { const s = new RedisStore({ redisUrl: redis.url, keyPrefix: testPrefix('contract'), instance: 'test', ...opts }); await s.init(); opened.push(s); return s; }],
 ];
+
+/** A balance written outside fived (a migration, a hand edit), as the store holds it: raw text in Redis. */
+async function writeBalanceRaw(s: Store, userId: string, raw: string): Promise<void> {
+  if (s instanceof RedisStore) await s.client.hset(s.keys.balances, userId, raw);
+  else (s as unknown as { balances: Map<string, number> }).balances.set(userId, Number(raw));
+}
+
+/** The stored balance exactly as held (Redis text; the memory store's number as text). */
+async function readBalanceRaw(s: Store, userId: string): Promise<string | null> {
+  if (s instanceof RedisStore) return s.client.hget(s.keys.balances, userId);
+  const v = (s as unknown as { balances: Map<string, number> }).balances.get(userId);
+  return v === undefined ? null : BigInt(v).toString();
+}
 
 function bet(w: PlaceBetInput['period'], userId: string, clientBetId: string, kind: BetKind, pick: BetPick, amount: number): PlaceBetInput {
   return { period: w, userId, clientBetId, kind, pick, amount };
@@ -234,10 +247,10 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await s.isSettled(w)).toBe(false);
     await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
     const first = await s.applySettlement(w, Date.now());
-    expect(first).toEqual({ applied: true, credited: 2842 });
+    expect(first).toEqual({ applied: true, credited: 2842, held: 0 });
     const after = await Promise.all(users.map((u) => s.balance(u)));
     expect(after.reduce((a, b) => a + b, 0) - balancesBefore.reduce((a, b) => a + b, 0)).toBe(2842);
-    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0 });
+    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0, held: 0 });
     expect(await Promise.all(users.map((u) => s.balance(u)))).toEqual(after);
     expect(await s.isSettled(w)).toBe(true);
     expect((await s.pendingSettlements()).map((p) => p.periodId)).not.toContain(w.periodId);
@@ -281,7 +294,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     const first = await s.voidPeriod(w, 'operator action');
     expect(await s.unfinishedPeriods(w.endsAt, 10)).toEqual([]); // refunded: nothing owed
     expect(first.refunded).toBe(staked);
-    expect(await s.voidPeriod(w, 'again')).toEqual({ refunded: 0 });
+    expect(await s.voidPeriod(w, 'again')).toEqual({ refunded: 0, held: 0 });
     for (let i = 0; i < 5; i++) expect(await s.balance(`v${i}`)).toBe(1000);
     const p = await s.getPeriod(w);
     expect(p).toMatchObject({ status: 'void', voidReason: 'operator action' });
@@ -481,5 +494,139 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(r.amount).toBe(a.amount);
     }
     expect(count).toBe(acked.length);
+  });
+
+  // ---- maximum balance: money stays exact (issue 12, row 9) ----
+
+  it('row 9: a balance of 2^53+1 written outside fived is refused, never rounded (was: set …993, bet 2, got …990)', async () => {
+    const s = await make();
+    const w = await openPeriod(s);
+    await writeBalanceRaw(s, 'whale', '9007199254740993');
+    const before = await readBalanceRaw(s, 'whale');
+    const code = await codeOf(s.placeBet(bet(w, 'whale', 'b1', 'A', 1, 2), LIMITS, PAY, Date.now()));
+    expect(await readBalanceRaw(s, 'whale')).toBe(before); // not …990: nothing written
+    expect(code).toBe(ErrorCode.BALANCE_OUT_OF_RANGE);
+    expect(await codeOf(s.balance('whale'))).toBe(ErrorCode.BALANCE_OUT_OF_RANGE); // never a rounded number
+    expect(await codeOf(s.credit('whale', 1, 'dw'))).toBe(ErrorCode.BALANCE_OUT_OF_RANGE);
+    expect(await readBalanceRaw(s, 'whale')).toBe(before);
+    expect(await s.userBets('whale', w)).toEqual([]);
+    expect(recordCount((await s.snapshot(w)).records)).toBe(0);
+  });
+
+  it('credit: up to exactly the maximum balance is accepted, one more is refused (E_BALANCE_LIMIT) and changes nothing', async () => {
+    const s = await make(); // the default maximum: 10^15
+    // 1,000 deposits of 10^12 (the largest amount) reach the default cap exactly
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => s.credit('top', 1e12, `top-${i}`)));
+    expect(await s.balance('top')).toBe(1e15);
+    const before = await digest(s);
+    expect(await codeOf(s.credit('top', 1, 'top-over'))).toBe(ErrorCode.BALANCE_LIMIT);
+    expect(await digest(s)).toBe(before); // not even the deposit id is recorded
+    expect(await s.balance('top')).toBe(1e15);
+    // a retry of the refused id is refused again (it was never recorded) ...
+    expect(await codeOf(s.credit('top', 1, 'top-over'))).toBe(ErrorCode.BALANCE_LIMIT);
+    // ... and a retry of an accepted one is still the duplicate it was
+    expect(await s.credit('top', 1e12, 'top-0')).toEqual({ balance: 1e15, duplicate: true });
+    const t = await s.walletTotals!();
+    expect(t).toMatchObject({ deposits: 1e15, balances: 1e15, held: 0, balanced: true });
+  });
+
+  it('at the top of the exact range (maximum 2^53-1): credits, bets and reads stay exact to the unit', async () => {
+    const MAX = Number.MAX_SAFE_INTEGER; // 9007199254740991
+    const s = await make({ maxBalance: MAX });
+    const w = await openPeriod(s);
+    await writeBalanceRaw(s, 'edge', String(MAX - 7));
+    expect(await s.balance('edge')).toBe(MAX - 7);
+    expect((await s.placeBet(bet(w, 'edge', 'e1', 'A', 1, 2), LIMITS, PAY, Date.now())).balance).toBe(MAX - 9);
+    expect(await readBalanceRaw(s, 'edge')).toBe('9007199254740982');
+    expect(await s.credit('edge', 9, 'de1')).toEqual({ balance: MAX, duplicate: false });
+    expect(await readBalanceRaw(s, 'edge')).toBe('9007199254740991');
+    expect(await codeOf(s.credit('edge', 1, 'de2'))).toBe(ErrorCode.BALANCE_LIMIT);
+    expect(await readBalanceRaw(s, 'edge')).toBe('9007199254740991');
+    expect((await s.placeBet(bet(w, 'edge', 'e2', 'B', 3, 3), LIMITS, PAY, Date.now())).balance).toBe(MAX - 3);
+    expect(await readBalanceRaw(s, 'edge')).toBe('9007199254740988');
+  });
+
+  it('the maximum balance is an integer 1..2^53-1', async () => {
+    for (const maxBalance of [0, 2 ** 53, 1.5, -1]) {
+      expect(await codeOf(make({ maxBalance }))).toBe(ErrorCode.CONFIG_INVALID);
+    }
+  });
+
+  it('a payout that would pass the maximum balance is held (same step, invariant kept, reported), never rounded or lost', async () => {
+    const s = await make({ maxBalance: 9_000 });
+    const events: HeldInfo[] = [];
+    s.on('held', (e) => events.push(e));
+    const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });
+    await s.credit('capped', 9_000, 'dc1');
+    await s.credit('plain', 5_000, 'dp1');
+    // both sides of SUM big/small: exactly one wins 1960 for each user
+    await s.placeBet(bet(w, 'capped', 'cb', 'SUM', 'big', 1000), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'capped', 'cs', 'SUM', 'small', 1000), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'plain', 'pb', 'SUM', 'big', 1000), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'plain', 'ps', 'SUM', 'small', 1000), LIMITS, PAY, Date.now());
+    await s.credit('capped', 2_000, 'dc2'); // 7000 + 2000: exactly the cap
+    expect(await s.balance('capped')).toBe(9_000);
+    const plan = await planFor(s, w);
+    expect(plan.totalPayout).toBe(2 * 1960);
+    await s.saveSettlement(plan);
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: true, credited: 1960, held: 1960 });
+    expect(await s.balance('capped')).toBe(9_000); // unchanged: 9000 + 1960 would pass the cap
+    expect(await s.balance('plain')).toBe(3_000 + 1960);
+    const member = `${w.duration}:${w.timeline}:${w.periodId}`;
+    expect(await s.heldCredits!()).toEqual({ byUser: { capped: 1960 }, recent: [{ member, kind: 'payout', userId: 'capped', amount: 1960 }] });
+    expect(events).toEqual([{ kind: 'payout', period: { duration: w.duration, timeline: w.timeline, periodId: w.periodId }, amount: 1960, count: 1 }]);
+    const t = await s.walletTotals!();
+    expect(t).toMatchObject({ payouts: 3920, held: 1960, balanced: true });
+    const inv = await invariant(s);
+    expect(inv.left).toBe(inv.right);
+    // settled once: a second apply holds nothing more
+    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0, held: 0 });
+    expect((await s.heldCredits!(['capped'])).byUser).toEqual({ capped: 1960 });
+    expect(events).toHaveLength(1);
+    expect((await s.walletTotals!()).held).toBe(1960);
+  });
+
+  it('a balance above the maximum (the maximum was lowered) still bets exactly; payouts to it are held', async () => {
+    const s = await make(); // default 10^15
+    const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });
+    const big = 2 ** 53 - 7; // above 10^15, still exact
+    await writeBalanceRaw(s, 'old', String(big));
+    await s.placeBet(bet(w, 'old', 'ob', 'SUM', 'big', 1000), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'old', 'os', 'SUM', 'small', 1000), LIMITS, PAY, Date.now());
+    expect(await readBalanceRaw(s, 'old')).toBe(String(big - 2000));
+    await s.saveSettlement(await planFor(s, w));
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    // nobody listens for 'held' here: the store logs it itself, tagged
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await s.applySettlement(w, Date.now())).toEqual({ applied: true, credited: 0, held: 1960 });
+      expect(logged.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"tag":"5D_BALANCE_HELD"') && l.includes(w.periodId))).toHaveLength(1);
+    } finally {
+      logged.mockRestore();
+    }
+    expect(await readBalanceRaw(s, 'old')).toBe(String(big - 2000));
+    expect((await s.heldCredits!(['old'])).byUser).toEqual({ old: 1960 });
+  });
+
+  it('a void refund that would pass the maximum balance is held, once; the others are refunded', async () => {
+    const s = await make({ maxBalance: 5_000 });
+    const events: HeldInfo[] = [];
+    s.on('held', (e) => events.push(e));
+    const w = await openPeriod(s);
+    await s.credit('full', 5_000, 'df1');
+    await s.credit('low', 1_000, 'dl1');
+    await s.placeBet(bet(w, 'full', 'f1', 'C', 4, 700), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'low', 'l1', 'C', 5, 300), LIMITS, PAY, Date.now());
+    await s.credit('full', 700, 'df2'); // back at the cap
+    expect(await s.voidPeriod(w, 'operator action')).toEqual({ refunded: 300, held: 700 });
+    expect(await s.voidPeriod(w, 'again')).toEqual({ refunded: 0, held: 0 });
+    expect(await s.balance('full')).toBe(5_000);
+    expect(await s.balance('low')).toBe(1_000);
+    const member = `${w.duration}:${w.timeline}:${w.periodId}`;
+    expect(await s.heldCredits!()).toEqual({ byUser: { full: 700 }, recent: [{ member, kind: 'refund', userId: 'full', amount: 700 }] });
+    expect(events.map((e) => [e.kind, e.amount, e.count])).toEqual([['refund', 700, 1]]);
+    const t = await s.walletTotals!();
+    expect(t).toMatchObject({ refunds: 1000, held: 700, balanced: true });
   });
 });

@@ -55,6 +55,23 @@ describe('RedisStore on its own redis-server', () => {
     );
   });
 
+  it('void refunds whose sum passes 2^53 stay exact: a refund call ends its chunk before its sum leaves the exact range', async () => {
+    const s = await open(redis.url, { maxBalance: Number.MAX_SAFE_INTEGER });
+    const w = await openPeriod(s);
+    const users = ['x0', 'x1', 'x2'];
+    for (const u of users) {
+      await s.credit(u, 10, `dx-${u}`);
+      await s.placeBet({ period: w, userId: u, clientBetId: 'b', kind: 'A', pick: 1, amount: 2 }, LIMITS, PAY, Date.now());
+    }
+    // period stakes far above any limit (written by hand): 3 × 4·10^15 > 2^53
+    const stake = 4_000_000_000_000_003n;
+    for (const u of users) await s.client.hset(s.keys.period(w).ustake, u, stake.toString());
+    const refundsBefore = BigInt((await s.client.hget(s.keys.totals, 'refunds')) ?? '0');
+    await s.voidPeriod(w, 'huge refunds');
+    for (const u of users) expect(await s.client.hget(s.keys.balances, u)).toBe((8n + stake).toString());
+    expect(BigInt((await s.client.hget(s.keys.totals, 'refunds'))!) - refundsBefore).toBe(3n * stake);
+  });
+
   it('bets of one period placed in one event-loop turn go to Redis as one script call (at most 256 bets each)', async () => {
     const s = await open(redis.url);
     const [w1, w2] = [await openPeriod(s), await openPeriod(s)];
@@ -153,7 +170,7 @@ describe('RedisStore on its own redis-server', () => {
     const done = await s.applySettlement(pending[0]!, Date.now());
     expect(done.applied).toBe(true);
     expect(done.credited).toBe(total - creditedByChild);
-    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0 });
+    expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0, held: 0 });
     const after = await Promise.all(snap.users.map((u) => s.balance(u)));
     after.forEach((b, i) => expect(b - before[i]!).toBe(userPayouts[i]));
     expect(await s.pendingSettlements()).toEqual([]);

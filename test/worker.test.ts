@@ -220,7 +220,7 @@ describe('compute pool with the redis source (the worker reads and saves on its 
     // the worker saved the plan: it is pending, and applying it after the end credits the payouts
     expect((await store.pendingSettlements()).map((p) => p.periodId)).toContain(w.periodId);
     const applied = await store.applySettlement(w, w.endsAt + 1);
-    expect(applied).toEqual({ applied: true, credited: expected.settlement.totalPayout });
+    expect(applied).toEqual({ applied: true, credited: expected.settlement.totalPayout, held: 0 });
     let balances = 0;
     for (const u of users) balances += await store.balance(u);
     expect(balances).toBe(20 * 100_000_000 - expected.settlement.totalStake + expected.settlement.totalPayout);

@@ -10,13 +10,15 @@ import { createLogger } from '../runtime/log.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
+import { noArguments, reportUsage, type UsageError } from './args.js';
 import { loadConfigOrReport, usesRedis } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
 
 export const command: Command = {
   summary: 'run a gateway and the scheduler in one process (in-memory store unless FIVED_REDIS_URL is set)',
   usage: 'fived all   (configured by FIVED_* environment variables; see fived check-config)',
-  async run(): Promise<number> {
+  async run(args: string[]): Promise<number> {
+    try { noArguments(args, 'all', this.usage); } catch (err) { return reportUsage(err as UsageError, 'all'); }
     const cfg = loadConfigOrReport();
     if (!cfg) return 2;
     const log = createLogger(cfg, 'all');

@@ -1,33 +1,94 @@
-// Minimal flag parsing shared by the subcommands: --name value, --flag, and positionals.
+// Strict command lines for every subcommand: node:util parseArgs with strict: true, so an unknown
+// or misspelled flag (`--ID` for `--id`), a missing value or a stray argument is an error that
+// names it, and the command does nothing (exit 2). A typo must never fall back to a default: a
+// `fived credit` whose --id was ignored would make a fresh deposit id and pay a retry twice.
+import { parseArgs } from 'node:util';
 import { ErrorCode, FivedError } from '../errors.js';
 
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+}
+
 export interface ParsedArgs {
-  flags: Record<string, string | true>;
+  flags: Record<string, string | boolean | undefined>;
   positionals: string[];
 }
 
-export function parseArgs(args: string[], booleanFlags: readonly string[] = []): ParsedArgs {
-  const flags: Record<string, string | true> = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else if (booleanFlags.includes(a.slice(2))) flags[a.slice(2)] = true;
-      else {
-        const v = args[i + 1];
-        if (v === undefined || v.startsWith('--')) throw new FivedError(ErrorCode.BAD_REQUEST, `option ${a} needs a value`);
-        flags[a.slice(2)] = v;
-        i++;
-      }
-    } else positionals.push(a);
-  }
-  return { flags, positionals };
+export interface CommandLine {
+  /** the command's name, for messages (`fived credit`) */
+  name: string;
+  usage: string;
+  flags?: Record<string, FlagSpec>;
+  /** how many positionals the command takes (exactly, or a range); default none */
+  positionals?: number | { min: number; max: number };
 }
 
-export function requireFlag(p: ParsedArgs, name: string): string {
+/** A usage error: printed with the usage line, exit 2 (see runTool / usageError callers). */
+export class UsageError extends FivedError {
+  constructor(message: string, readonly usage: string) {
+    super(ErrorCode.BAD_REQUEST, message, { usage });
+    this.name = 'UsageError';
+  }
+}
+
+/** Node's parseArgs messages, reworded to name the flag plainly. */
+function reword(err: unknown, args: readonly string[]): string {
+  const code = (err as { code?: string }).code;
+  const msg = err instanceof Error ? err.message : String(err);
+  const quoted = /'(-{1,2}[^' ]*)/.exec(msg)?.[1] ?? '';
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${quoted || msg} (options are case-sensitive; nothing was done)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/argument missing|ambiguous/.test(msg)) return `${quoted.replace(/=.*$/, '')} needs a value`;
+      return `${quoted || msg}: takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const extra = /'([^']*)'/.exec(msg)?.[1];
+      return `unexpected argument ${JSON.stringify(extra ?? args.join(' '))}`;
+    }
+    default:
+      return msg;
+  }
+}
+
+/** Parses `args` strictly against the command's flags and positional count; throws UsageError. */
+export function parseCommandLine(args: readonly string[], cl: CommandLine): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const [name, spec] of Object.entries(cl.flags ?? {})) options[name] = { type: spec.type };
+  const range = cl.positionals ?? 0;
+  const { min, max } = typeof range === 'number' ? { min: range, max: range } : range;
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: max > 0 }) as typeof parsed;
+  } catch (err) {
+    throw new UsageError(reword(err, args), cl.usage);
+  }
+  const n = parsed.positionals.length;
+  if (n > max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[max])}`, cl.usage);
+  if (n < min) throw new UsageError(`missing argument${min - n > 1 ? 's' : ''}`, cl.usage);
+  // a flag given twice is ambiguous for an operator tool: refuse rather than pick one
+  const end = args.indexOf('--');
+  const flagArgs = end < 0 ? args : args.slice(0, end);
+  for (const name of Object.keys(options)) {
+    const given = flagArgs.filter((a) => a === `--${name}` || a.startsWith(`--${name}=`)).length;
+    if (given > 1) throw new UsageError(`--${name} given ${given} times`, cl.usage);
+  }
+  return { flags: parsed.values, positionals: parsed.positionals };
+}
+
+export function requireFlag(p: ParsedArgs, name: string, usage: string): string {
   const v = p.flags[name];
-  if (typeof v !== 'string' || v === '') throw new FivedError(ErrorCode.BAD_REQUEST, `--${name} is required`);
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`, usage);
   return v;
+}
+
+/** For commands configured only by the environment (all, gateway, scheduler, check-config). */
+export function noArguments(args: readonly string[], name: string, usage: string): void {
+  parseCommandLine(args, { name, usage });
+}
+
+/** Prints a usage error as `fived NAME: message` + the usage line; returns the exit code 2. */
+export function reportUsage(err: UsageError, name: string): number {
+  console.error(`fived ${name}: ${err.message}\nusage: ${err.usage}`);
+  return 2;
 }

@@ -3,11 +3,13 @@
 import type { Command } from '../cli.js';
 import { configFingerprint, describeConfig, loadConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
+import { noArguments, reportUsage, type UsageError } from './args.js';
 
 export const command: Command = {
   summary: 'validate the FIVED_* configuration and print it (secrets masked), or its problems',
   usage: 'fived check-config',
-  async run(): Promise<number> {
+  async run(args: string[]): Promise<number> {
+    try { noArguments(args, 'check-config', this.usage); } catch (err) { return reportUsage(err as UsageError, 'check-config'); }
     try {
       const cfg = loadConfig();
       console.log(JSON.stringify({ ok: true, fingerprint: configFingerprint(cfg), config: describeConfig(cfg) }, null, 2));

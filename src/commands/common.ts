@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../config.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { RedisStore } from '../store/redis.js';
+import { reportUsage, UsageError } from './args.js';
 import type { StoreOptions } from '../store/types.js';
 
 export function usesRedis(cfg: Pick<Config, 'redisUrl' | 'redisSentinels'>): boolean {
@@ -20,11 +21,13 @@ export function loadConfigOrReport(): Readonly<Config> | null {
   }
 }
 
-/** Runs a tool's body; a thrown error is printed as `CODE: message` and the exit code is 1. */
-export async function runTool(fn: () => Promise<number>): Promise<number> {
+/** Runs a tool's body; a usage error is printed with the usage line (exit 2), any other thrown
+ *  error as `CODE: message` (exit 1). */
+export async function runTool(name: string, fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
   } catch (err) {
+    if (err instanceof UsageError) return reportUsage(err, name);
     console.error(isFivedError(err) ? `${err.code}: ${err.message}` : String(err));
     return 1;
   }

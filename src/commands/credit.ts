@@ -1,21 +1,23 @@
-// `fived credit USER AMOUNT [--id DEPOSIT_ID]`: an operator deposit (idempotent by its id).
-import { randomBytes } from 'node:crypto';
+// `fived credit USER AMOUNT --id DEPOSIT_ID`: an operator deposit, idempotent by its id. The id is
+// required: a retried credit must carry the same id to be paid once (a generated one would pay twice).
 import type { Command } from '../cli.js';
-import { ErrorCode, FivedError } from '../errors.js';
-import { parseArgs } from './args.js';
+import { parseCommandLine, requireFlag, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
+const usage = 'fived credit USER AMOUNT --id DEPOSIT_ID   (AMOUNT in minor units; the same --id again credits once; FIVED_REDIS_URL must be set)';
+
 export const command: Command = {
-  summary: 'credit a deposit to a user (idempotent by --id)',
-  usage: 'fived credit USER AMOUNT [--id DEPOSIT_ID]   (AMOUNT in minor units; FIVED_REDIS_URL must be set)',
+  summary: 'credit a deposit to a user (idempotent by its required --id)',
+  usage,
   async run(args: string[]): Promise<number> {
-    return runTool(async () => {
-      const p = parseArgs(args);
-      const [user, amountRaw] = p.positionals;
-      if (!user || !amountRaw || !/^\d+$/.test(amountRaw)) throw new FivedError(ErrorCode.BAD_REQUEST, `usage: ${this.usage}`);
-      const depositId = typeof p.flags.id === 'string' ? p.flags.id : `cli-${Date.now()}-${randomBytes(4).toString('hex')}`;
-      const r = await withRedisStore('credit', {}, (store) => store.credit(user, Number(amountRaw), depositId));
-      console.log(JSON.stringify({ user, amount: Number(amountRaw), depositId, ...r }));
+    return runTool('credit', async () => {
+      const p = parseCommandLine(args, { name: 'credit', usage, flags: { id: { type: 'string' } }, positionals: 2 });
+      const [user, amountRaw] = p.positionals as [string, string];
+      const depositId = requireFlag(p, 'id', usage);
+      if (!/^[1-9]\d{0,15}$/.test(amountRaw)) throw new UsageError(`AMOUNT ${JSON.stringify(amountRaw)} must be a positive integer of minor units`, usage);
+      const amount = Number(amountRaw);
+      const r = await withRedisStore('credit', {}, (store) => store.credit(user, amount, depositId));
+      console.log(JSON.stringify({ user, amount, depositId, ...r }));
       return 0;
     });
   },

@@ -12,13 +12,15 @@ import { createLogger } from '../runtime/log.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
+import { noArguments, reportUsage, type UsageError } from './args.js';
 import { loadConfigOrReport, usesRedis } from './common.js';
 import { createStore } from '../store/index.js';
 
 export const command: Command = {
   summary: 'run one WebSocket/HTTP gateway (requires FIVED_REDIS_URL)',
   usage: 'fived gateway   (configured by FIVED_* environment variables; see fived check-config)',
-  async run(): Promise<number> {
+  async run(args: string[]): Promise<number> {
+    try { noArguments(args, 'gateway', this.usage); } catch (err) { return reportUsage(err as UsageError, 'gateway'); }
     const cfg = loadConfigOrReport();
     if (!cfg) return 2;
     if (!usesRedis(cfg)) {

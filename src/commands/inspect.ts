@@ -6,10 +6,9 @@ import { parseRoomName } from '../config.js';
 import { periodById } from '../core/clock.js';
 import { readRecord, recordCount } from '../core/betbuf.js';
 import { patternOf } from '../core/rules.js';
-import { ErrorCode, FivedError } from '../errors.js';
 import { decode } from '../store/codec.js';
 import type { RedisStore } from '../store/redis.js';
-import { parseArgs } from './args.js';
+import { parseCommandLine, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const SAMPLE = 5;
@@ -18,11 +17,12 @@ export const command: Command = {
   summary: "print a period's Redis keys decoded as JSON",
   usage: 'fived inspect ROOM PERIOD_ID   (e.g. fived inspect fiveD_60 20250731000000001; FIVED_REDIS_URL must be set)',
   async run(args: string[]): Promise<number> {
-    return runTool(async () => {
-      const p = parseArgs(args);
-      const [room, periodId] = p.positionals;
-      const duration = parseRoomName(room ?? '');
-      if (duration === null || !periodId) throw new FivedError(ErrorCode.BAD_REQUEST, `usage: ${this.usage}`);
+    const usage = this.usage;
+    return runTool('inspect', async () => {
+      const p = parseCommandLine(args, { name: 'inspect', usage, positionals: 2 });
+      const [room, periodId] = p.positionals as [string, string];
+      const duration = parseRoomName(room);
+      if (duration === null) throw new UsageError(`${JSON.stringify(room)} is not a room name (fiveD_60, fiveD_180, …)`, usage);
       const report = await withRedisStore('inspect', {}, (store, cfg) =>
         inspectPeriod(store, periodById(periodId, { duration, freezeMs: cfg.freezeMs, dayStart: cfg.dayStart }, cfg.timeline)));
       console.log(JSON.stringify(report, null, 2));

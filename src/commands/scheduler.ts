@@ -9,13 +9,15 @@ import { createLogger } from '../runtime/log.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
+import { noArguments, reportUsage, type UsageError } from './args.js';
 import { loadConfigOrReport, usesRedis } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
 
 export const command: Command = {
   summary: 'run the pre-calculating scheduler (one active, others standby)',
   usage: 'fived scheduler   (configured by FIVED_* environment variables; see fived check-config)',
-  async run(): Promise<number> {
+  async run(args: string[]): Promise<number> {
+    try { noArguments(args, 'scheduler', this.usage); } catch (err) { return reportUsage(err as UsageError, 'scheduler'); }
     const cfg = loadConfigOrReport();
     if (!cfg) return 2;
     const log = createLogger(cfg, 'scheduler');

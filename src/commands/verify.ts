@@ -4,10 +4,10 @@
 import type { Command } from '../cli.js';
 import { verifyDraw } from '../core/draw.js';
 import { isFivedError } from '../errors.js';
-import { parseArgs, requireFlag } from './args.js';
+import { parseCommandLine, requireFlag } from './args.js';
 
 const usage = 'fived verify --seed HEX --commitment HEX --message fiveD:{duration}:{timeline}:{periodId} [--json]';
-const KNOWN = new Set(['seed', 'commitment', 'message', 'json']);
+const FLAGS = { seed: { type: 'string' }, commitment: { type: 'string' }, message: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 export const command: Command = {
   summary: 'verify a result: digits from the revealed seed, and whether it matches the commitment',
@@ -19,14 +19,10 @@ export const command: Command = {
     let json: boolean;
     let v: ReturnType<typeof verifyDraw>;
     try {
-      const p = parseArgs(args, ['json']);
-      const unknown = Object.keys(p.flags).filter((k) => !KNOWN.has(k));
-      if (unknown.length > 0 || p.positionals.length > 0) {
-        throw new Error(`unexpected argument ${unknown.length > 0 ? `--${unknown[0]}` : JSON.stringify(p.positionals[0])}`);
-      }
-      seed = requireFlag(p, 'seed');
-      commitment = requireFlag(p, 'commitment');
-      message = requireFlag(p, 'message');
+      const p = parseCommandLine(args, { name: 'verify', usage, flags: FLAGS });
+      seed = requireFlag(p, 'seed', usage);
+      commitment = requireFlag(p, 'commitment', usage);
+      message = requireFlag(p, 'message', usage);
       json = p.flags.json === true;
       v = verifyDraw(seed, commitment, message);
     } catch (err) {

@@ -11,6 +11,7 @@ import { TokenVerifier } from './auth.js';
 import { background, clockTrusted, type GatewayContext, type GatewayDeps } from './context.js';
 import { checkReadiness } from './readiness.js';
 import { storeOptionsOf } from '../runtime/pool.js';
+import { watchHeldCredits } from '../runtime/wallet.js';
 import { Hub } from './hub.js';
 import { gatewayMetrics, sampleLoopDelay } from './metrics.js';
 import { Periods } from './periods.js';
@@ -63,6 +64,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
 
   const rooms = roomsOf(cfg);
   const metrics = gatewayMetrics(deps.registry);
+  watchHeldCredits(deps.store, deps.registry, logger);
   const hub = new Hub(metrics, rooms.map((r) => r.name));
   const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0 };
   const periods = new Periods(rooms);

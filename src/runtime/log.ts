@@ -19,6 +19,7 @@ export const TAGS = {
   LEASE: '5D_LEASE', // scheduler lease acquired / lost / released
   VOID: '5D_VOID', // a period voided
   TICK: '5D_TICK', // late ticks
+  BALANCE_HELD: '5D_BALANCE_HELD', // payouts/refunds held: they would pass FIVED_MAX_BALANCE
 } as const;
 export type Tag = (typeof TAGS)[keyof typeof TAGS];
 

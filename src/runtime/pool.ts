@@ -5,9 +5,10 @@ import type { Config } from '../config.js';
 import type { StoreOptions } from '../store/types.js';
 import { ComputePool } from '../worker/pool.js';
 
-export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'keyPrefix' | 'instance'>): StoreOptions {
+export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'keyPrefix' | 'instance' | 'maxBalance'>): StoreOptions {
   return {
     redisUrl: cfg.redisUrl,
+    maxBalance: cfg.maxBalance,
     ...(cfg.redisSentinels.length > 0 ? { sentinels: [...cfg.redisSentinels], sentinelName: cfg.redisSentinelName } : {}),
     keyPrefix: cfg.keyPrefix,
     instance: cfg.instance,

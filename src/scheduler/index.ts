@@ -19,6 +19,7 @@ import type { Registry } from '../runtime/metrics.js';
 import { nextWindow, roomsOf, windowAt, type Room } from '../runtime/rooms.js';
 import { finish, reconcile, type Finished } from '../runtime/reconcile.js';
 import { storeOptionsOf } from '../runtime/pool.js';
+import { watchHeldCredits } from '../runtime/wallet.js';
 import { LeaseKeeper } from './lease.js';
 import { schedulerMetrics } from './metrics.js';
 import { serveSchedulerHttp } from './http.js';
@@ -48,6 +49,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   const log = deps.logger;
   const rooms = roomsOf(cfg);
   const m = schedulerMetrics(deps.registry);
+  watchHeldCredits(store, deps.registry, log);
   const storeOptions = deps.storeOptions ?? storeOptionsOf(cfg);
   const computeDeps = { store, pool, cfg, storeOptions };
 

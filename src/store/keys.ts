@@ -105,6 +105,11 @@ export class Keys {
   get balances(): string { return `${this.prefix}wallet:balances`; }
   /** hash deposits, payouts, refunds, stakes: the wallet invariant's counters */
   get totals(): string { return `${this.prefix}wallet:totals`; }
+  /** hash user id → amount held: payouts and refunds that would have taken the balance above the
+   *  maximum balance (never rounded, never lost; an operator pays them out, docs/operations.md) */
+  get held(): string { return `${this.prefix}wallet:held`; }
+  /** list of the latest held credits, newest first, capped at 1000: `${periodMember}|payout|refund|${userId}|${amount}` */
+  get heldLog(): string { return `${this.prefix}wallet:heldlog`; }
   /** hash depositId → `${userId}:${amount}` (idempotent credit) */
   get deposits(): string { return `${this.prefix}wallet:deposits`; }
   /** zset of periods with a saved, unapplied settlement, scored by endsAt */

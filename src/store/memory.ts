@@ -14,11 +14,11 @@ import { decode, encode } from './codec.js';
 import { HISTORY_MAXLEN, PERIOD_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { storeError } from './scripts.js';
 import type {
-  BetAck, BetLimits, BetRecord, BusHandler, Fence, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
+  BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HeldInfo, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
 } from './types.js';
 import {
-  checkBet, checkPlan, validateClientId, validateDrawn, validateFence, validateNow, validateRef, validateResult,
+  checkBet, checkPlan, exactBalance, maxBalanceOf, validateClientId, validateDrawn, validateFence, validateNow, validateRef, validateResult,
   validateSeed, validateUserId, validateWindow,
 } from './validate.js';
 
@@ -56,6 +56,7 @@ interface MemPeriod {
 
 const DEFAULT_SETTLE_CHUNK = 2000;
 const REFUND_CHUNK_USERS = 2000;
+const HELD_LOG_MAX = 1000;
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -70,6 +71,11 @@ export class MemoryStore implements Store {
   private readonly bus = new EventEmitter();
   private readonly periods = new Map<string, MemPeriod>();
   private readonly balances = new Map<string, number>();
+  /** user → amount held (wallet:held): payouts and refunds that would have passed the maximum balance */
+  private readonly held = new Map<string, number>();
+  /** the latest held credits, newest first, at most HELD_LOG_MAX (wallet:heldlog) */
+  private readonly heldLog: HeldEntry[] = [];
+  private readonly maxBalance: number;
   private readonly totals = { deposits: 0, payouts: 0, refunds: 0, stakes: 0 };
   private readonly deposits = new Map<string, string>();
   private readonly userPeriods = new Map<string, Map<string, number>>();
@@ -87,6 +93,7 @@ export class MemoryStore implements Store {
 
   constructor(opts: StoreOptions = {}, clock: () => number = Date.now) {
     this.opts = opts;
+    this.maxBalance = maxBalanceOf(opts);
     this.storeNow = clock;
     this.bus.setMaxListeners(0);
   }
@@ -219,6 +226,8 @@ export class MemoryStore implements Store {
       if (liabilityUpperBound(net, paytable) > limits.maxLiability) fail(ErrorCode.LIABILITY_LIMIT);
     }
     const balance = this.balances.get(input.userId) ?? 0;
+    // as bets.lua: a balance beyond 2^53-1 is refused, never rounded
+    if (balance > Number.MAX_SAFE_INTEGER) fail(ErrorCode.BALANCE_OUT_OF_RANGE);
     if (balance < c.amount) fail(ErrorCode.INSUFFICIENT_FUNDS);
 
     const seq = p.n;
@@ -363,53 +372,83 @@ export class MemoryStore implements Store {
     this.pending.set(periodMember(w), { duration: w.duration, timeline: w.timeline, periodId: w.periodId, startsAt: p.window.startsAt, freezeAt: p.window.freezeAt, endsAt: p.window.endsAt });
   }
 
+  /**
+   * Credits `amount` to a user's balance, or holds it when that would pass the maximum balance (or
+   * the stored balance is out of the exact range): as settle_apply.lua / void_refund.lua. True if held.
+   */
+  private creditOrHold(userId: string, amount: number, kind: HeldEntry['kind'], ref: PeriodRef): boolean {
+    const b = this.balances.get(userId) ?? 0;
+    if (Number.isSafeInteger(b) && b >= 0 && b + amount <= this.maxBalance) {
+      this.balances.set(userId, b + amount);
+      return false;
+    }
+    this.held.set(userId, (this.held.get(userId) ?? 0) + amount);
+    this.heldLog.unshift({ member: periodMember(ref), kind, userId, amount });
+    if (this.heldLog.length > HELD_LOG_MAX) this.heldLog.length = HELD_LOG_MAX;
+    return true;
+  }
+
   /** One chunk, synchronously (the counterpart of settle_apply.lua). */
-  private applyChunk(ref: PeriodRef, now: number, fence: string, chunk: number): { status: number; credited: number; done: boolean } {
+  private applyChunk(ref: PeriodRef, now: number, fence: string, chunk: number): { status: number; credited: number; held: number; heldCount: number; done: boolean } {
     this.checkFence(fence);
     const p = this.get(ref);
     if (p?.void) throw storeError(ErrorCode.PERIOD_VOID, { periodId: ref.periodId });
     if (!p?.plan || !p.window) throw storeError(ErrorCode.NOT_SETTLED, { periodId: ref.periodId });
-    if (p.settled) return { status: 0, credited: 0, done: true };
+    if (p.settled) return { status: 0, credited: 0, held: 0, heldCount: 0, done: true };
     if (now < p.window.endsAt) throw storeError(ErrorCode.TOO_EARLY, { periodId: ref.periodId });
     const total = p.plan.wusers.length;
     const last = Math.min(p.cursor + chunk, total);
     let credited = 0;
+    let held = 0;
+    let heldCount = 0;
     for (let i = p.cursor; i < last; i++) {
       const amt = p.plan.wamt[i]!;
       if (amt > 0) {
-        const u = p.plan.wusers[i]!;
-        this.balances.set(u, (this.balances.get(u) ?? 0) + amt);
-        credited += amt;
+        if (this.creditOrHold(p.plan.wusers[i]!, amt, 'payout', p.ref)) { held += amt; heldCount++; } else credited += amt;
       }
     }
-    this.totals.payouts += credited;
+    this.totals.payouts += credited + held;
     p.cursor = last;
     if (last >= total) {
       p.settled = true;
       this.pending.delete(periodMember(ref));
       this.unfinished.delete(periodMember(ref));
-      return { status: 1, credited, done: true };
+      return { status: 1, credited, held, heldCount, done: true };
     }
-    return { status: 1, credited, done: false };
+    return { status: 1, credited, held, heldCount, done: false };
   }
 
-  async applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number }> {
+  async applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number; held: number }> {
     validateRef(period);
     const t = validateNow(now);
     const f = validateFence(fence);
     this.open();
     const chunk = this.opts.settleChunk ?? DEFAULT_SETTLE_CHUNK;
     let credited = 0;
+    let held = 0;
+    let heldCount = 0;
     let applied = false;
-    for (let i = 0; ; i++) {
-      const r = this.applyChunk(period, t, f, chunk);
-      credited += r.credited;
-      if (r.status === 1) applied = true;
-      if (this.opts.onSettleChunk) await this.opts.onSettleChunk({ period, chunk: i, credited, done: r.done });
-      if (r.done) break;
-      await tick();
+    try {
+      for (let i = 0; ; i++) {
+        const r = this.applyChunk(period, t, f, chunk);
+        credited += r.credited;
+        held += r.held;
+        heldCount += r.heldCount;
+        if (r.status === 1) applied = true;
+        if (this.opts.onSettleChunk) await this.opts.onSettleChunk({ period, chunk: i, credited, done: r.done });
+        if (r.done) break;
+        await tick();
+      }
+    } finally {
+      if (heldCount > 0) this.reportHeld({ kind: 'payout', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
     }
-    return { applied, credited };
+    return { applied, credited, held };
+  }
+
+  /** A held credit must be seen: the gateway and scheduler listen (log + metric); else it is logged here. */
+  private reportHeld(info: HeldInfo): void {
+    if (this.events.listenerCount('held') > 0) this.events.emit('held', info);
+    else console.error(JSON.stringify({ level: 'error', tag: '5D_BALANCE_HELD', code: ErrorCode.BALANCE_LIMIT, msg: `[5D_BALANCE_HELD] ${info.kind}s held: they would pass the maximum balance`, ...info, instance: this.opts.instance }));
   }
 
   async claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean> {
@@ -441,7 +480,7 @@ export class MemoryStore implements Store {
 
   // ---- void ----
 
-  async voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number }> {
+  async voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }> {
     validateRef(period);
     if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new FivedError(ErrorCode.BAD_REQUEST, 'void reason must be 1-500 characters');
     this.open();
@@ -456,14 +495,15 @@ export class MemoryStore implements Store {
       this.pending.delete(periodMember(period));
     }
     let refunded = 0;
+    let held = 0;
+    let heldCount = 0;
     while (!p.refunded) {
       const last = Math.min(p.vcursor + REFUND_CHUNK_USERS, p.users.length);
       for (let i = p.vcursor; i < last; i++) {
         const u = p.users[i]!;
         const s = p.ustake.get(u) ?? 0;
         if (s > 0) {
-          this.balances.set(u, (this.balances.get(u) ?? 0) + s);
-          refunded += s;
+          if (this.creditOrHold(u, s, 'refund', p.ref)) { held += s; heldCount++; } else refunded += s;
           this.totals.refunds += s;
         }
       }
@@ -473,7 +513,8 @@ export class MemoryStore implements Store {
         this.unfinished.delete(periodMember(period));
       } else await tick();
     }
-    return { refunded };
+    if (heldCount > 0) this.reportHeld({ kind: 'refund', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
+    return { refunded, held };
   }
 
   // ---- history ----
@@ -567,10 +608,12 @@ export class MemoryStore implements Store {
     const prev = this.deposits.get(depositId);
     if (prev !== undefined) {
       if (prev !== content) throw storeError(ErrorCode.DUPLICATE_CONFLICT, { depositId });
-      return { balance: this.balances.get(userId) ?? 0, duplicate: true };
+      return { balance: exactBalance(this.balances.get(userId), userId), duplicate: true };
     }
+    const cur = exactBalance(this.balances.get(userId), userId);
+    if (cur + amount > this.maxBalance) throw storeError(ErrorCode.BALANCE_LIMIT, { depositId, userId, maxBalance: this.maxBalance, info: String(cur) });
     this.deposits.set(depositId, content);
-    const b = (this.balances.get(userId) ?? 0) + amount;
+    const b = cur + amount;
     this.balances.set(userId, b);
     this.totals.deposits += amount;
     return { balance: b, duplicate: false };
@@ -578,12 +621,25 @@ export class MemoryStore implements Store {
 
   async balance(userId: string): Promise<number> {
     validateUserId(userId);
-    return this.balances.get(userId) ?? 0;
+    return exactBalance(this.balances.get(userId), userId);
   }
 
   async walletTotals(): Promise<WalletTotals> {
-    let balances = 0;
-    for (const v of this.balances.values()) balances += v;
-    return { ...this.totals, balances };
+    // exact sums, as RedisStore (many balances at the maximum add up past 2^53)
+    const sum = (vs: Iterable<number>) => { let a = 0n; for (const v of vs) a += BigInt(v); return a; };
+    const t = this.totals;
+    const balances = sum(this.balances.values());
+    const held = sum(this.held.values());
+    const balanced = BigInt(t.deposits) + BigInt(t.payouts) + BigInt(t.refunds) === balances + BigInt(t.stakes) + held;
+    return { ...t, balances: Number(balances), held: Number(held), balanced };
+  }
+
+  async heldCredits(users?: string[]): Promise<{ byUser: Record<string, number>; recent: HeldEntry[] }> {
+    users?.forEach(validateUserId);
+    const pick = users && users.length > 0 ? users : [...this.held.keys()];
+    const byUser: Record<string, number> = {};
+    for (const u of pick) { const v = this.held.get(u); if (v !== undefined) byUser[u] = v; }
+    const recent = this.heldLog.filter((e) => !users || users.length === 0 || users.includes(e.userId)).map((e) => ({ ...e }));
+    return { byUser, recent };
   }
 }

@@ -18,11 +18,11 @@ import { decode, encode, f64Buffer } from './codec.js';
 import { HISTORY_MAXLEN, Keys, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { checkReply, defineScripts, runScript, statusError, type ScriptArg, type ScriptName } from './scripts.js';
 import type {
-  BetAck, BetLimits, BetRecord, BusHandler, Fence, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
+  BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HeldInfo, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
 } from './types.js';
 import {
-  type CheckedBet, checkBet, checkPlan, validateClientId, validateDrawn, validateFence, validateNow, validateRef, validateResult, validateSeed,
+  type CheckedBet, checkBet, checkPlan, exactBalance, maxBalanceOf, parseHeldEntry, validateClientId, validateDrawn, validateFence, validateNow, validateRef, validateResult, validateSeed,
   validateUserId, validateWindow,
 } from './validate.js';
 import { validateAmount } from '../core/rules.js';
@@ -72,6 +72,8 @@ export class RedisStore implements Store {
   private sub: Redis | null = null;
   private readonly opts: StoreOptions;
   private readonly light: boolean;
+  /** no credit, payout or refund takes a balance above this (StoreOptions.maxBalance) */
+  private readonly maxBalance: number;
   private readonly events = new EventEmitter();
   private readonly handlers = new Map<string, Set<BusHandler>>();
   private heartbeat: NodeJS.Timeout | null = null;
@@ -91,6 +93,7 @@ export class RedisStore implements Store {
 
   constructor(opts: StoreOptions) {
     this.opts = opts;
+    this.maxBalance = maxBalanceOf(opts);
     this.keys = new Keys(opts.keyPrefix ?? '');
     this.light = opts.light ?? !isMainThread;
     this.redis = new Redis(this.connectionOptions(false));
@@ -539,25 +542,40 @@ export class RedisStore implements Store {
     checkReply(reply, { periodId: p.periodId });
   }
 
-  async applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number }> {
+  async applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number; held: number }> {
     validateRef(period);
     const t = validateNow(now);
     const f = validateFence(fence);
     const k = this.keys.period(period);
-    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch, this.keys.unfinished];
+    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch, this.keys.unfinished, this.keys.held, this.keys.heldLog];
     const chunk = this.opts.settleChunk ?? DEFAULT_SETTLE_CHUNK;
     let credited = 0;
+    let held = 0;
+    let heldCount = 0;
     let applied = false;
-    for (let cursor = 0; ; cursor++) {
-      const reply = await this.op(() => this.script('fivedSettleApply', keys, [f, t, chunk, periodMember(period)]));
-      const [status, c, done] = checkReply<[number, number, number]>(reply, { periodId: period.periodId });
-      credited += num(c);
-      if (status === 1) applied = true;
-      if (this.opts.onSettleChunk) await this.opts.onSettleChunk({ period, chunk: cursor, credited, done: done === 1 });
-      if (done === 1) break;
+    try {
+      for (let cursor = 0; ; cursor++) {
+        const reply = await this.op(() => this.script('fivedSettleApply', keys, [f, t, chunk, periodMember(period), this.maxBalance]));
+        const [status, c, done, h, hc] = checkReply<[number, number, number, number, number]>(reply, { periodId: period.periodId });
+        credited += num(c);
+        held += num(h);
+        heldCount += num(hc);
+        if (status === 1) applied = true;
+        if (this.opts.onSettleChunk) await this.opts.onSettleChunk({ period, chunk: cursor, credited, done: done === 1 });
+        if (done === 1) break;
+      }
+    } finally {
+      // reported even when a later chunk fails: those chunks are applied and will not run again
+      if (heldCount > 0) this.reportHeld({ kind: 'payout', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
     }
     // applied: this call made progress; false when it was settled before (a second apply changes nothing)
-    return { applied, credited };
+    return { applied, credited, held };
+  }
+
+  /** A held credit must be seen: the gateway and scheduler listen (log + metric); else it is logged here. */
+  private reportHeld(info: HeldInfo): void {
+    if (this.events.listenerCount('held') > 0) this.events.emit('held', info);
+    else console.error(JSON.stringify({ level: 'error', tag: '5D_BALANCE_HELD', code: ErrorCode.BALANCE_LIMIT, msg: `[5D_BALANCE_HELD] ${info.kind}s held: they would pass the maximum balance`, ...info, instance: this.opts.instance }));
   }
 
   async claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean> {
@@ -599,20 +617,29 @@ export class RedisStore implements Store {
 
   // ---- void ----
 
-  async voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number }> {
+  async voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }> {
     validateRef(period);
     if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new FivedError(ErrorCode.BAD_REQUEST, 'void reason must be 1-500 characters');
     const k = this.keys.period(period);
     const start = await this.op(() => this.script('fivedVoidStart', [k.meta, this.keys.pending, k.result], [reason, periodMember(period), PERIOD_TTL_S]));
     checkReply(start, { periodId: period.periodId });
     const chunk = this.opts.refundChunkBytes ?? DEFAULT_REFUND_CHUNK_BYTES;
+    const keys = [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.held, this.keys.heldLog];
     let refunded = 0;
-    for (;;) {
-      const reply = (await this.op(() => this.script('fivedVoidRefund', [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished], [chunk, periodMember(period)]))) as number[];
-      refunded += num(reply[1]);
-      if (reply[2] === 1) break;
+    let held = 0;
+    let heldCount = 0;
+    try {
+      for (;;) {
+        const reply = (await this.op(() => this.script('fivedVoidRefund', keys, [chunk, periodMember(period), this.maxBalance]))) as number[];
+        refunded += num(reply[1]);
+        held += num(reply[3]);
+        heldCount += num(reply[4]);
+        if (reply[2] === 1) break;
+      }
+    } finally {
+      if (heldCount > 0) this.reportHeld({ kind: 'refund', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
     }
-    return { refunded };
+    return { refunded, held };
   }
 
   // ---- history ----
@@ -732,23 +759,42 @@ export class RedisStore implements Store {
     validateUserId(userId);
     validateAmount(amount);
     validateClientId(depositId, 'depositId');
-    const reply = await this.op(() => this.script('fivedCredit', [this.keys.balances, this.keys.totals, this.keys.deposits], [userId, amount, depositId]));
-    const [status, balance] = checkReply<[number, number]>(reply, { depositId });
-    return { balance: num(balance), duplicate: status === 2 };
+    const reply = await this.op(() => this.script('fivedCredit', [this.keys.balances, this.keys.totals, this.keys.deposits], [userId, amount, depositId, this.maxBalance]));
+    const [status, balance] = checkReply<[number, string]>(reply, { depositId, userId, maxBalance: this.maxBalance });
+    return { balance: exactBalance(balance, userId), duplicate: status === 2 };
   }
 
   async balance(userId: string): Promise<number> {
     validateUserId(userId);
-    return num(await this.op(() => this.redis.hget(this.keys.balances, userId)));
+    return exactBalance(await this.op(() => this.redis.hget(this.keys.balances, userId)), userId);
   }
 
   async walletTotals(): Promise<WalletTotals> {
     return this.op(async () => {
-      const [t, b] = await Promise.all([this.redis.hgetall(this.keys.totals), this.redis.hvals(this.keys.balances)]);
+      const [t, b, h] = await Promise.all([this.redis.hgetall(this.keys.totals), this.redis.hvals(this.keys.balances), this.redis.hvals(this.keys.held)]);
+      // exact sums: many balances at the maximum add up past 2^53
+      const big = (v: string | undefined) => BigInt(v ?? '0');
+      const sum = (vs: string[]) => vs.reduce((a, v) => a + BigInt(v), 0n);
+      const [deposits, payouts, refunds, stakes, balances, held] = [big(t.deposits), big(t.payouts), big(t.refunds), big(t.stakes), sum(b), sum(h)];
       return {
-        deposits: num(t.deposits), payouts: num(t.payouts), refunds: num(t.refunds), stakes: num(t.stakes),
-        balances: b.reduce((a, v) => a + Number(v), 0),
+        deposits: Number(deposits), payouts: Number(payouts), refunds: Number(refunds), stakes: Number(stakes),
+        balances: Number(balances), held: Number(held), balanced: deposits + payouts + refunds === balances + stakes + held,
       };
+    });
+  }
+
+  async heldCredits(users?: string[]): Promise<{ byUser: Record<string, number>; recent: HeldEntry[] }> {
+    users?.forEach(validateUserId);
+    return this.op(async () => {
+      const byUser: Record<string, number> = {};
+      if (users && users.length > 0) {
+        const vs = await this.redis.hmget(this.keys.held, ...users);
+        users.forEach((u, i) => { if (vs[i] !== null) byUser[u] = Number(vs[i]); });
+      } else {
+        for (const [u, v] of Object.entries(await this.redis.hgetall(this.keys.held))) byUser[u] = Number(v);
+      }
+      const recent = (await this.redis.lrange(this.keys.heldLog, 0, -1)).map(parseHeldEntry).filter((e): e is HeldEntry => e !== null);
+      return { byUser, recent: users && users.length > 0 ? recent.filter((e) => users.includes(e.userId)) : recent };
     });
   }
 

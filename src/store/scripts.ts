@@ -18,9 +18,9 @@ export const SCRIPTS = {
   fivedFreeze: { file: 'freeze.lua', keys: 3 },
   fivedResult: { file: 'result.lua', keys: 3 },
   fivedSettleSave: { file: 'settle_save.lua', keys: 7 },
-  fivedSettleApply: { file: 'settle_apply.lua', keys: 8 },
+  fivedSettleApply: { file: 'settle_apply.lua', keys: 10 },
   fivedVoidStart: { file: 'void_start.lua', keys: 3 },
-  fivedVoidRefund: { file: 'void_refund.lua', keys: 6 },
+  fivedVoidRefund: { file: 'void_refund.lua', keys: 8 },
   fivedLeaseAcquire: { file: 'lease_acquire.lua', keys: 2 },
   fivedLeaseRenew: { file: 'lease_renew.lua', keys: 2 },
   fivedLeaseRelease: { file: 'lease_release.lua', keys: 1 },
@@ -52,6 +52,8 @@ export const LUA_ERRORS: Record<number, ErrorCode> = {
   [-16]: ErrorCode.INVALID_BETS,
   [-17]: ErrorCode.INVALID_BETS,
   [-18]: ErrorCode.ALREADY_RESULTED,
+  [-30]: ErrorCode.BALANCE_LIMIT,
+  [-31]: ErrorCode.BALANCE_OUT_OF_RANGE,
 };
 
 /** Messages for the codes, shared with MemoryStore so both say the same thing. */
@@ -73,6 +75,8 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   E_NOT_SETTLED: 'no settlement plan saved for the period',
   E_ALREADY_RESULTED: 'the period has a stored result: it cannot become void',
   E_INVALID_BETS: 'the settlement plan does not match the stored bets (bet count, or not frozen)',
+  E_BALANCE_LIMIT: 'the balance would exceed the maximum balance (FIVED_MAX_BALANCE)',
+  E_BALANCE_OUT_OF_RANGE: 'the stored balance is not an exact integer within 0..2^53-1; an operator must correct it',
 };
 
 export function storeError(code: ErrorCode, details?: Record<string, unknown>): FivedError {

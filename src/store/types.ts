@@ -126,6 +126,28 @@ export interface StoreEvents {
   ready: () => void;
   /** the command connection was lost */
   down: (err: Error) => void;
+  /** payouts or refunds of a period held instead of credited: they would have taken balances above
+   *  the maximum balance (or onto a stored balance out of the exact range). Logged by the store
+   *  when nobody listens; src/runtime/wallet.ts logs and counts them in the gateway and scheduler. */
+  held: (info: HeldInfo) => void;
+}
+
+/** Credits a settlement or a void refund held back (see StoreEvents.held). */
+export interface HeldInfo {
+  kind: 'payout' | 'refund';
+  period: PeriodRef;
+  /** minor units held by this call */
+  amount: number;
+  /** users whose credit was held */
+  count: number;
+}
+
+/** One held credit, as `fived wallet` lists it (newest first). */
+export interface HeldEntry {
+  member: string; // period member `${duration}:${timeline}:${periodId}`
+  kind: 'payout' | 'refund';
+  userId: string;
+  amount: number;
 }
 
 export interface Store {
@@ -169,8 +191,9 @@ export interface Store {
   // ---- settlement ----
   /** Persist the plan and add the period to the pending set (due at its end). Idempotent: first plan wins. */
   saveSettlement(plan: SettlementPlan, fence?: Fence): Promise<void>;
-  /** Apply a saved plan exactly once, in journaled chunks; refused before the end (E_TOO_EARLY). */
-  applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number }>;
+  /** Apply a saved plan exactly once, in journaled chunks; refused before the end (E_TOO_EARLY).
+   *  `credited` went to balances; `held` (minor units) was held: it would have passed the maximum balance. */
+  applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number; held: number }>;
   /** one claimant at a time computes a period's fallback settlement; re-entrant for the holder (a retry extends it) */
   claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean>;
   /** periods whose plan is saved but not applied, with their end time, oldest first */
@@ -181,8 +204,8 @@ export interface Store {
   isSettled(period: PeriodRef): Promise<boolean>;
 
   // ---- void ----
-  /** mark void, refund every bet exactly once; idempotent */
-  voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number }>;
+  /** mark void, refund every bet exactly once; idempotent. `held`: refunds held (maximum balance). */
+  voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }>;
 
   // ---- history (capped stream per room, explicit ids from the period) ----
   appendHistory(entry: HistoryEntry): Promise<boolean>;
@@ -199,10 +222,15 @@ export interface Store {
   currentEpoch(): Promise<number>;
 
   // ---- wallet ----
+  /** A deposit, idempotent by its id; refused (E_BALANCE_LIMIT, nothing changed) when it would take
+   *  the balance above the maximum balance, E_BALANCE_OUT_OF_RANGE on a stored balance out of range. */
   credit(userId: string, amount: number, depositId: string): Promise<{ balance: number; duplicate: boolean }>;
+  /** the balance; E_BALANCE_OUT_OF_RANGE when the stored value is not an exact integer 0..2^53-1 */
   balance(userId: string): Promise<number>;
   /** the wallet invariant's counters (operators, tests) */
   walletTotals?(): Promise<WalletTotals>;
+  /** held amounts by user (all of them, or the given users), and the latest held credits (newest first, at most 1000) */
+  heldCredits?(users?: string[]): Promise<{ byUser: Record<string, number>; recent: HeldEntry[] }>;
 }
 
 /** How to open a store: Redis when a URL or sentinels are given, else the in-memory store. */
@@ -216,6 +244,9 @@ export interface StoreOptions {
   light?: boolean;
   /** per-command timeout of the Redis command connection (default 5000 ms) */
   commandTimeoutMs?: number;
+  /** no credit, payout or refund takes a balance above this (minor units; default 10^15, at most
+   *  2^53-1 so every balance stays an exact integer everywhere: Lua, JS, JSON) — FIVED_MAX_BALANCE */
+  maxBalance?: number;
   /** winners credited per settlement script call (default 2000) */
   settleChunk?: number;
   /** bytes of the user list refunded per void script call (default 65536) */
@@ -226,11 +257,15 @@ export interface StoreOptions {
   onSettleChunk?: (info: { period: PeriodRef; chunk: number; credited: number; done: boolean }) => void | Promise<void>;
 }
 
-/** The wallet's counters: deposits + payouts + refunds = balances + stakes, to the minor unit. */
+/** The wallet's counters: deposits + payouts + refunds = balances + stakes + held, to the minor unit.
+ *  `payouts` and `refunds` count held credits too. Sums are taken exactly (BigInt); the fields are
+ *  numbers, exact below 2^53; `balanced` is the invariant checked exactly. */
 export interface WalletTotals {
   deposits: number;
   payouts: number;
   refunds: number;
   stakes: number;
   balances: number; // sum of all balances
+  held: number; // sum of all held amounts (payouts and refunds that would have passed the maximum balance)
+  balanced: boolean; // deposits + payouts + refunds === balances + stakes + held, exactly
 }

@@ -6,7 +6,37 @@ import { normalizeHex64 } from '../core/draw.js';
 import { netStake, patternIndex, validateAmount } from '../core/rules.js';
 import type { Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
-import type { BetLimits, Fence, HistoryEntry, PlaceBetInput, SettlementPlan, StoredResult } from './types.js';
+import type { BetLimits, Fence, HeldEntry, HistoryEntry, PlaceBetInput, SettlementPlan, StoredResult } from './types.js';
+
+/** FIVED_MAX_BALANCE's default: 10^15 minor units, far below 2^53. */
+export const DEFAULT_MAX_BALANCE = 1e15;
+
+/** The maximum balance of StoreOptions: an integer 1..2^53-1 (every balance stays exact in Lua and JS). */
+export function maxBalanceOf(opts: { maxBalance?: number }): number {
+  const v = opts.maxBalance ?? DEFAULT_MAX_BALANCE;
+  if (!Number.isSafeInteger(v) || v < 1) throw new FivedError(ErrorCode.CONFIG_INVALID, `maxBalance ${v} must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`);
+  return v;
+}
+
+/** A stored balance read exactly: E_BALANCE_OUT_OF_RANGE unless it is an integer 0..2^53-1. */
+export function exactBalance(raw: string | number | null | undefined, userId: string): number {
+  const v = raw === null || raw === undefined ? 0 : typeof raw === 'number' ? raw : /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new FivedError(ErrorCode.BALANCE_OUT_OF_RANGE, `the stored balance of ${userId} (${String(raw)}) is not an exact integer within 0..2^53-1; an operator must correct it`, { userId, stored: String(raw) });
+  }
+  return v;
+}
+
+/** One wallet:heldlog entry, `${member}|${kind}|${userId}|${amount}` (a user id may hold '|': split at both ends). */
+export function parseHeldEntry(line: string): HeldEntry | null {
+  const first = line.indexOf('|');
+  const second = line.indexOf('|', first + 1);
+  const last = line.lastIndexOf('|');
+  if (first < 0 || second < 0 || last <= second) return null;
+  const kind = line.slice(first + 1, second);
+  if (kind !== 'payout' && kind !== 'refund') return null;
+  return { member: line.slice(0, first), kind, userId: line.slice(second + 1, last), amount: Number(line.slice(last + 1)) };
+}
 
 // Ids end up inside key names and journal entries: printable, no separators we rely on.
 const USER_ID = /^[^\s\x00-\x1f\x7f{}]{1,128}$/u;
@@ -124,6 +154,7 @@ export function checkPlan(plan: SettlementPlan): { winners: number[]; total: num
     if (!Number.isSafeInteger(v) || v < 0) throw bad(`bet payout ${v} is not a non-negative integer`);
     betTotal += v;
   }
+  if (!Number.isSafeInteger(total) || !Number.isSafeInteger(betTotal)) throw bad('the total payout must stay below 2^53');
   if (total !== plan.totalPayout || betTotal !== total) throw bad(`totals disagree (users ${total}, bets ${betTotal}, plan ${plan.totalPayout})`);
   return { winners, total };
 }

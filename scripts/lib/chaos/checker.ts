@@ -206,8 +206,8 @@ export async function check(inp: CheckInput): Promise<CheckReport> {
 
   // ---- money ----
   const totals = await inp.store.walletTotals();
-  if (totals.deposits + totals.payouts + totals.refunds !== totals.balances + totals.stakes) {
-    flag('balances', `wallet: deposits ${totals.deposits} + payouts ${totals.payouts} + refunds ${totals.refunds} != balances ${totals.balances} + stakes ${totals.stakes}`);
+  if (!totals.balanced) {
+    flag('balances', `wallet: deposits ${totals.deposits} + payouts ${totals.payouts} + refunds ${totals.refunds} != balances ${totals.balances} + stakes ${totals.stakes} + held ${totals.held}`);
   }
   const all = await r.hgetall(keys.balances);
   for (const [user, v] of Object.entries(all)) if (Number(v) < 0) flag('balances', `${user}: negative balance ${v}`);
@@ -247,7 +247,7 @@ export async function check(inp: CheckInput): Promise<CheckReport> {
     periods: rows.sort((a, b) => (a.periodId < b.periodId ? -1 : a.periodId > b.periodId ? 1 : a.room < b.room ? -1 : 1)),
     violations, evidence, betsAcked: acked, betsUnknown: unknown, betsRejected: rejected, resultsSeen: inp.rec.results.length,
     samples: inp.rec.samples.filter((s) => s.sentAt >= s.freezeAt && s.receivedAt < s.endsAt).length,
-    wallet: { ...totals },
+    wallet: { deposits: totals.deposits, payouts: totals.payouts, refunds: totals.refunds, stakes: totals.stakes, balances: totals.balances, held: totals.held },
   };
 
   function durationOf(room: string): number {

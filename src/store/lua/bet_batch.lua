@@ -13,7 +13,8 @@
 -- returns: { stakesTotal, then per bet: status, seq, placedAt, balance }
 --          status 1 accepted | 2 duplicate (the first acknowledgement) | -1 void | -2 not committed |
 --          -3 frozen | -4 not open | -5 closed | -6 user limit | -7 liability limit |
---          -8 insufficient funds | -9 duplicate conflict (seq, placedAt, balance 0 when < 0);
+--          -8 insufficient funds | -9 duplicate conflict | -31 stored balance out of the exact range
+--          (seq, placedAt, balance 0 when < 0);
 --          stakesTotal is the wallet's stakes counter after the batch (0 if nothing was accepted)
 --!include liability
 --!include bets

@@ -1,14 +1,23 @@
--- fivedCredit: a deposit, idempotent by its id.
+-- fivedCredit: a deposit, idempotent by its id, refused when it would take the balance above the
+-- maximum balance. Every balance stays an exact integer in Lua's doubles: the cap is <= 2^53-1
+-- (checked at config), a stored balance beyond that range is refused, never rounded.
 -- KEYS: 1 wallet balances, 2 wallet totals, 3 wallet deposits (hash id → `${userId}\n${amount}`)
--- ARGV: 1 userId, 2 amount, 3 depositId
--- returns: {1, balance} credited | {2, balance} duplicate (nothing changed) | {-9} same id, other content
+-- ARGV: 1 userId, 2 amount, 3 depositId, 4 max balance
+-- returns: {1, balance} credited | {2, balance} duplicate (nothing changed) | {-9} same id, other content |
+--          {-30, balance} above the maximum balance (nothing changed) | {-31, balance} stored balance out of range
+-- (balance as the stored text, so the caller reads it exactly)
 local content = ARGV[1] .. '\n' .. ARGV[2]
 local prev = redis.call('HGET', KEYS[3], ARGV[3])
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 if prev then
   if prev ~= content then return {-9} end
-  return {2, tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')}
+  return {2, cur}
 end
+local b = tonumber(cur)
+if not b or b < 0 or b > 9007199254740991 then return {-31, cur} end
+-- b + amount is exact below 2^53 and above the cap (<= 2^53-1) whenever it is not
+if b + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return {-30, cur} end
 redis.call('HSET', KEYS[3], ARGV[3], content)
-local b = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+local nb = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[2], 'deposits', ARGV[2])
-return {1, b}
+return {1, string.format('%d', nb)}

@@ -1,40 +1,51 @@
 -- fivedVoidRefund: refund the next chunk of users of a void period (each user's whole gross stake).
 -- The journal cursor (meta.vcursor, a byte offset into the users string) advances in the same
 -- script as the refunds, so every user is refunded exactly once whatever crashes in between.
+-- A refund that would take a balance above the maximum balance (ARGV 3), or onto a stored balance
+-- that is not an exact integer, is held (wallet:held, logged in wallet:heldlog), never rounded or
+-- lost; `refunds` counts it either way. A chunk ends early rather than let its sum pass 2^53-1,
+-- so every number here stays an exact integer.
 -- KEYS: 1 meta, 2 users (string of '\n'-terminated ids), 3 ustake, 4 wallet balances, 5 wallet totals,
---       6 unfinished zset
--- ARGV: 1 chunk size in bytes of the users string (>= 130: one whole id at least), 2 period member
--- returns: {1, refunded, done(0|1)} | {0, 0, 1} nothing left (already refunded, or not void)
+--       6 unfinished zset, 7 wallet held (hash), 8 wallet held log (list)
+-- ARGV: 1 chunk size in bytes of the users string (>= 130: one whole id at least), 2 period member,
+--       3 max balance (<= 2^53-1)
+-- returns: {1, refunded, done(0|1), held, heldCount} | {0, 0, 1, 0, 0} nothing left (already refunded, or not void)
+local MAX = 9007199254740991
 local m = redis.call('HMGET', KEYS[1], 'void', 'vcursor', 'refunded')
-if not m[1] or m[3] then return {0, 0, 1} end
+if not m[1] or m[3] then return {0, 0, 1, 0, 0} end
 local cursor = tonumber(m[2] or '0')
 local len = redis.call('STRLEN', KEYS[2])
-local refunded = 0
+local cap = tonumber(ARGV[3])
+local refunded, held, nheld = 0, 0, 0
 if cursor < len then
   local text = redis.call('GETRANGE', KEYS[2], cursor, cursor + tonumber(ARGV[1]) - 1)
-  local ids = {}
   local consumed = 0
   for id in string.gmatch(text, '([^\n]*)\n') do
-    ids[#ids + 1] = id
-    consumed = consumed + #id + 1
-  end
-  if #ids > 0 then
-    local stakes = redis.call('HMGET', KEYS[3], unpack(ids))
-    for k = 1, #ids do
-      local s = tonumber(stakes[k] or '0')
-      if s > 0 then
-        redis.call('HINCRBY', KEYS[4], ids[k], stakes[k])
+    local raw = redis.call('HGET', KEYS[3], id)
+    local s = tonumber(raw or '0') -- a period stake: <= FIVED_MAX_USER_STAKE, an exact integer
+    if s > 0 then
+      if consumed > 0 and refunded + held + s > MAX then break end -- the rest in the next call
+      local b = tonumber(redis.call('HGET', KEYS[4], id) or '0')
+      if b and b >= 0 and b <= MAX and b + s <= cap then
+        redis.call('HINCRBY', KEYS[4], id, raw)
         refunded = refunded + s
+      else
+        redis.call('HINCRBY', KEYS[7], id, raw)
+        redis.call('LPUSH', KEYS[8], ARGV[2] .. '|refund|' .. id .. '|' .. raw)
+        held = held + s
+        nheld = nheld + 1
       end
     end
-    redis.call('HINCRBY', KEYS[5], 'refunds', string.format('%.0f', refunded))
+    consumed = consumed + #id + 1
   end
+  if nheld > 0 then redis.call('LTRIM', KEYS[8], 0, 999) end
+  if refunded + held > 0 then redis.call('HINCRBY', KEYS[5], 'refunds', string.format('%d', refunded + held)) end
   cursor = cursor + consumed
 end
 if cursor >= len then
   redis.call('HSET', KEYS[1], 'vcursor', cursor, 'refunded', '1')
   redis.call('ZREM', KEYS[6], ARGV[2])
-  return {1, refunded, 1}
+  return {1, refunded, 1, held, nheld}
 end
 redis.call('HSET', KEYS[1], 'vcursor', cursor)
-return {1, refunded, 0}
+return {1, refunded, 0, held, nheld}

@@ -8,7 +8,8 @@
 -- A rejected bet changes nothing (not even the table), later bets of the batch see the earlier
 -- accepted ones (idempotency, user limit, liability, funds), and the whole batch runs inside one
 -- script, so it is atomic like a single bet was. Amounts and totals stay exact as Lua numbers
--- (doubles): every value is an integer below 2^53 (validateAmount caps a stake). Numbers are
+-- (doubles): every value is an integer below 2^53 (validateAmount caps a stake, FIVED_MAX_BALANCE
+-- a balance; a stored balance beyond 2^53-1 is refused, -31, never rounded). Numbers are
 -- written with '%d' (an integer conversion): tostring / '%.0f' go through the slow float printer,
 -- and Lua's tostring turns 1e12 into '1e+12'.
 --
@@ -58,7 +59,7 @@ end
 
 -- returns status, seq, placedAt, balance: 1 accepted, 2 duplicate (the first ack), < 0 refused
 -- (-1 void, -2 not committed, -3 frozen, -4 not open, -5 closed, -6 user limit, -7 liability,
--- -8 insufficient funds, -9 duplicate conflict)
+-- -8 insufficient funds, -9 duplicate conflict, -31 stored balance out of the exact range)
 local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   local field = st.fields[i]
   local prev = st.fresh[field] or st.idem[i]
@@ -82,6 +83,9 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
       return -7
     end
   end
+  -- a stored balance beyond 2^53-1 (written outside fived: credits and payouts stop at the maximum
+  -- balance) is not exact as a Lua number: refuse rather than write back a rounded balance
+  if st.bal[u] > 9007199254740991 then return -31 end
   if st.bal[u] < amount then return -8 end
 
   -- accepted: from here on only the batch table changes; bets_write stores it
