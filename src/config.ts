@@ -41,6 +41,7 @@ export interface Config {
   maxConnsPerIp: number;
   httpRatePerIp: number; // HTTP requests per second per client address (burst: twice that)
   demoSessionsPerIpPerHour: number;
+  operatorFailuresPerMin: number; // wrong operator tokens per client address per minute before 429
   trustedProxies: string[]; // peers whose X-Forwarded-For names the client (addresses or CIDR)
   maxClockSkewMs: number; // /ready fails beyond this difference to Redis TIME
   clockOffsetMs: number; // test/chaos only: shift this process's clock
@@ -188,6 +189,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     maxConnsPerIp: int('FIVED_MAX_CONNS_PER_IP', 500, 0, 10_000_000),
     httpRatePerIp: int('FIVED_HTTP_RATE_PER_IP', 100, 0, 10_000_000),
     demoSessionsPerIpPerHour: int('FIVED_DEMO_SESSIONS_PER_IP', 20, 0, 1_000_000),
+    operatorFailuresPerMin: int('FIVED_OPERATOR_FAILURES_PER_MIN', 10, 0, 1_000_000),
     trustedProxies,
     maxClockSkewMs: int('FIVED_MAX_CLOCK_SKEW_MS', 250, 1, 60_000),
     clockOffsetMs: int('FIVED_CLOCK_OFFSET_MS', 0, -60_000, 60_000),

@@ -78,6 +78,7 @@ describe('configuration (rows 6, 7, 12)', () => {
     expect(c.userBetRatePerS).toBeGreaterThan(0);
     expect(c.limits.maxBetsPerUserPerPeriod).toBe(100);
     expect(c.maxTokenAgeS).toBe(86_400);
+    expect(c.operatorFailuresPerMin).toBe(10);
     expect(c.trustedProxies).toEqual(['127.0.0.1', '::1']);
     expect(loadConfig({ FIVED_TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8' }).trustedProxies).toEqual(['10.0.0.0/8', 'fd00::/8']);
     expect(() => loadConfig({ FIVED_TRUSTED_PROXIES: 'haproxy.local' })).toThrow(/FIVED_TRUSTED_PROXIES/);

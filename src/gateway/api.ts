@@ -53,7 +53,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     ctx.logger.error({ err }, 'http handler failed');
   };
   // A wrong operator token is logged (address, path; never the header) and counted; after
-  // OPERATOR_FAILURES_PER_MIN of them an address is refused for the rest of its minute.
+  // FIVED_OPERATOR_FAILURES_PER_MIN of them an address is refused for the rest of its minute.
   const operator = (req: Req) => {
     if (cfg.operatorToken === '') throw new FivedError(ErrorCode.FORBIDDEN, 'operator endpoints are disabled (no FIVED_OPERATOR_TOKEN)');
     const now = clock.now();

@@ -134,6 +134,7 @@ export class FailureWindow {
   constructor(private readonly max: number, private readonly windowMs: number) {}
 
   blocked(key: string, now: number): boolean {
+    if (this.max <= 0) return false; // 0 = off
     const w = this.windows.get(key);
     if (!w) return false;
     if (now - w.start >= this.windowMs) {
@@ -217,8 +218,6 @@ export class ExpiryWheel<T> {
   }
 }
 
-/** Operator token failures allowed per client address per minute before it is refused (429). */
-export const OPERATOR_FAILURES_PER_MIN = 10;
 const SWEEP_MS = 60_000;
 
 /** The limits of one gateway, built from its config. */
@@ -228,16 +227,17 @@ export class GatewayLimits {
   readonly http: KeyedBuckets;
   readonly userBets: KeyedBuckets;
   readonly demoSessions: KeyedBuckets;
-  readonly operatorFailures = new FailureWindow(OPERATOR_FAILURES_PER_MIN, 60_000);
+  readonly operatorFailures: FailureWindow;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    readonly cfg: Readonly<{ trustedProxies: readonly string[]; maxConnsPerIp: number; httpRatePerIp: number; userBetRatePerS: number; demoSessionsPerIpPerHour: number; maxSocketsPerUser: number }>,
+    readonly cfg: Readonly<{ trustedProxies: readonly string[]; httpRatePerIp: number; userBetRatePerS: number; demoSessionsPerIpPerHour: number; operatorFailuresPerMin: number }>,
     now: () => number,
   ) {
     this.address = new ClientAddress(cfg.trustedProxies);
     this.http = new KeyedBuckets(cfg.httpRatePerIp, cfg.httpRatePerIp * 2);
     this.userBets = new KeyedBuckets(cfg.userBetRatePerS, cfg.userBetRatePerS * 2);
+    this.operatorFailures = new FailureWindow(cfg.operatorFailuresPerMin, 60_000);
     this.demoSessions = new KeyedBuckets(cfg.demoSessionsPerIpPerHour / 3600, cfg.demoSessionsPerIpPerHour);
     this.timer = setInterval(() => {
       const t = now();

@@ -103,7 +103,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
         FIVED_FREEZE_MS: String(FREEZE_MS), FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_RATE_LIMIT: String(rate),
         FIVED_MAX_PAYLOAD: String(MAX_PAYLOAD), FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500', FIVED_INSTANCE: `fuzz-${port}`,
         // the fuzzer's sockets and requests all come from 127.0.0.1 as one user: limits off (0)
-        FIVED_MAX_CONNS_PER_IP: '0', FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_SOCKETS_PER_USER: '0', FIVED_USER_BET_RATE: '0', FIVED_MAX_BETS_PER_PERIOD: '0',
+        FIVED_MAX_CONNS_PER_IP: '0', FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_SOCKETS_PER_USER: '0', FIVED_USER_BET_RATE: '0', FIVED_MAX_BETS_PER_PERIOD: '0', FIVED_OPERATOR_FAILURES_PER_MIN: '0',
       };
     };
     const gws = gwPorts.map((p, i) => startProc(`fuzz-gateway-${i + 1}`, process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'gateway'], { env: env(p, i === 0 ? 100_000 : 20), logFile: path.join(dir, `gateway-${i + 1}.log`), cwd: REPO }));
