@@ -22,7 +22,7 @@ const CONCURRENCY = 64;
 const BET_SECONDS = 4;
 const REPEATS = 3;
 const USERS = 2000;
-const LIMITS: BetLimits = { minStake: 2, maxStake: 10_000_000, maxUserStakePerPeriod: Number.MAX_SAFE_INTEGER, maxLiability: 0 };
+const LIMITS: BetLimits = { minStake: 2, maxStake: 10_000_000, maxUserStakePerPeriod: Number.MAX_SAFE_INTEGER, maxLiability: 0, maxBetsPerUserPerPeriod: 0 };
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -22,7 +22,8 @@
 #   FIVED_REDIS_URL       use this Redis instead of starting one; else FIVED_REDIS_PORT=6390
 #   FIVED_READY_TIMEOUT_S=60
 # Every other FIVED_* setting (FIVED_DURATIONS, FIVED_FREEZE_MS, FIVED_KEY_PREFIX, …; see
-# src/config.ts) is passed to every process. FIVED_DEMO defaults to true here (demo tokens on the page).
+# src/config.ts) is passed to every process. FIVED_DEMO defaults to true here (demo tokens on the page);
+# FIVED_JWT_SECRET (demo) and FIVED_OPERATOR_TOKEN are generated when not given, kept in cluster.env.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,6 +64,12 @@ load_settings() { # from the environment (start) or from the saved file (every o
 
 save_settings() {
   export FIVED_DEMO="${FIVED_DEMO:-true}"
+  # Demo mode needs an explicit player-token secret (there is no built-in one): a random one per
+  # cluster, saved in cluster.env (mode 0600) with the operator token, so restarts keep sessions.
+  if [[ "$FIVED_DEMO" =~ ^(1|true|yes|on)$ ]] && [ -z "${FIVED_JWT_SECRET:-}" ]; then
+    FIVED_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    export FIVED_JWT_SECRET
+  fi
   if [ "$OP_PORT" != 0 ] && [ -z "${FIVED_OPERATOR_TOKEN:-}" ]; then
     FIVED_OPERATOR_TOKEN="local-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     export FIVED_OPERATOR_TOKEN

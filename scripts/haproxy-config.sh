@@ -16,6 +16,10 @@
 #   --check-inter MS     health check interval (default 1000; a draining gateway is out after 2 fails)
 #   --slowstart TIME     ramp-up of a gateway that comes back (default 10s)
 #   --maxconn N          global connection limit (default 100000; needs 2×N file descriptors)
+#   --conns-per-ip N     open connections per client address on the public frontend (default
+#                        500; 0 = no limit). Carrier NAT puts many players behind one address.
+#   --http-rate-per-ip N HTTP requests (a WebSocket upgrade counts one) per client address per
+#                        10 s on the public frontend (default 1000; 0 = no limit)
 set -euo pipefail
 
 out=""
@@ -27,6 +31,8 @@ log_target="/dev/log"
 check_inter=1000
 slowstart="10s"
 maxconn=100000
+conns_per_ip=500
+http_rate_per_ip=1000
 servers=()
 
 die() { echo "haproxy-config: $*" >&2; exit 2; }
@@ -43,6 +49,8 @@ while [ $# -gt 0 ]; do
     --check-inter) need "$@"; check_inter="$2"; shift 2 ;;
     --slowstart) need "$@"; slowstart="$2"; shift 2 ;;
     --maxconn) need "$@"; maxconn="$2"; shift 2 ;;
+    --conns-per-ip) need "$@"; conns_per_ip="$2"; shift 2 ;;
+    --http-rate-per-ip) need "$@"; http_rate_per_ip="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) servers+=("$1"); shift ;;
@@ -57,6 +65,8 @@ is_addr "$stats" || die "--stats: expected ADDR:PORT, got '$stats'"
 [ "$operator" = none ] || is_addr "$operator" || die "--operator: expected ADDR:PORT or none, got '$operator'"
 [[ "$check_inter" =~ ^[0-9]+$ ]] && [ "$check_inter" -ge 100 ] || die "--check-inter: milliseconds, at least 100"
 [[ "$maxconn" =~ ^[0-9]+$ ]] && [ "$maxconn" -ge 1 ] || die "--maxconn: a positive integer"
+[[ "$conns_per_ip" =~ ^[0-9]+$ ]] || die "--conns-per-ip: a number (0 = no limit)"
+[[ "$http_rate_per_ip" =~ ^[0-9]+$ ]] || die "--http-rate-per-ip: a number (0 = no limit)"
 [[ "$slowstart" =~ ^[0-9]+(ms|s|m)?$ ]] || die "--slowstart: a time such as 10s"
 case "$log_target" in
   stdout) log_line="log stdout format raw local0" ;;
@@ -92,9 +102,10 @@ global
 defaults
     mode http
     log global
-    option httplog
+    # The default httplog line, but with the path only: a WebSocket token may ride in the query
+    # (?token=) and a credential must never reach a log file.
+    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs \\"%HM %HP %HV\\""
     option dontlognull
-    option forwardfor
     timeout connect 3s
     timeout client 30s
     timeout server 30s
@@ -116,6 +127,21 @@ defaults
 frontend fived_public
     bind $bind
     # TLS: bind :443 ssl crt /etc/haproxy/certs/fived.pem alpn http/1.1 (and redirect :80).
+CFG
+if [ "$conns_per_ip" != 0 ] || [ "$http_rate_per_ip" != 0 ]; then
+cat <<CFG
+    # Per client address: open connections and requests per 10 s (429 above; a connection over
+    # the limit is closed at once). An entry expires a minute after its address was last seen.
+    stick-table type ipv6 size 1m expire 60s store conn_cur,http_req_rate(10s)
+    tcp-request connection track-sc0 src
+CFG
+[ "$conns_per_ip" = 0 ] || echo "    tcp-request connection reject if { sc_conn_cur(0) gt $conns_per_ip }"
+[ "$http_rate_per_ip" = 0 ] || echo "    http-request deny deny_status 429 if { sc_http_req_rate(0) gt $http_rate_per_ip }"
+fi
+cat <<CFG
+    # The gateways' per-address limits see the client through this header (they trust it only
+    # from FIVED_TRUSTED_PROXIES): whatever the client sent is replaced, never appended to.
+    http-request set-header X-Forwarded-For %[src]
     acl read_method method GET HEAD
     # Paths a gateway might read differently from these rules (//metrics, /./, %6d…) are refused.
     acl odd_path path_sub // /./ /../ %
@@ -157,6 +183,7 @@ cat <<CFG
 # liability, voids; FIVED_OPERATOR_TOKEN). Bind it to a private address only, never the public one.
 frontend fived_operator
     bind $operator
+    http-request set-header X-Forwarded-For %[src]
     default_backend fived_operator
 
 backend fived_operator

@@ -43,6 +43,7 @@ function histDelta(a: Hist | null, b: Hist | null): { mean: number; p99: number 
 }
 const pct = (xs: number[], p: number) => { if (xs.length === 0) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]!; };
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const SOAK_OPERATOR = 'soak-operator-token-0123456789abcdef'; // >= 32 characters (config)
 
 interface Minute { minute: number; rss: Record<string, number>; loopMean: number; loopP99: number; resultP50: number; resultP99: number; results: number }
 
@@ -55,7 +56,7 @@ async function main(): Promise<number> {
   const freezeMs = 2000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-soak-'));
   const cluster = new ChaosCluster({
-    dir, gateways: 2, schedulers: 1, durations, freezeMs, jwtSecret: 'soak-secret-0123456789abcdef', operatorToken: 'soak-operator', maxconn: Math.max(4000, clients + 2000),
+    dir, gateways: 2, schedulers: 1, durations, freezeMs, jwtSecret: 'soak-secret-0123456789abcdef', operatorToken: SOAK_OPERATOR, maxconn: Math.max(4000, clients + 2000),
     env: { FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '1000' },
   });
   let pool: ClientPool | null = null;
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
     fleet = new Fleet({
       lbPort: cluster.lbPort, jwtSecret: 'soak-secret-0123456789abcdef', rooms: rooms.slice(0, 1), freezeMs, runId: `soak${Date.now().toString(36)}`,
       credit: async (userId, amount, depositId) => {
-        const r = await httpRequest(gw.port, '/api/wallet/credit', { method: 'POST', body: JSON.stringify({ userId, amount, depositId }), headers: { authorization: 'Bearer soak-operator', 'content-type': 'application/json' } });
+        const r = await httpRequest(gw.port, '/api/wallet/credit', { method: 'POST', body: JSON.stringify({ userId, amount, depositId }), headers: { authorization: `Bearer ${SOAK_OPERATOR}`, 'content-type': 'application/json' } });
         if (r.status !== 200) throw new Error(`credit: ${r.status} ${r.body}`);
       },
     });

@@ -3,6 +3,7 @@
 // prints it (secrets masked) or the list of problems.
 
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import { ErrorCode, FivedError } from './errors.js';
 import { DEFAULT_PAYTABLE, type DayStart, type Paytable } from './core/types.js';
@@ -28,12 +29,21 @@ export interface Config {
   port: number;
   bindHost: string;
   jwtSecret: string; // HS256 secret for player tokens
-  operatorToken: string; // server-to-server token for operator endpoints; '' disables them
+  maxTokenAgeS: number; // a player token's exp may lie at most this far ahead (and exp - iat at most this)
+  operatorToken: string; // server-to-server token for operator endpoints (>= 32 characters); '' disables them
   origins: string[]; // allowlist; empty allows all
   maxPayloadBytes: number;
   maxBackpressureBytes: number;
   idleTimeoutS: number;
   rateLimitPerS: number; // messages per second per connection
+  // limits per user and per client address (0 = off); per gateway, in memory (docs/operations.md)
+  maxSocketsPerUser: number;
+  userBetRatePerS: number; // bets per second of one user across all its sockets on this gateway
+  maxConnsPerIp: number;
+  httpRatePerIp: number; // HTTP requests per second per client address (burst: twice that)
+  demoSessionsPerIpPerHour: number;
+  operatorFailuresPerMin: number; // wrong operator tokens per client address per minute before 429
+  trustedProxies: string[]; // peers whose X-Forwarded-For names the client (addresses or CIDR)
   maxClockSkewMs: number; // /ready fails beyond this difference to Redis TIME
   clockOffsetMs: number; // test/chaos only: shift this process's clock
   drainMs: number; // SIGTERM: time given to in-flight work
@@ -116,6 +126,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     maxStake: int('FIVED_MAX_STAKE', 10_000_000, 1, Number.MAX_SAFE_INTEGER),
     maxUserStakePerPeriod: int('FIVED_MAX_USER_STAKE', 100_000_000, 1, Number.MAX_SAFE_INTEGER),
     maxLiability: int('FIVED_MAX_LIABILITY', 0, 0, Number.MAX_SAFE_INTEGER),
+    // as the replaced system: at most 100 bets of one user in one period (0 = no cap)
+    maxBetsPerUserPerPeriod: int('FIVED_MAX_BETS_PER_PERIOD', 100, 0, 1_000_000),
   };
   if (Math.floor((limits.minStake * (10_000 - paytable.feeBps)) / 10_000) < 1) {
     problems.push(`FIVED_MIN_STAKE=${limits.minStake}: the net stake after a ${paytable.feeBps} bps fee would be 0 (need >= ${minNetStake})`);
@@ -135,11 +147,21 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
 
   const origins = str('FIVED_ORIGINS', '').split(',').map((s) => s.trim()).filter(Boolean);
   const demo = bool('FIVED_DEMO', false);
-  let jwtSecret = str('FIVED_JWT_SECRET', '');
+  // No built-in secret, not even for the demo: anyone who knows it can sign a token for any user
+  // id, and a demo gateway on a real store would hand out real users' balances (issue 12, row 6).
+  // Without a secret nobody can bet: anonymous watching only.
+  const jwtSecret = str('FIVED_JWT_SECRET', '');
   if (jwtSecret === '') {
-    if (demo) jwtSecret = 'fived-demo-secret-not-for-production';
-    else jwtSecret = ''; // anonymous watching only: nobody can bet without a secret configured
+    if (demo) problems.push('FIVED_DEMO=true needs an explicit FIVED_JWT_SECRET (at least 16 random characters, e.g. `openssl rand -hex 32`): demo mode no longer signs with a built-in secret');
   } else if (jwtSecret.length < 16) problems.push('FIVED_JWT_SECRET: use at least 16 characters');
+  const operatorToken = str('FIVED_OPERATOR_TOKEN', '');
+  if (operatorToken !== '' && operatorToken.length < 32) {
+    problems.push(`FIVED_OPERATOR_TOKEN: use at least 32 characters (got ${operatorToken.length}), e.g. \`openssl rand -hex 32\``);
+  }
+  const trustedProxies = str('FIVED_TRUSTED_PROXIES', '127.0.0.1,::1').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of trustedProxies) {
+    if (!validProxy(p)) problems.push(`FIVED_TRUSTED_PROXIES: ${JSON.stringify(p)} is not an IP address or CIDR range (e.g. 10.0.0.0/8)`);
+  }
 
   const cfg: Config = {
     instance: str('FIVED_INSTANCE', `${os.hostname()}:${process.pid}`),
@@ -158,12 +180,21 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     port: int('FIVED_PORT', 3000, 0, 65535),
     bindHost: str('FIVED_HOST', '0.0.0.0'),
     jwtSecret,
-    operatorToken: str('FIVED_OPERATOR_TOKEN', ''),
+    maxTokenAgeS: int('FIVED_MAX_TOKEN_AGE_S', 86_400, 60, 30 * 86_400),
+    operatorToken,
     origins,
     maxPayloadBytes: int('FIVED_MAX_PAYLOAD', 16 * 1024, 256, 16 * 1024 * 1024),
     maxBackpressureBytes: int('FIVED_MAX_BACKPRESSURE', 256 * 1024, 1024, 64 * 1024 * 1024),
     idleTimeoutS: int('FIVED_IDLE_TIMEOUT_S', 120, 8, 960),
     rateLimitPerS: int('FIVED_RATE_LIMIT', 50, 1, 100_000),
+    maxSocketsPerUser: int('FIVED_MAX_SOCKETS_PER_USER', 5, 0, 100_000),
+    userBetRatePerS: int('FIVED_USER_BET_RATE', 10, 0, 100_000),
+    // carrier NAT puts thousands of players behind one address: generous per-IP defaults
+    maxConnsPerIp: int('FIVED_MAX_CONNS_PER_IP', 500, 0, 10_000_000),
+    httpRatePerIp: int('FIVED_HTTP_RATE_PER_IP', 100, 0, 10_000_000),
+    demoSessionsPerIpPerHour: int('FIVED_DEMO_SESSIONS_PER_IP', 20, 0, 1_000_000),
+    operatorFailuresPerMin: int('FIVED_OPERATOR_FAILURES_PER_MIN', 10, 0, 1_000_000),
+    trustedProxies,
     maxClockSkewMs: int('FIVED_MAX_CLOCK_SKEW_MS', 250, 1, 60_000),
     clockOffsetMs: int('FIVED_CLOCK_OFFSET_MS', 0, -60_000, 60_000),
     drainMs: int('FIVED_DRAIN_MS', 5000, 0, 120_000),
@@ -185,6 +216,15 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     throw new FivedError(ErrorCode.CONFIG_INVALID, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
   }
   return deepFreeze(cfg);
+}
+
+function validProxy(p: string): boolean {
+  const [addr, bits, extra] = p.split('/');
+  const family = isIP(addr ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
 }
 
 function parseDayStart(time: string, offset: string, problems: string[]): DayStart {

@@ -42,6 +42,7 @@ export const ErrorCode = {
   STAKE_TOO_LOW: 'E_STAKE_TOO_LOW',
   STAKE_TOO_HIGH: 'E_STAKE_TOO_HIGH',
   USER_LIMIT: 'E_USER_LIMIT',
+  TOO_MANY_BETS: 'E_TOO_MANY_BETS', // the user already has FIVED_MAX_BETS_PER_PERIOD bets in the period
   LIABILITY_LIMIT: 'E_LIABILITY_LIMIT',
   DUPLICATE_CONFLICT: 'E_DUPLICATE_CONFLICT', // same client bet id / deposit id, different content
   BALANCE_LIMIT: 'E_BALANCE_LIMIT', // a credit would take a balance above FIVED_MAX_BALANCE (refused, nothing changed)

@@ -87,7 +87,7 @@ beforeAll(async () => {
   gwPort = await freePort();
   gw = spawn(process.execPath, ['bin/fived.js', 'all'], {
     cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, FIVED_PORT: String(gwPort), FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_DEMO: 'true', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn' },
+    env: { ...process.env, FIVED_PORT: String(gwPort), FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_DEMO: 'true', FIVED_JWT_SECRET: 'demo-test-secret-0123456789', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForPort(gwPort, '127.0.0.1', 20_000);

@@ -2,7 +2,7 @@
 // standby), two gateways and HAProxy on free loopback ports; status reports them; a player through
 // HAProxy gets results stored under the runbook key; one gateway can be killed and restarted; the
 // standby scheduler takes over when the active one is killed; stop ends exactly those processes.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,16 @@ describe('scripts/cluster.sh', () => {
     expect(info.gatewayPorts).toEqual([Number(env.FIVED_BASE_PORT), Number(env.FIVED_BASE_PORT) + 1]);
     for (const port of info.gatewayPorts) expect((await http(port, 'GET', '/ready')).status).toBe(200);
     expect((await http(info.lbPort, 'GET', '/api/rooms')).body).toContain(ROOM); // the game settings passed through
+  });
+
+  it('generates and keeps a JWT secret (demo mode, its default) and an operator token of 32+ characters (issue 12, row 6)', async () => {
+    const saved = readFileSync(path.join(dir, 'cluster.env'), 'utf8');
+    expect(saved).toMatch(/^FIVED_DEMO=true$/m);
+    expect(saved).toMatch(/^FIVED_JWT_SECRET=[0-9a-f]{64}$/m);
+    expect(saved.match(/^FIVED_OPERATOR_TOKEN=(\S+)$/m)?.[1]?.length ?? 0).toBeGreaterThanOrEqual(32);
+    expect(statSync(path.join(dir, 'cluster.env')).mode & 0o777).toBe(0o600);
+    // demo sessions work through HAProxy with that secret
+    expect((await http(info.lbPort, 'POST', '/api/demo/session', '{}')).status).toBe(200);
   });
 
   it('runs its own Redis with the production durability settings', async () => {

@@ -51,11 +51,27 @@ describe('scripts/haproxy-config.sh', () => {
       'bind 127.0.0.1:8404',
     ]) expect(text).toContain(line);
     expect(text).toMatch(/leastconn/); // the comment on long-lived sockets
+    // issue 12, row 8: the log line carries the path only, never the query (?token=)
+    expect(text).not.toMatch(/option httplog/);
+    const logFormat = text.split('\n').find((l) => l.trim().startsWith('log-format'));
+    expect(logFormat).toBeDefined();
+    expect(logFormat).toContain('%HP');
+    expect(logFormat).not.toMatch(/%(\{[^}]*\})?r(?![a-z])/); // %r / %{+Q}r: the whole request line
+    for (const withQuery of ['%HU', '%HQ']) expect(logFormat).not.toContain(withQuery);
+    // issue 12, row 7: per-address limits in stick tables, and the client address for the gateways
+    for (const line of [
+      'stick-table type ipv6 size 1m expire 60s store conn_cur,http_req_rate(10s)',
+      'tcp-request connection track-sc0 src',
+      'tcp-request connection reject if { sc_conn_cur(0) gt 500 }',
+      'http-request deny deny_status 429 if { sc_http_req_rate(0) gt 1000 }',
+      'http-request set-header X-Forwarded-For %[src]',
+    ]) expect(text).toContain(line);
+    expect(text).not.toContain('option forwardfor'); // it appends: a client's own header would come first
     for (const port of [3000, 3001, 3002, 3003]) expect(text).toContain(`server gw-127.0.0.1:${port} 127.0.0.1:${port}`);
   });
 
   it('refuses bad input with a message and exit code 2', async () => {
-    for (const args of [[], ['70000'], ['host-without-port'], ['3000', '127.0.0.1:3000'], ['--bind', 'nope', '3000'], ['--check-inter', '5', '3000'], ['--bogus', '3000']]) {
+    for (const args of [[], ['70000'], ['--conns-per-ip', 'many', '3000'], ['--http-rate-per-ip', '-1', '3000'], ['host-without-port'], ['3000', '127.0.0.1:3000'], ['--bind', 'nope', '3000'], ['--check-inter', '5', '3000'], ['--bogus', '3000']]) {
       const r = await run(SCRIPT, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^haproxy-config: /);
@@ -73,6 +89,7 @@ describe('a real haproxy with the generated config', () => {
   let statsPort = 0;
   let ready = 200;
   const seen: string[] = []; // "METHOD path" of every request that reached the backend
+  const forwarded: string[] = []; // the X-Forwarded-For header of each
   const sock = path.join(dir, 'admin.sock');
   let lb: Haproxy;
 
@@ -83,6 +100,7 @@ describe('a real haproxy with the generated config', () => {
         return;
       }
       seen.push(`${req.method} ${req.url}`);
+      forwarded.push(String(req.headers['x-forwarded-for']));
       res.writeHead(200, { 'content-type': 'text/plain' }).end(`backend saw ${req.method} ${req.url}`);
     });
     wss = new WebSocketServer({ server: backend, path: '/ws' });
@@ -192,9 +210,73 @@ describe('a real haproxy with the generated config', () => {
     expect((await http(lbPort, 'GET', '/api/rooms')).status).toBe(200);
   });
 
+  it('logs no query string (a token in ?token= stays out of the log) and sets X-Forwarded-For itself', async () => {
+    const secret = `tok${Math.random().toString(36).slice(2)}`;
+    const ws = new WebSocket(`ws://127.0.0.1:${lbPort}/ws?token=${secret}`);
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(); });
+    const r = await http(lbPort, 'GET', `/api/time?token=${secret}`);
+    expect(r.status).toBe(200);
+    await waitUntil('the log lines', async () => (lb.output().split('\n').filter((l) => l.includes('"GET /ws HTTP/1.1"') || l.includes('"GET /api/time HTTP/1.1"')).length >= 2 ? true : undefined));
+    expect(lb.output()).not.toContain(secret);
+    // a client's own X-Forwarded-For is replaced, not passed on
+    const before = forwarded.length;
+    await new Promise<void>((resolve, reject) => {
+      const s = net.connect(lbPort, '127.0.0.1', () => s.write('GET /api/time HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: close\r\n\r\n'));
+      s.on('data', () => undefined);
+      s.on('end', () => resolve());
+      s.on('error', reject);
+    });
+    expect(forwarded.slice(before)).toEqual(['127.0.0.1']);
+  });
+
   it('exposes its own Prometheus metrics on the stats port', async () => {
     const r = await http(statsPort, 'GET', '/metrics');
     expect(r.status).toBe(200);
     expect(r.body).toContain('haproxy_backend_active_servers');
+  });
+});
+
+describe('the per-address limits of the generated config (issue 12, row 7)', () => {
+  it('closes connections over --conns-per-ip and answers requests over --http-rate-per-ip with 429', async () => {
+    const backendPort = await freePort();
+    const backend = createServer((_req, res) => res.writeHead(200).end('ok'));
+    await new Promise<void>((resolve) => backend.listen(backendPort, '127.0.0.1', resolve));
+    const [lbPort, statsPort] = [await freePort(), await freePort()];
+    const cfg = path.join(dir, 'limits.cfg');
+    const w = await run(SCRIPT, [
+      '-o', cfg, '--bind', `127.0.0.1:${lbPort}`, '--operator', 'none', '--stats', `127.0.0.1:${statsPort}`, '--stats-socket', path.join(dir, 'limits.sock'),
+      '--log', 'stdout', '--maxconn', '1000', '--conns-per-ip', '3', '--http-rate-per-ip', '5', String(backendPort),
+    ]);
+    expect(w.code).toBe(0);
+    const lb = await startHaproxy(cfg, lbPort);
+    const held: net.Socket[] = [];
+    try {
+      // requests over 5 per 10 s from this address: 429
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push((await http(lbPort, 'GET', '/api/time')).status);
+      // HAProxy counts a connection closed without a request as one too (startHaproxy's probe): 4 or 5 pass
+      const passed = statuses.filter((s) => s === 200).length;
+      expect(passed, statuses.join(',')).toBeGreaterThanOrEqual(4);
+      expect(passed, statuses.join(',')).toBeLessThanOrEqual(5);
+      expect(statuses.slice(passed)).toEqual(Array(8 - passed).fill(429));
+      // 3 open connections are kept; the 4th is closed without an answer (not even a 429: refused before HTTP)
+      for (let i = 0; i < 3; i++) {
+        held.push(await new Promise<net.Socket>((resolve, reject) => { const s = net.connect(lbPort, '127.0.0.1', () => resolve(s)); s.once('error', reject); }));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const fourth = await new Promise<string>((resolve) => {
+        const s = net.connect(lbPort, '127.0.0.1', () => s.write('GET /api/time HTTP/1.1\r\nHost: x\r\n\r\n'));
+        let data = '';
+        s.on('data', (d) => { data += d.toString(); });
+        s.on('close', () => resolve(data));
+        s.on('error', () => undefined);
+      });
+      expect(fourth).toBe('');
+    } finally {
+      for (const s of held) s.destroy();
+      await lb.stop();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+    }
   });
 });

@@ -11,7 +11,7 @@ import { freePort } from './helpers/ports.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const JWT_SECRET = 'gateway-test-secret-0123456789';
-export const OPERATOR_TOKEN = 'operator-test-token';
+export const OPERATOR_TOKEN = 'operator-test-token-0123456789abcdef'; // >= 32 characters (config)
 
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -39,6 +39,11 @@ export async function startGatewayProc(env: Record<string, string>, opts: { wait
       FIVED_OPERATOR_TOKEN: OPERATOR_TOKEN,
       FIVED_LOG_LEVEL: 'info',
       FIVED_INSTANCE: `gw-${port}`,
+      // every test client comes from 127.0.0.1 and many tests bet fast: per-address limits and the
+      // per-user bet rate off here (0); the limit tests (gateway-limits.test.ts) set their own
+      FIVED_MAX_CONNS_PER_IP: '0',
+      FIVED_HTTP_RATE_PER_IP: '0',
+      FIVED_USER_BET_RATE: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -177,7 +177,7 @@ describe('two gateways, no scheduler', () => {
     const periodId = period.periodId as string;
     expect((await c.request({ type: 'bet', room: ROOM, periodId, kind: 'A', pick: 1, amount: 10, clientBetId: 'h0' })).type).toBe('bet_ack');
     const w = { duration: 3, timeline: 'default', periodId, startsAt: period.startsAt as number, freezeAt: period.freezeAt as number, endsAt: period.endsAt as number };
-    const limits = { minStake: 2, maxStake: 1_000_000, maxUserStakePerPeriod: 5_000_000, maxLiability: 0 };
+    const limits = { minStake: 2, maxStake: 1_000_000, maxUserStakePerPeriod: 5_000_000, maxLiability: 0, maxBetsPerUserPerPeriod: 0 };
     await Promise.all(Array.from({ length: 120 }, (_, i) => store.placeBet({ period: w, userId: user, clientBetId: `h${i + 1}`, kind: 'B', pick: i % 10, amount: 10 }, limits, DEFAULT_PAYTABLE, Date.now())));
     const settled = await c.next((m) => m.type === 'settled' && m.periodId === periodId, 10_000);
     expect((settled.bets as unknown[]).length).toBe(100);

@@ -92,7 +92,7 @@ describe('commands', () => {
   });
 
   it('fived check-config prints the config or the problems', () => {
-    const ok = spawnSync(process.execPath, [bin, 'check-config'], { env: env({ FIVED_OPERATOR_TOKEN: 'secret-op' }), encoding: 'utf8', timeout: 20_000 });
+    const ok = spawnSync(process.execPath, [bin, 'check-config'], { env: env({ FIVED_OPERATOR_TOKEN: 'secret-op-0123456789abcdef0123456789' }), encoding: 'utf8', timeout: 20_000 });
     expect(ok.status).toBe(0);
     const parsed = JSON.parse(ok.stdout) as { ok: boolean; config: Record<string, unknown>; fingerprint: string };
     expect(parsed.ok).toBe(true);

@@ -26,7 +26,7 @@ const pageErrors: string[] = [];
 async function startGateway(): Promise<void> {
   gw = spawn(process.execPath, ['bin/fived.js', 'all'], {
     cwd: ROOT,
-    env: { ...process.env, FIVED_PORT: String(port), FIVED_DURATIONS: '5', FIVED_FREEZE_MS: '1000', FIVED_DEMO: 'true', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn' },
+    env: { ...process.env, FIVED_PORT: String(port), FIVED_DURATIONS: '5', FIVED_FREEZE_MS: '1000', FIVED_DEMO: 'true', FIVED_JWT_SECRET: 'demo-test-secret-0123456789', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForPort(port, '127.0.0.1', 20_000);

@@ -121,6 +121,31 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await s.balance('u')).toBe(800);
   });
 
+  it('the 101st bet of a user in a period is refused with E_TOO_MANY_BETS; duplicates still get their first ack (issue 12, row 7)', async () => {
+    const s = await make();
+    const w = await openPeriod(s);
+    await s.credit('u', 1_000_000, 'd');
+    await s.credit('other', 1_000, 'd2');
+    const lim = { ...LIMITS, maxBetsPerUserPerPeriod: 100 };
+    // 100 at once: the Redis store sends them in one batch, so the count is also kept within a batch
+    const acks = await Promise.all(Array.from({ length: 100 }, (_, i) => s.placeBet(bet(w, 'u', `b${i}`, 'B', 'big', 10), lim, PAY, Date.now())));
+    expect(acks.every((a) => !a.duplicate)).toBe(true);
+    const before = await digest(s);
+    expect(await codeOf(s.placeBet(bet(w, 'u', 'b100', 'B', 'big', 10), lim, PAY, Date.now()))).toBe(ErrorCode.TOO_MANY_BETS);
+    expect(await digest(s)).toBe(before); // refused: nothing written
+    expect(await s.balance('u')).toBe(1_000_000 - 100 * 10);
+    // a retry of an acknowledged bet is still answered with its first ack
+    expect(await s.placeBet(bet(w, 'u', 'b7', 'B', 'big', 10), lim, PAY, Date.now())).toEqual({ ...acks[7], duplicate: true });
+    // in one batch across the limit: the 101st and later of the same turn are refused too
+    const w2 = await openPeriod(s);
+    const codes = await Promise.all(Array.from({ length: 105 }, (_, i) => codeOf(s.placeBet(bet(w2, 'u', `c${i}`, 'B', 'big', 10), lim, PAY, Date.now()))));
+    expect(codes.filter((c) => c === 'ok')).toHaveLength(100);
+    expect(codes.slice(100)).toEqual(Array(5).fill(ErrorCode.TOO_MANY_BETS));
+    // another user and another period are not affected; 0 = no cap
+    expect(await codeOf(s.placeBet(bet(w, 'other', 'x', 'B', 'big', 10), lim, PAY, Date.now()))).toBe('ok');
+    expect(await codeOf(s.placeBet(bet(w, 'u', 'b101', 'B', 'big', 10), { ...lim, maxBetsPerUserPerPeriod: 0 }, PAY, Date.now()))).toBe('ok');
+  });
+
   it('refuses bets by period state and limits, with coded errors and nothing written', async () => {
     const s = await make();
     await s.credit('u', 1_000_000, 'd');

@@ -181,7 +181,7 @@ describe('compute pool with the redis source (the worker reads and saves on its 
     const w = periodById('20300101000000001', { duration: 60, freezeMs: 5000, dayStart: { minutes: 0, offsetMinutes: 0 } });
     const seed = 'c4'.repeat(32);
     await store.commit(w, seed, w.startsAt - 1000);
-    const limits = { minStake: 2, maxStake: 10_000_000, maxUserStakePerPeriod: 1_000_000_000, maxLiability: 0 };
+    const limits = { minStake: 2, maxStake: 10_000_000, maxUserStakePerPeriod: 1_000_000_000, maxLiability: 0, maxBetsPerUserPerPeriod: 0 };
     const users = Array.from({ length: 20 }, (_, i) => `player-${i}`);
     for (const u of users) await store.credit(u, 100_000_000, `dep-${u}`);
     const kinds = ['A', 'B', 'C', 'D', 'E', 'SUM'] as const;
@@ -243,7 +243,7 @@ describe('compute pool with the redis source (the worker reads and saves on its 
       expect(b!.epoch).toBeGreaterThan(a!.epoch);
       await s.commit(w, base.seed, w.startsAt - 1000);
       await s.credit('p1', 1_000_000, 'd1');
-      const limits = { minStake: 2, maxStake: 10_000_000, maxUserStakePerPeriod: 1_000_000_000, maxLiability: 0 };
+      const limits = { minStake: 2, maxStake: 10_000_000, maxUserStakePerPeriod: 1_000_000_000, maxLiability: 0, maxBetsPerUserPerPeriod: 0 };
       for (const [i, kind] of (['A', 'B', 'C', 'D', 'E'] as const).entries()) {
         for (let d = 0; d <= 9; d++) await s.placeBet({ period: w, userId: 'p1', clientBetId: `x${i}-${d}`, kind, pick: d, amount: 100 }, limits, DEFAULT_PAYTABLE, w.startsAt + 1);
       }

@@ -95,6 +95,9 @@ function fivedEnv(redisUrl: string, o: StackOptions, extra: Record<string, strin
     FIVED_HOST: '127.0.0.1',
     FIVED_LOG_LEVEL: 'warn',
     FIVED_IDLE_TIMEOUT_S: '120',
+    // thousands of clients from 127.0.0.1: per-address limits off (0)
+    FIVED_MAX_CONNS_PER_IP: '0',
+    FIVED_HTTP_RATE_PER_IP: '0',
     ...extra,
   };
 }

@@ -13,7 +13,8 @@ import type { PeriodRecord } from '../store/types.js';
 import { demoUserId, operatorAllowed, type TokenVerifier } from './auth.js';
 import { placeBet } from './bets.js';
 import type { GatewayContext } from './context.js';
-import { json, jsonBody, route, type Req } from './http.js';
+import { json, jsonBody, route, setRequestGate, type Req } from './http.js';
+import type { GatewayLimits } from './limits.js';
 import { FinalPeriods } from './final-periods.js';
 import { betFields, periodIdOf } from './messages.js';
 import type { Periods } from './periods.js';
@@ -33,15 +34,39 @@ function notFound(what: string): never {
   throw new FivedError(ErrorCode.NOT_FOUND, what);
 }
 
-export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Periods, verifier: TokenVerifier, files: Map<string, StaticFile>, hooks: ApiHooks): void {
+export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Periods, verifier: TokenVerifier, files: Map<string, StaticFile>, hooks: ApiHooks, limits: GatewayLimits): void {
   const { cfg, store, clock } = ctx;
+  // per client address: FIVED_HTTP_RATE_PER_IP requests a second (a burst of twice that); health
+  // checks and the platform's own servers (a valid operator token) are not counted
+  setRequestGate(app, {
+    clientIp: (peer, forwarded) => limits.address.resolve(peer, forwarded),
+    admit: (ip, url, authorization) => {
+      if (!limits.http.enabled || url === '/health' || url === '/ready') return null;
+      if (authorization !== '' && operatorAllowed(authorization, cfg.operatorToken)) return null;
+      if (limits.http.take(ip, clock.now())) return null;
+      ctx.metrics.refused.inc({ reason: 'http_rate' });
+      return { ...json(429, { code: ErrorCode.RATE_LIMITED, message: `over ${cfg.httpRatePerIp} requests per second from this address (FIVED_HTTP_RATE_PER_IP)` }), headers: { 'retry-after': '1' } };
+    },
+  });
   const onError = (err: unknown) => {
     ctx.metrics.errors.inc({ where: 'http' });
     ctx.logger.error({ err }, 'http handler failed');
   };
+  // A wrong operator token is logged (address, path; never the header) and counted; after
+  // FIVED_OPERATOR_FAILURES_PER_MIN of them an address is refused for the rest of its minute.
   const operator = (req: Req) => {
     if (cfg.operatorToken === '') throw new FivedError(ErrorCode.FORBIDDEN, 'operator endpoints are disabled (no FIVED_OPERATOR_TOKEN)');
-    if (!operatorAllowed(req.headers.authorization, cfg.operatorToken)) throw new FivedError(ErrorCode.UNAUTHORIZED, 'operator token required: Authorization: Bearer <token>');
+    const now = clock.now();
+    if (limits.operatorFailures.blocked(req.ip, now)) {
+      ctx.metrics.refused.inc({ reason: 'operator_throttled' });
+      throw new FivedError(ErrorCode.RATE_LIMITED, 'too many wrong operator tokens from this address: try again in a minute');
+    }
+    if (!operatorAllowed(req.headers.authorization, cfg.operatorToken)) {
+      const failures = limits.operatorFailures.fail(req.ip, now);
+      ctx.metrics.refused.inc({ reason: 'operator_auth_failed' });
+      ctx.logger.warn({ ip: req.ip, method: req.method, url: req.url, failures }, 'operator token refused');
+      throw new FivedError(ErrorCode.UNAUTHORIZED, 'operator token required: Authorization: Bearer <token>');
+    }
   };
   const methodNotAllowed = (pattern: string, paramCount: number) =>
     route(app, 'any', pattern, paramCount, (req) => json(405, { code: ErrorCode.METHOD_NOT_ALLOWED, message: `${req.method.toUpperCase()} is not allowed on ${req.url}` }));
@@ -183,11 +208,15 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   methodNotAllowed('/api/rooms/:room/periods/:periodId/void', 2);
 
   // ---- demo ----
-  route(app, 'post', '/api/demo/session', 0, async () => {
+  route(app, 'post', '/api/demo/session', 0, async (req) => {
     if (!cfg.demo) notFound('demo sessions are off (FIVED_DEMO)');
+    if (!limits.demoSessions.take(req.ip, clock.now())) {
+      ctx.metrics.refused.inc({ reason: 'demo_sessions' });
+      throw new FivedError(ErrorCode.RATE_LIMITED, `at most ${cfg.demoSessionsPerIpPerHour} demo sessions per hour from this address (FIVED_DEMO_SESSIONS_PER_IP)`);
+    }
     const userId = demoUserId();
     const { balance } = await store.credit(userId, DEMO_BALANCE, `demo:${userId}`);
-    const token = await verifier.sign(userId, 86_400, clock.now());
+    const token = await verifier.sign(userId, Math.min(86_400, cfg.maxTokenAgeS), clock.now());
     return json(200, { token, userId, balance });
   }, onError);
   methodNotAllowed('/api/demo/session', 0);

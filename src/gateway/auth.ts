@@ -4,21 +4,25 @@
 // The user id of a bet always comes from here, never from a message field.
 
 import { SignJWT, jwtVerify } from 'jose';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, FivedError } from '../errors.js';
 import { WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '../protocol.js';
 
 export interface Identity {
   userId: string;
-  /** epoch ms when the token expires, or null when it has no exp */
-  expiresAt: number | null;
+  /** epoch ms when the token expires (exp is required) */
+  expiresAt: number;
 }
 
 const USER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 export class TokenVerifier {
   private readonly key: Uint8Array | null;
-  constructor(secret: string) {
+  /**
+   * maxAgeS bounds a token's life: exp at most maxAgeS ahead of now, and exp - iat at most maxAgeS
+   * when iat is given. A stolen token is then worth a day at most, not forever (issue 12, row 8).
+   */
+  constructor(secret: string, private readonly maxAgeS = 86_400, private readonly now: () => number = Date.now) {
     this.key = secret === '' ? null : new TextEncoder().encode(secret);
   }
 
@@ -30,10 +34,16 @@ export class TokenVerifier {
   async verify(token: string): Promise<Identity> {
     if (!this.key) throw new FivedError(ErrorCode.UNAUTHORIZED, 'player tokens are disabled on this gateway (no FIVED_JWT_SECRET)');
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const nowMs = this.now();
+      // jose checks exp (when present) against this clock; its requiredClaims makes exp mandatory
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp'], currentDate: new Date(nowMs) });
       const sub = payload.sub;
       if (typeof sub !== 'string' || !USER_ID.test(sub)) throw new Error('sub must be a user id (1-128 of A-Z a-z 0-9 _ . : @ -)');
-      return { userId: sub, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null };
+      const exp = payload.exp;
+      if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new Error('"exp" claim is required');
+      if (exp * 1000 - nowMs > this.maxAgeS * 1000) throw new Error(`"exp" lies more than ${this.maxAgeS} s ahead (FIVED_MAX_TOKEN_AGE_S)`);
+      if (typeof payload.iat === 'number' && exp - payload.iat > this.maxAgeS) throw new Error(`the token lives longer than ${this.maxAgeS} s (exp - iat; FIVED_MAX_TOKEN_AGE_S)`);
+      return { userId: sub, expiresAt: exp * 1000 };
     } catch (err) {
       if (err instanceof FivedError) throw err;
       throw new FivedError(ErrorCode.UNAUTHORIZED, `invalid token: ${err instanceof Error ? err.message : String(err)}`);
@@ -70,12 +80,14 @@ export function demoUserId(): string {
   return `demo-${randomBytes(6).toString('hex')}`;
 }
 
-/** Constant-time-ish comparison of the operator bearer token. */
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Compares the Authorization header with `Bearer <operator token>` in constant time: both are
+ * hashed to 32 bytes first, so neither the content nor the length of the token leaks through
+ * the time a refusal takes.
+ */
 export function operatorAllowed(authorization: string, operatorToken: string): boolean {
   if (operatorToken === '') return false;
-  const expected = `Bearer ${operatorToken}`;
-  if (authorization.length !== expected.length) return false;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) diff |= authorization.charCodeAt(i) ^ expected.charCodeAt(i);
-  return diff === 0;
+  return timingSafeEqual(digest(authorization), digest(`Bearer ${operatorToken}`));
 }

@@ -11,6 +11,21 @@ export interface Req {
   params: string[];
   headers: { authorization: string; contentType: string };
   body: Buffer | null;
+  /** the client's address (limits.ts: the peer, or X-Forwarded-For from a trusted proxy); '' without a gate */
+  ip: string;
+}
+
+/**
+ * Runs before every route of an app (the per-address HTTP limit): given the client address and
+ * the request, a Reply refuses it before the handler runs; null lets it through.
+ */
+export interface RequestGate {
+  clientIp(peer: string, forwarded: string): string;
+  admit(ip: string, url: string, authorization: string): Reply | null;
+}
+const gates = new WeakMap<TemplatedApp, RequestGate>();
+export function setRequestGate(app: TemplatedApp, gate: RequestGate): void {
+  gates.set(app, gate);
 }
 
 export interface Reply {
@@ -77,7 +92,21 @@ export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'any',
       params,
       headers: { authorization: req.getHeader('authorization'), contentType: req.getHeader('content-type') },
       body: null,
+      ip: '',
     };
+    const gate = gates.get(app);
+    if (gate) {
+      info.ip = gate.clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'));
+      const refused = gate.admit(info.ip, info.url, info.headers.authorization);
+      if (refused) {
+        res.cork(() => {
+          res.writeStatus(statusLine(refused.status)).writeHeader('content-type', refused.contentType);
+          for (const [k, v] of Object.entries(refused.headers ?? {})) res.writeHeader(k, v);
+          res.end(refused.body);
+        });
+        return;
+      }
+    }
     const hasBody = info.method === 'post' || info.method === 'put' || info.method === 'patch';
     void (async () => {
       let reply: Reply;

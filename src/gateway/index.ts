@@ -21,6 +21,7 @@ import { loadStatic } from './static.js';
 import { Timing } from './timing.js';
 import { LIBUS_LISTEN_EXCLUSIVE_PORT, loadUws, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { mountWs } from './ws.js';
+import { GatewayLimits } from './limits.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -78,7 +79,8 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   );
   const timing = new Timing(ctx, periods, results, settlement);
   timingRef.t = timing;
-  const verifier = new TokenVerifier(cfg.jwtSecret);
+  const verifier = new TokenVerifier(cfg.jwtSecret, cfg.maxTokenAgeS, () => deps.clock.now());
+  const limits = new GatewayLimits(cfg, () => deps.clock.now());
 
   const fingerprint = configFingerprint(cfg);
   const registered = await deps.store.registerConfig(fingerprint);
@@ -92,7 +94,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
 
   const app = uws.App();
   hub.attach(app);
-  mountWs(app, uws, ctx, periods, verifier);
+  const ws = mountWs(app, uws, ctx, periods, verifier, limits);
   mountApi(app, ctx, periods, verifier, loadStatic(), {
     voidPeriod: async (room, periodId, reason) => {
       const s = periods.get(room.duration, periodId);
@@ -102,7 +104,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       await deps.store.publish(CHANNELS.void, { room: room.name, ...ref, reason, refunded: r.refunded });
       return r;
     },
-  });
+  }, limits);
 
   // measure the clock against the store before deciding anything from it, then every few seconds
   await checkReadiness(ctx).catch(() => undefined);
@@ -137,6 +139,8 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
     (stopped ??= (async () => {
       await drain();
       timing.stop();
+      ws.stop();
+      limits.stop();
       clearInterval(skewTimer);
       stopLoopDelay();
       closeApp(app);

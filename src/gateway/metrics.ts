@@ -22,6 +22,7 @@ export function gatewayMetrics(registry: Registry) {
     settlements: counter<'how'>(registry, 'fived_gateway_settlements_total', 'settlements this gateway applied', ['how']),
     closes: counter<'code'>(registry, 'fived_gateway_closes_total', 'connections the gateway closed, by close code', ['code']),
     ready: gauge(registry, 'fived_gateway_ready', '1 when /ready answers 200'),
+    refused: counter<'reason'>(registry, 'fived_gateway_refused_total', 'connections, requests and bets refused by a per-address or per-user limit, and operator token failures', ['reason']),
     errors: counter<'where'>(registry, 'fived_gateway_errors_total', 'unexpected errors caught', ['where']),
   };
 }

@@ -6,6 +6,10 @@
 // - message data (an ArrayBuffer valid only during the callback) is decoded synchronously;
 // - replies after an await go through hub.sendLater (cork + a check that the socket is still open);
 // - every send's result is checked (hub.send closes a socket whose send was dropped).
+// Limits (limits.ts): sockets per client address and per user are checked at the upgrade and
+// again in the admission turn (the authoritative check: open() runs inside res.upgrade, so the
+// counts are exact there); a socket is closed with AUTH_EXPIRED when its token expires, whether
+// or not the client says anything; bets of one user share one rate across its sockets.
 
 import { roomName, type Config } from '../config.js';
 import { ErrorCode, FivedError, toFivedError } from '../errors.js';
@@ -16,6 +20,7 @@ import { parseProtocols } from './auth.js';
 import { placeBet } from './bets.js';
 import { decode } from './codec.js';
 import { Admission } from './admission.js';
+import { ExpiryWheel, type GatewayLimits } from './limits.js';
 import { background, type GatewayContext } from './context.js';
 import type { Socket, SocketData } from './hub.js';
 import { parseClientMessage, requestId } from './messages.js';
@@ -28,6 +33,7 @@ import type { HttpResponse, TemplatedApp, Uws } from './uws.js';
 const MALFORMED_LIMIT = 10; // malformed frames per window before MALFORMED_FLOOD
 const MALFORMED_WINDOW_MS = 10_000;
 const PAYLOAD_SLACK = 64 * 1024;
+const EXPIRY_CHECK_MS = 250; // a silent socket is closed at most this long after its token's exp
 
 export function errorMsg(err: unknown, id?: string | number): ErrorMsg {
   const e = toFivedError(err);
@@ -41,9 +47,21 @@ export function originAllowed(cfg: Pick<Config, 'origins'>, origin: string): boo
 
 let nextSocketId = 1;
 
-export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, periods: Periods, verifier: TokenVerifier): void {
+export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, periods: Periods, verifier: TokenVerifier, limits: GatewayLimits): { stop(): void } {
   const { cfg, hub, metrics, clock } = ctx;
   const admission = new Admission();
+  const expiry = new ExpiryWheel<Socket>(clock.now());
+  const expiryTimer = setInterval(() => {
+    for (const ws of expiry.due(clock.now())) hub.close(ws, CloseCode.AUTH_EXPIRED, 'token expired');
+  }, EXPIRY_CHECK_MS);
+  expiryTimer.unref();
+
+  /** Why a new socket from this address / of this user is refused, or null. */
+  const overLimit = (remote: string, userId: string | null): string | null => {
+    if (cfg.maxConnsPerIp > 0 && limits.connsPerIp.get(remote) >= cfg.maxConnsPerIp) return `at most ${cfg.maxConnsPerIp} connections per client address (FIVED_MAX_CONNS_PER_IP)`;
+    if (userId !== null && cfg.maxSocketsPerUser > 0 && (hub.userSockets(userId)?.size ?? 0) >= cfg.maxSocketsPerUser) return `at most ${cfg.maxSocketsPerUser} connections per user (FIVED_MAX_SOCKETS_PER_USER); close another one first`;
+    return null;
+  };
 
   const reject = (res: HttpResponse, status: string, code: ErrorCode, message: string) => {
     res.cork(() => {
@@ -87,11 +105,17 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       const extensions = req.getHeader('sec-websocket-extensions');
       const origin = req.getHeader('origin');
       const query = new URLSearchParams(req.getQuery() ?? '');
+      const forwarded = req.getHeader('x-forwarded-for');
       let remote = '';
       try {
-        remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+        remote = limits.address.resolve(Buffer.from(res.getRemoteAddressAsText()).toString(), forwarded);
       } catch {
         remote = '';
+      }
+      const early = overLimit(remote, null);
+      if (early !== null) {
+        metrics.refused.inc({ reason: 'conns_per_ip' });
+        return reject(res, '429 Too Many Requests', ErrorCode.RATE_LIMITED, early);
       }
 
       if (ctx.draining) return reject(res, '503 Service Unavailable', ErrorCode.NOT_READY, 'gateway draining; reconnect');
@@ -102,6 +126,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
 
       let userId: string | null = null;
       let expiresAt: number | null = null;
+      // the token is never logged (nor the query it may ride in): it is a credential
       if (token !== null && token !== '') {
         try {
           const id = await verifier.verify(token);
@@ -116,6 +141,12 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       admission.admit(() => {
         if (aborted) return;
         if (ctx.draining) return reject(res, '503 Service Unavailable', ErrorCode.NOT_READY, 'gateway draining; reconnect');
+        const over = overLimit(remote, userId);
+        if (over !== null) {
+          metrics.refused.inc({ reason: userId !== null && (hub.userSockets(userId)?.size ?? 0) >= cfg.maxSocketsPerUser && cfg.maxSocketsPerUser > 0 ? 'sockets_per_user' : 'conns_per_ip' });
+          return reject(res, '429 Too Many Requests', ErrorCode.RATE_LIMITED, over);
+        }
+        if (expiresAt !== null && clock.now() >= expiresAt) return reject(res, '401 Unauthorized', ErrorCode.UNAUTHORIZED, 'token expired');
         const data: SocketData = {
           id: nextSocketId++, userId, expiresAt, format, rooms: new Set(), bucket: new RateBucket(cfg.rateLimitPerS, clock.now()),
           malformed: 0, malformedWindow: 0, open: true, remote,
@@ -128,12 +159,15 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     },
 
     open: (ws) => {
+      const d = ws.getUserData();
+      // counted before anything can close it: close() uncounts every socket that opened
+      limits.connsPerIp.inc(d.remote);
       if (ctx.draining) {
         ws.end(CloseCode.GOING_AWAY, 'gateway draining');
         return;
       }
       hub.add(ws);
-      const d = ws.getUserData();
+      if (d.expiresAt !== null) expiry.add(ws, d.expiresAt);
       hub.send(ws, { type: ServerType.HELLO, serverTime: clock.now(), instance: cfg.instance, userId: d.userId, freezeMs: cfg.freezeMs, rooms: periods.roomInfos() });
     },
 
@@ -189,11 +223,15 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     },
 
     close: (ws) => {
+      limits.connsPerIp.dec(ws.getUserData().remote);
+      expiry.remove(ws);
       hub.remove(ws);
     },
   });
 
   const reply = (ws: Socket, msg: ServerMessage) => hub.sendLater(ws, msg);
+  const stop = () => clearInterval(expiryTimer);
+  return { stop };
 
   function handle(ws: Socket, msg: ClientMessage): void {
     const d = ws.getUserData();
@@ -236,6 +274,12 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     const withId = <T extends object>(m: T) => (id === undefined ? m : { ...m, id });
     switch (msg.type) {
       case ClientType.BET: {
+        // one rate for all of the user's sockets on this gateway: more sockets are not more bets
+        if (!limits.userBets.take(userId, clock.now())) {
+          metrics.bets.inc({ outcome: 'rejected', code: ErrorCode.RATE_LIMITED });
+          metrics.refused.inc({ reason: 'user_bet_rate' });
+          throw new FivedError(ErrorCode.RATE_LIMITED, `over ${cfg.userBetRatePerS} bets per second for this user (FIVED_USER_BET_RATE)`);
+        }
         const { room, periodId, kind, pick, amount, clientBetId } = msg;
         background(ctx, 'bet', async () => {
           try {
@@ -285,4 +329,3 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     }
   }
 }
-

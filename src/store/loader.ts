@@ -94,7 +94,7 @@ export async function loadBets(store: Store, period: PeriodWindow, count: number
     await loadRedis(store, period, { records, users, gross, net, ustake, total, count });
   } else if (store instanceof MemoryStore) {
     for (let u = 0; u < userCount; u++) await store.credit(users[u]!, ustake[u]!, `load-${period.periodId}-${u}`);
-    const limits = { minStake: 1, maxStake: Number.MAX_SAFE_INTEGER, maxUserStakePerPeriod: Number.MAX_SAFE_INTEGER, maxLiability: 0 };
+    const limits = { minStake: 1, maxStake: Number.MAX_SAFE_INTEGER, maxUserStakePerPeriod: Number.MAX_SAFE_INTEGER, maxLiability: 0, maxBetsPerUserPerPeriod: 0 };
     for (let i = 0; i < count; i++) {
       const o = i * BET_RECORD_BYTES;
       const { kind, pick } = patternOf(view.getUint8(o + 4));

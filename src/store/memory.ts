@@ -218,6 +218,8 @@ export class MemoryStore implements Store {
     if (c.now >= w.endsAt) fail(ErrorCode.PERIOD_CLOSED);
     // the store's own clock closes betting too, whatever the caller's says (as RedisStore's TIME)
     if (c.now >= w.freezeAt || this.storeNow() >= w.freezeAt) fail(ErrorCode.PERIOD_FROZEN);
+    const maxBets = limits.maxBetsPerUserPerPeriod;
+    if (maxBets > 0 && (p.ubets.get(input.userId)?.length ?? 0) >= maxBets) fail(ErrorCode.TOO_MANY_BETS);
     const staked = p.ustake.get(input.userId) ?? 0;
     if (staked + c.amount > limits.maxUserStakePerPeriod) fail(ErrorCode.USER_LIMIT);
     if (limits.maxLiability > 0) {

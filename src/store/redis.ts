@@ -329,7 +329,7 @@ export class RedisStore implements Store {
     if (this.closed) throw new FivedError(ErrorCode.STORE_UNAVAILABLE, 'store closed');
     const p = input.period;
     // limits and paytable are script arguments: bets under other settings go into another batch
-    const key = `${periodMember(p)}|${limits.maxUserStakePerPeriod}|${limits.maxLiability}|${paytable.number}|${paytable.bigSmall}|${paytable.oddEven}|${paytable.sumBigSmall}|${paytable.sumOddEven}`;
+    const key = `${periodMember(p)}|${limits.maxUserStakePerPeriod}|${limits.maxLiability}|${limits.maxBetsPerUserPerPeriod}|${paytable.number}|${paytable.bigSmall}|${paytable.oddEven}|${paytable.sumBigSmall}|${paytable.sumOddEven}`;
     let batch = this.betBatches.get(key);
     if (!batch) {
       batch = { period: p, limits, paytable, bets: [] };
@@ -386,7 +386,7 @@ export class RedisStore implements Store {
     const { limits: l, paytable: pt } = b;
     const args: ScriptArg[] = [
       l.maxUserStakePerPeriod, l.maxLiability, periodMember(p), PERIOD_TTL_S, pt.number, pt.bigSmall, pt.oddEven, pt.sumBigSmall, pt.sumOddEven,
-      users.length, ...users, nums, ...ids,
+      l.maxBetsPerUserPerPeriod, users.length, ...users, nums, ...ids,
     ];
     let reply: number[];
     try {

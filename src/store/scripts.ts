@@ -52,6 +52,7 @@ export const LUA_ERRORS: Record<number, ErrorCode> = {
   [-16]: ErrorCode.INVALID_BETS,
   [-17]: ErrorCode.INVALID_BETS,
   [-18]: ErrorCode.ALREADY_RESULTED,
+  [-24]: ErrorCode.TOO_MANY_BETS,
   [-30]: ErrorCode.BALANCE_LIMIT,
   [-31]: ErrorCode.BALANCE_OUT_OF_RANGE,
 };
@@ -64,6 +65,7 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   E_PERIOD_NOT_OPEN: 'betting on the period has not started',
   E_PERIOD_CLOSED: 'the period has ended',
   E_USER_LIMIT: 'the per-user stake limit of the period would be exceeded',
+  E_TOO_MANY_BETS: 'the per-user bet count limit of the period is reached',
   E_LIABILITY_LIMIT: 'the period liability cap would be exceeded',
   E_INSUFFICIENT_FUNDS: 'insufficient funds',
   E_DUPLICATE_CONFLICT: 'the id was already used with different content',

@@ -14,6 +14,7 @@ export interface BetLimits {
   maxStake: number; // per bet
   maxUserStakePerPeriod: number; // per user per period, gross
   maxLiability: number; // per period, via the core's cheap upper bound; 0 = no cap
+  maxBetsPerUserPerPeriod: number; // bets of one user in one period; 0 = no cap
 }
 
 export interface PlaceBetInput {

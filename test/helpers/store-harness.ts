@@ -8,7 +8,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { RedisStore } from '../../src/store/redis.js';
 import type { BetLimits, SettlementPlan, Store, StoredResult } from '../../src/store/types.js';
 
-export const LIMITS: BetLimits = { minStake: 2, maxStake: 1_000_000, maxUserStakePerPeriod: 5_000_000, maxLiability: 0 };
+export const LIMITS: BetLimits = { minStake: 2, maxStake: 1_000_000, maxUserStakePerPeriod: 5_000_000, maxLiability: 0, maxBetsPerUserPerPeriod: 0 }; // no bet count cap: tests place many bets per user
 export const PAY = DEFAULT_PAYTABLE;
 
 let periodCounter = 0;

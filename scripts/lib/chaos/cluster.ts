@@ -85,6 +85,12 @@ export class ChaosCluster {
       FIVED_MAX_CLOCK_SKEW_MS: String(this.o.maxClockSkewMs ?? 250),
       FIVED_HOST: '127.0.0.1',
       FIVED_LOG_LEVEL: 'info',
+      // every client of a run (fleet, watchers, soak pool) comes from 127.0.0.1 through HAProxy:
+      // per-address limits off (HAProxy's stick tables too: haproxy-config.sh --ip-limits off);
+      // a fleet player may place more than 100 bets in a long room: no per-period count cap
+      FIVED_MAX_CONNS_PER_IP: '0',
+      FIVED_HTTP_RATE_PER_IP: '0',
+      FIVED_MAX_BETS_PER_PERIOD: '0',
       ...this.o.env,
     };
   }
@@ -143,7 +149,7 @@ export class ChaosCluster {
       const servers = this.gateways().map((g) => `127.0.0.1:${g.port}`);
       execFileSync(path.join(REPO, 'scripts', 'haproxy-config.sh'), [
         '-o', cfgFile, '--bind', `127.0.0.1:${this.lbPort}`, '--stats', `127.0.0.1:${this.statsPort}`, '--stats-socket', path.join(this.o.dir, 'haproxy.sock'),
-        '--operator', 'none', '--log', 'stdout', '--check-inter', '500', '--slowstart', '1s', '--maxconn', String(this.o.maxconn ?? 4000), ...servers,
+        '--operator', 'none', '--log', 'stdout', '--check-inter', '500', '--slowstart', '1s', '--maxconn', String(this.o.maxconn ?? 4000), '--conns-per-ip', '0', '--http-rate-per-ip', '0', ...servers,
       ]);
       proc = startProc(name, 'haproxy', ['-db', '-f', cfgFile], { logFile: log });
     }

@@ -23,7 +23,7 @@ const CODES = new Set<string>(Object.values(ErrorCode));
 /** close codes documented in docs/protocol.md (1006: no close frame, e.g. a frame far over the limit; 1007: not UTF-8) */
 const DOCUMENTED_CLOSES = new Set([1000, 1001, 1006, 1007, 1008, 1009, 4000, 4001, 4002, 4003]);
 const JWT_SECRET = 'fuzz-secret-0123456789abcdef';
-const OPERATOR = 'fuzz-operator-token';
+const OPERATOR = 'fuzz-operator-token-0123456789abcdef'; // >= 32 characters (config)
 const DURATIONS = [4, 6];
 const FREEZE_MS = 1000;
 const MAX_PAYLOAD = 16 * 1024;
@@ -102,6 +102,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
         ...e, FIVED_REDIS_URL: `redis://127.0.0.1:${redisPort}`, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','),
         FIVED_FREEZE_MS: String(FREEZE_MS), FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_RATE_LIMIT: String(rate),
         FIVED_MAX_PAYLOAD: String(MAX_PAYLOAD), FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500', FIVED_INSTANCE: `fuzz-${port}`,
+        // the fuzzer's sockets and requests all come from 127.0.0.1 as one user: limits off (0)
+        FIVED_MAX_CONNS_PER_IP: '0', FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_SOCKETS_PER_USER: '0', FIVED_USER_BET_RATE: '0', FIVED_MAX_BETS_PER_PERIOD: '0', FIVED_OPERATOR_FAILURES_PER_MIN: '0',
       };
     };
     const gws = gwPorts.map((p, i) => startProc(`fuzz-gateway-${i + 1}`, process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'gateway'], { env: env(p, i === 0 ? 100_000 : 20), logFile: path.join(dir, `gateway-${i + 1}.log`), cwd: REPO }));

@@ -42,7 +42,7 @@ export interface ChaosResult {
 }
 
 const JWT_SECRET = 'chaos-secret-0123456789abcdef';
-const OPERATOR_TOKEN = 'chaos-operator-token';
+const OPERATOR_TOKEN = 'chaos-operator-token-0123456789abcdef'; // >= 32 characters (config)
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? ((l: string) => console.log(l));

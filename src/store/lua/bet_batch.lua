@@ -6,39 +6,39 @@
 --       10 wallet totals (hash), 11 unfinished periods (zset); then per distinct user u = 1..U:
 --       11 + 2u - 1 the user's clientBetIds in the period (list), 11 + 2u the user's periods (zset)
 -- ARGV: 1 max user stake per period, 2 max liability (0 = none), 3 period member, 4 ttl (s),
---       5..9 multipliers number, bigSmall, oddEven, sumBigSmall, sumOddEven, 10 U,
---       11..10+U the distinct user ids, 11+U the bets' numbers packed '<HBddd' per bet (user 1..U,
+--       5..9 multipliers number, bigSmall, oddEven, sumBigSmall, sumOddEven, 10 max bets of a user
+--       in the period (0 = none), 11 U, 12..11+U the distinct user ids, 12+U the bets' numbers packed '<HBddd' per bet (user 1..U,
 --       pattern 0..73, gross amount, net amount after the fee, caller now in ms: binary, because
 --       parsing text costs this Redis more than the bet itself), then the bets' clientBetIds
 -- returns: { stakesTotal, then per bet: status, seq, placedAt, balance }
 --          status 1 accepted | 2 duplicate (the first acknowledgement) | -1 void | -2 not committed |
 --          -3 frozen | -4 not open | -5 closed | -6 user limit | -7 liability limit |
---          -8 insufficient funds | -9 duplicate conflict | -31 stored balance out of the exact range
---          (seq, placedAt, balance 0 when < 0);
+--          -8 insufficient funds | -9 duplicate conflict | -24 too many bets of the user |
+--          -31 stored balance out of the exact range (seq, placedAt, balance 0 when < 0);
 --          stakesTotal is the wallet's stakes counter after the batch (0 if nothing was accepted)
 --!include liability
 --!include bets
 local K = { meta = KEYS[1], recs = KEYS[2], users = KEYS[3], uidx = KEYS[4], gross = KEYS[5], net = KEYS[6],
   ustake = KEYS[7], idem = KEYS[8], balances = KEYS[9], totals = KEYS[10], unfinished = KEYS[11] }
-local nu = tonumber(ARGV[10])
+local nu = tonumber(ARGV[11])
 local users, ukeys = {}, {}
 for u = 1, nu do
-  users[u] = ARGV[10 + u]
+  users[u] = ARGV[11 + u]
   ukeys[u] = { KEYS[11 + 2 * u - 1], KEYS[11 + 2 * u] }
 end
-local blob = ARGV[11 + nu]
-local n = #ARGV - 11 - nu
+local blob = ARGV[12 + nu]
+local n = #ARGV - 12 - nu
 local bu, bp, ba, bn, bw, bc, fields = {}, {}, {}, {}, {}, {}, {}
 local pos = 1
 for i = 1, n do
   bu[i], bp[i], ba[i], bn[i], bw[i], pos = struct.unpack('<HBddd', blob, pos)
-  bc[i] = ARGV[11 + nu + i]
+  bc[i] = ARGV[12 + nu + i]
   fields[i] = users[bu[i]] .. '\n' .. bc[i]
 end
-local limits = { maxUser = tonumber(ARGV[1]), cap = tonumber(ARGV[2]),
+local limits = { maxUser = tonumber(ARGV[1]), cap = tonumber(ARGV[2]), maxBets = tonumber(ARGV[10]),
   pay = { tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]) } }
 
-local st = bets_open(K, users, fields, limits)
+local st = bets_open(K, users, fields, limits, ukeys)
 local out = { 0 }
 for i = 1, n do
   local status, seq, at, bal = bets_place(st, i, bu[i], bc[i], bp[i], ba[i], bn[i], bw[i])

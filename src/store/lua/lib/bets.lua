@@ -14,11 +14,12 @@
 -- and Lua's tostring turns 1e12 into '1e+12'.
 --
 -- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals }
+-- limits: { maxUser, cap, maxBets (0 = no cap), pay }
 -- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their periods zset }
 -- fields: per bet (in batch order) its field of the idempotency hash, userId .. '\n' .. clientBetId
 -- entry: seq|pattern|amount|placedAt|balance (the same text MemoryStore keeps)
 
-local function bets_open(K, users, fields, limits)
+local function bets_open(K, users, fields, limits, ukeys)
   local st = { K = K, users = users, fields = fields, limits = limits }
   st.meta = redis.call('HMGET', K.meta, 'commitment', 'void', 'frozen', 'startsAt', 'freezeAt', 'endsAt')
   if st.meta[1] then -- the window, as numbers once (a committed period has it)
@@ -42,6 +43,11 @@ local function bets_open(K, users, fields, limits)
     st.bal[u] = tonumber(b[u] or '0')
     st.ui[u] = x[u] and tonumber(x[u]) or nil
   end
+  -- bets each user already has in the period (their clientBetId list), when the count is capped
+  st.nbets = {}
+  if limits.maxBets > 0 then
+    for u = 1, #users do st.nbets[u] = redis.call('LLEN', ukeys[u][1]) end
+  end
   st.nusers = nil -- HLEN uidx, read when the batch brings a user new to the period
   if limits.cap > 0 then
     local f = {}
@@ -59,7 +65,8 @@ end
 
 -- returns status, seq, placedAt, balance: 1 accepted, 2 duplicate (the first ack), < 0 refused
 -- (-1 void, -2 not committed, -3 frozen, -4 not open, -5 closed, -6 user limit, -7 liability,
--- -8 insufficient funds, -9 duplicate conflict, -31 stored balance out of the exact range)
+-- -8 insufficient funds, -9 duplicate conflict, -24 too many bets of the user in the period,
+-- -31 stored balance out of the exact range)
 local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   local field = st.fields[i]
   local prev = st.fresh[field] or st.idem[i]
@@ -75,6 +82,7 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   if now < st.startsAt then return -4 end
   if now >= st.endsAt then return -5 end
   if now >= st.freezeAt or st.storeNow >= st.freezeAt then return -3 end
+  if st.limits.maxBets > 0 and st.nbets[u] >= st.limits.maxBets then return -24 end
   if st.stake[u] + amount > st.limits.maxUser then return -6 end
   if st.limits.cap > 0 then
     st.net[pattern + 1] = st.net[pattern + 1] + net
@@ -108,6 +116,7 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   st.gross[pattern] = st.gross[pattern] + amount
   st.netadd[pattern] = st.netadd[pattern] + net
   st.stake[u] = st.stake[u] + amount
+  if st.limits.maxBets > 0 then st.nbets[u] = st.nbets[u] + 1 end
   st.bal[u] = st.bal[u] - amount
   st.stakes = st.stakes + amount
   local entry = string.format('%d|%d|%d|%d|%d', seq, pattern, amount, now, st.bal[u])
