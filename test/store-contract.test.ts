@@ -251,10 +251,31 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(inv.left).toBe(inv.right);
   });
 
+  it('a settlement is refused before the end by the store\'s own clock, whatever the caller\'s now says (issue 12 row 3)', async () => {
+    const s = await make();
+    const w = await openPeriod(s, { start: -1000, freeze: 300, end: 600 });
+    await s.credit('early', 10_000, 'dep-early');
+    for (let d = 0; d <= 9; d++) await s.placeBet(bet(w, 'early', `e${d}`, 'A', d, 100), LIMITS, PAY, Date.now());
+    await s.saveSettlement(await planFor(s, w));
+    const before = await s.balance('early');
+    // a caller whose clock runs 1.5 s ahead believes the period ended: the store's clock says no
+    expect(await codeOf(s.applySettlement(w, w.endsAt + 1500))).toBe(ErrorCode.TOO_EARLY);
+    expect(await codeOf(s.applySettlement(w, Date.now() + 1500))).toBe(ErrorCode.TOO_EARLY);
+    expect(await s.balance('early')).toBe(before);
+    expect(await s.isSettled(w)).toBe(false);
+    expect((await s.userBets('early', w)).every((b) => b.state === 'pending' && b.payout === 0)).toBe(true);
+    // the caller's clock is still an extra check: behind the end, refused too
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    expect(await codeOf(s.applySettlement(w, w.endsAt - 1))).toBe(ErrorCode.TOO_EARLY);
+    const applied = await s.applySettlement(w, Date.now());
+    expect(applied).toEqual({ applied: true, credited: 98 * 9 });
+    expect(await s.balance('early')).toBe(before + 98 * 9);
+  });
+
   it('settlement plans are checked and fenced', async () => {
     const s = await make();
     const lease = (await s.acquireLease('sched', 10_000))!;
-    const w = await openPeriod(s);
+    const w = await openPeriod(s, { start: -1000, freeze: 300, end: 400 });
     await s.credit('u', 1000, 'd');
     await s.placeBet(bet(w, 'u', 'a', 'A', 1, 100), LIMITS, PAY, Date.now());
     const plan = await planFor(s, w);
@@ -265,6 +286,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     await s.saveSettlement(plan, lease);
     expect(await s.pendingSettlements()).toEqual([w]);
     expect(await codeOf(s.applySettlement(w, w.endsAt, { holder: 'old', epoch: lease.epoch + 5 }))).toBe(ErrorCode.STALE_EPOCH);
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
     expect((await s.applySettlement(w, w.endsAt, lease)).applied).toBe(true);
     expect(await codeOf(s.applySettlement(windowAt(Date.now()), Date.now()))).toBe(ErrorCode.NOT_SETTLED);
   });

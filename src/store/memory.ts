@@ -370,7 +370,8 @@ export class MemoryStore implements Store {
     if (p?.void) throw storeError(ErrorCode.PERIOD_VOID, { periodId: ref.periodId });
     if (!p?.plan || !p.window) throw storeError(ErrorCode.NOT_SETTLED, { periodId: ref.periodId });
     if (p.settled) return { status: 0, credited: 0, done: true };
-    if (now < p.window.endsAt) throw storeError(ErrorCode.TOO_EARLY, { periodId: ref.periodId });
+    // the end by the store's own clock (as settle_apply.lua's Redis TIME); the caller's is an extra check
+    if (now < p.window.endsAt || this.storeNow() < p.window.endsAt) throw storeError(ErrorCode.TOO_EARLY, { periodId: ref.periodId });
     const total = p.plan.wusers.length;
     const last = Math.min(p.cursor + chunk, total);
     let credited = 0;

@@ -169,7 +169,11 @@ export interface Store {
   // ---- settlement ----
   /** Persist the plan and add the period to the pending set (due at its end). Idempotent: first plan wins. */
   saveSettlement(plan: SettlementPlan, fence?: Fence): Promise<void>;
-  /** Apply a saved plan exactly once, in journaled chunks; refused before the end (E_TOO_EARLY). */
+  /**
+   * Apply a saved plan exactly once, in journaled chunks; refused (E_TOO_EARLY) before the end by
+   * the store's own clock (Redis TIME inside the script; MemoryStore's injected clock), whatever
+   * `now` says — `now` is only an extra check.
+   */
   applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number }>;
   /** one claimant at a time computes a period's fallback settlement; re-entrant for the holder (a retry extends it) */
   claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean>;
