@@ -64,7 +64,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const rooms = roomsOf(cfg);
   const metrics = gatewayMetrics(deps.registry);
   const hub = new Hub(metrics, rooms.map((r) => r.name));
-  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0 };
+  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0 };
   const periods = new Periods(rooms);
   const settlement = new Settlement(ctx, periods);
   const timingRef: { t: Timing | null } = { t: null };

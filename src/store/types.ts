@@ -185,8 +185,16 @@ export interface Store {
   isSettled(period: PeriodRef): Promise<boolean>;
 
   // ---- void ----
-  /** mark void, refund every bet exactly once; idempotent */
+  /** mark void, refund every bet exactly once; idempotent. Refused for a stored result (E_ALREADY_RESULTED) or a settlement (E_ALREADY_SETTLED). */
   voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number }>;
+  /**
+   * The one exception to "a period with a stored result is never void": the store verifies the
+   * stored result against the period's commitment itself and, only when it does NOT verify, moves
+   * it aside (never served) and voids the period with refunds. A result that verifies:
+   * E_ALREADY_RESULTED; a settlement (being) applied: E_ALREADY_SETTLED. No stored result: as
+   * voidPeriod. Idempotent.
+   */
+  voidUnverifiedResult(period: PeriodRef, reason: string): Promise<{ refunded: number }>;
 
   // ---- history (capped stream per room, explicit ids from the period) ----
   appendHistory(entry: HistoryEntry): Promise<boolean>;
