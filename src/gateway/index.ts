@@ -100,6 +100,10 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       await deps.store.publish(CHANNELS.void, { room: room.name, ...ref, reason, refunded: r.refunded });
       return r;
     },
+    voided: async (room, periodId, reason) => {
+      const s = periods.get(room.duration, periodId);
+      if (s && s.status !== 'void') await timing.voidPeriod(s, reason, false);
+    },
   });
 
   // measure the clock against the store before deciding anything from it, then every few seconds

@@ -22,6 +22,7 @@ export function gatewayMetrics(registry: Registry) {
     settlements: counter<'how'>(registry, 'fived_gateway_settlements_total', 'settlements this gateway applied', ['how']),
     closes: counter<'code'>(registry, 'fived_gateway_closes_total', 'connections the gateway closed, by close code', ['code']),
     ready: gauge(registry, 'fived_gateway_ready', '1 when /ready answers 200'),
+    resultMismatch: counter(registry, 'fived_gateway_result_mismatch_total', 'stored results that did not verify against their commitment (5D_RESULT_MISMATCH): never served; the period is voided with refunds'),
     errors: counter<'where'>(registry, 'fived_gateway_errors_total', 'unexpected errors caught', ['where']),
   };
 }

@@ -19,6 +19,7 @@ export const TAGS = {
   LEASE: '5D_LEASE', // scheduler lease acquired / lost / released
   VOID: '5D_VOID', // a period voided
   TICK: '5D_TICK', // late ticks
+  RESULT_MISMATCH: '5D_RESULT_MISMATCH', // a stored result that does not verify against its commitment (error: voided, or settled already: alert)
 } as const;
 export type Tag = (typeof TAGS)[keyof typeof TAGS];
 

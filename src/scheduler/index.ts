@@ -196,10 +196,20 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     reconciling = true;
     try {
       const done = await reconcile(computeDeps, { now: clock.now(), endedBy, who: who(fence.epoch), fence, signal: abort.signal }, (w, err) => {
+        if (isFivedError(err, ErrorCode.RESULT_MISMATCH)) {
+          m.resultMismatch.inc({ room: `fiveD_${w.duration}` });
+          logTag(log, 'error', TAGS.RESULT_MISMATCH, { room: `fiveD_${w.duration}`, periodId: w.periodId, err: toFivedError(err), alert: true }, `Stored result of period ${w.periodId} does not verify against its commitment and could not be voided`);
+          return;
+        }
         logTag(log, 'error', TAGS.SETTLE, { room: `fiveD_${w.duration}`, periodId: w.periodId, err: toFivedError(err) }, `Completing period ${w.periodId} failed; retrying next second`);
       });
       for (const d of done) {
         if (d.how === 'busy' || d.how === 'already') continue;
+        if (d.how === 'rejected') {
+          m.resultMismatch.inc({ room: `fiveD_${d.w.duration}` });
+          logTag(log, 'error', TAGS.RESULT_MISMATCH, { room: `fiveD_${d.w.duration}`, periodId: d.w.periodId }, `Stored result of period ${d.w.periodId} does not verify against its commitment: period voided, bets refunded`);
+          continue;
+        }
         m.settled.inc({ room: `fiveD_${d.w.duration}` });
         logTag(log, 'warn', TAGS.SETTLE, { room: `fiveD_${d.w.duration}`, periodId: d.w.periodId, how: d.how, credited: d.credited }, `Completed period ${d.w.periodId} left unfinished at its end (${d.how})`);
       }
@@ -289,6 +299,9 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       } else if (isFivedError(err, ErrorCode.STALE_EPOCH)) {
         m.precalc.inc({ room: room.name, outcome: 'stale' });
         keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
+      } else if (isFivedError(err, ErrorCode.RESULT_MISMATCH)) {
+        m.precalc.inc({ room: room.name, outcome: 'error' });
+        logTag(log, 'error', TAGS.RESULT_MISMATCH, { ...f, err: toFivedError(err) }, `The stored result of period ${w.periodId} does not verify against its commitment; it is voided at the end`);
       } else if (abort.signal.aborted) {
         m.precalc.inc({ room: room.name, outcome: 'stale' });
         logTag(log, 'warn', TAGS.PRECALC_EXEC, f, `Pre-calculation of period ${w.periodId} abandoned: lease lost`);
@@ -314,6 +327,9 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       if (out.how === 'applied' || out.how === 'computed') {
         m.settled.inc({ room });
         logTag(log, 'info', TAGS.PERIOD_END, { ...f, credited: out.credited }, `${room}: settlement applied for period ${w.periodId}, credited ${out.credited}`);
+      } else if (out.how === 'rejected') {
+        m.resultMismatch.inc({ room });
+        logTag(log, 'error', TAGS.RESULT_MISMATCH, f, `${room}: the stored result of period ${w.periodId} does not verify against its commitment: period voided, bets refunded`);
       } else if (out.how === 'void' || out.how === 'refunded') {
         logTag(log, 'info', TAGS.VOID, f, `${room}: period ${w.periodId} is void`);
       } else if (out.how === 'already' && precalculated.has(periodMember(w))) {
@@ -323,6 +339,10 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     } catch (err) {
       if (isFivedError(err, ErrorCode.STALE_EPOCH)) keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
       else if (isFivedError(err, ErrorCode.PERIOD_VOID)) logTag(log, 'info', TAGS.VOID, f, `${room}: period ${w.periodId} is void`);
+      else if (isFivedError(err, ErrorCode.RESULT_MISMATCH)) {
+        m.resultMismatch.inc({ room });
+        logTag(log, 'error', TAGS.RESULT_MISMATCH, { ...f, err: toFivedError(err), alert: true }, `${room}: the stored result of period ${w.periodId} does not verify against its commitment and could not be voided (settled already): operator action needed`);
+      }
       else logTag(log, 'error', TAGS.PERIOD_END, { ...f, err: toFivedError(err) }, `${room}: settlement of period ${w.periodId} failed`);
     } finally {
       precalculated.delete(periodMember(w));

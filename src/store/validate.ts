@@ -134,7 +134,7 @@ export function checkPlan(plan: SettlementPlan): { winners: number[]; total: num
  * commitment (`expectedCommitment`, when given, must also be the result's). Never throws: a
  * malformed result simply does not verify.
  */
-export function storedResultVerifies(r: StoredResult, expectedCommitment?: string | null): boolean {
+export function storedResultVerifies(r: Pick<StoredResult, 'duration' | 'timeline' | 'periodId' | 'digits' | 'sum' | 'seed' | 'commitment'>, expectedCommitment?: string | null): boolean {
   try {
     if (expectedCommitment !== undefined && expectedCommitment !== null && expectedCommitment !== r.commitment) return false;
     if (!Array.isArray(r.digits) || r.digits.length !== 5) return false;
