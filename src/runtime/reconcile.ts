@@ -91,7 +91,8 @@ export async function finish(deps: ComputeDeps, w: PeriodWindow, o: Omit<Reconci
     // a stored result that does not verify is never served nor paid, and never leaves the period
     // stuck: void it with refunds (the store re-verifies; a settled period is refused and the
     // error goes to the caller, who logs 5D_RESULT_MISMATCH and alerts)
-    return { how: 'rejected', credited: 0, ...(await rejectResult(store, w)) };
+    await rejectResult(store, w);
+    return { how: 'rejected', credited: 0 };
   }
 }
 
