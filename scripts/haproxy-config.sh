@@ -122,8 +122,8 @@ defaults
     timeout check 2s
 
 # Public entry: the page, the WebSocket (/ws) and the read API, GET/HEAD only (and the demo
-# session). /metrics and the operator endpoints (POST /api/bets, /api/wallet/credit, …/liability,
-# …/void) never pass here.
+# session). /metrics, /health, /ready and the operator endpoints (POST /api/bets,
+# /api/wallet/credit, …/liability, …/tracking, …/void) never pass here.
 frontend fived_public
     bind $bind
     # TLS: bind :443 ssl crt /etc/haproxy/certs/fived.pem alpn http/1.1 (and redirect :80).
@@ -146,6 +146,9 @@ cat <<CFG
     # Paths a gateway might read differently from these rules (//metrics, /./, %6d…) are refused.
     acl odd_path path_sub // /./ /../ %
     acl internal path_beg /metrics
+    # /health and /ready name the instance and its state: operational, for HAProxy's own checks
+    # (which go to the gateways directly, not through this frontend) and the operators
+    acl internal path /health /ready
     acl api path_beg /api/
     acl api_read path_reg ^/api/(time|rooms(/[A-Za-z0-9_]{1,32}(/periods(/[0-9]{17})?)?)?)/?\$
     # The demo page's session (the gateway answers it only with FIVED_DEMO=true).

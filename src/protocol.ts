@@ -104,7 +104,7 @@ export interface RoomInfo {
 export interface HelloMsg {
   type: typeof ServerType.HELLO;
   serverTime: number;
-  instance: string;
+  /** (the gateway's instance name is not sent: internals stay on the operator endpoints) */
   userId: string | null;
   freezeMs: number;
   rooms: RoomInfo[];

@@ -32,7 +32,7 @@ function room(periodId: string, endsAt: number, commitment: string | null): Room
   return { room: 'fiveD_60', duration: 60, timeline: 'default', periodId, startsAt: endsAt - 60_000, freezeAt: endsAt - 5000, endsAt, commitment };
 }
 function hello(rooms: RoomInfo[], serverTime = Date.now()): HelloMsg {
-  return { type: 'hello', serverTime, instance: 'scripted', userId: null, freezeMs: 5000, rooms };
+  return { type: 'hello', serverTime, userId: null, freezeMs: 5000, rooms };
 }
 function result(periodId: string, endsAt: number, seed = randomBytes(32).toString('hex')): ResultPayload {
   const d = drawDigits(seed, drawMessage({ duration: 60, timeline: 'default', periodId }));

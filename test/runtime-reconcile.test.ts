@@ -10,7 +10,8 @@ import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { Store, StoreOptions } from '../src/store/types.js';
 import { buildResult, computePeriod } from '../src/runtime/compute.js';
-import { reconcile, type ReconcileOptions } from '../src/runtime/reconcile.js';
+import { MISMATCH_REASON, reconcile, type ReconcileOptions } from '../src/runtime/reconcile.js';
+import { CHANNELS } from '../src/runtime/bus.js';
 import { LIMITS, PAY, invariant, openPeriod, seedOf } from './helpers/store-harness.js';
 import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 import { requireBuild } from './helpers/scheduler.js';
@@ -124,5 +125,31 @@ describe.each(factories)('reconcile: %s', (_name, make) => {
     expect(await sumBalances(store)).toBe(before + staked);
     expect(await reconcile(deps, opts(), failOnError)).toEqual([]); // refunded: nothing owed
     expect(await store.getResult(w)).toBeNull();
+  });
+
+  it('a stored result that does not verify is neither revealed nor paid: the period is voided with refunds, never stuck (issue 12 row 10)', async () => {
+    const { store, storeOptions } = await make();
+    const deps = { store, pool, cfg, storeOptions };
+    const { w, staked } = await periodWithBets(store, seedOf(15));
+    const voids: unknown[] = [];
+    await store.subscribe(CHANNELS.void, (_c, m) => voids.push(m));
+    // the period's commitment beside a seed that does not open it, with that seed's digits
+    const fake = seedOf(99);
+    const d = drawDigits(fake, drawMessage(w));
+    const tracking = { instance: 'x', host: 'h', pid: 1, computedAt: 0, computeMs: 0, patternCount: 0, totalStake: 0, totalExposure: 0, maxLiability: 0, source: 'scheduler' as const };
+    await store.storeResult({ ...buildResult(w, d, fake, (await store.getCommitment(w))!, tracking) });
+    await afterEnd(w);
+    const before = await sumBalances(store);
+    const done = await reconcile(deps, opts(), failOnError);
+    expect(done).toEqual([{ w, how: 'rejected', credited: 0 }]);
+    expect(await sumBalances(store)).toBe(before + staked);
+    expect(await store.getResult(w)).toBeNull();
+    expect((await store.getPeriod(w)).status).toBe('void');
+    expect(await store.history(w.duration, w.timeline, { limit: 10 })).toEqual([]);
+    expect(await reconcile(deps, opts(), failOnError)).toEqual([]); // nothing owed any more
+    await new Promise((r) => setTimeout(r, 50)); // the bus message travels on its own connection
+    expect(voids).toEqual([expect.objectContaining({ periodId: w.periodId, reason: MISMATCH_REASON, refunded: staked })]);
+    const inv = await invariant(store);
+    expect(inv.left).toBe(inv.right);
   });
 });

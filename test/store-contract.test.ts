@@ -289,10 +289,31 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(inv.left).toBe(inv.right);
   });
 
+  it('a settlement is refused before the end by the store\'s own clock, whatever the caller\'s now says (issue 12 row 3)', async () => {
+    const s = await make();
+    const w = await openPeriod(s, { start: -1000, freeze: 300, end: 600 });
+    await s.credit('early', 10_000, 'dep-early');
+    for (let d = 0; d <= 9; d++) await s.placeBet(bet(w, 'early', `e${d}`, 'A', d, 100), LIMITS, PAY, Date.now());
+    await s.saveSettlement(await planFor(s, w));
+    const before = await s.balance('early');
+    // a caller whose clock runs 1.5 s ahead believes the period ended: the store's clock says no
+    expect(await codeOf(s.applySettlement(w, w.endsAt + 1500))).toBe(ErrorCode.TOO_EARLY);
+    expect(await codeOf(s.applySettlement(w, Date.now() + 1500))).toBe(ErrorCode.TOO_EARLY);
+    expect(await s.balance('early')).toBe(before);
+    expect(await s.isSettled(w)).toBe(false);
+    expect((await s.userBets('early', w)).every((b) => b.state === 'pending' && b.payout === 0)).toBe(true);
+    // the caller's clock is still an extra check: behind the end, refused too
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    expect(await codeOf(s.applySettlement(w, w.endsAt - 1))).toBe(ErrorCode.TOO_EARLY);
+    const applied = await s.applySettlement(w, Date.now());
+    expect(applied).toEqual({ applied: true, credited: 98 * 9, held: 0 });
+    expect(await s.balance('early')).toBe(before + 98 * 9);
+  });
+
   it('settlement plans are checked and fenced', async () => {
     const s = await make();
     const lease = (await s.acquireLease('sched', 10_000))!;
-    const w = await openPeriod(s);
+    const w = await openPeriod(s, { start: -1000, freeze: 300, end: 400 });
     await s.credit('u', 1000, 'd');
     await s.placeBet(bet(w, 'u', 'a', 'A', 1, 100), LIMITS, PAY, Date.now());
     const plan = await planFor(s, w);
@@ -303,6 +324,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     await s.saveSettlement(plan, lease);
     expect(await s.pendingSettlements()).toEqual([w]);
     expect(await codeOf(s.applySettlement(w, w.endsAt, { holder: 'old', epoch: lease.epoch + 5 }))).toBe(ErrorCode.STALE_EPOCH);
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
     expect((await s.applySettlement(w, w.endsAt, lease)).applied).toBe(true);
     expect(await codeOf(s.applySettlement(windowAt(Date.now()), Date.now()))).toBe(ErrorCode.NOT_SETTLED);
   });
@@ -344,6 +366,55 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(rec.status).not.toBe('void');
     expect(rec.result).not.toBeNull();
     expect(await s.balance('r')).toBe(900); // no refund
+  });
+
+  it('a stored result that does not verify voids the period with refunds; one that verifies never (issue 12 row 10)', async () => {
+    const s = await make();
+    await s.credit('m', 1000, 'dm');
+    // a result that verifies: the narrow exception does not apply, the guard holds
+    const good = await openPeriod(s);
+    await s.placeBet(bet(good, 'm', 'g', 'A', 1, 100), LIMITS, PAY, Date.now());
+    await s.storeResult(resultOf(good, seedOf(7)));
+    expect(await codeOf(s.voidUnverifiedResult(good, 'result does not verify'))).toBe(ErrorCode.ALREADY_RESULTED);
+    expect(await codeOf(s.voidPeriod(good, 'operator'))).toBe(ErrorCode.ALREADY_RESULTED);
+    expect((await s.getResult(good))?.digits).toEqual(resultOf(good, seedOf(7)).digits);
+    expect(await s.balance('m')).toBe(900);
+    // a result with the period's commitment but digits its seed does not give (the store's result
+    // script only compares the commitment, so it is accepted as written)
+    const bad = await openPeriod(s);
+    await s.placeBet(bet(bad, 'm', 'b1', 'A', 2, 100), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(bad, 'm', 'b2', 'B', 3, 50), LIMITS, PAY, Date.now());
+    const r = resultOf(bad, seedOf(7));
+    const wrong = r.digits.map((d) => (d + 1) % 10) as typeof r.digits;
+    await s.storeResult({ ...r, digits: wrong, sum: wrong.reduce((a, b) => a + b, 0) });
+    expect(await codeOf(s.voidPeriod(bad, 'operator'))).toBe(ErrorCode.ALREADY_RESULTED); // the guard stays for everything else
+    expect(await s.voidUnverifiedResult(bad, 'result does not verify')).toEqual({ refunded: 150, held: 0 });
+    expect(await s.balance('m')).toBe(900);
+    const rec = await s.getPeriod(bad);
+    expect(rec).toMatchObject({ status: 'void', voidReason: 'result does not verify', result: null });
+    expect(await s.getResult(bad)).toBeNull(); // moved aside: never served
+    expect(await s.voidUnverifiedResult(bad, 'again')).toEqual({ refunded: 0, held: 0 }); // idempotent
+    expect(await codeOf(s.storeResult(r))).toBe(ErrorCode.PERIOD_VOID);
+    expect((await s.userBets('m', bad)).every((b) => b.state === 'refunded')).toBe(true);
+    expect(await s.unfinishedPeriods(bad.endsAt, 10)).not.toContainEqual(bad);
+    const inv = await invariant(s);
+    expect(inv.left).toBe(inv.right);
+  });
+
+  it('a settled period is never voided, even for a result that does not verify (issue 12 row 10)', async () => {
+    const s = await make();
+    await s.credit('q', 1000, 'dq');
+    const w = await openPeriod(s, { start: -1000, freeze: 200, end: 300 });
+    await s.placeBet(bet(w, 'q', 'x', 'A', 1, 100), LIMITS, PAY, Date.now());
+    await s.saveSettlement(await planFor(s, w));
+    const r = resultOf(w, seedOf(7));
+    await s.storeResult({ ...r, seed: seedOf(8) }); // the right commitment beside another seed
+    await new Promise((res) => setTimeout(res, Math.max(0, w.endsAt - Date.now() + 5)));
+    await s.applySettlement(w, Date.now());
+    const balance = await s.balance('q');
+    expect(await codeOf(s.voidUnverifiedResult(w, 'result does not verify'))).toBe(ErrorCode.ALREADY_SETTLED);
+    expect(await s.balance('q')).toBe(balance);
+    expect((await s.getPeriod(w)).status).toBe('settled');
   });
 
   it('history: explicit ids from the period, a second append fails, latest N and from a period on', async () => {

@@ -9,6 +9,7 @@ import { periodById } from '../src/core/clock.js';
 import { commitmentOf } from '../src/core/draw.js';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
+import type { RedisStore } from '../src/store/redis.js';
 import { ComputePool, defaultWorkerFile } from '../src/worker/pool.js';
 import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 import { computeTask } from '../src/worker/task.js';
@@ -217,13 +218,15 @@ describe('compute pool with the redis source (the worker reads and saves on its 
     expect(r.totalPayout).toBe(expected.settlement.totalPayout);
     expect(r.totalPayout).toBeGreaterThan(0);
 
-    // the worker saved the plan: it is pending, and applying it after the end credits the payouts
+    // the worker saved the plan: it is pending with the expected total; applying it waits for the
+    // end by Redis TIME (this period is in 2030), whatever the caller's now says
     expect((await store.pendingSettlements()).map((p) => p.periodId)).toContain(w.periodId);
-    const applied = await store.applySettlement(w, w.endsAt + 1);
-    expect(applied).toEqual({ applied: true, credited: expected.settlement.totalPayout, held: 0 });
+    const redisStore = store as RedisStore;
+    expect(Number(await redisStore.client.hget(redisStore.keys.period(w).meta, 'total'))).toBe(expected.settlement.totalPayout);
+    await expect(store.applySettlement(w, w.endsAt + 1)).rejects.toMatchObject({ code: 'E_TOO_EARLY' });
     let balances = 0;
     for (const u of users) balances += await store.balance(u);
-    expect(balances).toBe(20 * 100_000_000 - expected.settlement.totalStake + expected.settlement.totalPayout);
+    expect(balances).toBe(20 * 100_000_000 - expected.settlement.totalStake);
   });
 
   it('reports store errors from the worker with their code', async () => {

@@ -379,7 +379,7 @@ async function main(): Promise<void> {
   client.on('hello', (hello) => {
     connectedSinceClose = true;
     failedConnects = 0;
-    setConn('live', `Live · ${hello.instance}`);
+    setConn('live', 'Live');
     for (const info of hello.rooms) showPeriod(info);
     client.subscribe(hello.rooms.map((r) => r.room));
     void refreshWallet();

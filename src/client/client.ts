@@ -226,7 +226,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
   get state(): ConnectionState {
     return this.#state;
   }
-  /** the last hello (instance, rooms, user id) or null before the first */
+  /** the last hello (server time, rooms, user id) or null before the first */
   get hello(): HelloMsg | null {
     return this.#hello;
   }

@@ -1,6 +1,6 @@
 // `fived inspect ROOM PERIOD_ID`: a period's Redis keys decoded and printed as JSON for operators
-// (`redis-cli get` shows msgpack and packed binary). The seed is shown only once the period has
-// ended by Redis TIME.
+// (`redis-cli get` shows msgpack and packed binary). The result, the seed and the settlement plan
+// are shown only once the period has ended by Redis TIME.
 import type { Command } from '../cli.js';
 import { parseRoomName } from '../config.js';
 import { periodById } from '../core/clock.js';
@@ -12,6 +12,7 @@ import { parseCommandLine, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const SAMPLE = 5;
+const HIDDEN = '(hidden until the period ends by Redis TIME)';
 
 export const command: Command = {
   summary: "print a period's Redis keys decoded as JSON",
@@ -40,7 +41,12 @@ export async function inspectPeriod(store: RedisStore, w: { duration: number; ti
     r.hgetall(k.meta), r.getBuffer(k.result), r.ttl(k.result), r.strlen(k.recs), r.get(k.users), r.hgetall(k.gross),
     r.get(k.claim), r.zscore(store.keys.pending, `${w.duration}:${w.timeline}:${w.periodId}`), r.llen(k.wusers),
   ]);
-  if (!ended && meta.seed !== undefined) meta.seed = '(hidden until the period ends)';
+  // Nothing of the result before the end by Redis TIME (docs/design.md rule 4), even for an operator
+  // during the frozen window: not the result key (digits, seed, tracking), not the seed, not the
+  // settlement plan (its total and winner count tell a lot about the digits).
+  if (!ended) {
+    for (const f of ['seed', 'total', 'winners']) if (meta[f] !== undefined) meta[f] = HIDDEN;
+  }
   const head = await r.getrangeBuffer(k.recs, 0, SAMPLE * 16 - 1);
   const userList = users ? users.slice(0, -1).split('\n') : [];
   const sample = Array.from({ length: recordCount(head) }, (_, i) => {
@@ -56,13 +62,13 @@ export async function inspectPeriod(store: RedisStore, w: { duration: number; ti
     period: w,
     redisTime: now,
     keys: {
-      [k.result]: result ? { ttl: resultTtl, value: decode(result) } : null,
+      [k.result]: result ? { ttl: resultTtl, value: ended ? decode(result) : HIDDEN } : null,
       [k.meta]: meta,
       [k.recs]: { bytes: recsLen, records: recsLen / 16, first: sample },
       [k.users]: { count: userList.length, first: userList.slice(0, SAMPLE) },
       [k.gross]: totals,
       [k.claim]: claim,
-      [k.wusers]: { winners },
+      [k.wusers]: { winners: ended ? winners : HIDDEN },
       [store.keys.pending]: pendingScore === null ? 'not pending' : { pendingSince: Number(pendingScore) },
     },
   };

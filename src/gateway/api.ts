@@ -12,7 +12,11 @@ import { findRoom, windowAt, windowOf, type Room } from '../runtime/rooms.js';
 import type { PeriodRecord } from '../store/types.js';
 import { demoUserId, operatorAllowed, type TokenVerifier } from './auth.js';
 import { placeBet } from './bets.js';
-import type { GatewayContext } from './context.js';
+import { revealed, type GatewayContext } from './context.js';
+import { rejectStoredResult } from './results.js';
+import { MISMATCH_REASON } from '../runtime/reconcile.js';
+import { logTag, TAGS } from '../runtime/log.js';
+import { storedResultVerifies } from '../store/validate.js';
 import { json, jsonBody, route, setRequestGate, type Req } from './http.js';
 import type { GatewayLimits } from './limits.js';
 import { FinalPeriods } from './final-periods.js';
@@ -28,6 +32,8 @@ const USER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 export interface ApiHooks {
   /** operator void: marks the period void here and in the store, tells everyone */
   voidPeriod(room: Room, periodId: string, reason: string): Promise<{ refunded: number }>;
+  /** the store voided the period (a result that did not verify): mark it void here, tell this gateway's clients */
+  voided(room: Room, periodId: string, reason: string): Promise<void>;
 }
 
 function notFound(what: string): never {
@@ -95,21 +101,42 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     }));
   });
 
-  const periodView = (room: Room, rec: PeriodRecord, now: number) => {
+  // One view of a period for the public lookup and its operator variant. Everything of the result
+  // (digits, seed, settled state) waits for this gateway's gate (context.revealed: the same
+  // instant its WebSocket result goes out), and only a result that verifies against the
+  // commitment is ever shown. `tracking` (which instance computed it, stakes, liability) only on
+  // the operator variant.
+  const periodView = (room: Room, rec: PeriodRecord, now: number, withTracking: boolean) => {
     const w = windowOf(room, rec.periodId);
-    const ended = now >= w.endsAt;
+    const ended = revealed(ctx, w.endsAt, now);
     const isVoid = rec.status === 'void';
-    // the result, its seed and anything derived from them stay hidden until the end
-    const result = ended && !isVoid && rec.result ? { digits: [...rec.result.digits], sum: rec.result.sum, seed: rec.result.seed } : null;
-    return {
+    const shown = ended && !isVoid && rec.result && storedResultVerifies(rec.result, rec.commitment) ? rec.result : null;
+    const result = shown ? { digits: [...shown.digits], sum: shown.sum, seed: shown.seed } : null;
+    const view = {
       room: room.name, periodId: rec.periodId, startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt, commitment: rec.commitment,
       result,
-      status: ended ? rec.status : rec.status === 'void' ? 'void' : now >= w.freezeAt ? 'frozen' : 'open',
+      status: ended ? rec.status : isVoid ? 'void' : now >= w.freezeAt ? 'frozen' : 'open',
       void: isVoid, voidReason: isVoid ? rec.voidReason : null,
       settled: ended ? rec.settled : false,
       betCount: now >= w.freezeAt ? rec.betCount : null,
-      tracking: result && rec.result ? rec.result.tracking : null,
     };
+    return withTracking ? { ...view, tracking: shown ? shown.tracking : null } : view;
+  };
+
+  /** The period's record; a revealed result that does not verify voids the period first (row 10). */
+  const lookup = async (room: Room, periodId: string): Promise<{ rec: PeriodRecord; now: number }> => {
+    const ref = { duration: room.duration, timeline: room.timeline, periodId };
+    let rec = await store.getPeriod(ref);
+    if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) notFound(`no record of period ${periodId} in ${room.name}`);
+    const w = windowOf(room, periodId);
+    let now = clock.now();
+    if (rec.result && rec.status !== 'void' && revealed(ctx, w.endsAt, now) && !storedResultVerifies(rec.result, rec.commitment)) {
+      const err = new FivedError(ErrorCode.RESULT_MISMATCH, `stored result of period ${periodId} does not verify against its commitment`, { periodId });
+      if (await rejectStoredResult(ctx, w, err)) await hooks.voided(room, periodId, MISMATCH_REASON);
+      rec = await store.getPeriod(ref);
+      now = clock.now();
+    }
+    return { rec, now };
   };
 
   const finalPeriods = new FinalPeriods();
@@ -119,12 +146,10 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const cached = finalPeriods.get(room.name, periodId);
     if (cached) return cached;
     const w = windowOf(room, periodId);
-    const rec = await store.getPeriod({ duration: room.duration, timeline: room.timeline, periodId });
-    if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) notFound(`no record of period ${periodId} in ${room.name}`);
-    const now = clock.now();
-    const reply = json(200, periodView(room, rec, now));
-    // ended and settled or void: immutable from now on (the check uses the same `now` as the view)
-    if (now >= w.endsAt && (rec.settled || rec.status === 'void')) finalPeriods.remember(room.name, periodId, reply);
+    const { rec, now } = await lookup(room, periodId);
+    const reply = json(200, periodView(room, rec, now, false));
+    // past the gate and settled or void: immutable from now on (the check uses the same `now` as the view)
+    if (revealed(ctx, w.endsAt, now) && (rec.settled || rec.status === 'void')) finalPeriods.remember(room.name, periodId, reply);
     return reply;
   });
   route(app, 'get', '/api/rooms/:room/periods', 1, async (req) => {
@@ -132,10 +157,16 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const raw = req.query.get('limit');
     const limit = raw === null ? 20 : Number(raw);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100) throw new FivedError(ErrorCode.BAD_REQUEST, 'limit must be an integer from 1 to 100');
-    const now = clock.now();
     const entries = await store.history(room.duration, room.timeline, { limit });
+    const now = clock.now();
     const list = entries
-      .filter((h) => windowOf(room, h.periodId).endsAt <= now)
+      .filter((h) => revealed(ctx, windowOf(room, h.periodId).endsAt, now))
+      .filter((h) => {
+        if (storedResultVerifies(h)) return true;
+        ctx.metrics.resultMismatch.inc();
+        logTag(ctx.logger, 'error', TAGS.RESULT_MISMATCH, { room: room.name, periodId: h.periodId }, 'a history entry does not verify against its commitment: not served');
+        return false;
+      })
       .sort((a, b) => (a.periodId < b.periodId ? 1 : a.periodId > b.periodId ? -1 : 0))
       .slice(0, limit)
       .map((h) => {
@@ -162,6 +193,14 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const amount = validateAmount(body.amount);
     const r = await store.credit(body.userId, amount, body.depositId);
     return json(200, { userId: body.userId, ...r });
+  }, onError);
+  // the period lookup with `tracking` (who computed the result, stakes, liability): operators only
+  route(app, 'get', '/api/rooms/:room/periods/:periodId/tracking', 2, async (req) => {
+    operator(req);
+    const room = findRoomOr404(ctx.rooms, req.params[0]!);
+    const periodId = periodIdOf(req.params[1]);
+    const { rec, now } = await lookup(room, periodId);
+    return json(200, periodView(room, rec, now, true));
   }, onError);
   route(app, 'get', '/api/rooms/:room/periods/:periodId/liability', 2, async (req) => {
     operator(req);
@@ -205,6 +244,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   methodNotAllowed('/api/rooms/:room/periods', 1);
   methodNotAllowed('/api/rooms/:room/periods/:periodId', 2);
   methodNotAllowed('/api/rooms/:room/periods/:periodId/liability', 2);
+  methodNotAllowed('/api/rooms/:room/periods/:periodId/tracking', 2);
   methodNotAllowed('/api/rooms/:room/periods/:periodId/void', 2);
 
   // ---- demo ----

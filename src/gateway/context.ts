@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../runtime/log.js';
 import type { Clock } from '../runtime/clock.js';
-import type { Room } from '../runtime/rooms.js';
+import { windowAt, type Room } from '../runtime/rooms.js';
 import type { Registry } from 'prom-client';
 import type { Store, StoreOptions } from '../store/types.js';
 import type { ComputePool } from '../worker/pool.js';
@@ -38,6 +38,8 @@ export interface GatewayContext extends GatewayDeps {
    * midpoint estimate can be short by half a slow round trip; this cannot. 0 until measured.
    */
   leadMs: number;
+  /** The mirror bound: how far the store's clock may run ahead of this one (ms). 0 until measured. */
+  behindMs: number;
 }
 
 /**
@@ -57,6 +59,39 @@ export function clockTrusted(ctx: GatewayContext): boolean {
  */
 export function resultDelayMs(ctx: GatewayContext): number {
   return ctx.leadMs > 0 ? Math.ceil(ctx.leadMs) + 1 : 0;
+}
+
+/** The instant (on this clock) from which a period that ends at `endsAt` may be revealed here. */
+export function revealAt(ctx: GatewayContext, endsAt: number): number {
+  return endsAt + resultDelayMs(ctx);
+}
+
+/**
+ * THE gate of every read path (docs/design.md rule 4): the WebSocket result, the HTTP period
+ * lookup and history, recovery, `my_bets` outcomes, `settled` notices and balances. Nothing of a
+ * period (digits, seed, outcome, payout, settled state) is shown before this gateway has passed
+ * `endsAt` by its corrected clock plus its measured lead.
+ */
+export function revealed(ctx: GatewayContext, endsAt: number, now: number = ctx.clock.now()): boolean {
+  return now >= revealAt(ctx, endsAt);
+}
+
+/**
+ * When a balance read now could show a payout this gateway may not reveal yet: the latest period
+ * of any room that may have ended by the store's clock (this clock plus how far the store may run
+ * ahead) but is not past this gateway's gate. Returns the instant to wait for (0: none). A
+ * settlement is applied only after the end by the store's clock, so a balance read after this
+ * instant shows nothing of a period this gateway has not revealed.
+ */
+export function balanceGateAt(ctx: GatewayContext, now: number = ctx.clock.now()): number {
+  const storeMax = now + Math.max(0, ctx.behindMs) + 1;
+  let until = 0;
+  for (const room of ctx.rooms) {
+    // periods are contiguous: the latest one ended by storeMax ends where the window holding storeMax starts
+    const endsAt = windowAt(room, storeMax).startsAt;
+    if (!revealed(ctx, endsAt, now)) until = Math.max(until, revealAt(ctx, endsAt));
+  }
+  return until;
 }
 
 /** Runs a background task, tracked for shutdown; errors are logged, never thrown. */

@@ -67,7 +67,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const metrics = gatewayMetrics(deps.registry);
   watchHeldCredits(deps.store, deps.registry, logger);
   const hub = new Hub(metrics, rooms.map((r) => r.name));
-  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0 };
+  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0 };
   const periods = new Periods(rooms);
   const settlement = new Settlement(ctx, periods);
   const timingRef: { t: Timing | null } = { t: null };
@@ -103,6 +103,10 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       const r = await deps.store.voidPeriod(ref, reason);
       await deps.store.publish(CHANNELS.void, { room: room.name, ...ref, reason, refunded: r.refunded });
       return r;
+    },
+    voided: async (room, periodId, reason) => {
+      const s = periods.get(room.duration, periodId);
+      if (s && s.status !== 'void') await timing.voidPeriod(s, reason, false);
     },
   }, limits);
 

@@ -23,6 +23,7 @@ export function gatewayMetrics(registry: Registry) {
     closes: counter<'code'>(registry, 'fived_gateway_closes_total', 'connections the gateway closed, by close code', ['code']),
     ready: gauge(registry, 'fived_gateway_ready', '1 when /ready answers 200'),
     refused: counter<'reason'>(registry, 'fived_gateway_refused_total', 'connections, requests and bets refused by a per-address or per-user limit, and operator token failures', ['reason']),
+    resultMismatch: counter(registry, 'fived_gateway_result_mismatch_total', 'stored results that did not verify against their commitment (5D_RESULT_MISMATCH): never served; the period is voided with refunds'),
     errors: counter<'where'>(registry, 'fived_gateway_errors_total', 'unexpected errors caught', ['where']),
   };
 }

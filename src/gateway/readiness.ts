@@ -4,6 +4,7 @@
 // same game configuration (fingerprint registered in the store), and it is not draining.
 
 import { configFingerprint } from '../config.js';
+import { clockSample } from '../runtime/skew.js';
 import type { GatewayContext } from './context.js';
 
 export interface Readiness {
@@ -23,15 +24,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   });
 }
 
-/**
- * One comparison of the local clock (read `before` sending TIME and `after` its reply) with the
- * store's `server` TIME. `skewMs`, at the round trip's midpoint, is the best estimate (readiness);
- * `leadMs` bounds the lead from above whenever the store read its clock inside the round trip,
- * so a result held back by it is never early (rule 4) — at worst it waits a round trip more.
- */
-export function clockSample(before: number, server: number, after: number): { skewMs: number; leadMs: number } {
-  return { skewMs: Math.round(((before + after) / 2 - server) * 10) / 10, leadMs: after - server };
-}
+/** The clock comparison lives in runtime/skew.ts (the scheduler measures the same way). */
+export { clockSample } from '../runtime/skew.js';
 
 export async function checkReadiness(ctx: GatewayContext): Promise<Readiness> {
   const { store, pool, clock, cfg } = ctx;
@@ -51,6 +45,7 @@ export async function checkReadiness(ctx: GatewayContext): Promise<Readiness> {
       skewMs = sample.skewMs;
       ctx.skewMs = sample.skewMs;
       ctx.leadMs = sample.leadMs;
+      ctx.behindMs = sample.behindMs;
       if (Math.abs(skewMs) > cfg.maxClockSkewMs) reasons.push(`clock skew ${skewMs} ms vs the store exceeds ${cfg.maxClockSkewMs} ms`);
       registered = await withTimeout(store.registerConfig(fingerprint), STORE_TIMEOUT_MS, 'config fingerprint');
       if (registered !== fingerprint) reasons.push(`game configuration ${fingerprint} differs from the registered ${registered} (durations, freeze, day start, timeline, paytable must match)`);

@@ -11,7 +11,9 @@ import { logTag, TAGS } from '../runtime/log.js';
 import { assertResultVerifies, deriveResultAtEnd } from '../runtime/compute.js';
 import { at, sleep } from '../runtime/clock.js';
 import type { StoredResult } from '../store/types.js';
-import { background, resultDelayMs, type GatewayContext } from './context.js';
+import { MISMATCH_REASON, rejectResult } from '../runtime/reconcile.js';
+import type { PeriodWindow } from '../core/types.js';
+import { background, revealAt, revealed, type GatewayContext } from './context.js';
 import type { PeriodState, Periods } from './periods.js';
 
 export function resultPayload(s: PeriodState, r: StoredResult): ResultPayload {
@@ -54,10 +56,9 @@ export class Results {
   atEnd(s: PeriodState): void {
     if (s.ending || s.delivered) return;
     if (s.status === 'void') return;
-    const delay = resultDelayMs(this.ctx);
-    if (this.ctx.clock.now() < s.w.endsAt + delay) {
+    if (!revealed(this.ctx, s.w.endsAt)) {
       // this clock runs ahead of the store's: wait out the lead so no client sees the result early
-      s.cancels.push(at(this.ctx.clock, s.w.endsAt + delay, () => this.atEnd(s)));
+      s.cancels.push(at(this.ctx.clock, revealAt(this.ctx, s.w.endsAt), () => this.atEnd(s)));
       return;
     }
     s.ending = true;
@@ -100,7 +101,11 @@ export class Results {
         if (!s.delivered) this.deliver(s, r);
         return;
       } catch (err) {
-        if (err instanceof FivedError && err.code === ErrorCode.RESULT_MISMATCH) throw err; // never publish a result that does not verify
+        if (err instanceof FivedError && err.code === ErrorCode.RESULT_MISMATCH) {
+          // never publish a result that does not verify, and never leave the period stuck: void it
+          if (await rejectStoredResult(this.ctx, s.w, err)) this.onVoid(s, MISMATCH_REASON);
+          return;
+        }
         if (attempt >= 20 || this.ctx.draining) throw err;
         this.ctx.logger.warn({ err, room: s.room.name, periodId: s.w.periodId, attempt }, 'result fallback failed; retrying');
         await sleep(250);
@@ -116,14 +121,14 @@ export class Results {
     }
     s.held = r;
     s.ending = false;
-    s.cancels.push(at(this.ctx.clock, s.w.endsAt + resultDelayMs(this.ctx), () => this.atEnd(s)));
+    s.cancels.push(at(this.ctx.clock, revealAt(this.ctx, s.w.endsAt), () => this.atEnd(s)));
   }
 
   /** Publishes RESULT to the room at (never before) the end; closes clients too slow to get it. */
   publish(s: PeriodState, r: StoredResult): boolean {
     const { clock, hub, cfg, metrics } = this.ctx;
     const now = clock.now();
-    if (now < s.w.endsAt + resultDelayMs(this.ctx)) {
+    if (!revealed(this.ctx, s.w.endsAt, now)) {
       // unreachable by construction (the end timer re-checks the clock): refuse rather than leak
       this.ctx.logger.warn({ room: s.room.name, periodId: s.w.periodId, now, endsAt: s.w.endsAt, skewMs: this.ctx.skewMs }, 'not publishing a result before the end (clock ahead of the store)');
       return false;
@@ -142,5 +147,25 @@ export class Results {
     this.periods.remember(s.room.name, payload);
     logTag(this.ctx.logger, 'info', TAGS.PERIOD_END, { room: roomName(s.w.duration), periodId: s.w.periodId, lagMs: now - s.w.endsAt, lagging: lagging.length }, 'result published');
     return true;
+  }
+}
+
+/**
+ * A stored result that does not verify against its commitment (rule 1, issue 12 row 10): never
+ * served; the period is voided with refunds (the store re-verifies before it voids) and every
+ * gateway told. Logged with 5D_RESULT_MISMATCH and counted. Returns false when it could not be
+ * voided because its settlement was already applied: an alert for the operators.
+ */
+export async function rejectStoredResult(ctx: GatewayContext, w: PeriodWindow, cause: unknown): Promise<boolean> {
+  ctx.metrics.resultMismatch.inc();
+  const f = { room: roomName(w.duration), periodId: w.periodId, err: cause };
+  try {
+    const { refunded } = await rejectResult(ctx.store, w);
+    logTag(ctx.logger, 'error', TAGS.RESULT_MISMATCH, { ...f, refunded }, 'stored result does not verify against the commitment: not served; period voided, bets refunded');
+    return true;
+  } catch (err) {
+    if (err instanceof FivedError && err.code === ErrorCode.ALREADY_RESULTED) return false; // it verifies after all (read twice): nothing to do
+    logTag(ctx.logger, 'error', TAGS.RESULT_MISMATCH, { ...f, err, alert: true }, 'stored result does not verify against the commitment and the period could not be voided: not served; operator action needed');
+    return false;
   }
 }

@@ -6,6 +6,7 @@
 // grace (a plan not applied, no plan, refunds not done — whoever crashed) is finished by the
 // reconciler, which every gateway runs each second (each step is exactly-once in the store).
 
+import { ErrorCode, FivedError } from '../errors.js';
 import { ServerType, SETTLED_BETS_MAX, type BetOutcome } from '../protocol.js';
 import { parseSettled } from '../runtime/bus.js';
 import { computePeriod } from '../runtime/compute.js';
@@ -27,7 +28,11 @@ export class Settlement {
 
   /** After the result is out: settle it ourselves unless someone else has or will. */
   afterEnd(s: PeriodState): void {
-    if (s.status === 'void' || s.settled) return;
+    if (s.status === 'void') return;
+    if (s.settled) {
+      this.notify(s); // the settlement notice that arrived before the result went out
+      return;
+    }
     background(this.ctx, 'settle', () => this.settle(s));
   }
 
@@ -74,10 +79,20 @@ export class Settlement {
         const who = { instance: cfg.instance, host: cfg.host, pid: process.pid, source: 'gateway' as const };
         const endedBy = now - cfg.settleGraceMs - resultDelayMs(this.ctx);
         const done = await reconcile({ store, pool, cfg, storeOptions }, { now: this.ctx.clock.now(), endedBy, who }, (w, err) => {
+          if (err instanceof FivedError && err.code === ErrorCode.RESULT_MISMATCH) {
+            this.ctx.metrics.resultMismatch.inc();
+            logTag(logger, 'error', TAGS.RESULT_MISMATCH, { periodId: w.periodId, duration: w.duration, err, alert: true }, 'stored result does not verify against the commitment and the period could not be voided: operator action needed');
+            return;
+          }
           logTag(logger, 'warn', TAGS.SETTLE, { periodId: w.periodId, duration: w.duration, err: String(err) }, 'finishing a period left unfinished failed; retrying next second');
         });
         for (const d of done) {
           if (d.how === 'busy') continue;
+          if (d.how === 'rejected') {
+            this.ctx.metrics.resultMismatch.inc();
+            logTag(logger, 'error', TAGS.RESULT_MISMATCH, { periodId: d.w.periodId, duration: d.w.duration }, 'stored result does not verify against the commitment: not served; period voided, bets refunded');
+            continue;
+          }
           if (d.how !== 'already') {
             this.ctx.metrics.settlements.inc({ how: 'reconciled' });
             logTag(logger, 'warn', TAGS.SETTLE, { periodId: d.w.periodId, duration: d.w.duration, how: d.how, credited: d.credited }, 'finished a period left unfinished past the grace');
@@ -107,6 +122,9 @@ export class Settlement {
   /** Tells each connected user who bet here on this period their outcomes and new balance (once). */
   notify(s: PeriodState): void {
     if (s.notified) return;
+    // never before this gateway has sent the result (it is sent at the gate: context.revealed);
+    // afterEnd calls again once it is out
+    if (!s.delivered) return;
     s.notified = true;
     const { hub, store } = this.ctx;
     for (const userId of s.bettors) {

@@ -11,7 +11,7 @@ import { logTag, TAGS } from '../runtime/log.js';
 import { windowAt, type Room } from '../runtime/rooms.js';
 import type { PeriodWindow } from '../core/types.js';
 import { ServerType } from '../protocol.js';
-import { background, clockTrusted, periodKey, type GatewayContext } from './context.js';
+import { background, clockTrusted, periodKey, revealAt, type GatewayContext } from './context.js';
 import type { PeriodState, Periods } from './periods.js';
 import type { Results } from './results.js';
 import type { Settlement } from './settlement.js';
@@ -103,8 +103,14 @@ export class Timing {
   private atFreeze(s: PeriodState): void {
     if (s.status === 'void') return;
     this.ctx.hub.broadcast(s.room.name, { type: ServerType.CLOSED, room: s.room.name, periodId: s.w.periodId, freezeAt: s.w.freezeAt });
-    // the store's frozen flag is what refuses late bets; set it even when no scheduler runs
-    background(this.ctx, 'freeze', () => this.ctx.store.freeze(s.w));
+    // the store's frozen flag is what refuses late bets; set it even when no scheduler runs — but
+    // not before the freeze by the store's clock (the flag would close betting early for the
+    // clients of every other gateway): a clock that may run ahead waits out its lead first. The
+    // store's own TIME closes betting at the freeze meanwhile (bets.lua).
+    const setFlag = () => background(this.ctx, 'freeze', () => this.ctx.store.freeze(s.w));
+    const flagAt = revealAt(this.ctx, s.w.freezeAt);
+    if (flagAt > s.w.freezeAt) s.cancels.push(at(this.ctx.clock, flagAt, setFlag));
+    else setFlag();
   }
 
   /** Marks a period void here and in the store (idempotent), tells the room and the other gateways. */

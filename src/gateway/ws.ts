@@ -14,14 +14,16 @@
 import { roomName, type Config } from '../config.js';
 import { ErrorCode, FivedError, toFivedError } from '../errors.js';
 import { ClientType, CloseCode, ServerType, WS_PATH, type ClientMessage, type ErrorMsg, type ServerMessage } from '../protocol.js';
-import { findRoom, windowOf, type Room } from '../runtime/rooms.js';
+import { findRoom, roomByDuration, windowOf, type Room } from '../runtime/rooms.js';
 import type { TokenVerifier } from './auth.js';
 import { parseProtocols } from './auth.js';
 import { placeBet } from './bets.js';
 import { decode } from './codec.js';
 import { Admission } from './admission.js';
 import { ExpiryWheel, type GatewayLimits } from './limits.js';
-import { background, type GatewayContext } from './context.js';
+import { background, balanceGateAt, revealed, type GatewayContext } from './context.js';
+import { at } from '../runtime/clock.js';
+import type { BetRecord } from '../store/types.js';
 import type { Socket, SocketData } from './hub.js';
 import { parseClientMessage, requestId } from './messages.js';
 import type { Periods } from './periods.js';
@@ -168,7 +170,8 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       }
       hub.add(ws);
       if (d.expiresAt !== null) expiry.add(ws, d.expiresAt);
-      hub.send(ws, { type: ServerType.HELLO, serverTime: clock.now(), instance: cfg.instance, userId: d.userId, freezeMs: cfg.freezeMs, rooms: periods.roomInfos() });
+      // no instance name: internals stay on the operator endpoints (issue 12 row 12)
+      hub.send(ws, { type: ServerType.HELLO, serverTime: clock.now(), userId: d.userId, freezeMs: cfg.freezeMs, rooms: periods.roomInfos() });
     },
 
     message: (ws, data, isBinary) => {
@@ -306,7 +309,10 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         background(ctx, 'my-bets', async () => {
           try {
             const bets = await ctx.store.userBets(userId, ref, limit);
-            const list = bets.filter((b) => roomFilter === null || b.duration === roomFilter).map((b) => ({ ...betOutcome(b), room: roomName(b.duration), periodId: b.periodId }));
+            const now = clock.now();
+            const list = bets
+              .filter((b) => roomFilter === null || b.duration === roomFilter)
+              .map((b) => ({ ...betOutcome(hideUnrevealed(ctx, b, now)), room: roomName(b.duration), periodId: b.periodId }));
             reply(ws, withId({ type: ServerType.MY_BETS, bets: list }));
           } catch (err) {
             reply(ws, errorMsg(err, id));
@@ -317,6 +323,8 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       case ClientType.BALANCE: {
         background(ctx, 'balance', async () => {
           try {
+            // a payout of a period this gateway has not revealed yet must not show in a balance
+            await untilBalanceGate(ctx);
             reply(ws, withId({ type: ServerType.BALANCE, balance: await ctx.store.balance(userId) }));
           } catch (err) {
             reply(ws, errorMsg(err, id));
@@ -328,4 +336,27 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         return;
     }
   }
+}
+
+
+/**
+ * A bet as a player may see it now: the outcome and payout of a period this gateway has not
+ * revealed (context.revealed) stay `pending`/0 even when the store has them (a clock behind the
+ * store's). A refund (void) is public at once.
+ */
+export function hideUnrevealed(ctx: GatewayContext, b: BetRecord, now: number): BetRecord {
+  if (b.state !== 'won' && b.state !== 'lost') return b;
+  const room = roomByDuration(ctx.rooms, b.duration);
+  if (!room) return b; // a room no longer configured: its periods are long over
+  if (revealed(ctx, windowOf(room, b.periodId).endsAt, now)) return b;
+  return { ...b, state: 'pending', payout: 0 };
+}
+
+/** Resolves once a balance read cannot show a payout this gateway has not revealed (context.balanceGateAt). */
+export function untilBalanceGate(ctx: GatewayContext): Promise<void> {
+  const until = balanceGateAt(ctx);
+  if (until === 0 || ctx.clock.now() >= until) return Promise.resolve();
+  return new Promise((resolve) => {
+    at(ctx.clock, until, resolve);
+  });
 }

@@ -8,6 +8,7 @@ import type { DrawResult, ExposureSummary, PeriodWindow } from '../core/types.js
 import { ErrorCode, FivedError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Fence, ResultTracking, Store, StoreOptions, StoredResult } from '../store/types.js';
+import { storedResultVerifies } from '../store/validate.js';
 import type { ComputePool } from '../worker/pool.js';
 import type { ComputeResult } from '../worker/types.js';
 import { elapsed } from './clock.js';
@@ -116,11 +117,8 @@ export function buildResult(w: PeriodWindow, draw: DrawResult, seed: string, com
 }
 
 /** Throws E_RESULT_MISMATCH unless the result is exactly what its seed and commitment give. */
-export function assertResultVerifies(r: StoredResult, expectedCommitment?: string): StoredResult {
-  const ok =
-    (expectedCommitment === undefined || expectedCommitment === r.commitment) &&
-    resultMatches(r.seed, r.commitment, drawMessage(r), r.digits) &&
-    r.digits.reduce((a, b) => a + b, 0) === r.sum;
+export function assertResultVerifies(r: StoredResult, expectedCommitment?: string | null): StoredResult {
+  const ok = storedResultVerifies(r, expectedCommitment);
   if (!ok) throw new FivedError(ErrorCode.RESULT_MISMATCH, `stored result of period ${r.periodId} does not verify against its commitment`, { periodId: r.periodId });
   return r;
 }

@@ -20,6 +20,7 @@ export const TAGS = {
   VOID: '5D_VOID', // a period voided
   TICK: '5D_TICK', // late ticks
   BALANCE_HELD: '5D_BALANCE_HELD', // payouts/refunds held: they would pass FIVED_MAX_BALANCE
+  RESULT_MISMATCH: '5D_RESULT_MISMATCH', // a stored result that does not verify against its commitment (error: voided, or settled already: alert)
 } as const;
 export type Tag = (typeof TAGS)[keyof typeof TAGS];
 

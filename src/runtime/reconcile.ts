@@ -7,8 +7,10 @@
 // each step is idempotent and exactly-once in the store, so racing reconcilers change nothing twice.
 
 import type { PeriodWindow } from '../core/types.js';
-import { ErrorCode, isFivedError } from '../errors.js';
-import type { Fence } from '../store/types.js';
+import { roomName } from '../config.js';
+import { ErrorCode, FivedError, isFivedError } from '../errors.js';
+import type { Fence, Store } from '../store/types.js';
+import { CHANNELS } from './bus.js';
 import { computePeriod, deriveResultAtEnd, type ComputeDeps, type TrackingBase } from './compute.js';
 import { applyAtEnd } from './settle.js';
 
@@ -17,7 +19,11 @@ export const CLAIM_TTL_MS = 15_000;
 /** Periods finished per pass (the rest wait for the next pass). */
 const BATCH = 50;
 
-export type Finished = 'applied' | 'already' | 'computed' | 'refunded' | 'void' | 'busy';
+/** `rejected`: the stored result did not verify against the commitment; the period was voided with refunds. */
+export type Finished = 'applied' | 'already' | 'computed' | 'refunded' | 'void' | 'busy' | 'rejected';
+
+/** Why a period was voided for its stored result (the reason every client sees). */
+export const MISMATCH_REASON = 'the stored result does not verify against the commitment';
 
 export interface ReconcileOptions {
   /** the caller's clock now (ms) */
@@ -60,23 +66,52 @@ export async function finish(deps: ComputeDeps, w: PeriodWindow, o: Omit<Reconci
     await store.voidPeriod(w, rec.voidReason || 'void'); // resumes the refunds where they stopped
     return { how: 'refunded', credited: 0 };
   }
-  // the result, from the committed seed if nobody stored it yet (after the end: DESIGN rule 4)
-  const kept = await deriveResultAtEnd(store, w, o.who, o.now);
-  if (!kept) {
-    await store.voidPeriod(w, 'no commitment before the period opened');
-    return { how: 'void', credited: 0 };
-  }
-  const apply = async (how: Finished) => {
-    const r = await applyAtEnd(store, w, o.now, o.fence, o.who.instance);
-    return { how: r.applied ? how : 'already', credited: r.credited } as const;
-  };
   try {
-    return await apply('applied');
+    // the result, from the committed seed if nobody stored it yet (after the end: DESIGN rule 4)
+    const kept = await deriveResultAtEnd(store, w, o.who, o.now);
+    if (!kept) {
+      await store.voidPeriod(w, 'no commitment before the period opened');
+      return { how: 'void', credited: 0 };
+    }
+    const apply = async (how: Finished) => {
+      const r = await applyAtEnd(store, w, o.now, o.fence, o.who.instance);
+      return { how: r.applied ? how : 'already', credited: r.credited } as const;
+    };
+    try {
+      return await apply('applied');
+    } catch (err) {
+      if (!isFivedError(err, ErrorCode.NOT_SETTLED)) throw err;
+    }
+    // no plan saved: compute it (one claimant at a time; a retry by the same claimant is allowed)
+    if (!(await store.claimSettlement(w, o.who.instance, CLAIM_TTL_MS))) return { how: 'busy', credited: 0 };
+    await computePeriod(deps, w, { ...(o.fence ? { fence: o.fence } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    return await apply('computed');
   } catch (err) {
-    if (!isFivedError(err, ErrorCode.NOT_SETTLED)) throw err;
+    if (!isFivedError(err, ErrorCode.RESULT_MISMATCH)) throw err;
+    // a stored result that does not verify is never served nor paid, and never leaves the period
+    // stuck: void it with refunds (the store re-verifies; a settled period is refused and the
+    // error goes to the caller, who logs 5D_RESULT_MISMATCH and alerts)
+    await rejectResult(store, w);
+    return { how: 'rejected', credited: 0 };
   }
-  // no plan saved: compute it (one claimant at a time; a retry by the same claimant is allowed)
-  if (!(await store.claimSettlement(w, o.who.instance, CLAIM_TTL_MS))) return { how: 'busy', credited: 0 };
-  await computePeriod(deps, w, { ...(o.fence ? { fence: o.fence } : {}), ...(o.signal ? { signal: o.signal } : {}) });
-  return apply('computed');
+}
+
+/**
+ * Voids a period whose stored result does not verify (store.voidUnverifiedResult: refunds
+ * included) and tells every gateway (`5d_precalc:void`, so clients get `void`). Throws
+ * E_RESULT_MISMATCH (details.settled) when a settlement was already applied: nothing can be
+ * voided then, an operator must act.
+ */
+export async function rejectResult(store: Store, w: PeriodWindow): Promise<{ refunded: number }> {
+  let refunded: number;
+  try {
+    refunded = (await store.voidUnverifiedResult(w, MISMATCH_REASON)).refunded;
+  } catch (err) {
+    if (isFivedError(err, ErrorCode.ALREADY_SETTLED)) {
+      throw new FivedError(ErrorCode.RESULT_MISMATCH, `period ${w.periodId}: the stored result does not verify and its settlement was already applied: it cannot be voided; operator action needed`, { periodId: w.periodId, settled: true });
+    }
+    throw err;
+  }
+  await store.publish(CHANNELS.void, { room: roomName(w.duration), duration: w.duration, timeline: w.timeline, periodId: w.periodId, reason: MISMATCH_REASON, refunded });
+  return { refunded };
 }

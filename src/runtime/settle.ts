@@ -1,6 +1,7 @@
 // The end of a period, for whoever applies it (the scheduler, or the gateway that claimed it):
 // reveal to the history stream, apply the saved settlement through the store's exactly-once path
-// (refused before the end: E_TOO_EARLY), announce it. Every step is idempotent, so a retry after
+// (refused before the end by the store's own clock: E_TOO_EARLY), announce it. A stored result that
+// does not verify against the commitment is neither revealed nor paid (E_RESULT_MISMATCH). Every step is idempotent, so a retry after
 // a crash between steps completes the rest and changes nothing twice.
 
 import { roomName } from '../config.js';
@@ -8,6 +9,7 @@ import type { PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import type { Fence, Store } from '../store/types.js';
 import { CHANNELS, type SettledMessage } from './bus.js';
+import { assertResultVerifies } from './compute.js';
 
 export interface ApplyOutcome {
   applied: boolean; // false: already applied before (by anyone)
@@ -20,6 +22,9 @@ export async function applyAtEnd(store: Store, w: PeriodWindow, now: number, fen
   const result = await store.getResult(w);
   let historyAppended = false;
   if (result) {
+    // never reveal (history) nor pay on a result that does not verify: the caller voids it (finish)
+    const commitment = await store.getCommitment(w);
+    assertResultVerifies(result, commitment);
     historyAppended = await store.appendHistory({
       duration: result.duration,
       timeline: result.timeline,

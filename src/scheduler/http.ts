@@ -1,17 +1,17 @@
 // The scheduler's own small HTTP server (node:http; the scheduler loads no uWS): /metrics,
-// /health (alive) and /ready (store reachable; active and standby are both ready).
+// /health (alive) and /ready (store reachable and the clock within FIVED_MAX_CLOCK_SKEW_MS of
+// Redis TIME; active and standby are both ready). An operational port: never exposed publicly.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
-import type { Store } from '../store/types.js';
 import type { Registry } from '../runtime/metrics.js';
+import type { SchedulerReadiness } from './index.js';
 
 export async function serveSchedulerHttp(
   cfg: Pick<Config, 'schedulerPort' | 'bindHost' | 'instance'>,
   registry: Registry,
-  store: Store,
-  isActive: () => boolean,
+  readiness: () => SchedulerReadiness,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -30,8 +30,8 @@ export async function serveSchedulerHttp(
     } else if (url === '/health') {
       json(200, { ok: true, instance: cfg.instance });
     } else if (url === '/ready') {
-      const ok = store.healthy();
-      json(ok ? 200 : 503, { ready: ok, role: isActive() ? 'active' : 'standby', instance: cfg.instance });
+      const r = readiness();
+      json(r.ready ? 200 : 503, { ...r, instance: cfg.instance });
     } else {
       json(404, { error: 'not found' });
     }

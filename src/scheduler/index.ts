@@ -11,6 +11,7 @@ import type { Lease, Store, StoreOptions } from '../store/types.js';
 import { periodMember } from '../store/keys.js';
 import type { ComputePool } from '../worker/pool.js';
 import { at, everySecond, type Cancel, type Clock } from '../runtime/clock.js';
+import { measureClock, storeAlignedClock } from '../runtime/skew.js';
 import { commitPeriod } from '../runtime/commit.js';
 import { assertResultVerifies, buildResult, computePeriod, readCommitted } from '../runtime/compute.js';
 import { CHANNELS, type CompletedMessage } from '../runtime/bus.js';
@@ -42,14 +43,47 @@ export interface SchedulerHandle {
   epoch(): number;
   /** the metrics port actually bound, or null */
   port: number | null;
+  /** what the scheduler's /ready answers */
+  readiness(): SchedulerReadiness;
+}
+
+export interface SchedulerReadiness {
+  ready: boolean;
+  reasons: string[];
+  role: 'active' | 'standby';
+  /** local clock minus Redis TIME at the last measurement, null before the first */
+  skewMs: number | null;
+}
+
+/** How often the scheduler measures its clock against the store's. */
+const CLOCK_CHECK_MS = 1000;
+const CLOCK_TIMEOUT_MS = 1000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
 }
 
 export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps): Promise<SchedulerHandle> {
-  const { store, pool, clock } = deps;
+  const { store, pool } = deps;
   const log = deps.logger;
   const rooms = roomsOf(cfg);
   const m = schedulerMetrics(deps.registry);
   watchHeldCredits(store, deps.registry, log);
+
+  // The store's clock decides the freeze and the end (docs/design.md rule 4). The scheduler measures
+  // its clock against Redis TIME like the gateways; beyond the allowed skew it neither takes nor
+  // keeps the lease, and within it every instant it acts on comes from a clock that never runs
+  // ahead of the store's (the local clock minus the upper bound of its measured lead).
+  const skew: { skewMs: number | null; leadMs: number; error: string | null } = { skewMs: null, leadMs: 0, error: null };
+  const clock: Clock = storeAlignedClock(deps.clock, () => skew.leadMs);
+  const clockVeto = (): string | null => {
+    if (skew.skewMs === null) return `clock not yet measured against the store${skew.error ? ` (${skew.error})` : ''}`;
+    if (Math.abs(skew.skewMs) > cfg.maxClockSkewMs) return `clock skew ${skew.skewMs} ms vs the store exceeds ${cfg.maxClockSkewMs} ms`;
+    return null;
+  };
   const storeOptions = deps.storeOptions ?? storeOptionsOf(cfg);
   const computeDeps = { store, pool, cfg, storeOptions };
 
@@ -92,7 +126,36 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       abort.abort(new Error('lease lost'));
     },
     onError: (err: unknown) => log.warn({ err: toFivedError(err) }, 'lease call failed'),
-  });
+  }, clockVeto);
+
+  /** One measurement against Redis TIME; a clock beyond the limit steps down at once. */
+  async function checkClock(): Promise<void> {
+    try {
+      const s = await withTimeout(measureClock(deps.clock, () => store.serverTime()), CLOCK_TIMEOUT_MS, 'store TIME');
+      const wasTrusted = clockVeto() === null;
+      skew.skewMs = s.skewMs;
+      skew.leadMs = s.leadMs;
+      skew.error = null;
+      m.clockSkew.set(s.skewMs / 1000);
+      const veto = clockVeto();
+      if (veto !== null && (wasTrusted || keeper.isActive())) {
+        log.error({ skewMs: s.skewMs, limit: cfg.maxClockSkewMs }, `scheduler not ready: ${veto}; not holding the lease (the standby or the gateways' fallback carries on)`);
+        await keeper.stepDown(veto);
+      } else if (veto === null && !wasTrusted) log.info({ skewMs: s.skewMs }, 'scheduler clock agrees with the store');
+    } catch (err) {
+      skew.error = err instanceof Error ? err.message : String(err);
+    }
+    m.ready.set(readiness().ready ? 1 : 0);
+  }
+
+  function readiness(): SchedulerReadiness {
+    const reasons: string[] = [];
+    if (!store.healthy()) reasons.push('store unavailable or inconsistent');
+    const veto = clockVeto();
+    if (veto !== null) reasons.push(veto);
+    else if (skew.error !== null) reasons.push(`store check failed: ${skew.error}`);
+    return { ready: reasons.length === 0, reasons, role: keeper.isActive() ? 'active' : 'standby', skewMs: skew.skewMs };
+  }
 
   function activate(): void {
     cancelAll();
@@ -135,10 +198,20 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     reconciling = true;
     try {
       const done = await reconcile(computeDeps, { now: clock.now(), endedBy, who: who(fence.epoch), fence, signal: abort.signal }, (w, err) => {
+        if (isFivedError(err, ErrorCode.RESULT_MISMATCH)) {
+          m.resultMismatch.inc({ room: `fiveD_${w.duration}` });
+          logTag(log, 'error', TAGS.RESULT_MISMATCH, { room: `fiveD_${w.duration}`, periodId: w.periodId, err: toFivedError(err), alert: true }, `Stored result of period ${w.periodId} does not verify against its commitment and could not be voided`);
+          return;
+        }
         logTag(log, 'error', TAGS.SETTLE, { room: `fiveD_${w.duration}`, periodId: w.periodId, err: toFivedError(err) }, `Completing period ${w.periodId} failed; retrying next second`);
       });
       for (const d of done) {
         if (d.how === 'busy' || d.how === 'already') continue;
+        if (d.how === 'rejected') {
+          m.resultMismatch.inc({ room: `fiveD_${d.w.duration}` });
+          logTag(log, 'error', TAGS.RESULT_MISMATCH, { room: `fiveD_${d.w.duration}`, periodId: d.w.periodId }, `Stored result of period ${d.w.periodId} does not verify against its commitment: period voided, bets refunded`);
+          continue;
+        }
         m.settled.inc({ room: `fiveD_${d.w.duration}` });
         logTag(log, 'warn', TAGS.SETTLE, { room: `fiveD_${d.w.duration}`, periodId: d.w.periodId, how: d.how, credited: d.credited }, `Completed period ${d.w.periodId} left unfinished at its end (${d.how})`);
       }
@@ -228,6 +301,9 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       } else if (isFivedError(err, ErrorCode.STALE_EPOCH)) {
         m.precalc.inc({ room: room.name, outcome: 'stale' });
         keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
+      } else if (isFivedError(err, ErrorCode.RESULT_MISMATCH)) {
+        m.precalc.inc({ room: room.name, outcome: 'error' });
+        logTag(log, 'error', TAGS.RESULT_MISMATCH, { ...f, err: toFivedError(err) }, `The stored result of period ${w.periodId} does not verify against its commitment; it is voided at the end`);
       } else if (abort.signal.aborted) {
         m.precalc.inc({ room: room.name, outcome: 'stale' });
         logTag(log, 'warn', TAGS.PRECALC_EXEC, f, `Pre-calculation of period ${w.periodId} abandoned: lease lost`);
@@ -253,6 +329,9 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       if (out.how === 'applied' || out.how === 'computed') {
         m.settled.inc({ room });
         logTag(log, 'info', TAGS.PERIOD_END, { ...f, credited: out.credited }, `${room}: settlement applied for period ${w.periodId}, credited ${out.credited}`);
+      } else if (out.how === 'rejected') {
+        m.resultMismatch.inc({ room });
+        logTag(log, 'error', TAGS.RESULT_MISMATCH, f, `${room}: the stored result of period ${w.periodId} does not verify against its commitment: period voided, bets refunded`);
       } else if (out.how === 'void' || out.how === 'refunded') {
         logTag(log, 'info', TAGS.VOID, f, `${room}: period ${w.periodId} is void`);
       } else if (out.how === 'already' && precalculated.has(periodMember(w))) {
@@ -262,24 +341,35 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     } catch (err) {
       if (isFivedError(err, ErrorCode.STALE_EPOCH)) keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
       else if (isFivedError(err, ErrorCode.PERIOD_VOID)) logTag(log, 'info', TAGS.VOID, f, `${room}: period ${w.periodId} is void`);
+      else if (isFivedError(err, ErrorCode.RESULT_MISMATCH)) {
+        m.resultMismatch.inc({ room });
+        logTag(log, 'error', TAGS.RESULT_MISMATCH, { ...f, err: toFivedError(err), alert: true }, `${room}: the stored result of period ${w.periodId} does not verify against its commitment and could not be voided (settled already): operator action needed`);
+      }
       else logTag(log, 'error', TAGS.PERIOD_END, { ...f, err: toFivedError(err) }, `${room}: settlement of period ${w.periodId} failed`);
     } finally {
       precalculated.delete(periodMember(w));
     }
   }
 
-  const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, store, () => keeper.isActive());
+  const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, readiness);
   m.leaseActive.set(0);
+  // measure before acting, then every second
+  await checkClock();
+  const clockTimer = setInterval(() => void checkClock(), CLOCK_CHECK_MS);
+  clockTimer.unref();
+  if (clockVeto() !== null) log.error({ skewMs: skew.skewMs, limit: cfg.maxClockSkewMs }, `scheduler not ready: ${clockVeto()}; standing by`);
   keeper.start();
   log.info({ rooms: rooms.map((r) => r.name), leaseTtlMs: cfg.leaseTtlMs, port: http?.port ?? null }, 'scheduler started (standby until the lease is acquired)');
 
   return {
     port: http?.port ?? null,
+    readiness,
     isActive: () => keeper.isActive(),
     epoch: () => keeper.epoch(),
     async stop() {
       if (stopping) return;
       stopping = true;
+      clearInterval(clockTimer);
       cancelAll();
       // in-flight work finishes (bounded), then the lease is released so a standby takes over at once
       const drained = Promise.allSettled([...inflight]);

@@ -25,6 +25,8 @@ export class LeaseKeeper {
     private readonly holder: string,
     private readonly ttlMs: number,
     private readonly events: LeaseEvents,
+    /** why this process must not hold the lease now (e.g. its clock is off the store's), or null */
+    private readonly veto: () => string | null = () => null,
   ) {}
 
   /** standby polls faster than it renews, so takeover follows the lapse closely */
@@ -67,6 +69,18 @@ export class LeaseKeeper {
     this.events.onLost(l, why);
   }
 
+  /** Step down and release the lease in the store, so a standby takes over at once. */
+  async stepDown(why: string): Promise<void> {
+    const l = this.lease;
+    if (!l) return;
+    this.lose(why);
+    try {
+      await this.store.releaseLease(l);
+    } catch (err) {
+      this.events.onError(err);
+    }
+  }
+
   async stop(release: boolean): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -92,7 +106,11 @@ export class LeaseKeeper {
     if (this.stopped || this.busy) return;
     this.busy = true;
     try {
-      if (this.lease) await this.renew(this.lease);
+      const veto = this.veto();
+      if (veto !== null) {
+        // neither take nor keep the lease: the standby or the gateways' fallback carries on
+        if (this.lease) await this.stepDown(veto);
+      } else if (this.lease) await this.renew(this.lease);
       else await this.acquire();
     } finally {
       this.busy = false;
@@ -109,8 +127,8 @@ export class LeaseKeeper {
       this.events.onError(err);
       return;
     }
-    if (!got || this.stopped) {
-      if (got && this.stopped) await this.store.releaseLease(got).catch(() => undefined);
+    if (!got || this.stopped || this.veto() !== null) {
+      if (got) await this.store.releaseLease(got).catch(() => undefined);
       return;
     }
     if (elapsed() - sent >= this.ttlMs) return; // the reply came too late to trust; it lapses by itself

@@ -15,6 +15,9 @@ export function schedulerMetrics(registry: Registry) {
     settled: counter(registry, 'fived_scheduler_settlements_total', 'Settlements applied by this scheduler at the end', ['room'] as const),
     settledElsewhere: counter(registry, 'fived_scheduler_settled_elsewhere_total', 'Periods this scheduler pre-calculated whose settlement someone else (a gateway) applied first', ['room'] as const),
     commits: counter(registry, 'fived_scheduler_commits_total', 'Commitments created ahead by this scheduler', ['room'] as const),
+    resultMismatch: counter(registry, 'fived_scheduler_result_mismatch_total', 'Stored results that did not verify against their commitment (5D_RESULT_MISMATCH): voided with refunds, or alerted when already settled', ['room'] as const),
+    clockSkew: gauge(registry, 'fived_scheduler_clock_skew_seconds', 'Local clock minus Redis TIME at the last measurement (beyond FIVED_MAX_CLOCK_SKEW_MS the scheduler is not ready and does not hold the lease)'),
+    ready: gauge(registry, 'fived_scheduler_ready', '1 when the scheduler /ready answers 200'),
     lateStartMs: histogram(registry, 'fived_scheduler_timer_lateness_seconds', 'Lateness of the freeze and end timers', SECONDS_BUCKETS, ['event'] as const),
   };
 }

@@ -66,6 +66,8 @@ export interface PeriodKeys {
   wamt: string;
   /** claim of the fallback settlement (SET NX PX) */
   claim: string;
+  /** a stored result that failed verification, moved aside when the period was voided for it (never served) */
+  rejected: string;
 }
 
 export class Keys {
@@ -88,6 +90,7 @@ export class Keys {
       wusers: t + 'wusers',
       wamt: t + 'wamt',
       claim: t + 'claim',
+      rejected: t + 'rejected',
     };
   }
 

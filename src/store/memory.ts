@@ -19,7 +19,7 @@ import type {
 } from './types.js';
 import {
   checkBet, checkPlan, exactBalance, maxBalanceOf, validateClientId, validateDrawn, validateFence, validateNow, validateRef, validateResult,
-  validateSeed, validateUserId, validateWindow,
+  validateSeed, validateUserId, validateWindow, storedResultVerifies,
 } from './validate.js';
 
 interface Plan {
@@ -51,6 +51,7 @@ interface MemPeriod {
   vcursor: number;
   refunded: boolean;
   result: Uint8Array | null; // msgpack, as in Redis: readers get their own copy
+  rejected?: Uint8Array; // a result that failed verification, moved aside when the period was voided for it
   claim: { holder: string; until: number } | null;
 }
 
@@ -397,7 +398,8 @@ export class MemoryStore implements Store {
     if (p?.void) throw storeError(ErrorCode.PERIOD_VOID, { periodId: ref.periodId });
     if (!p?.plan || !p.window) throw storeError(ErrorCode.NOT_SETTLED, { periodId: ref.periodId });
     if (p.settled) return { status: 0, credited: 0, held: 0, heldCount: 0, done: true };
-    if (now < p.window.endsAt) throw storeError(ErrorCode.TOO_EARLY, { periodId: ref.periodId });
+    // the end by the store's own clock (as settle_apply.lua's Redis TIME); the caller's is an extra check
+    if (now < p.window.endsAt || this.storeNow() < p.window.endsAt) throw storeError(ErrorCode.TOO_EARLY, { periodId: ref.periodId });
     const total = p.plan.wusers.length;
     const last = Math.min(p.cursor + chunk, total);
     let credited = 0;
@@ -496,6 +498,35 @@ export class MemoryStore implements Store {
       p.vcursor = 0;
       this.pending.delete(periodMember(period));
     }
+    return this.refundAll(period);
+  }
+
+  async voidUnverifiedResult(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }> {
+    validateRef(period);
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new FivedError(ErrorCode.BAD_REQUEST, 'void reason must be 1-500 characters');
+    this.open();
+    const p = this.get(period);
+    if (!p?.result) return this.voidPeriod(period, reason);
+    let verifies = false;
+    try {
+      verifies = storedResultVerifies(decode<StoredResult>(p.result), p.commitment);
+    } catch {
+      verifies = false;
+    }
+    // the counterpart of void_rejected.lua: only a result that does not verify, never after a settlement
+    if (verifies) throw storeError(ErrorCode.ALREADY_RESULTED, { periodId: period.periodId });
+    if (p.settled || p.cursor > 0) throw storeError(ErrorCode.ALREADY_SETTLED, { periodId: period.periodId });
+    p.rejected = p.result;
+    p.result = null;
+    p.void = true;
+    p.reason = reason;
+    p.vcursor = 0;
+    this.pending.delete(periodMember(period));
+    return this.refundAll(period);
+  }
+
+  private async refundAll(period: PeriodRef): Promise<{ refunded: number; held: number }> {
+    const p = this.getOrCreate(period);
     let refunded = 0;
     let held = 0;
     let heldCount = 0;

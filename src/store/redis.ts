@@ -6,7 +6,7 @@
 // Inside a worker thread the store is "light" by default: init() only connects, so a worker never
 // writes the generation key, never emits 'inconsistent' and never opens a subscriber.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isMainThread } from 'node:worker_threads';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -16,14 +16,14 @@ import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { buildAck, buildRecord, parseEntry } from './acks.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { HISTORY_MAXLEN, Keys, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
-import { checkReply, defineScripts, runScript, statusError, type ScriptArg, type ScriptName } from './scripts.js';
+import { checkReply, defineScripts, runScript, statusError, storeError, type ScriptArg, type ScriptName } from './scripts.js';
 import type {
   BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HeldInfo, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
 } from './types.js';
 import {
   type CheckedBet, checkBet, checkPlan, exactBalance, maxBalanceOf, parseHeldEntry, validateClientId, validateDrawn, validateFence, validateNow, validateRef, validateResult, validateSeed,
-  validateUserId, validateWindow,
+  validateUserId, validateWindow, storedResultVerifies,
 } from './validate.js';
 import { validateAmount } from '../core/rules.js';
 
@@ -623,6 +623,31 @@ export class RedisStore implements Store {
     const k = this.keys.period(period);
     const start = await this.op(() => this.script('fivedVoidStart', [k.meta, this.keys.pending, k.result], [reason, periodMember(period), PERIOD_TTL_S]));
     checkReply(start, { periodId: period.periodId });
+    return this.refundAll(period);
+  }
+
+  async voidUnverifiedResult(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }> {
+    validateRef(period);
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new FivedError(ErrorCode.BAD_REQUEST, 'void reason must be 1-500 characters');
+    const k = this.keys.period(period);
+    const [raw, commitment] = await this.op(() => Promise.all([this.redis.getBuffer(k.result), this.redis.hget(k.meta, 'commitment')]));
+    if (!raw) return this.voidPeriod(period, reason);
+    let verifies = false;
+    try {
+      verifies = storedResultVerifies(decode<StoredResult>(raw), commitment);
+    } catch {
+      verifies = false; // undecodable: it does not verify
+    }
+    if (verifies) throw storeError(ErrorCode.ALREADY_RESULTED, { periodId: period.periodId });
+    const sha1 = createHash('sha1').update(raw).digest('hex');
+    const start = await this.op(() => this.script('fivedVoidRejected', [k.meta, this.keys.pending, k.result, k.rejected], [reason, periodMember(period), PERIOD_TTL_S, sha1]));
+    checkReply(start, { periodId: period.periodId });
+    return this.refundAll(period);
+  }
+
+  /** Refunds the users of a void period in journaled chunks (void_refund.lua); resumes where it stopped. */
+  private async refundAll(period: PeriodRef): Promise<{ refunded: number; held: number }> {
+    const k = this.keys.period(period);
     const chunk = this.opts.refundChunkBytes ?? DEFAULT_REFUND_CHUNK_BYTES;
     const keys = [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.held, this.keys.heldLog];
     let refunded = 0;

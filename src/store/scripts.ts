@@ -20,6 +20,7 @@ export const SCRIPTS = {
   fivedSettleSave: { file: 'settle_save.lua', keys: 7 },
   fivedSettleApply: { file: 'settle_apply.lua', keys: 10 },
   fivedVoidStart: { file: 'void_start.lua', keys: 3 },
+  fivedVoidRejected: { file: 'void_rejected.lua', keys: 4 },
   fivedVoidRefund: { file: 'void_refund.lua', keys: 8 },
   fivedLeaseAcquire: { file: 'lease_acquire.lua', keys: 2 },
   fivedLeaseRenew: { file: 'lease_renew.lua', keys: 2 },

@@ -192,8 +192,12 @@ export interface Store {
   // ---- settlement ----
   /** Persist the plan and add the period to the pending set (due at its end). Idempotent: first plan wins. */
   saveSettlement(plan: SettlementPlan, fence?: Fence): Promise<void>;
-  /** Apply a saved plan exactly once, in journaled chunks; refused before the end (E_TOO_EARLY).
-   *  `credited` went to balances; `held` (minor units) was held: it would have passed the maximum balance. */
+  /**
+   * Apply a saved plan exactly once, in journaled chunks; refused (E_TOO_EARLY) before the end by
+   * the store's own clock (Redis TIME inside the script; MemoryStore's injected clock), whatever
+   * `now` says — `now` is only an extra check. `credited` went to balances; `held` (minor units)
+   * was held: it would have passed the maximum balance.
+   */
   applySettlement(period: PeriodRef, now: number, fence?: Fence): Promise<{ applied: boolean; credited: number; held: number }>;
   /** one claimant at a time computes a period's fallback settlement; re-entrant for the holder (a retry extends it) */
   claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean>;
@@ -205,8 +209,16 @@ export interface Store {
   isSettled(period: PeriodRef): Promise<boolean>;
 
   // ---- void ----
-  /** mark void, refund every bet exactly once; idempotent. `held`: refunds held (maximum balance). */
+  /** mark void, refund every bet exactly once; idempotent. `held`: refunds held (maximum balance). Refused for a stored result (E_ALREADY_RESULTED) or a settlement (E_ALREADY_SETTLED). */
   voidPeriod(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }>;
+  /**
+   * The one exception to "a period with a stored result is never void": the store verifies the
+   * stored result against the period's commitment itself and, only when it does NOT verify, moves
+   * it aside (never served) and voids the period with refunds. A result that verifies:
+   * E_ALREADY_RESULTED; a settlement (being) applied: E_ALREADY_SETTLED. No stored result: as
+   * voidPeriod. Idempotent.
+   */
+  voidUnverifiedResult(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }>;
 
   // ---- history (capped stream per room, explicit ids from the period) ----
   appendHistory(entry: HistoryEntry): Promise<boolean>;

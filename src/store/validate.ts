@@ -2,7 +2,8 @@
 // before anything is written.
 
 import { parsePeriodId, validateDuration, validateTimeline } from '../core/clock.js';
-import { normalizeHex64 } from '../core/draw.js';
+import { normalizeHex64, resultMatches } from '../core/draw.js';
+import { drawMessage } from '../core/draw-stream.js';
 import { netStake, patternIndex, validateAmount } from '../core/rules.js';
 import type { Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
@@ -157,4 +158,19 @@ export function checkPlan(plan: SettlementPlan): { winners: number[]; total: num
   if (!Number.isSafeInteger(total) || !Number.isSafeInteger(betTotal)) throw bad('the total payout must stay below 2^53');
   if (total !== plan.totalPayout || betTotal !== total) throw bad(`totals disagree (users ${total}, bets ${betTotal}, plan ${plan.totalPayout})`);
   return { winners, total };
+}
+
+/**
+ * True when a stored result is exactly what its seed gives and its seed opens the period's
+ * commitment (`expectedCommitment`, when given, must also be the result's). Never throws: a
+ * malformed result simply does not verify.
+ */
+export function storedResultVerifies(r: Pick<StoredResult, 'duration' | 'timeline' | 'periodId' | 'digits' | 'sum' | 'seed' | 'commitment'>, expectedCommitment?: string | null): boolean {
+  try {
+    if (expectedCommitment !== undefined && expectedCommitment !== null && expectedCommitment !== r.commitment) return false;
+    if (!Array.isArray(r.digits) || r.digits.length !== 5) return false;
+    return resultMatches(r.seed, r.commitment, drawMessage(r), r.digits) && r.digits.reduce((a, b) => a + b, 0) === r.sum;
+  } catch {
+    return false;
+  }
 }

@@ -111,6 +111,23 @@ export async function serverStates(socketPath: string, backend: string): Promise
   return states;
 }
 
+/** Current sessions (scur) per server of a backend, from HAProxy's stats. */
+export async function serverSessions(socketPath: string, backend: string): Promise<Record<string, number>> {
+  const csv = await haproxyCommand(socketPath, 'show stat');
+  const lines = csv.split('\n').filter((l) => l.trim() !== '');
+  const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+  const iPx = header.indexOf('pxname');
+  const iSv = header.indexOf('svname');
+  const iCur = header.indexOf('scur');
+  const out: Record<string, number> = {};
+  for (const line of lines.slice(1)) {
+    const f = line.split(',');
+    const sv = f[iSv] ?? '';
+    if (f[iPx] === backend && sv !== 'FRONTEND' && sv !== 'BACKEND') out[sv] = Number(f[iCur] ?? 0);
+  }
+  return out;
+}
+
 /** Polls `check` until it returns a value other than undefined (for states that have no event). */
 export async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -156,7 +173,9 @@ export interface SeenResult {
  * last period id it saw, as the client SDK does.
  */
 export class PlayerClient {
-  readonly instances: string[] = []; // hello.instance of every connection, in order
+  /** hellos received: one per connection (the hello carries no instance name: which gateway a
+   *  player is on is the load balancer's to tell — serverSessions) */
+  hellos = 0;
   readonly closes: number[] = []; // close codes received
   readonly results = new Map<string, SeenResult>(); // periodId → result
   private ws: WebSocket | null = null;
@@ -178,7 +197,7 @@ export class PlayerClient {
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const msg = (isBinary ? unpack(data) : JSON.parse(String(data))) as { type: string; [k: string]: unknown };
-      if (msg.type === 'hello') this.instances.push(String(msg.instance));
+      if (msg.type === 'hello') this.hellos += 1;
       else if (msg.type === 'result') this.record(msg as unknown as SeenResult);
       else if (msg.type === 'recovery') for (const r of msg.results as SeenResult[]) this.record(r);
       this.notify();

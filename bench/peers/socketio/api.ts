@@ -67,7 +67,7 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         void: isVoid, voidReason: isVoid ? (m.reason ?? '') : null,
         settled: ended ? settled : false,
         betCount: now >= w.freezeAt ? Number(m.n ?? 0) : null,
-        tracking: result && stored ? stored.tracking : null,
+        // no tracking: as the gateway, internals stay on the operator endpoints (issue 12 row 12)
       });
     }],
     [/^\/bench\/stats$/, async (_req, res) => json(res, 200, d.stats())],

@@ -10,13 +10,18 @@
 -- ARGV: 1 fence epoch ('' = none), 2 caller now (ms), 3 chunk size (winners), 4 period member,
 --       5 max balance (<= 2^53-1)
 -- returns: {1, credited, done(0|1), held, heldCount} chunk applied | {0, 0, 1, 0, 0} already settled |
---          {-11} stale epoch | {-1} void | {-15} no plan saved | {-12} before the period's end
+--          {-11} stale epoch | {-1} void | {-15} no plan saved |
+--          {-12, storeNow} before the period's end by Redis TIME (or by the caller's now)
+-- The end is judged by Redis's own clock (docs/design.md rule 4: the store decides): a caller whose
+-- clock runs ahead must not move money before the end. The caller's now is only an extra check.
 if ARGV[1] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[1] then return {-11} end
 local m = redis.call('HMGET', KEYS[1], 'plan', 'settled', 'void', 'endsAt', 'cursor', 'winners')
 if m[3] then return {-1} end
 if not m[1] then return {-15} end
 if m[2] then return {0, 0, 1, 0, 0} end
-if tonumber(ARGV[2]) < tonumber(m[4]) then return {-12} end
+local t = redis.call('TIME')
+local storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if storeNow < tonumber(m[4]) or tonumber(ARGV[2]) < tonumber(m[4]) then return {-12, storeNow} end
 local cursor = tonumber(m[5] or '0')
 local total = tonumber(m[6] or '0')
 local last = math.min(cursor + tonumber(ARGV[3]), total) - 1

@@ -1,0 +1,155 @@
+// Issue 12 rows 2 and 12: every read path obeys the one gate of the WebSocket result, and public
+// responses carry nothing internal. A scheduler (true clock), a gateway whose clock runs 200 ms
+// ahead (still ready) and one whose clock runs 200 ms behind (still ready), on a Redis of the
+// test's own. The test process's clock is the store's (same host): "before the end" is judged by it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { isAcquired, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
+import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc, type Msg } from './gateway-harness.js';
+
+const ROOM = 'fiveD_3';
+let redis: TestRedis;
+let sched: SchedulerProc;
+let ahead: GatewayProc;
+let behind: GatewayProc;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const env = gatewayEnv(redis.url, testPrefix('gate'));
+  sched = spawnScheduler('sched-gate', env);
+  await sched.waitFor(isAcquired, 15_000, 'the lease');
+  [ahead, behind] = await Promise.all([
+    startGatewayProc({ ...env, FIVED_CLOCK_OFFSET_MS: '200' }),
+    startGatewayProc({ ...env, FIVED_CLOCK_OFFSET_MS: '-200' }),
+  ]);
+  // both are ready: the offsets are within FIVED_MAX_CLOCK_SKEW_MS (250 by default)
+  for (const g of [ahead, behind]) expect((await getJson(`${g.url}/ready`)).status).toBe(200);
+}, 40_000);
+
+afterAll(async () => {
+  for (const c of clients) c.terminate();
+  await Promise.all([ahead?.stop(), behind?.stop()]);
+  await sched?.stop();
+  await redis?.stop();
+});
+
+interface Seen { at: number; body: any }
+
+describe('one gate for every read path (row 2)', () => {
+  it('nothing of a period reaches anyone before its end: HTTP lookup and history, my_bets, balance, settled after result', async () => {
+    const watcher = await Client.connect(ahead.port, { format: 'text' });
+    clients.push(watcher);
+    await watcher.next((m) => m.type === 'hello');
+    watcher.send({ type: 'subscribe', rooms: [ROOM] });
+
+    const user = 'gate-bettor';
+    await credit(behind, user, 1000);
+    const player = await Client.connect(behind.port, { token: await token(user), format: 'text' });
+    clients.push(player);
+    await player.next((m) => m.type === 'hello');
+    player.send({ type: 'subscribe', rooms: [ROOM] });
+    // a period as the gateway that takes the bets sees it start
+    const period = await player.next((m) => m.type === 'period', 8000);
+    const periodId = period.periodId as string;
+    const endsAt = period.endsAt as number;
+    // every digit of A: one of the ten bets wins for sure, so the balance changes at the settlement
+    for (let d = 0; d <= 9; d++) {
+      const ack = await player.request({ type: 'bet', room: ROOM, periodId, kind: 'A', pick: d, amount: 10, clientBetId: `g${d}` });
+      expect(ack.type, JSON.stringify(ack)).toBe('bet_ack');
+    }
+    const debited = 1000 - 100;
+
+    // poll every read path from well before the end to well after it
+    const lookups: Seen[] = [];
+    const histories: Seen[] = [];
+    let i = 0;
+    const stopAt = endsAt + 900;
+    const httpPoll = (async () => {
+      while (Date.now() < stopAt) {
+        const [a, h] = await Promise.all([getJson(`${ahead.url}/api/rooms/${ROOM}/periods/${periodId}`), getJson(`${ahead.url}/api/rooms/${ROOM}/periods?limit=5`)]);
+        const at = Date.now();
+        lookups.push({ at, body: a.body });
+        histories.push({ at, body: h.body });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const wsPoll = (async () => {
+      while (Date.now() < stopAt) {
+        player.send({ type: 'my_bets', id: `mb${i}`, room: ROOM, periodId });
+        player.send({ type: 'balance', id: `bal${i}` });
+        i++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await Promise.all([httpPoll, wsPoll]);
+    const settled = await player.next((m) => m.type === 'settled' && m.periodId === periodId, 8000);
+
+    // HTTP on the gateway 200 ms ahead: no result, seed, settled state before the end
+    const early = lookups.filter((l) => l.at < endsAt);
+    expect(early.length).toBeGreaterThan(10);
+    for (const l of early) {
+      expect(l.body.result, `result served ${endsAt - l.at} ms before the end`).toBeNull();
+      expect(l.body.settled).toBe(false);
+      expect(['open', 'frozen']).toContain(l.body.status);
+    }
+    expect(lookups.some((l) => l.body.result !== null)).toBe(true); // it is served after the end
+    for (const h of histories) {
+      if (h.at < endsAt) expect((h.body as Array<{ periodId: string }>).map((e) => e.periodId)).not.toContain(periodId);
+    }
+    // row 12: the public lookup carries no tracking
+    for (const l of lookups) expect(l.body).not.toHaveProperty('tracking');
+
+    // the WebSocket results: never before the end on either gateway
+    const rAhead = await watcher.next((m) => m.type === 'result' && m.periodId === periodId);
+    const rBehind = await player.next((m) => m.type === 'result' && m.periodId === periodId);
+    const atOf = (c: Client, m: Msg) => c.received.find((r) => r.msg === m)!.at;
+    expect(atOf(watcher, rAhead)).toBeGreaterThanOrEqual(endsAt);
+    const resultAt = atOf(player, rBehind);
+    expect(resultAt).toBeGreaterThanOrEqual(endsAt);
+
+    // the gateway 200 ms behind: its result goes out ~200 ms after the store's end, while the
+    // scheduler settles at the end. Until that gateway has sent the result, my_bets shows no
+    // outcome, the balance no payout, and no settled notice is sent.
+    const settledAt = atOf(player, settled);
+    expect(settledAt).toBeGreaterThanOrEqual(resultAt);
+    expect(player.received.findIndex((r) => r.msg === settled)).toBeGreaterThan(player.received.findIndex((r) => r.msg === rBehind));
+    const beforeResult = player.received.slice(0, player.received.findIndex((r) => r.msg === rBehind));
+    const myBets = beforeResult.filter((r) => r.msg.type === 'my_bets');
+    const balances = beforeResult.filter((r) => r.msg.type === 'balance');
+    expect(myBets.length).toBeGreaterThan(5);
+    expect(balances.length).toBeGreaterThan(5);
+    for (const r of myBets) for (const b of r.msg.bets as Array<{ state: string; payout: number }>) expect(b).toMatchObject({ state: 'pending', payout: 0 });
+    for (const r of balances) expect(r.msg.balance).toBe(debited);
+    // and after it, the outcome and the payout are there
+    const outcomes = settled.bets as Array<{ state: string; payout: number }>;
+    expect(outcomes.filter((b) => b.state === 'won')).toHaveLength(1);
+    expect(settled.balance).toBe(debited + outcomes.reduce((a, b) => a + b.payout, 0));
+  }, 40_000);
+});
+
+describe('public responses carry what players need, nothing more (row 12)', () => {
+  it('no tracking or instance on the public API; tracking on the operator lookup only', async () => {
+    const c = await Client.connect(ahead.port);
+    clients.push(c);
+    expect(await c.next((m) => m.type === 'hello')).not.toHaveProperty('instance');
+    const history = await getJson(`${ahead.url}/api/rooms/${ROOM}/periods?limit=5`);
+    expect(history.status).toBe(200);
+    const last = (history.body as Array<Record<string, unknown>>)[0]!;
+    expect(last).toBeDefined();
+    const periodId = last.periodId as string;
+    const pub = await getJson(`${ahead.url}/api/rooms/${ROOM}/periods/${periodId}`);
+    expect(pub.status).toBe(200);
+    expect(pub.body.result).not.toBeNull();
+    for (const body of [pub.body, last, ...(await getJson(`${ahead.url}/api/rooms`)).body]) {
+      expect(body).not.toHaveProperty('tracking');
+      expect(JSON.stringify(body)).not.toMatch(/instance|maxLiability|totalStake|"pid"|"host"|epoch/);
+    }
+    // the operator variant carries tracking (who computed it, stakes, liability); it needs the token
+    const op = await getJson(`${ahead.url}/api/rooms/${ROOM}/periods/${periodId}/tracking`, operator(undefined, 'GET'));
+    expect(op.status).toBe(200);
+    expect(op.body.tracking).toMatchObject({ source: 'scheduler', instance: 'sched-gate' });
+    expect(op.body.result).toEqual(pub.body.result);
+    expect((await getJson(`${ahead.url}/api/rooms/${ROOM}/periods/${periodId}/tracking`)).status).toBe(401);
+  }, 20_000);
+});

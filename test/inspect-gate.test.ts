@@ -1,0 +1,82 @@
+// Issue 12 row 4: `fived inspect ROOM ID` during the frozen window printed the stored result
+// (digits + seed). Before the end by Redis TIME it must print nothing of the result, the seed or
+// the settlement; after the end, everything. The command runs as operators run it (bin/fived.js)
+// against a Redis of the test's own, on a period stored as the scheduler stores it at the freeze.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { drawDigits, drawMessage } from '../src/core/draw.js';
+import { roomsOf, windowAt } from '../src/runtime/rooms.js';
+import { RedisStore } from '../src/store/redis.js';
+import { REPO } from './gateway-harness.js';
+import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
+import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+
+const run = promisify(execFile);
+const env = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000' };
+let redis: TestRedis;
+let store: RedisStore;
+let prefix: string;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  prefix = testPrefix('inspect');
+  store = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix });
+  await store.init();
+});
+afterAll(async () => {
+  await store?.close();
+  await redis?.stop();
+});
+
+async function inspect(periodId: string): Promise<string> {
+  const r = await run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', 'fiveD_3', periodId], {
+    env: { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, ...env },
+  });
+  return r.stdout;
+}
+
+const until = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now() + 20)));
+
+describe('fived inspect (row 4)', () => {
+  it('prints no result, seed or settlement before the end by Redis TIME; all of it after', async () => {
+    const room = roomsOf(loadConfig(env))[0]!;
+    const w = windowAt(room, Date.now() + 3000); // the next period
+    const seed = 'a7'.repeat(32);
+    await store.commit(w, seed, w.startsAt - 1);
+    await store.credit('insp', 10_000, 'dep-insp');
+    await until(w.startsAt);
+    for (let d = 0; d <= 9; d++) await store.placeBet({ period: w, userId: 'insp', clientBetId: `i${d}`, kind: 'A', pick: d, amount: 100 }, LIMITS, PAY, Date.now());
+    // at the freeze, as the scheduler does: snapshot, plan saved, result stored
+    await until(w.freezeAt);
+    await store.saveSettlement(await planFor(store, w, seed));
+    const stored = resultOf(w, seed);
+    await store.storeResult(stored);
+    const digits = drawDigits(seed, drawMessage(w)).digits;
+    expect(stored.digits).toEqual(digits);
+
+    const frozen = await inspect(w.periodId);
+    const report = JSON.parse(frozen);
+    expect(report.redisTime).toBeLessThan(w.endsAt);
+    expect(frozen).not.toContain(seed);
+    expect(frozen).not.toMatch(/"digits"|tracking|"sum"/);
+    const keys = report.keys as Record<string, any>;
+    const resultKey = Object.keys(keys).find((k) => k.includes('precalc_5d_result') && !k.includes('{'))!;
+    expect(keys[resultKey].value).toMatch(/hidden until the period ends/);
+    const metaKey = Object.keys(keys).find((k) => k.endsWith(':meta'))!;
+    expect(keys[metaKey].seed).toMatch(/hidden/);
+    expect(keys[metaKey].total).toMatch(/hidden/); // the plan's total payout tells a lot about the digits
+    expect(keys[metaKey].winners).toMatch(/hidden/);
+    const wusersKey = Object.keys(keys).find((k) => k.endsWith(':wusers'))!;
+    expect(keys[wusersKey].winners).toMatch(/hidden/);
+
+    await until(w.endsAt);
+    const after = JSON.parse(await inspect(w.periodId));
+    expect(after.redisTime).toBeGreaterThanOrEqual(w.endsAt);
+    expect(after.keys[resultKey].value).toMatchObject({ digits, seed, commitment: stored.commitment });
+    expect(after.keys[metaKey].winners).toBe('1'); // one user, and one digit of A wins
+    expect(after.keys[wusersKey].winners).toBe(1);
+  }, 30_000);
+});
