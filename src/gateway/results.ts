@@ -8,7 +8,7 @@ import { ErrorCode, FivedError } from '../errors.js';
 import { CloseCode, ServerType, type ResultPayload } from '../protocol.js';
 import { parseCompleted } from '../runtime/bus.js';
 import { logTag, TAGS } from '../runtime/log.js';
-import { assertResultVerifies, deriveResultAtEnd } from '../runtime/compute.js';
+import { assertResultVerifies, deriveResultAtEnd, unsealVoidReason } from '../runtime/compute.js';
 import { at, sleep } from '../runtime/clock.js';
 import type { StoredResult } from '../store/types.js';
 import { background, resultDelayMs, type GatewayContext } from './context.js';
@@ -101,6 +101,14 @@ export class Results {
         return;
       } catch (err) {
         if (err instanceof FivedError && err.code === ErrorCode.RESULT_MISMATCH) throw err; // never publish a result that does not verify
+        const unsealable = unsealVoidReason(err);
+        if (unsealable !== null) {
+          // the seed's key is not configured here (or the sealed seed was tampered with): no fair
+          // result can ever come from it, so the period is void at its end rather than stuck
+          this.ctx.logger.error({ err, room: s.room.name, periodId: s.w.periodId }, 'sealed seed cannot be opened: voiding the period');
+          this.onVoid(s, unsealable);
+          return;
+        }
         if (attempt >= 20 || this.ctx.draining) throw err;
         this.ctx.logger.warn({ err, room: s.room.name, periodId: s.w.periodId, attempt }, 'result fallback failed; retrying');
         await sleep(250);
