@@ -2,7 +2,7 @@
 // standby), two gateways and HAProxy on free loopback ports; status reports them; a player through
 // HAProxy gets results stored under the runbook key; one gateway can be killed and restarted; the
 // standby scheduler takes over when the active one is killed; stop ends exactly those processes.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,8 +41,14 @@ describe('scripts/cluster.sh', () => {
   const players: PlayerClient[] = [];
 
   const cluster = (...args: string[]) => run(SCRIPT, args, { env, timeoutMs: 120_000 });
+  /** a setting `start` saved in cluster.env (generated ones included: the operator token, the seed key) */
+  const saved = (name: string): string => {
+    const m = new RegExp(`^${name}=(.*)$`, 'm').exec(readFileSync(path.join(dir, 'cluster.env'), 'utf8'));
+    if (!m) throw new Error(`${name} is not in cluster.env`);
+    return m[1]!;
+  };
   const inspect = async (periodId: string) => {
-    const r = await run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', ROOM, periodId], { env: { ...env, FIVED_REDIS_URL: info.redisUrl } });
+    const r = await run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', ROOM, periodId], { env: { ...env, FIVED_REDIS_URL: info.redisUrl, FIVED_SEED_KEY: saved('FIVED_SEED_KEY') } });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { keys: Record<string, { value?: { tracking?: { instance?: string; source?: string } } }> };
     return doc.keys[`precalc_5d_result:fiveD:4:default:${periodId}`]?.value;
@@ -90,6 +96,11 @@ describe('scripts/cluster.sh', () => {
     expect(info.gatewayPorts).toEqual([Number(env.FIVED_BASE_PORT), Number(env.FIVED_BASE_PORT) + 1]);
     for (const port of info.gatewayPorts) expect((await http(port, 'GET', '/ready')).status).toBe(200);
     expect((await http(info.lbPort, 'GET', '/api/rooms')).body).toContain(ROOM); // the game settings passed through
+  });
+
+  it('generates a seed key for the cluster and keeps it in its cluster.env (mode 0600)', () => {
+    expect(saved('FIVED_SEED_KEY')).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(path.join(dir, 'cluster.env')).mode & 0o777).toBe(0o600);
   });
 
   it('runs its own Redis with the production durability settings', async () => {

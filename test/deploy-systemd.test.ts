@@ -55,9 +55,11 @@ describe('scripts/install-systemd.sh --root', () => {
     expect(gw).toContain(`ExecStart=${process.execPath} ${REPO}/bin/fived.js gateway`);
     expect(gw).not.toContain('/opt/fived/bin');
 
-    expect(statSync(envFile).mode & 0o777).toBe(0o640);
+    expect(statSync(envFile).mode & 0o777).toBe(0o600); // it holds the seed key
     const env = parseEnvFile(readFileSync(envFile, 'utf8'));
     expect(env.FIVED_JWT_SECRET).toMatch(/^[0-9a-f]{64}$/); // not the example's placeholder
+    expect(env.FIVED_SEED_KEY).toMatch(/^[0-9a-f]{64}$/); // a random seed key of its own
+    expect(env.FIVED_SEED_KEY).not.toBe(env.FIVED_JWT_SECRET);
   });
 
   it('keeps an existing env file and re-enables exactly the ports listed', async () => {
@@ -143,13 +145,16 @@ describe('the installed units', () => {
 });
 
 describe('systemd/fived.env.example', () => {
-  it('is a valid configuration and leaves the port to the unit', () => {
+  it('is a valid configuration once it has a seed key, and leaves the port to the unit', () => {
     const env = parseEnvFile(readFileSync(path.join(REPO, 'systemd/fived.env.example'), 'utf8'));
     expect(Object.keys(env).length).toBeGreaterThan(10);
     expect(env.FIVED_PORT).toBeUndefined();
     expect(env.FIVED_INSTANCE).toBeUndefined();
     expect(env.FIVED_DEMO).toBe('false');
-    const cfg = loadConfig(env);
+    // the example ships no key (a published one would protect nothing): refused until one is set
+    expect(env.FIVED_SEED_KEY).toBe('');
+    expect(() => loadConfig(env)).toThrow(/FIVED_SEED_KEY is required/);
+    const cfg = loadConfig({ ...env, FIVED_SEED_KEY: 'ab'.repeat(32) });
     expect(cfg.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(cfg.durations).toEqual([60, 180, 300, 600]);
   });

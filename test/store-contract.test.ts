@@ -10,7 +10,7 @@ import { CHANNELS } from '../src/store/keys.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { PlaceBetInput, Store } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { LIMITS, PAY, digest, invariant, openPeriod, planFor, resultOf, seedOf, windowAt } from './helpers/store-harness.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -33,7 +33,7 @@ afterAll(async () => {
 type Factory = () => Promise<Store>;
 const factories: Array<[string, Factory]> = [
   ['MemoryStore', async () => { const s = new MemoryStore({}); await s.init(); opened.push(s); return s; }],
-  ['RedisStore', async () => { const s = new RedisStore({ redisUrl: redis.url, keyPrefix: testPrefix('contract'), instance: 'test' }); await s.init(); opened.push(s); return s; }],
+  ['RedisStore', async () => { const s = new RedisStore({ redisUrl: redis.url, keyPrefix: testPrefix('contract'), instance: 'test', seedKey: TEST_SEED_KEY }); await s.init(); opened.push(s); return s; }],
 ];
 
 function bet(w: PlaceBetInput['period'], userId: string, clientBetId: string, kind: BetKind, pick: BetPick, amount: number): PlaceBetInput {
