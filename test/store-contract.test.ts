@@ -54,6 +54,19 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect((await s.getPeriod(w)).status).toBe('open');
   });
 
+  it('commit stores the seed only sealed: nothing the store holds contains it, getSeed unseals it', async () => {
+    const s = await make();
+    const seed = 'c3'.repeat(16) + '5a'.repeat(16);
+    const w = windowAt(Date.now(), { start: 10_000, freeze: 60_000, end: 65_000 });
+    await s.commit(w, seed, Date.now());
+    const all = await digest(s);
+    expect(all).not.toContain(seed);
+    expect(all).not.toContain(Buffer.from(seed, 'hex').toString('hex').toUpperCase());
+    expect(all).not.toContain(Buffer.from(seed, 'hex').toString('base64'));
+    expect(JSON.stringify(await s.getPeriod(w))).not.toContain(seed);
+    expect(await s.getSeed(w)).toBe(seed);
+  });
+
   it('commit after the period opened is refused and the period is void', async () => {
     const s = await make();
     const w = windowAt(Date.now());

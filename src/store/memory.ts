@@ -190,7 +190,7 @@ export class MemoryStore implements Store {
   async getSeed(period: PeriodRef): Promise<string | null> {
     validateRef(period);
     const sealed = this.get(period)?.seed;
-    return sealed ? this.sealer.unseal(period, sealed.keyId, sealed.sealed) : null;
+    return sealed ? this.sealer.unseal(period, sealed) : null;
   }
 
   // ---- bets ----

@@ -309,9 +309,9 @@ export class RedisStore implements Store {
     const t = validateNow(now);
     const commitment = commitmentOf(seed);
     // only the sealed seed goes to Redis: nothing at rest predicts the period's result
-    const { sealed, keyId } = this.seeds().seal(period, seed);
+    const { sealed, keyId, iv } = this.seeds().seal(period, seed);
     const k = this.keys.period(period);
-    const reply = await this.op(() => this.script('fivedCommit', [k.meta], [sealed, commitment, period.startsAt, period.freezeAt, period.endsAt, t, PERIOD_TTL_S, keyId]));
+    const reply = await this.op(() => this.script('fivedCommit', [k.meta], [sealed, commitment, period.startsAt, period.freezeAt, period.endsAt, t, PERIOD_TTL_S, keyId, iv]));
     const [status, winner] = checkReply<[number, string]>(reply, { periodId: period.periodId });
     this.track(period);
     return { commitment: winner, created: status === 1 };
@@ -325,8 +325,8 @@ export class RedisStore implements Store {
   async getSeed(period: PeriodRef): Promise<string | null> {
     validateRef(period);
     const sealer = this.seeds();
-    const [sealed, keyId, legacy] = await this.op(() => this.redis.hmget(this.keys.period(period).meta, 'sealedSeed', 'seedKeyId', 'seed'));
-    if (sealed != null && keyId != null) return sealer.unseal(period, keyId, sealed);
+    const [sealed, keyId, iv, legacy] = await this.op(() => this.redis.hmget(this.keys.period(period).meta, 'sealedSeed', 'seedKeyId', 'seedIv', 'seed'));
+    if (sealed != null && keyId != null) return sealer.unseal(period, { keyId, iv: iv ?? '', sealed });
     // written in clear by a version before sealing (gone with the hash's TTL): readable as before
     return legacy ?? null;
   }

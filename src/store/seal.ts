@@ -14,12 +14,12 @@ import { normalizeHex64 } from '../core/draw.js';
 import { ErrorCode, FivedError } from '../errors.js';
 
 export const SEED_KEY_BYTES = 32;
-/** format byte of a sealed seed: 1 = AES-256-GCM, 12-byte IV, 16-byte tag */
-const FORMAT = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const SEED_BYTES = 32;
-const SEALED_BYTES = 1 + IV_BYTES + SEED_BYTES + TAG_BYTES;
+// ciphertext + tag = 48 bytes = 64 base64 characters: each field stays within Redis's default
+// hash-max-listpack-value (64), so a period's meta hash keeps its compact encoding
+const SEALED_BYTES = SEED_BYTES + TAG_BYTES;
 
 /** A 32-byte key from 64 hex characters or from base64 (standard or url-safe); null otherwise. */
 export function parseSeedKey(text: string): Buffer | null {
@@ -42,10 +42,13 @@ function aadOf(p: PeriodRef): Buffer {
   return Buffer.from(`fived-seed-v1\0${p.duration}:${p.timeline}:${p.periodId}`, 'utf8');
 }
 
+/** A sealed seed as stored (meta hash fields seedKeyId, seedIv, sealedSeed). */
 export interface SealedSeed {
-  /** id of the key that sealed it (stored beside it) */
+  /** id of the key that sealed it (16 hex) */
   keyId: string;
-  /** base64 of format byte | IV | ciphertext | tag */
+  /** the random 12-byte GCM nonce, base64 */
+  iv: string;
+  /** AES-256-GCM ciphertext of the 32 seed bytes followed by the 16-byte tag, base64 (64 characters) */
   sealed: string;
 }
 
@@ -90,27 +93,27 @@ export class SeedSealer {
     const iv = randomBytes(IV_BYTES);
     const c = createCipheriv('aes-256-gcm', this.current, iv, { authTagLength: TAG_BYTES });
     c.setAAD(aadOf(period));
-    const ct = Buffer.concat([c.update(seed), c.final()]);
-    const out = Buffer.concat([Buffer.from([FORMAT]), iv, ct, c.getAuthTag()]);
-    return { keyId: this.keyId, sealed: out.toString('base64') };
+    const ct = Buffer.concat([c.update(seed), c.final(), c.getAuthTag()]);
+    return { keyId: this.keyId, iv: iv.toString('base64'), sealed: ct.toString('base64') };
   }
 
   /**
    * The seed (64 lowercase hex). E_SEED_KEY_UNKNOWN when no key of this process has that id;
    * E_SEED_UNSEAL_FAILED when the blob is malformed, tampered with, or sealed for another period.
    */
-  unseal(period: PeriodRef, keyId: string, sealed: string): string {
+  unseal(period: PeriodRef, s: SealedSeed): string {
+    const { keyId } = s;
     const key = this.keys.get(keyId);
     const details = { periodId: period.periodId, keyId };
     if (!key) {
       throw new FivedError(ErrorCode.SEED_KEY_UNKNOWN, `the seed of period ${period.periodId} is sealed under key ${JSON.stringify(keyId)}, which is neither FIVED_SEED_KEY nor in FIVED_SEED_KEYS_RETIRED (keys here: ${this.keyIds().join(', ')})`, details);
     }
     const bad = (why: string) => new FivedError(ErrorCode.SEED_UNSEAL_FAILED, `the sealed seed of period ${period.periodId} does not open: ${why}`, details);
-    const b = typeof sealed === 'string' ? Buffer.from(sealed, 'base64') : Buffer.alloc(0);
-    if (b.length !== SEALED_BYTES || b[0] !== FORMAT) throw bad('malformed');
-    const iv = b.subarray(1, 1 + IV_BYTES);
-    const ct = b.subarray(1 + IV_BYTES, 1 + IV_BYTES + SEED_BYTES);
-    const tag = b.subarray(1 + IV_BYTES + SEED_BYTES);
+    const b = typeof s.sealed === 'string' ? Buffer.from(s.sealed, 'base64') : Buffer.alloc(0);
+    const iv = typeof s.iv === 'string' ? Buffer.from(s.iv, 'base64') : Buffer.alloc(0);
+    if (b.length !== SEALED_BYTES || iv.length !== IV_BYTES) throw bad('malformed');
+    const ct = b.subarray(0, SEED_BYTES);
+    const tag = b.subarray(SEED_BYTES);
     try {
       const d = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
       d.setAAD(aadOf(period));

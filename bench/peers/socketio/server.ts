@@ -100,10 +100,10 @@ async function fallback(w: PeriodWindow): Promise<StoredResult> {
   const t0 = performance.now();
   const docs = await redis.lrange(peerBetsKey(prefix, w), 0, -1);
   const t1 = performance.now();
-  const meta = await redis.hmget(keys.period(w).meta, 'sealedSeed', 'seedKeyId', 'commitment');
+  const meta = await redis.hmget(keys.period(w).meta, 'sealedSeed', 'seedKeyId', 'seedIv', 'commitment');
   // fair draw from the committed seed when there is one (the old system chose from the exposure table)
-  const seed = meta[0] && meta[1] && sealer ? sealer.unseal(w, meta[1], meta[0]) : null;
-  const commitment = meta[2] ?? null;
+  const seed = meta[0] && meta[1] && meta[2] && sealer ? sealer.unseal(w, { sealed: meta[0], keyId: meta[1], iv: meta[2] }) : null;
+  const commitment = meta[3] ?? null;
   const digits: Digits = seed ? drawDigits(seed, drawMessage(w)).digits : [0, 0, 0, 0, 0].map(() => randomInt(10)) as Digits;
   const report = runFallback(docs, digits);
   const computeMs = performance.now() - t0;
