@@ -63,11 +63,12 @@ describe('scripts/install-systemd.sh --root', () => {
   });
 
   it('keeps an existing env file and re-enables exactly the ports listed', async () => {
-    writeFileSync(envFile, 'FIVED_REDIS_URL=redis://10.0.0.2:6379\n');
+    const existing = `FIVED_REDIS_URL=redis://10.0.0.2:6379\nFIVED_SEED_KEY=${'5e'.repeat(32)}\n`;
+    writeFileSync(envFile, existing);
     const r = await run(SCRIPT, ['--root', root, '--ports', '4000,4005', '--no-scheduler', '--app-dir', REPO, '--node', process.execPath]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('keeping the existing');
-    expect(readFileSync(envFile, 'utf8')).toBe('FIVED_REDIS_URL=redis://10.0.0.2:6379\n');
+    expect(readFileSync(envFile, 'utf8')).toBe(existing);
     expect(readdirSync(path.join(units, 'fived.target.wants')).sort()).toEqual(['fived-gateway@4000.service', 'fived-gateway@4005.service']);
     // back to the first layout for the checks below
     expect((await run(SCRIPT, installArgs)).code).toBe(0);
