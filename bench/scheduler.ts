@@ -9,6 +9,7 @@
 // Targets: <= 20, <= 60, <= 1000 ms. Final line `RESULT {json}`, also bench/results/scheduler.json.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 // the compiled code from dist/ (npm run bench:scheduler builds first): what production runs
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   const env = {
     ...process.env,
     FIVED_REDIS_URL: redis.url,
+    FIVED_SEED_KEY: randomBytes(32).toString('hex'),
     FIVED_KEY_PREFIX: prefix,
     FIVED_DURATIONS: String(DURATION),
     FIVED_FREEZE_MS: String(FREEZE_MS),
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   };
   const cfg = loadConfig(env);
   const room: Room = roomsOf(cfg)[0]!;
-  const store = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix, instance: 'bench' });
+  const store = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix, instance: 'bench', seedKey: env.FIVED_SEED_KEY });
   await store.init();
   const waiting = new Map<string, (n: Notice, at: number) => void>();
   await store.subscribe(CHANNELS.completed, (_ch, msg) => {

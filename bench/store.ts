@@ -8,6 +8,7 @@
 // Medians of repeated runs. Final line `RESULT {json}`, also written to bench/results/store.json.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 // the compiled store from dist/ (npm run bench:store builds first): what production runs
@@ -23,6 +24,8 @@ const BET_SECONDS = 4;
 const REPEATS = 3;
 const USERS = 2000;
 const LIMITS: BetLimits = { minStake: 2, maxStake: 10_000_000, maxUserStakePerPeriod: Number.MAX_SAFE_INTEGER, maxLiability: 0, maxBetsPerUserPerPeriod: 0 };
+/** the seed key the bench's stores seal under (a RedisStore needs one to commit) */
+const SEED_KEY = randomBytes(32).toString('hex');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,7 +63,7 @@ async function betRun(store: RedisStore, tag: string): Promise<{ perS: number; p
 }
 
 async function betBench(redis: TestRedis, label: string): Promise<{ perS: number; p99: number }> {
-  const store = new RedisStore({ redisUrl: redis.url, keyPrefix: `bench:${label}:`, instance: 'bench' });
+  const store = new RedisStore({ redisUrl: redis.url, keyPrefix: `bench:${label}:`, instance: 'bench', seedKey: SEED_KEY });
   await store.init();
   for (let u = 0; u < USERS; u++) await store.credit(`b${u}`, 1e11, `dep-${u}`);
   const runs: Array<{ perS: number; p99: number }> = [];
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     result.bets_per_s = Math.round(b.perS);
     result.bet_p99_ms = round(b.p99, 2);
 
-    const store = new RedisStore({ redisUrl: plain.url, keyPrefix: 'bench:snap:', instance: 'bench', commandTimeoutMs: 60_000 });
+    const store = new RedisStore({ redisUrl: plain.url, keyPrefix: 'bench:snap:', instance: 'bench', commandTimeoutMs: 60_000, seedKey: SEED_KEY });
     await store.init();
     log('loading 1,000,000 bets (bulk loader, real layout)');
     const w = period(Date.now());

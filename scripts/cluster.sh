@@ -22,8 +22,9 @@
 #   FIVED_REDIS_URL       use this Redis instead of starting one; else FIVED_REDIS_PORT=6390
 #   FIVED_READY_TIMEOUT_S=60
 # Every other FIVED_* setting (FIVED_DURATIONS, FIVED_FREEZE_MS, FIVED_KEY_PREFIX, …; see
-# src/config.ts) is passed to every process. FIVED_DEMO defaults to true here (demo tokens on the page);
-# FIVED_JWT_SECRET (demo) and FIVED_OPERATOR_TOKEN are generated when not given, kept in cluster.env.
+# src/config.ts) is passed to every process. FIVED_DEMO defaults to true here (demo tokens on the page).
+# Unless given, FIVED_JWT_SECRET (demo), FIVED_OPERATOR_TOKEN and FIVED_SEED_KEY are generated per
+# cluster folder and kept in its cluster.env (mode 0600).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -73,6 +74,11 @@ save_settings() {
   if [ "$OP_PORT" != 0 ] && [ -z "${FIVED_OPERATOR_TOKEN:-}" ]; then
     FIVED_OPERATOR_TOKEN="local-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     export FIVED_OPERATOR_TOKEN
+  fi
+  # seeds are stored in Redis only sealed under this key; every process of the cluster needs it
+  if [ -z "${FIVED_SEED_KEY:-}" ] && [ -z "${FIVED_SEED_KEY_FILE:-}" ]; then
+    FIVED_SEED_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    export FIVED_SEED_KEY
   fi
   # Every FIVED_* variable, as shell assignments the other commands source.
   local tmp="$DIR/cluster.env.tmp"

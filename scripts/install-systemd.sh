@@ -112,13 +112,16 @@ run ln -sfn ../fived.target "$unit_dir/multi-user.target.wants/fived.target"
 if [ -e "$env_dir/fived.env" ]; then
   echo "install-systemd: keeping the existing $env_dir/fived.env"
 elif [ "$dry" -eq 1 ]; then
-  echo "+ write $env_dir/fived.env (mode 0640) from systemd/fived.env.example with a random FIVED_JWT_SECRET"
+  echo "+ write $env_dir/fived.env (mode 0600) from systemd/fived.env.example with a random FIVED_JWT_SECRET and FIVED_SEED_KEY"
 else
-  # A fresh env file gets a random JWT secret instead of the example's placeholder.
+  # A fresh env file gets a random JWT secret instead of the example's placeholder, and a random
+  # seed key. Every host of one deployment needs the SAME seed key: copy it from the first host's
+  # file to the others (docs/operations.md, "The seed key"). Mode 0600: systemd reads it as root.
   secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  seedkey="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   tmp="$(mktemp)"
-  sed "s#^FIVED_JWT_SECRET=.*#FIVED_JWT_SECRET=${secret}#" "$here/systemd/fived.env.example" >"$tmp"
-  install -m 0640 "$tmp" "$env_dir/fived.env"
+  sed -e "s#^FIVED_JWT_SECRET=.*#FIVED_JWT_SECRET=${secret}#" -e "s#^FIVED_SEED_KEY=.*#FIVED_SEED_KEY=${seedkey}#" "$here/systemd/fived.env.example" >"$tmp"
+  install -m 0600 "$tmp" "$env_dir/fived.env"
   rm -f "$tmp"
 fi
 run install -m 0644 "$here/systemd/fived.env.example" "$env_dir/fived.env.example"

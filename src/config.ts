@@ -2,12 +2,14 @@
 // environment once at start, validated with clear messages, then frozen. `fived check-config`
 // prints it (secrets masked) or the list of problems.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { ErrorCode, FivedError } from './errors.js';
 import { DEFAULT_PAYTABLE, type DayStart, type Paytable } from './core/types.js';
 import type { BetLimits } from './store/types.js';
+import { parseSeedKey, seedKeyId } from './store/seal.js';
 
 export interface Config {
   instance: string; // name in logs, results' tracking and metrics
@@ -25,6 +27,11 @@ export interface Config {
   redisSentinels: Array<{ host: string; port: number }>;
   redisSentinelName: string;
   keyPrefix: string;
+  /** the seed key as given (64 hex or base64; kept as text: a frozen Config cannot hold a Buffer).
+   *  Seeds are stored only sealed under it. Required with Redis; generated in memory otherwise. */
+  seedKey: string;
+  /** older seed keys (same forms), used only to unseal seeds sealed before a rotation */
+  seedKeysRetired: string[];
   // gateway
   port: number;
   bindHost: string;
@@ -145,6 +152,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     else redisSentinels.push({ host: m[1]!, port: Number(m[2]) });
   }
 
+  const seed = seedKeys(env, redisUrl !== '' || redisSentinels.length > 0, problems);
+
   const origins = str('FIVED_ORIGINS', '').split(',').map((s) => s.trim()).filter(Boolean);
   const demo = bool('FIVED_DEMO', false);
   // No built-in secret, not even for the demo: anyone who knows it can sign a token for any user
@@ -177,6 +186,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     redisSentinels,
     redisSentinelName: str('FIVED_REDIS_SENTINEL_NAME', 'mymaster'),
     keyPrefix: str('FIVED_KEY_PREFIX', ''),
+    seedKey: seed.current,
+    seedKeysRetired: seed.retired,
     port: int('FIVED_PORT', 3000, 0, 65535),
     bindHost: str('FIVED_HOST', '0.0.0.0'),
     jwtSecret,
@@ -227,6 +238,43 @@ function validProxy(p: string): boolean {
   return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
 }
 
+/**
+ * FIVED_SEED_KEY (or FIVED_SEED_KEY_FILE, e.g. a systemd credential) and FIVED_SEED_KEYS_RETIRED.
+ * With Redis the key is required: every gateway and scheduler must unseal what another sealed.
+ * The embedded in-memory store gets a key made for this process (nothing else ever reads its seeds).
+ */
+function seedKeys(env: Env, redis: boolean, problems: string[]): { current: string; retired: string[] } {
+  let current = (env.FIVED_SEED_KEY ?? '').trim();
+  const file = (env.FIVED_SEED_KEY_FILE ?? '').trim();
+  if (file !== '') {
+    if (current !== '') problems.push('FIVED_SEED_KEY and FIVED_SEED_KEY_FILE are both set: give the key one way');
+    else {
+      try {
+        current = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        problems.push(`FIVED_SEED_KEY_FILE=${JSON.stringify(file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      }
+    }
+  }
+  const from = file !== '' ? 'FIVED_SEED_KEY_FILE' : 'FIVED_SEED_KEY';
+  if (current !== '' && !parseSeedKey(current)) {
+    problems.push(`${from}: expected 32 bytes as 64 hex characters or base64 (generate one with \`openssl rand -hex 32\`)`);
+  }
+  const retired = (env.FIVED_SEED_KEYS_RETIRED ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  retired.forEach((k, i) => {
+    if (!parseSeedKey(k)) problems.push(`FIVED_SEED_KEYS_RETIRED: entry ${i + 1} is not 32 bytes as 64 hex characters or base64`);
+  });
+  if (current === '') {
+    if (redis) {
+      problems.push('FIVED_SEED_KEY is required with FIVED_REDIS_URL or FIVED_REDIS_SENTINELS: seeds are stored in Redis only sealed under it, and every gateway and scheduler needs the same key (generate one with `openssl rand -hex 32`; see docs/operations.md, "The seed key")');
+    } else {
+      if (retired.length > 0) problems.push('FIVED_SEED_KEYS_RETIRED without FIVED_SEED_KEY: retired keys only make sense beside a current one');
+      current = randomBytes(32).toString('hex'); // the in-memory store: a key for this process alone
+    }
+  }
+  return { current, retired };
+}
+
 function parseDayStart(time: string, offset: string, problems: string[]): DayStart {
   const t = /^(\d{1,2}):(\d{2})$/.exec(time);
   const o = /^([+-])(\d{1,2}):(\d{2})$/.exec(offset);
@@ -257,7 +305,15 @@ export function configFingerprint(cfg: Pick<Config, 'durations' | 'freezeMs' | '
 /** The configuration with secrets masked, for `fived check-config` and start-up logs. */
 export function describeConfig(cfg: Readonly<Config>): Record<string, unknown> {
   const mask = (s: string) => (s === '' ? '' : '***');
-  return { ...cfg, jwtSecret: mask(cfg.jwtSecret), operatorToken: mask(cfg.operatorToken), redisUrl: cfg.redisUrl.replace(/\/\/[^@/]*@/, '//***@') };
+  // a seed key shows only its public id (compare it across hosts: all must seal under the same key)
+  const keyMask = (s: string) => {
+    const k = parseSeedKey(s);
+    return k ? `*** (id ${seedKeyId(k)})` : mask(s);
+  };
+  return {
+    ...cfg, jwtSecret: mask(cfg.jwtSecret), operatorToken: mask(cfg.operatorToken), redisUrl: cfg.redisUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    seedKey: keyMask(cfg.seedKey), seedKeysRetired: cfg.seedKeysRetired.map(keyMask),
+  };
 }
 
 export function roomName(duration: number): string {

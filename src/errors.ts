@@ -32,6 +32,8 @@ export const ErrorCode = {
   NOT_COMMITTED: 'E_NOT_COMMITTED',
   COMMIT_TOO_LATE: 'E_COMMIT_TOO_LATE', // a commitment for a period that already opened
   RESULT_MISMATCH: 'E_RESULT_MISMATCH', // a result that does not verify against its commitment
+  SEED_KEY_UNKNOWN: 'E_SEED_KEY_UNKNOWN', // a sealed seed's key id is neither FIVED_SEED_KEY nor a retired key
+  SEED_UNSEAL_FAILED: 'E_SEED_UNSEAL_FAILED', // a sealed seed does not open: malformed, tampered, or another period's
   NOT_SETTLED: 'E_NOT_SETTLED',
   ALREADY_RESULTED: 'E_ALREADY_RESULTED', // a period with a stored result can never become void
   TOO_EARLY: 'E_TOO_EARLY', // e.g. applying a settlement before the period's end

@@ -41,8 +41,14 @@ describe('scripts/cluster.sh', () => {
   const players: PlayerClient[] = [];
 
   const cluster = (...args: string[]) => run(SCRIPT, args, { env, timeoutMs: 120_000 });
+  /** a setting `start` saved in cluster.env (generated ones included: the operator token, the seed key) */
+  const saved = (name: string): string => {
+    const m = new RegExp(`^${name}=(.*)$`, 'm').exec(readFileSync(path.join(dir, 'cluster.env'), 'utf8'));
+    if (!m) throw new Error(`${name} is not in cluster.env`);
+    return m[1]!;
+  };
   const inspect = async (periodId: string) => {
-    const r = await run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', ROOM, periodId], { env: { ...env, FIVED_REDIS_URL: info.redisUrl } });
+    const r = await run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', ROOM, periodId], { env: { ...env, FIVED_REDIS_URL: info.redisUrl, FIVED_SEED_KEY: saved('FIVED_SEED_KEY') } });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { keys: Record<string, { value?: { tracking?: { instance?: string; source?: string } } }> };
     return doc.keys[`precalc_5d_result:fiveD:4:default:${periodId}`]?.value;
@@ -93,13 +99,18 @@ describe('scripts/cluster.sh', () => {
   });
 
   it('generates and keeps a JWT secret (demo mode, its default) and an operator token of 32+ characters (issue 12, row 6)', async () => {
-    const saved = readFileSync(path.join(dir, 'cluster.env'), 'utf8');
-    expect(saved).toMatch(/^FIVED_DEMO=true$/m);
-    expect(saved).toMatch(/^FIVED_JWT_SECRET=[0-9a-f]{64}$/m);
-    expect(saved.match(/^FIVED_OPERATOR_TOKEN=(\S+)$/m)?.[1]?.length ?? 0).toBeGreaterThanOrEqual(32);
+    const env = readFileSync(path.join(dir, 'cluster.env'), 'utf8');
+    expect(env).toMatch(/^FIVED_DEMO=true$/m);
+    expect(env).toMatch(/^FIVED_JWT_SECRET=[0-9a-f]{64}$/m);
+    expect(env.match(/^FIVED_OPERATOR_TOKEN=(\S+)$/m)?.[1]?.length ?? 0).toBeGreaterThanOrEqual(32);
     expect(statSync(path.join(dir, 'cluster.env')).mode & 0o777).toBe(0o600);
     // demo sessions work through HAProxy with that secret
     expect((await http(info.lbPort, 'POST', '/api/demo/session', '{}')).status).toBe(200);
+  });
+
+  it('generates a seed key for the cluster and keeps it in its cluster.env (mode 0600)', () => {
+    expect(saved('FIVED_SEED_KEY')).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(path.join(dir, 'cluster.env')).mode & 0o777).toBe(0o600);
   });
 
   it('runs its own Redis with the production durability settings', async () => {

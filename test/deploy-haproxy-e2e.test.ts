@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitmentOf } from '../src/core/draw.js';
 import { REPO, http, run, serverSessions, serverStates, spawnFived, startHaproxy, waitUntil, PlayerClient, type FivedProcess, type Haproxy } from './helpers/deploy.js';
 import { freePort } from './helpers/ports.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 
 const ROOM = 'fiveD_4';
 const PLAYERS = 6;
@@ -30,6 +30,7 @@ describe('HAProxy in front of two gateways', () => {
     redis = await startRedis();
     const env = {
       FIVED_REDIS_URL: redis.url,
+      FIVED_SEED_KEY: TEST_SEED_KEY,
       FIVED_KEY_PREFIX: testPrefix('deploy-e2e'),
       FIVED_DURATIONS: '4',
       FIVED_FREEZE_MS: '1500',

@@ -55,17 +55,20 @@ describe('scripts/install-systemd.sh --root', () => {
     expect(gw).toContain(`ExecStart=${process.execPath} ${REPO}/bin/fived.js gateway`);
     expect(gw).not.toContain('/opt/fived/bin');
 
-    expect(statSync(envFile).mode & 0o777).toBe(0o640);
+    expect(statSync(envFile).mode & 0o777).toBe(0o600); // it holds the seed key
     const env = parseEnvFile(readFileSync(envFile, 'utf8'));
     expect(env.FIVED_JWT_SECRET).toMatch(/^[0-9a-f]{64}$/); // not the example's placeholder
+    expect(env.FIVED_SEED_KEY).toMatch(/^[0-9a-f]{64}$/); // a random seed key of its own
+    expect(env.FIVED_SEED_KEY).not.toBe(env.FIVED_JWT_SECRET);
   });
 
   it('keeps an existing env file and re-enables exactly the ports listed', async () => {
-    writeFileSync(envFile, 'FIVED_REDIS_URL=redis://10.0.0.2:6379\n');
+    const existing = `FIVED_REDIS_URL=redis://10.0.0.2:6379\nFIVED_SEED_KEY=${'5e'.repeat(32)}\n`;
+    writeFileSync(envFile, existing);
     const r = await run(SCRIPT, ['--root', root, '--ports', '4000,4005', '--no-scheduler', '--app-dir', REPO, '--node', process.execPath]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('keeping the existing');
-    expect(readFileSync(envFile, 'utf8')).toBe('FIVED_REDIS_URL=redis://10.0.0.2:6379\n');
+    expect(readFileSync(envFile, 'utf8')).toBe(existing);
     expect(readdirSync(path.join(units, 'fived.target.wants')).sort()).toEqual(['fived-gateway@4000.service', 'fived-gateway@4005.service']);
     // back to the first layout for the checks below
     expect((await run(SCRIPT, installArgs)).code).toBe(0);
@@ -143,13 +146,16 @@ describe('the installed units', () => {
 });
 
 describe('systemd/fived.env.example', () => {
-  it('is a valid configuration and leaves the port to the unit', () => {
+  it('is a valid configuration once it has a seed key, and leaves the port to the unit', () => {
     const env = parseEnvFile(readFileSync(path.join(REPO, 'systemd/fived.env.example'), 'utf8'));
     expect(Object.keys(env).length).toBeGreaterThan(10);
     expect(env.FIVED_PORT).toBeUndefined();
     expect(env.FIVED_INSTANCE).toBeUndefined();
     expect(env.FIVED_DEMO).toBe('false');
-    const cfg = loadConfig(env);
+    // the example ships no key (a published one would protect nothing): refused until one is set
+    expect(env.FIVED_SEED_KEY).toBe('');
+    expect(() => loadConfig(env)).toThrow(/FIVED_SEED_KEY is required/);
+    const cfg = loadConfig({ ...env, FIVED_SEED_KEY: 'ab'.repeat(32) });
     expect(cfg.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(cfg.durations).toEqual([60, 180, 300, 600]);
   });

@@ -8,6 +8,7 @@ import { SignJWT } from 'jose';
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
 import { freePort } from './helpers/ports.js';
+import { TEST_SEED_KEY } from './helpers/redis.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const JWT_SECRET = 'gateway-test-secret-0123456789';
@@ -37,6 +38,7 @@ export async function startGatewayProc(env: Record<string, string>, opts: { wait
       FIVED_HOST: '127.0.0.1',
       FIVED_JWT_SECRET: JWT_SECRET,
       FIVED_OPERATOR_TOKEN: OPERATOR_TOKEN,
+      FIVED_SEED_KEY: TEST_SEED_KEY,
       FIVED_LOG_LEVEL: 'info',
       FIVED_INSTANCE: `gw-${port}`,
       // every test client comes from 127.0.0.1 and many tests bet fast: per-address limits and the
@@ -217,5 +219,5 @@ export async function credit(gw: GatewayProc, userId: string, amount: number): P
 }
 
 export function gatewayEnv(redisUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { FIVED_REDIS_URL: redisUrl, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_SETTLE_GRACE_MS: '1000', ...extra };
+  return { FIVED_REDIS_URL: redisUrl, FIVED_SEED_KEY: TEST_SEED_KEY, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_SETTLE_GRACE_MS: '1000', ...extra };
 }

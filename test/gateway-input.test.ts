@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
 
 const ROOM = 'fiveD_3';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   redis = await startRedis();
   const prefix = testPrefix('gwinput');
   gw = await startGatewayProc(gatewayEnv(redis.url, prefix, { FIVED_MAX_PAYLOAD: '1024', FIVED_RATE_LIMIT: '20', FIVED_ORIGINS: 'http://good.example' }));
-  store = createStore({ redisUrl: redis.url, keyPrefix: prefix });
+  store = createStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
   await store.init();
   await credit(gw, USER, 5000);
 });

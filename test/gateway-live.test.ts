@@ -7,7 +7,7 @@ import { netStake, multiplierOf, patternIndex, patternWins } from '../src/core/r
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc, type Msg } from './gateway-harness.js';
 
 const ROOM = 'fiveD_3';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   redis = await startRedis();
   prefix = testPrefix('gwlive');
   [gwA, gwB] = await Promise.all([startGatewayProc(gatewayEnv(redis.url, prefix)), startGatewayProc(gatewayEnv(redis.url, prefix))]);
-  store = createStore({ redisUrl: redis.url, keyPrefix: prefix });
+  store = createStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
   await store.init();
 });
 

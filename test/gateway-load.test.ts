@@ -6,7 +6,7 @@ import { periodAt, nextPeriod } from '../src/core/clock.js';
 import { createStore } from '../src/store/index.js';
 import { loadBets } from '../src/store/loader.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { Client, gatewayEnv, startGatewayProc, type GatewayProc } from './gateway-harness.js';
 
 const BETS = 1_000_000;
@@ -20,7 +20,7 @@ beforeAll(async () => {
   redis = await startRedis();
   const prefix = testPrefix('gwload');
   gw = await startGatewayProc(gatewayEnv(redis.url, prefix, { FIVED_DURATIONS: String(DURATION), FIVED_SETTLE_GRACE_MS: '30000' }));
-  store = createStore({ redisUrl: redis.url, keyPrefix: prefix });
+  store = createStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
   await store.init();
 });
 

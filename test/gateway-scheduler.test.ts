@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { isAcquired, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
 import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   sched = spawnScheduler('sched-gw-test', env);
   await sched.waitFor(isAcquired, 15_000, 'the lease');
   gw = await startGatewayProc(env);
-  store = createStore({ redisUrl: redis.url, keyPrefix: prefix });
+  store = createStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
   await store.init();
 });
 

@@ -13,7 +13,7 @@ import { buildResult, computePeriod } from '../src/runtime/compute.js';
 import { MISMATCH_REASON, reconcile, type ReconcileOptions } from '../src/runtime/reconcile.js';
 import { CHANNELS } from '../src/runtime/bus.js';
 import { LIMITS, PAY, invariant, openPeriod, seedOf } from './helpers/store-harness.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { requireBuild } from './helpers/scheduler.js';
 import type { PeriodWindow } from '../src/core/types.js';
 
@@ -35,7 +35,7 @@ type Made = { store: Store; storeOptions: StoreOptions };
 const factories: Array<[string, () => Promise<Made>]> = [
   ['MemoryStore', async () => { const s = new MemoryStore({}); await s.init(); opened.push(s); return { store: s, storeOptions: {} }; }],
   ['RedisStore', async () => {
-    const storeOptions = { redisUrl: redis.url, keyPrefix: testPrefix('reconcile'), instance: 'test' };
+    const storeOptions = { redisUrl: redis.url, keyPrefix: testPrefix('reconcile'), instance: 'test', seedKey: TEST_SEED_KEY };
     const s = new RedisStore(storeOptions);
     await s.init();
     opened.push(s);

@@ -8,7 +8,7 @@
 //    a period whose freeze and end both fall in a takeover gap has no scheduler to pre-compute it.
 //  - SIGSTOP past the lease, then SIGCONT: the resumed process writes nothing with its stale epoch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { freePort } from './helpers/ports.js';
 import {
   expectedPayout, isAcquired, isLost, isStarted, isStarting, isStored, requireBuild, simulateGateways, spawnScheduler,
@@ -47,12 +47,12 @@ afterAll(async () => {
 function setup(name: string, ttl = TTL) {
   const prefix = testPrefix(name);
   const env = {
-    FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '2', FIVED_FREEZE_MS: '1000',
+    FIVED_REDIS_URL: redis.url, FIVED_SEED_KEY: TEST_SEED_KEY, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '2', FIVED_FREEZE_MS: '1000',
     FIVED_LEASE_TTL_MS: String(ttl), FIVED_POOL_THREADS: '1', FIVED_SETTLE_GRACE_MS: String(GRACE),
   };
   const cfg = loadConfig(env);
   const room: Room = roomsOf(cfg)[0]!;
-  const storeOptions: StoreOptions = { redisUrl: redis.url, keyPrefix: prefix, instance: `test-${name}` };
+  const storeOptions: StoreOptions = { redisUrl: redis.url, keyPrefix: prefix, instance: `test-${name}`, seedKey: TEST_SEED_KEY };
   const store = createStore(storeOptions);
   stores.push(store);
   const start = (instance: string, extra: Record<string, string> = {}) => {

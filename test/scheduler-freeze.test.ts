@@ -2,7 +2,7 @@
 // half of them with clocks 500 ms slow so only the store's frozen flag stops them) place bets
 // back to back across the freeze while a `fived scheduler` process freezes and pre-computes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { expectedPayout, isStored, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
 import { loadConfig } from '../src/config.js';
 import { createStore } from '../src/store/index.js';
@@ -32,14 +32,14 @@ describe('freeze snapshot', () => {
   it('contains exactly the acknowledged bets when bets race the freeze', async () => {
     const prefix = testPrefix('freeze');
     const env = {
-      FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000',
+      FIVED_REDIS_URL: redis.url, FIVED_SEED_KEY: TEST_SEED_KEY, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000',
       FIVED_LEASE_TTL_MS: '1000', FIVED_POOL_THREADS: '1',
     };
     const cfg = loadConfig(env);
     const room = roomsOf(cfg)[0]!;
     const clients = 8;
     for (let i = 0; i < clients; i++) {
-      const s = createStore({ redisUrl: redis.url, keyPrefix: prefix, instance: `client-${i}` });
+      const s = createStore({ redisUrl: redis.url, keyPrefix: prefix, instance: `client-${i}`, seedKey: TEST_SEED_KEY });
       await s.init();
       stores.push(s);
     }

@@ -2,7 +2,7 @@
 // plan saved at a freeze, never applied), picks up from the current period (never computes a
 // period that ended before it took the lease), and never rewrites a stored result (NX).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { expectedPayout, isAcquired, isStarting, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
 import { loadConfig } from '../src/config.js';
 import { drawDigits, drawMessage } from '../src/core/draw.js';
@@ -41,12 +41,12 @@ describe('scheduler pick-up', () => {
   it('completes pending settlements, starts from the current period, keeps stored results', async () => {
     const prefix = testPrefix('pickup');
     const env = {
-      FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '2', FIVED_FREEZE_MS: '1000',
+      FIVED_REDIS_URL: redis.url, FIVED_SEED_KEY: TEST_SEED_KEY, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '2', FIVED_FREEZE_MS: '1000',
       FIVED_LEASE_TTL_MS: '1000', FIVED_POOL_THREADS: '1',
     };
     const cfg = loadConfig(env);
     const room = roomsOf(cfg)[0]!;
-    const storeOptions: StoreOptions = { redisUrl: redis.url, keyPrefix: prefix, instance: 'test' };
+    const storeOptions: StoreOptions = { redisUrl: redis.url, keyPrefix: prefix, instance: 'test', seedKey: TEST_SEED_KEY };
     store = createStore(storeOptions);
     await store.init();
 

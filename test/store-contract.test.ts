@@ -10,8 +10,8 @@ import { CHANNELS } from '../src/store/keys.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { HeldInfo, PlaceBetInput, Store, StoreOptions } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { LIMITS, PAY, digest, invariant, openPeriod, planFor, resultOf, seedOf, windowAt } from './helpers/store-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
+import { LIMITS, PAY, atRest, digest, invariant, openPeriod, planFor, resultOf, seedOf, windowAt } from './helpers/store-harness.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -33,7 +33,7 @@ afterAll(async () => {
 type Factory = (opts?: Partial<StoreOptions>) => Promise<Store>;
 const factories: Array<[string, Factory]> = [
   ['MemoryStore', async (opts = {}) => { const s = new MemoryStore({ ...opts }); await s.init(); opened.push(s); return s; }],
-  ['RedisStore', async (opts = {}) => { const s = new RedisStore({ redisUrl: redis.url, keyPrefix: testPrefix('contract'), instance: 'test', ...opts }); await s.init(); opened.push(s); return s; }],
+  ['RedisStore', async (opts = {}) => { const s = new RedisStore({ redisUrl: redis.url, keyPrefix: testPrefix('contract'), instance: 'test', seedKey: TEST_SEED_KEY, ...opts }); await s.init(); opened.push(s); return s; }],
 ];
 
 /** A balance written outside fived (a migration, a hand edit), as the store holds it: raw text in Redis. */
@@ -65,6 +65,20 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     const seed = await s.getSeed(w);
     expect(commitmentOf(seed!)).toBe(winner);
     expect((await s.getPeriod(w)).status).toBe('open');
+  });
+
+  it('commit stores the seed only sealed: nothing the store holds contains it, getSeed unseals it', async () => {
+    const s = await make();
+    const seed = 'c3'.repeat(16) + '5a'.repeat(16);
+    const w = windowAt(Date.now(), { start: 10_000, freeze: 60_000, end: 65_000 });
+    await s.commit(w, seed, Date.now());
+    const all = await atRest(s);
+    expect(all).toContain(commitmentOf(seed)); // the reading sees the period's values
+    expect(all).not.toContain(seed);
+    expect(all).not.toContain(Buffer.from(seed, 'hex').toString('hex').toUpperCase());
+    expect(all).not.toContain(Buffer.from(seed, 'hex').toString('base64'));
+    expect(JSON.stringify(await s.getPeriod(w))).not.toContain(seed);
+    expect(await s.getSeed(w)).toBe(seed);
   });
 
   it('commit after the period opened is refused and the period is void', async () => {

@@ -15,7 +15,7 @@ import { CHANNELS } from '../src/store/keys.js';
 import { loadBets } from '../src/store/loader.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { SettlementPlan, StoreOptions } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { LIMITS, PAY, invariant, openPeriod, windowAt } from './helpers/store-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,7 +26,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 
 const stores: RedisStore[] = [];
 async function open(url: string, extra: Partial<StoreOptions> = {}): Promise<RedisStore> {
-  const s = new RedisStore({ redisUrl: url, keyPrefix: testPrefix('redis'), instance: 'test', ...extra });
+  const s = new RedisStore({ redisUrl: url, keyPrefix: testPrefix('redis'), instance: 'test', seedKey: TEST_SEED_KEY, ...extra });
   stores.push(s);
   await s.init();
   return s;

@@ -11,7 +11,7 @@ import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
 import type { RedisStore } from '../src/store/redis.js';
 import { ComputePool, defaultWorkerFile } from '../src/worker/pool.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { computeTask } from '../src/worker/task.js';
 import type { ComputeTask } from '../src/worker/types.js';
 
@@ -176,7 +176,7 @@ describe('compute pool with the redis source (the worker reads and saves on its 
 
   it('snapshots, computes and saves the plan in the worker; the main thread gets only the summary', async () => {
     const keyPrefix = testPrefix('worker');
-    const storeOpts = { redisUrl: redis!.url, keyPrefix };
+    const storeOpts = { redisUrl: redis!.url, keyPrefix, seedKey: TEST_SEED_KEY };
     store = createStore(storeOpts);
     await store.init();
     const w = periodById('20300101000000001', { duration: 60, freezeMs: 5000, dayStart: { minutes: 0, offsetMinutes: 0 } });
@@ -236,7 +236,7 @@ describe('compute pool with the redis source (the worker reads and saves on its 
     await expect(pool!.run({ ...base, source: { type: 'redis', store: {}, window } })).rejects.toMatchObject({ code: 'E_BAD_REQUEST' });
     await expect(pool!.run({ ...base, source: { type: 'redis', store: { redisUrl: redis!.url, keyPrefix: testPrefix('w2') } } as never })).rejects.toMatchObject({ code: 'E_BAD_REQUEST' });
     // a scheduler whose lease was taken over saves nothing: the fence is checked by the store
-    const storeOpts = { redisUrl: redis!.url, keyPrefix: testPrefix('w3') };
+    const storeOpts = { redisUrl: redis!.url, keyPrefix: testPrefix('w3'), seedKey: TEST_SEED_KEY };
     const s = createStore(storeOpts);
     try {
       await s.init();

@@ -4,6 +4,7 @@
 // uWebSockets.js processes). Every process is started through procs.ts and stopped by pid.
 
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -85,10 +86,14 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
   }
 }
 
+/** FIVED_SEED_KEY of every process of a stack (seeds are stored in Redis only sealed under it) */
+const SEED_KEY = randomBytes(32).toString('hex');
+
 function fivedEnv(redisUrl: string, o: StackOptions, extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...process.env,
     FIVED_REDIS_URL: redisUrl,
+    FIVED_SEED_KEY: SEED_KEY,
     FIVED_KEY_PREFIX: '',
     FIVED_DURATIONS: String(o.duration),
     FIVED_FREEZE_MS: String(o.freezeMs),

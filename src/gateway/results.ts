@@ -8,7 +8,7 @@ import { ErrorCode, FivedError } from '../errors.js';
 import { CloseCode, ServerType, type ResultPayload } from '../protocol.js';
 import { parseCompleted } from '../runtime/bus.js';
 import { logTag, TAGS } from '../runtime/log.js';
-import { assertResultVerifies, deriveResultAtEnd } from '../runtime/compute.js';
+import { assertResultVerifies, deriveResultAtEnd, unsealVoidReason } from '../runtime/compute.js';
 import { at, sleep } from '../runtime/clock.js';
 import type { StoredResult } from '../store/types.js';
 import { MISMATCH_REASON, rejectResult } from '../runtime/reconcile.js';
@@ -104,6 +104,14 @@ export class Results {
         if (err instanceof FivedError && err.code === ErrorCode.RESULT_MISMATCH) {
           // never publish a result that does not verify, and never leave the period stuck: void it
           if (await rejectStoredResult(this.ctx, s.w, err)) this.onVoid(s, MISMATCH_REASON);
+          return;
+        }
+        const unsealable = unsealVoidReason(err);
+        if (unsealable !== null) {
+          // the seed's key is not configured here (or the sealed seed was tampered with): no fair
+          // result can ever come from it, so the period is void at its end rather than stuck
+          this.ctx.logger.error({ err, room: s.room.name, periodId: s.w.periodId }, 'sealed seed cannot be opened: voiding the period');
+          this.onVoid(s, unsealable);
           return;
         }
         if (attempt >= 20 || this.ctx.draining) throw err;

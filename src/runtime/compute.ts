@@ -12,6 +12,8 @@ import { storedResultVerifies } from '../store/validate.js';
 import type { ComputePool } from '../worker/pool.js';
 import type { ComputeResult } from '../worker/types.js';
 import { elapsed } from './clock.js';
+import { workerStoreOptions } from './pool.js';
+import { isUnsealError } from '../store/seal.js';
 
 export interface ComputeDeps {
   store: Store;
@@ -38,7 +40,10 @@ export interface ComputeOutcome {
   commitment: string;
 }
 
-/** The seed and commitment of a period, checked against each other; E_NOT_COMMITTED when absent. */
+/**
+ * The seed (unsealed) and commitment of a period, checked against each other; E_NOT_COMMITTED when
+ * absent; E_SEED_KEY_UNKNOWN / E_SEED_UNSEAL_FAILED when this process cannot open the sealed seed.
+ */
 export async function readCommitted(store: Store, w: PeriodWindow): Promise<{ seed: string; commitment: string }> {
   const [seed, commitment] = await Promise.all([store.getSeed(w), store.getCommitment(w)]);
   if (seed === null || commitment === null) {
@@ -68,7 +73,7 @@ export async function computePeriod(
   let summary: ComputeResult;
   if (store.kind === 'redis') {
     summary = await pool.run(
-      { ...base, source: { type: 'redis', store: storeOptions, window: { startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt }, ...(opts.fence ? { fence: opts.fence } : {}) } },
+      { ...base, source: { type: 'redis', store: workerStoreOptions(storeOptions), window: { startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt }, ...(opts.fence ? { fence: opts.fence } : {}) } },
       opts.signal ? { signal: opts.signal } : {},
     );
   } else {
@@ -126,9 +131,19 @@ export function assertResultVerifies(r: StoredResult, expectedCommitment?: strin
 export type TrackingBase = Pick<ResultTracking, 'instance' | 'host' | 'pid' | 'source'> & Partial<ResultTracking>;
 
 /**
+ * The void reason of an error that means the period's seed can never be opened here (its key is
+ * not configured, or the sealed seed was tampered with): such a period cannot get a fair result and
+ * becomes void at its end (refunds) instead of retrying forever. Null for any other error.
+ */
+export function unsealVoidReason(err: unknown): string | null {
+  return isUnsealError(err) ? `the committed seed cannot be unsealed (${err.code})` : null;
+}
+
+/**
  * The gateways' fallback at the end: the stored result if there is one, else the digits from the
  * committed seed (one HMAC), stored with NX. Returns whichever result the store kept (verified),
  * or null when the period has no commitment (void). Only call this at or after the period's end.
+ * A seed this process cannot unseal throws (see unsealVoidReason).
  */
 export async function deriveResultAtEnd(store: Store, w: PeriodWindow, trackingBase: TrackingBase, now: number = Date.now()): Promise<{ result: StoredResult; stored: boolean } | null> {
   const existing = await store.getResult(w);

@@ -5,14 +5,22 @@ import type { Config } from '../config.js';
 import type { StoreOptions } from '../store/types.js';
 import { ComputePool } from '../worker/pool.js';
 
-export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'keyPrefix' | 'instance' | 'maxBalance'>): StoreOptions {
+export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'keyPrefix' | 'instance' | 'maxBalance'> & Partial<Pick<Config, 'seedKey' | 'seedKeysRetired'>>): StoreOptions {
   return {
     redisUrl: cfg.redisUrl,
     maxBalance: cfg.maxBalance,
     ...(cfg.redisSentinels.length > 0 ? { sentinels: [...cfg.redisSentinels], sentinelName: cfg.redisSentinelName } : {}),
     keyPrefix: cfg.keyPrefix,
     instance: cfg.instance,
+    ...(cfg.seedKey ? { seedKey: cfg.seedKey } : {}),
+    ...(cfg.seedKeysRetired && cfg.seedKeysRetired.length > 0 ? { seedKeysRetired: [...cfg.seedKeysRetired] } : {}),
   };
+}
+
+/** What a worker thread opens its store with: no seed keys (it gets the unsealed seed in its task). */
+export function workerStoreOptions(o: StoreOptions): StoreOptions {
+  const { seedKey: _k, seedKeysRetired: _r, ...rest } = o;
+  return rest;
 }
 
 /** A warm pool of `threads` (default cfg.poolThreads) threads. */

@@ -11,7 +11,7 @@ import { roomName } from '../config.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import type { Fence, Store } from '../store/types.js';
 import { CHANNELS } from './bus.js';
-import { computePeriod, deriveResultAtEnd, type ComputeDeps, type TrackingBase } from './compute.js';
+import { computePeriod, deriveResultAtEnd, unsealVoidReason, type ComputeDeps, type TrackingBase } from './compute.js';
 import { applyAtEnd } from './settle.js';
 
 /** How long a claim to compute a fallback settlement keeps others off (a dead claimant's lapses). */
@@ -68,7 +68,17 @@ export async function finish(deps: ComputeDeps, w: PeriodWindow, o: Omit<Reconci
   }
   try {
     // the result, from the committed seed if nobody stored it yet (after the end: DESIGN rule 4)
-    const kept = await deriveResultAtEnd(store, w, o.who, o.now);
+    let kept: Awaited<ReturnType<typeof deriveResultAtEnd>>;
+    try {
+      kept = await deriveResultAtEnd(store, w, o.who, o.now);
+    } catch (err) {
+      // a seed nobody here can unseal never yields a fair result: void (refunds), do not retry forever
+      const reason = unsealVoidReason(err);
+      if (reason === null) throw err;
+      console.error(JSON.stringify({ level: 'error', msg: 'sealed seed cannot be opened: voiding the period', code: (err as { code?: string }).code, periodId: w.periodId, duration: w.duration, err: String(err) }));
+      await store.voidPeriod(w, reason);
+      return { how: 'void', credited: 0 };
+    }
     if (!kept) {
       await store.voidPeriod(w, 'no commitment before the period opened');
       return { how: 'void', credited: 0 };

@@ -13,6 +13,7 @@ import { buildAck, buildRecord, formatEntry, parseEntry } from './acks.js';
 import { decode, encode } from './codec.js';
 import { HISTORY_MAXLEN, PERIOD_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { storeError } from './scripts.js';
+import { SeedSealer, type SealedSeed } from './seal.js';
 import type {
   BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HeldInfo, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
@@ -32,7 +33,8 @@ interface MemPeriod {
   ref: PeriodRef;
   window: { startsAt: number; freezeAt: number; endsAt: number } | null;
   commitment: string | null;
-  seed: string | null;
+  /** the seed, sealed as in Redis (the contract suite asserts one behaviour for both stores) */
+  seed: SealedSeed | null;
   frozen: boolean;
   void: boolean;
   reason: string;
@@ -88,6 +90,8 @@ export class MemoryStore implements Store {
   private epoch = 0;
   private config: string | null = null;
   private closed = false;
+  /** the seed key: FIVED_SEED_KEY when given, else one made for this process alone */
+  private readonly sealer: SeedSealer;
 
   /** The store's own clock (Redis has TIME): it closes betting at the freeze whatever a caller says. */
   private readonly storeNow: () => number;
@@ -96,6 +100,7 @@ export class MemoryStore implements Store {
     this.opts = opts;
     this.maxBalance = maxBalanceOf(opts);
     this.storeNow = clock;
+    this.sealer = opts.seedKey ? SeedSealer.fromText(opts.seedKey, opts.seedKeysRetired ?? []) : SeedSealer.random();
     this.bus.setMaxListeners(0);
   }
 
@@ -180,7 +185,7 @@ export class MemoryStore implements Store {
       p.refunded = true;
       throw storeError(ErrorCode.COMMIT_TOO_LATE, { periodId: period.periodId });
     }
-    p.seed = seed;
+    p.seed = this.sealer.seal(period, seed);
     p.commitment = commitmentOf(seed);
     return { commitment: p.commitment, created: true };
   }
@@ -192,7 +197,8 @@ export class MemoryStore implements Store {
 
   async getSeed(period: PeriodRef): Promise<string | null> {
     validateRef(period);
-    return this.get(period)?.seed ?? null;
+    const sealed = this.get(period)?.seed;
+    return sealed ? this.sealer.unseal(period, sealed) : null;
   }
 
   // ---- bets ----

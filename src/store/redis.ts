@@ -14,6 +14,7 @@ import { commitmentOf } from '../core/draw.js';
 import { PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { buildAck, buildRecord, parseEntry } from './acks.js';
+import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { HISTORY_MAXLEN, Keys, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { checkReply, defineScripts, runScript, statusError, storeError, type ScriptArg, type ScriptName } from './scripts.js';
@@ -90,6 +91,8 @@ export class RedisStore implements Store {
   /** per-period bet batches of the current event-loop turn (see placeBet) */
   private readonly betBatches = new Map<string, BetBatch>();
   private flushQueued = false;
+  /** built on first use: a light store of a worker or a tool that never touches a seed needs no key */
+  private sealer: SeedSealer | null = null;
 
   constructor(opts: StoreOptions) {
     this.opts = opts;
@@ -293,13 +296,25 @@ export class RedisStore implements Store {
 
   // ---- commitments ----
 
+  /** The seed key of this process; without one nothing can be committed or unsealed (E_CONFIG_INVALID). */
+  private seeds(): SeedSealer {
+    if (this.sealer) return this.sealer;
+    if (!this.opts.seedKey) {
+      throw new FivedError(ErrorCode.CONFIG_INVALID, 'the Redis store keeps seeds sealed: set FIVED_SEED_KEY (32 bytes, 64 hex characters or base64; `openssl rand -hex 32`)');
+    }
+    this.sealer = SeedSealer.fromText(this.opts.seedKey, this.opts.seedKeysRetired ?? []);
+    return this.sealer;
+  }
+
   async commit(period: PeriodWindow, seedHex: string, now: number): Promise<{ commitment: string; created: boolean }> {
     validateWindow(period);
     const seed = validateSeed(seedHex);
     const t = validateNow(now);
     const commitment = commitmentOf(seed);
+    // only the sealed seed goes to Redis: nothing at rest predicts the period's result
+    const { sealed, keyId, iv } = this.seeds().seal(period, seed);
     const k = this.keys.period(period);
-    const reply = await this.op(() => this.script('fivedCommit', [k.meta], [seed, commitment, period.startsAt, period.freezeAt, period.endsAt, t, PERIOD_TTL_S]));
+    const reply = await this.op(() => this.script('fivedCommit', [k.meta], [sealed, commitment, period.startsAt, period.freezeAt, period.endsAt, t, PERIOD_TTL_S, keyId, iv]));
     const [status, winner] = checkReply<[number, string]>(reply, { periodId: period.periodId });
     this.track(period);
     return { commitment: winner, created: status === 1 };
@@ -312,7 +327,11 @@ export class RedisStore implements Store {
 
   async getSeed(period: PeriodRef): Promise<string | null> {
     validateRef(period);
-    return this.op(() => this.redis.hget(this.keys.period(period).meta, 'seed'));
+    const sealer = this.seeds();
+    const [sealed, keyId, iv, legacy] = await this.op(() => this.redis.hmget(this.keys.period(period).meta, 'sealedSeed', 'seedKeyId', 'seedIv', 'seed'));
+    if (sealed != null && keyId != null) return sealer.unseal(period, { keyId, iv: iv ?? '', sealed });
+    // written in clear by a version before sealing (gone with the hash's TTL): readable as before
+    return legacy ?? null;
   }
 
   // ---- bets ----

@@ -170,7 +170,9 @@ export interface Store {
   /** create-if-absent the seed; refused (E_COMMIT_TOO_LATE) once now >= startsAt. Returns the winner's commitment. */
   commit(period: PeriodWindow, seedHex: string, now: number): Promise<{ commitment: string; created: boolean }>;
   getCommitment(period: PeriodRef): Promise<string | null>;
-  /** The secret seed. Never hand it to anything that serves clients before the period's end. */
+  /** The secret seed, unsealed (it is stored only sealed under the seed key). Never hand it to
+   *  anything that serves clients before the period's end. E_SEED_KEY_UNKNOWN / E_SEED_UNSEAL_FAILED
+   *  when this process cannot open it. */
   getSeed(period: PeriodRef): Promise<string | null>;
 
   // ---- bets ----
@@ -253,6 +255,11 @@ export interface StoreOptions {
   sentinelName?: string;
   keyPrefix?: string; // '' in production; tests use their own prefix
   instance?: string; // for logs
+  /** the seed key (64 hex or base64): seeds are stored sealed under it (src/store/seal.ts). Required by
+   *  a RedisStore that commits or reads seeds; a MemoryStore without one makes its own in memory. */
+  seedKey?: string;
+  /** older seed keys, used only to unseal seeds sealed before a rotation */
+  seedKeysRetired?: string[];
   /** init() only connects: no generation key, no 'inconsistent' events (default: true inside a worker thread) */
   light?: boolean;
   /** per-command timeout of the Redis command connection (default 5000 ms) */

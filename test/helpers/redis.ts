@@ -63,6 +63,12 @@ export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis
   return handle;
 }
 
+/**
+ * The seed key (FIVED_SEED_KEY) every test process and in-process store shares: seeds are stored in
+ * Redis only sealed under it, so a gateway, a scheduler and the test itself must all hold it.
+ */
+export const TEST_SEED_KEY = '5eed'.repeat(16);
+
 let prefixCounter = 0;
 /** A key prefix unique to one test, so tests sharing a server never see each other's keys. */
 export function testPrefix(name = 't'): string {

@@ -16,6 +16,8 @@ import { applyAtEnd } from '../../src/runtime/settle.js';
 import { CHANNELS } from '../../src/runtime/bus.js';
 import { nextWindow, windowAt, type Room } from '../../src/runtime/rooms.js';
 
+import { TEST_SEED_KEY } from './redis.js';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/fived.js');
 
@@ -56,7 +58,7 @@ export function requireBuild(): void {
 export function spawnScheduler(name: string, env: Record<string, string>): SchedulerProc {
   const child = spawn(process.execPath, [BIN, 'scheduler'], {
     cwd: ROOT,
-    env: { ...process.env, FIVED_INSTANCE: name, FIVED_SCHEDULER_PORT: '0', FIVED_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, FIVED_INSTANCE: name, FIVED_SCHEDULER_PORT: '0', FIVED_LOG_LEVEL: 'info', FIVED_SEED_KEY: TEST_SEED_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];

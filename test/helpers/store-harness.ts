@@ -82,3 +82,25 @@ export async function invariant(store: Store): Promise<{ left: number; right: nu
   const t = await store.walletTotals!();
   return { left: t.deposits + t.payouts + t.refunds, right: t.balances + t.stakes + t.held };
 }
+
+/**
+ * Everything a store holds, as readable text: RedisStore's keys read value by value by type (a DUMP
+ * may be LZF-compressed and hide a value in clear), MemoryStore's private state serialised.
+ */
+export async function atRest(store: Store): Promise<string> {
+  if (!(store instanceof RedisStore)) return digest(store);
+  const r = store.client;
+  const parts: string[] = [];
+  for (const k of (await r.keys(`${store.keys.prefix}*`)).sort()) {
+    const type = await r.type(k);
+    let v: unknown;
+    if (type === 'string') v = (await r.getBuffer(k))?.toString('latin1');
+    else if (type === 'hash') v = await r.hgetall(k);
+    else if (type === 'list') v = await r.lrange(k, 0, -1);
+    else if (type === 'set') v = await r.smembers(k);
+    else if (type === 'zset') v = await r.zrange(k, 0, -1, 'WITHSCORES');
+    else if (type === 'stream') v = await r.xrange(k, '-', '+');
+    parts.push(`${k}=${JSON.stringify(v)}`);
+  }
+  return parts.join('\n');
+}

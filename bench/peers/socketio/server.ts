@@ -3,7 +3,7 @@
 // plain, idiomatic way such a server is written; see README.md for what it is and is not.
 //
 // env: PEER_PORT, PEER_INSTANCE, FIVED_REDIS_URL, FIVED_KEY_PREFIX, FIVED_DURATIONS,
-//      FIVED_FREEZE_MS, FIVED_TIMELINE
+//      FIVED_FREEZE_MS, FIVED_TIMELINE, FIVED_SEED_KEY (to open the seeds fived's scheduler sealed)
 
 import http from 'node:http';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { drawDigits, drawMessage } from '../../../src/core/draw.js';
 import { DEFAULT_DAY_START, type ClockSpec, type Digits, type PeriodWindow } from '../../../src/core/types.js';
 import { Keys } from '../../../src/store/keys.js';
 import type { StoredResult } from '../../../src/store/types.js';
+import { SeedSealer } from '../../../src/store/seal.js';
 import { periodPayload, resultPayload, roomInfo, tickPayload } from './payloads.js';
 import { peerBetsKey } from './bets.js';
 import { runFallback } from './fallback.js';
@@ -30,6 +31,7 @@ const durations = (process.env.FIVED_DURATIONS ?? '60,180,300,600').split(',').m
 const freezeMs = Number(process.env.FIVED_FREEZE_MS ?? 5000);
 const timeline = process.env.FIVED_TIMELINE ?? 'default';
 const keys = new Keys(prefix);
+const sealer = process.env.FIVED_SEED_KEY ? SeedSealer.fromText(process.env.FIVED_SEED_KEY) : null;
 
 const redis = new Redis(redisUrl);
 const pub = new Redis(redisUrl);
@@ -98,9 +100,10 @@ async function fallback(w: PeriodWindow): Promise<StoredResult> {
   const t0 = performance.now();
   const docs = await redis.lrange(peerBetsKey(prefix, w), 0, -1);
   const t1 = performance.now();
-  const meta = await redis.hmget(keys.period(w).meta, 'seed', 'commitment');
+  const meta = await redis.hmget(keys.period(w).meta, 'sealedSeed', 'seedKeyId', 'seedIv', 'commitment');
   // fair draw from the committed seed when there is one (the old system chose from the exposure table)
-  const [seed, commitment] = [meta[0] ?? null, meta[1] ?? null];
+  const seed = meta[0] && meta[1] && meta[2] && sealer ? sealer.unseal(w, { sealed: meta[0], keyId: meta[1], iv: meta[2] }) : null;
+  const commitment = meta[3] ?? null;
   const digits: Digits = seed ? drawDigits(seed, drawMessage(w)).digits : [0, 0, 0, 0, 0].map(() => randomInt(10)) as Digits;
   const report = runFallback(docs, digits);
   const computeMs = performance.now() - t0;

@@ -7,6 +7,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, httpRequest, portOpen, startProc, waitFor, type Proc } from './procs.js';
@@ -51,6 +52,8 @@ export class ChaosCluster {
   /** exits nobody asked for: name → exit info */
   readonly unexpectedExits: Array<{ name: string; at: number; code: number | null; signal: string | null }> = [];
   private readonly expected = new Set<number>(); // pids we killed or stopped on purpose
+  /** FIVED_SEED_KEY of every process of this cluster (seeds are stored in Redis only sealed under it) */
+  readonly seedKey = randomBytes(32).toString('hex');
 
   constructor(readonly o: ClusterOptions) {}
 
@@ -82,6 +85,7 @@ export class ChaosCluster {
       FIVED_FREEZE_MS: String(this.o.freezeMs),
       FIVED_JWT_SECRET: this.o.jwtSecret,
       FIVED_OPERATOR_TOKEN: this.o.operatorToken,
+      FIVED_SEED_KEY: this.seedKey,
       FIVED_MAX_CLOCK_SKEW_MS: String(this.o.maxClockSkewMs ?? 250),
       FIVED_HOST: '127.0.0.1',
       FIVED_LOG_LEVEL: 'info',

@@ -8,6 +8,7 @@
 import { Packr } from 'msgpackr';
 import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -95,12 +96,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     procs.push(startProc('fuzz-redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { logFile: path.join(dir, 'redis.log') }));
     if (!(await waitFor(() => portOpen(redisPort), 10_000))) throw new Error(`fuzz redis did not start; see ${dir}`);
     const gwPorts = [await freePort(), await freePort()];
+    const seedKey = randomBytes(32).toString('hex'); // both gateways seal and unseal the same seeds
     const env = (port: number, rate: number): NodeJS.ProcessEnv => {
       const e: NodeJS.ProcessEnv = {};
       for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FIVED_')) e[k] = v;
       return {
         ...e, FIVED_REDIS_URL: `redis://127.0.0.1:${redisPort}`, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','),
-        FIVED_FREEZE_MS: String(FREEZE_MS), FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_RATE_LIMIT: String(rate),
+        FIVED_FREEZE_MS: String(FREEZE_MS), FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_SEED_KEY: seedKey, FIVED_RATE_LIMIT: String(rate),
         FIVED_MAX_PAYLOAD: String(MAX_PAYLOAD), FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500', FIVED_INSTANCE: `fuzz-${port}`,
         // the fuzzer's sockets and requests all come from 127.0.0.1 as one user: limits off (0)
         FIVED_MAX_CONNS_PER_IP: '0', FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_SOCKETS_PER_USER: '0', FIVED_USER_BET_RATE: '0', FIVED_MAX_BETS_PER_PERIOD: '0', FIVED_OPERATOR_FAILURES_PER_MIN: '0',
