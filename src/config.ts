@@ -67,10 +67,19 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+export interface LoadOptions {
+  /**
+   * An operator tool (credit, inspect, wallet, load-bets): it never commits or unseals a seed, so
+   * FIVED_SEED_KEY is not required with Redis (least privilege: an operator crediting a deposit
+   * needs no key that opens seeds). Serving processes always need it.
+   */
+  tool?: boolean;
+}
+
 const DURATION_DIVIDES = 86_400;
 
 /** Reads, validates and freezes the configuration. Throws E_CONFIG_INVALID listing every problem. */
-export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}, opts: LoadOptions = {}): Readonly<Config> {
   const problems: string[] = [];
   const int = (name: string, def: number, min: number, max: number): number => {
     const raw = env[name];
@@ -152,7 +161,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     else redisSentinels.push({ host: m[1]!, port: Number(m[2]) });
   }
 
-  const seed = seedKeys(env, redisUrl !== '' || redisSentinels.length > 0, problems);
+  const seed = seedKeys(env, (redisUrl !== '' || redisSentinels.length > 0) && !opts.tool, problems);
 
   const origins = str('FIVED_ORIGINS', '').split(',').map((s) => s.trim()).filter(Boolean);
   const demo = bool('FIVED_DEMO', false);

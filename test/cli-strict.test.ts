@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodAt } from '../src/core/clock.js';
 import { RedisStore } from '../src/store/redis.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { LIMITS, PAY, openPeriod } from './helpers/store-harness.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,7 +54,7 @@ async function keysOf(prefix: string): Promise<string> {
 }
 
 async function storeFor(prefix: string, maxBalance?: number): Promise<RedisStore> {
-  const s = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix, instance: 'cli-test', light: true, ...(maxBalance ? { maxBalance } : {}) });
+  const s = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix, instance: 'cli-test', light: true, seedKey: TEST_SEED_KEY, ...(maxBalance ? { maxBalance } : {}) });
   await s.init();
   stores.push(s);
   return s;
@@ -178,7 +178,7 @@ describe('strict command lines against a real Redis', () => {
     const wal = await fived(['wallet'], env);
     expect(wal.code, wal.stderr).toBe(0);
     expect(JSON.parse(wal.stdout)).toMatchObject({ maxBalance: 1e15, totals: { balanced: true }, held: { total: 0, byUser: {} } });
-    const cc = await fived(['check-config'], env);
+    const cc = await fived(['check-config'], { ...env, FIVED_SEED_KEY: TEST_SEED_KEY });
     expect(cc.code, cc.stderr).toBe(0);
     expect(JSON.parse(cc.stdout).config.maxBalance).toBe(1e15);
   });

@@ -12,7 +12,7 @@ import { roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
 import { REPO } from './gateway-harness.js';
 import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 
 const run = promisify(execFile);
 const env = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000' };
@@ -23,7 +23,7 @@ let prefix: string;
 beforeAll(async () => {
   redis = await startRedis();
   prefix = testPrefix('inspect');
-  store = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix });
+  store = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
   await store.init();
 });
 afterAll(async () => {
@@ -66,7 +66,8 @@ describe('fived inspect (row 4)', () => {
     const resultKey = Object.keys(keys).find((k) => k.includes('precalc_5d_result') && !k.includes('{'))!;
     expect(keys[resultKey].value).toMatch(/hidden until the period ends/);
     const metaKey = Object.keys(keys).find((k) => k.endsWith(':meta'))!;
-    expect(keys[metaKey].seed).toMatch(/hidden/);
+    expect(keys[metaKey].seed).toBeUndefined(); // sealed at rest: no clear seed field to hide
+    expect(keys[metaKey].sealedSeed).toBeTypeOf('string');
     expect(keys[metaKey].total).toMatch(/hidden/); // the plan's total payout tells a lot about the digits
     expect(keys[metaKey].winners).toMatch(/hidden/);
     const wusersKey = Object.keys(keys).find((k) => k.endsWith(':wusers'))!;

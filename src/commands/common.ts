@@ -38,7 +38,7 @@ export async function runTool(name: string, fn: () => Promise<number>): Promise<
  * and closes it. Refuses with a clear message when no Redis is configured.
  */
 export async function withRedisStore<T>(what: string, extra: Partial<StoreOptions>, fn: (store: RedisStore, cfg: Readonly<Config>) => Promise<T>): Promise<T> {
-  const cfg = loadConfig();
+  const cfg = loadConfig(process.env, {}, { tool: true });
   if (!usesRedis(cfg)) {
     throw new FivedError(ErrorCode.CONFIG_INVALID, `${what} works on Redis: set FIVED_REDIS_URL (the in-memory store lives inside \`fived all\`)`);
   }
