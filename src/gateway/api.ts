@@ -13,7 +13,7 @@ import type { PeriodRecord } from '../store/types.js';
 import { demoUserId, operatorAllowed, type TokenVerifier } from './auth.js';
 import { placeBet } from './bets.js';
 import type { GatewayContext } from './context.js';
-import { json, jsonBody, route, type Req } from './http.js';
+import { json, jsonBody, route, type Handler, type Req } from './http.js';
 import { FinalPeriods } from './final-periods.js';
 import { betFields, periodIdOf } from './messages.js';
 import type { Periods } from './periods.js';
@@ -39,20 +39,22 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     ctx.metrics.errors.inc({ where: 'http' });
     ctx.logger.error({ err }, 'http handler failed');
   };
+  // every route is guarded: an unexpected error is logged, counted and answered 500, never thrown into uWS
+  const guarded = (method: 'get' | 'post' | 'del' | 'any', pattern: string, paramCount: number, handler: Handler) => route(app, method, pattern, paramCount, handler, onError);
   const operator = (req: Req) => {
     if (cfg.operatorToken === '') throw new FivedError(ErrorCode.FORBIDDEN, 'operator endpoints are disabled (no FIVED_OPERATOR_TOKEN)');
     if (!operatorAllowed(req.headers.authorization, cfg.operatorToken)) throw new FivedError(ErrorCode.UNAUTHORIZED, 'operator token required: Authorization: Bearer <token>');
   };
   const methodNotAllowed = (pattern: string, paramCount: number) =>
-    route(app, 'any', pattern, paramCount, (req) => json(405, { code: ErrorCode.METHOD_NOT_ALLOWED, message: `${req.method.toUpperCase()} is not allowed on ${req.url}` }));
+    guarded('any', pattern, paramCount, (req) => json(405, { code: ErrorCode.METHOD_NOT_ALLOWED, message: `${req.method.toUpperCase()} is not allowed on ${req.url}` }));
 
   // ---- health, readiness, metrics ----
-  route(app, 'get', '/health', 0, () => json(200, { status: 'ok', instance: cfg.instance, now: clock.now() }));
-  route(app, 'get', '/ready', 0, async () => {
+  guarded('get', '/health', 0, () => json(200, { status: 'ok', instance: cfg.instance, now: clock.now() }));
+  guarded('get', '/ready', 0, async () => {
     const r = await checkReadiness(ctx);
     return json(r.ready ? 200 : 503, { ...r, instance: cfg.instance });
   });
-  route(app, 'get', '/metrics', 0, async () => {
+  guarded('get', '/metrics', 0, async () => {
     ctx.metrics.poolQueue.set(ctx.pool.queueSize);
     const { body, contentType } = await renderMetrics(ctx.registry);
     return { status: 200, body, contentType };
@@ -60,8 +62,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   for (const p of ['/health', '/ready', '/metrics']) methodNotAllowed(p, 0);
 
   // ---- public read API ----
-  route(app, 'get', '/api/time', 0, () => json(200, { now: clock.now() }));
-  route(app, 'get', '/api/rooms', 0, () => {
+  guarded('get', '/api/time', 0, () => json(200, { now: clock.now() }));
+  guarded('get', '/api/rooms', 0, () => {
     const now = clock.now();
     return json(200, ctx.rooms.map((room) => {
       const w = windowAt(room, now);
@@ -88,7 +90,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   };
 
   const finalPeriods = new FinalPeriods();
-  route(app, 'get', '/api/rooms/:room/periods/:periodId', 2, async (req) => {
+  guarded('get', '/api/rooms/:room/periods/:periodId', 2, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const periodId = periodIdOf(req.params[1]);
     const cached = finalPeriods.get(room.name, periodId);
@@ -102,7 +104,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     if (now >= w.endsAt && (rec.settled || rec.status === 'void')) finalPeriods.remember(room.name, periodId, reply);
     return reply;
   });
-  route(app, 'get', '/api/rooms/:room/periods', 1, async (req) => {
+  guarded('get', '/api/rooms/:room/periods', 1, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const raw = req.query.get('limit');
     const limit = raw === null ? 20 : Number(raw);
@@ -121,15 +123,15 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   });
 
   // ---- operator API ----
-  route(app, 'post', '/api/bets', 0, async (req) => {
+  guarded('post', '/api/bets', 0, async (req) => {
     operator(req);
     const body = jsonBody(req);
     const userId = body.userId;
     if (typeof userId !== 'string' || !USER_ID.test(userId)) throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 of A-Z a-z 0-9 _ . : @ -');
     const ack = await placeBet(ctx, periods, userId, betFields(body));
     return json(200, ack);
-  }, onError);
-  route(app, 'post', '/api/wallet/credit', 0, async (req) => {
+  });
+  guarded('post', '/api/wallet/credit', 0, async (req) => {
     operator(req);
     const body = jsonBody(req);
     if (typeof body.userId !== 'string' || !USER_ID.test(body.userId)) throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 of A-Z a-z 0-9 _ . : @ -');
@@ -137,8 +139,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const amount = validateAmount(body.amount);
     const r = await store.credit(body.userId, amount, body.depositId);
     return json(200, { userId: body.userId, ...r });
-  }, onError);
-  route(app, 'get', '/api/rooms/:room/periods/:periodId/liability', 2, async (req) => {
+  });
+  guarded('get', '/api/rooms/:room/periods/:periodId/liability', 2, async (req) => {
     operator(req);
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const w = windowOf(room, periodIdOf(req.params[1]));
@@ -162,8 +164,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
       maxLiability: e.maxLiability, maxOutcome: digitsOfOutcome(e.maxOutcome), minLiability: e.minLiability, totalExposure: e.totalExposure,
       note: 'net stakes derived from per-pattern gross totals: liability figures are upper bounds (within one minor unit per bet)',
     });
-  }, onError);
-  route(app, 'post', '/api/rooms/:room/periods/:periodId/void', 2, async (req) => {
+  });
+  guarded('post', '/api/rooms/:room/periods/:periodId/void', 2, async (req) => {
     operator(req);
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const w = windowOf(room, periodIdOf(req.params[1]));
@@ -172,7 +174,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     if (clock.now() >= w.endsAt) throw new FivedError(ErrorCode.PERIOD_CLOSED, `period ${w.periodId} has ended; its result is public and cannot be voided here`);
     const r = await hooks.voidPeriod(room, w.periodId, body.reason.trim());
     return json(200, { room: room.name, periodId: w.periodId, void: true, ...r });
-  }, onError);
+  });
   methodNotAllowed('/api/bets', 0);
   methodNotAllowed('/api/wallet/credit', 0);
   methodNotAllowed('/api/time', 0);
@@ -183,22 +185,22 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   methodNotAllowed('/api/rooms/:room/periods/:periodId/void', 2);
 
   // ---- demo ----
-  route(app, 'post', '/api/demo/session', 0, async () => {
+  guarded('post', '/api/demo/session', 0, async () => {
     if (!cfg.demo) notFound('demo sessions are off (FIVED_DEMO)');
     const userId = demoUserId();
     const { balance } = await store.credit(userId, DEMO_BALANCE, `demo:${userId}`);
     const token = await verifier.sign(userId, 86_400, clock.now());
     return json(200, { token, userId, balance });
-  }, onError);
+  });
   methodNotAllowed('/api/demo/session', 0);
 
   // ---- static page, then 404 for everything else ----
-  route(app, 'get', '/*', 0, (req) => {
+  guarded('get', '/*', 0, (req) => {
     const f = files.get(req.url);
     if (!f) return json(404, { code: ErrorCode.NOT_FOUND, message: `no such path ${req.url}` });
     return { status: 200, body: f.body, contentType: f.contentType, headers: { 'cache-control': 'no-cache' } };
   });
-  route(app, 'any', '/*', 0, (req) => json(404, { code: ErrorCode.NOT_FOUND, message: `no such path ${req.method.toUpperCase()} ${req.url}` }));
+  guarded('any', '/*', 0, (req) => json(404, { code: ErrorCode.NOT_FOUND, message: `no such path ${req.method.toUpperCase()} ${req.url}` }));
 }
 
 function findRoomOr404(rooms: readonly Room[], name: string): Room {

@@ -16,6 +16,7 @@ import { parseProtocols } from './auth.js';
 import { placeBet } from './bets.js';
 import { decode } from './codec.js';
 import { Admission } from './admission.js';
+import { guarded, guardWs, type OnUnexpected } from './guard.js';
 import { background, type GatewayContext } from './context.js';
 import type { Socket, SocketData } from './hub.js';
 import { parseClientMessage, requestId } from './messages.js';
@@ -51,6 +52,14 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     });
   };
 
+  // every uWS callback below is guarded (guard.ts): an unexpected error is logged, counted and
+  // answered (500 at the upgrade, E_INTERNAL on the socket); it never ends the process
+  const unexpected: OnUnexpected = (where, err) => {
+    metrics.errors.inc({ where });
+    ctx.logger.error({ err, where }, `websocket ${where} failed`);
+  };
+  const internal = (res: HttpResponse) => reject(res, '500 Internal Server Error', ErrorCode.INTERNAL, 'internal error');
+
   const malformed = (ws: Socket, err: unknown, id?: string | number) => {
     const d = ws.getUserData();
     const now = clock.now();
@@ -66,7 +75,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     hub.send(ws, errorMsg(err, id));
   };
 
-  app.ws<SocketData>(WS_PATH, {
+  app.ws<SocketData>(WS_PATH, guardWs({
     compression: uws.DISABLED,
     // uWS drops a frame over its own limit without a close frame (1006 at the client); a slack
     // above the configured limit lets us close moderately oversized frames cleanly with TOO_BIG
@@ -113,7 +122,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         }
       }
       if (aborted) return;
-      admission.admit(() => {
+      admission.admit(() => guarded(unexpected, 'ws-upgrade', () => {
         if (aborted) return;
         if (ctx.draining) return reject(res, '503 Service Unavailable', ErrorCode.NOT_READY, 'gateway draining; reconnect');
         const data: SocketData = {
@@ -124,7 +133,9 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
           // echo `fived` when offered (browsers drop a connection whose offered protocol is not echoed)
           res.upgrade(data, key, offered.accept ?? '', extensions, context);
         });
-      });
+      }, () => {
+        if (!aborted) internal(res);
+      }));
     },
 
     open: (ws) => {
@@ -180,6 +191,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       try {
         handle(ws, msg);
       } catch (err) {
+        if (!(err instanceof FivedError)) unexpected('ws-message', err);
         hub.send(ws, errorMsg(err, id));
       }
     },
@@ -191,7 +203,10 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     close: (ws) => {
       hub.remove(ws);
     },
-  });
+  }, unexpected, {
+    upgrade: (res) => internal(res),
+    message: (ws) => hub.send(ws, errorMsg(new FivedError(ErrorCode.INTERNAL, 'internal error'))),
+  }));
 
   const reply = (ws: Socket, msg: ServerMessage) => hub.sendLater(ws, msg);
 

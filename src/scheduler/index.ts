@@ -266,7 +266,10 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     }
   }
 
-  const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, store, () => keeper.isActive());
+  const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, store, () => keeper.isActive(), (err) => {
+    m.errors.inc({ where: 'http' });
+    log.error({ err }, 'scheduler http handler failed');
+  });
   m.leaseActive.set(0);
   keeper.start();
   log.info({ rooms: rooms.map((r) => r.name), leaseTtlMs: cfg.leaseTtlMs, port: http?.port ?? null }, 'scheduler started (standby until the lease is acquired)');

@@ -15,6 +15,7 @@ export function schedulerMetrics(registry: Registry) {
     settled: counter(registry, 'fived_scheduler_settlements_total', 'Settlements applied by this scheduler at the end', ['room'] as const),
     settledElsewhere: counter(registry, 'fived_scheduler_settled_elsewhere_total', 'Periods this scheduler pre-calculated whose settlement someone else (a gateway) applied first', ['room'] as const),
     commits: counter(registry, 'fived_scheduler_commits_total', 'Commitments created ahead by this scheduler', ['room'] as const),
+    errors: counter(registry, 'fived_scheduler_errors_total', 'Unexpected errors caught (by where)', ['where'] as const),
     lateStartMs: histogram(registry, 'fived_scheduler_timer_lateness_seconds', 'Lateness of the freeze and end timers', SECONDS_BUCKETS, ['event'] as const),
   };
 }
