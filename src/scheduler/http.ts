@@ -28,7 +28,8 @@ export async function serveSchedulerHttp(
   const server = http.createServer((req, res) => {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       if (res.headersSent) return void res.end();
-      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(req.method === 'HEAD' ? undefined : JSON.stringify(body));
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(req.method === 'HEAD' ? undefined : text);
     };
     try {
       const url = (req.url ?? '/').split('?')[0];
