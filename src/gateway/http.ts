@@ -107,13 +107,16 @@ export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'any',
     res.onAborted(() => {
       aborted = true;
     });
+    // a HEAD answer has no body (uWS would send it, and a kept-alive client would read it as the next answer)
+    let head = false;
     const send = (reply: Reply) => {
       if (aborted) return;
       try {
         res.cork(() => {
           res.writeStatus(statusLine(reply.status)).writeHeader('content-type', reply.contentType);
           for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
-          res.end(reply.body);
+          if (head) res.endWithoutBody(typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.byteLength);
+          else res.end(reply.body);
         });
       } catch (err) {
         // the response went away between the check and the write: nobody left to answer
@@ -123,6 +126,7 @@ export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'any',
     // copy everything from req now: it is invalid after the first await
     let info: Req;
     try {
+      head = req.getMethod() === 'head';
       info = copyRequest(req, paramCount);
     } catch (err) {
       unexpected(err);
