@@ -322,7 +322,7 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
       if (r.status !== 200) throw new Error(`credit failed: ${r.status} ${r.body}`);
     }
     const seededPeriods: Array<{ room: string; periodId: string }> = [];
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 1; round++) {
       for (const room of rooms) {
         let w = win(room);
         if (Date.now() > w.freezeAt - 300) { await new Promise((r) => setTimeout(r, w.endsAt - Date.now() + 50)); w = win(room); }
