@@ -235,6 +235,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
 
     // ---- one connection: send a batch, wait for every answer ----
     const clientErrors = new WeakMap<WebSocket, string>();
+    /** the most bytes one connection received during its batch (what its socket had to carry) */
+    let maxBatchBytes = 0;
     const connect = (p: number, token: string | null, extraHeaders: Record<string, string> = {}): Promise<{ ws: WebSocket | null; status: number; body: string }> =>
       new Promise((resolve) => {
         const ws = new WebSocket(`ws://127.0.0.1:${p}/ws`, token ? ['fived', `fived.jwt.${token}`] : ['fived'], { handshakeTimeout: 5000, headers: extraHeaders, maxPayload: 8 * 1024 * 1024 });
@@ -260,11 +262,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       let closeCode: number | null = null;
       let closeInfo: { at: number; buffered: number; clientError: string | null; received: number } | null = null;
       let received = 0;
+      let receivedBytes = 0;
       const sentAt = Date.now();
       const done = new Promise<void>((resolve) => {
         const check = () => { if (pendingIds.size === 0 && noIdSeen >= noIdExpected) resolve(); };
         ws.on('message', (data, isBinary) => {
           received += 1;
+          receivedBytes += (data as Buffer).length;
           let m: Record<string, unknown>;
           try { m = (isBinary ? (packr.unpack(data as Buffer) as Record<string, unknown>) : JSON.parse(String(data))); } catch { bad('unreadable reply'); return; }
           if (m.type === 'tick' || m.type === 'period' || m.type === 'closed' || m.type === 'result' || m.type === 'void' || m.type === 'settled' || m.type === 'subscribed' || m.type === 'unsubscribed' || m.type === 'recovery') {
@@ -322,6 +326,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
         }
       }
       for (const f of frames) count(f.cat);
+      if (receivedBytes > maxBatchBytes) maxBatchBytes = receivedBytes;
       ws.terminate();
     };
 
@@ -519,7 +524,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
 
     const ms = Date.now() - t0;
     const text = [
-      `Fuzz: ${inputs} inputs in ${(ms / 1000).toFixed(1)} s (${Math.round(inputs / (ms / 1000))}/s), ${acked.size} valid bets acknowledged, ${violations} violations; gateway RSS ${(rssStart0 / 1e6).toFixed(0)} → ${(base / 1e6).toFixed(0)} (warm) → ${(rssEnd / 1e6).toFixed(0)} MB`,
+      `Fuzz: ${inputs} inputs in ${(ms / 1000).toFixed(1)} s (${Math.round(inputs / (ms / 1000))}/s), ${acked.size} valid bets acknowledged, ${violations} violations; gateway RSS ${(rssStart0 / 1e6).toFixed(0)} → ${(base / 1e6).toFixed(0)} (warm) → ${(rssEnd / 1e6).toFixed(0)} MB; at most ${(maxBatchBytes / 1024).toFixed(0)} KiB received on one connection during its batch`,
       '',
       '| input category | count |',
       '|---|---|',
