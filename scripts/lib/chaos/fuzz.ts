@@ -7,7 +7,7 @@
 
 import { Packr } from 'msgpackr';
 import net from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -317,12 +317,15 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
           // which inputs went unanswered, in the order sent: the first of them is the suspect
           const unanswered = frames.filter((f) => f.id !== null && pendingIds.has(f.id));
           // what the gateway says it closed, and its unexpected errors, at this moment
+          // the batch as sent, to replay it (periods as of then)
+          const saved = path.join(dir, `closed-batch-${Date.now()}.json`);
+          writeFileSync(saved, JSON.stringify(frames.map((f) => ({ cat: f.cat, binary: f.binary, id: f.id, data: typeof f.data === 'string' ? f.data : f.data.toString('hex') }))));
           const metricsNow = (await httpRequest(p, '/metrics')).body.split('\n').filter((l) => /^fived_gateway_(closes|errors)_total\{/.test(l)).join(' ');
           const first = unanswered[0];
           const firstAt = first ? frames.indexOf(first) : -1;
           bad(`closed ${closeCode} with ${pendingIds.size} inputs unanswered (from input ${firstAt} of ${frames.length}: ` +
             `${unanswered.slice(0, 4).map((f) => `${f.cat}${f.binary ? '/bin' : '/text'}`).join(', ')}; frame before it: ${firstAt > 0 ? `${frames[firstAt - 1]!.cat}/${frames[firstAt - 1]!.binary ? 'bin' : 'text'} ${String(frames[firstAt - 1]!.data).slice(0, 80)}` : '-'}); the batch: ${JSON.stringify(cats)}; ` +
-            `closed ${closeInfo ? closeInfo.at - sentAt : '?'} ms after sending, ${closeInfo?.received ?? '?'} messages received, client buffered ${closeInfo?.buffered ?? '?'} bytes, client error: ${closeInfo?.clientError ?? 'none'}; gateway: ${metricsNow || 'no closes or errors counted'}`);
+            `closed ${closeInfo ? closeInfo.at - sentAt : '?'} ms after sending, ${closeInfo?.received ?? '?'} messages received, client buffered ${closeInfo?.buffered ?? '?'} bytes, client error: ${closeInfo?.clientError ?? 'none'}; gateway: ${metricsNow || 'no closes or errors counted'}; frames in ${saved}`);
         }
       }
       for (const f of frames) count(f.cat);
