@@ -17,7 +17,7 @@ import { rejectStoredResult } from './results.js';
 import { MISMATCH_REASON } from '../runtime/reconcile.js';
 import { logTag, TAGS } from '../runtime/log.js';
 import { storedResultVerifies } from '../store/validate.js';
-import { json, jsonBody, route, setRequestGate, type Req } from './http.js';
+import { json, jsonBody, route, setRequestGate, type Handler, type Req } from './http.js';
 import type { GatewayLimits } from './limits.js';
 import { FinalPeriods } from './final-periods.js';
 import { betFields, periodIdOf } from './messages.js';
@@ -58,6 +58,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     ctx.metrics.errors.inc({ where: 'http' });
     ctx.logger.error({ err }, 'http handler failed');
   };
+  // every route is guarded: an unexpected error is logged, counted and answered 500, never thrown into uWS
+  const guarded = (method: 'get' | 'post' | 'del' | 'any', pattern: string, paramCount: number, handler: Handler) => route(app, method, pattern, paramCount, handler, onError);
   // A wrong operator token is logged (address, path; never the header) and counted; after
   // FIVED_OPERATOR_FAILURES_PER_MIN of them an address is refused for the rest of its minute.
   const operator = (req: Req) => {
@@ -75,15 +77,15 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     }
   };
   const methodNotAllowed = (pattern: string, paramCount: number) =>
-    route(app, 'any', pattern, paramCount, (req) => json(405, { code: ErrorCode.METHOD_NOT_ALLOWED, message: `${req.method.toUpperCase()} is not allowed on ${req.url}` }));
+    guarded('any', pattern, paramCount, (req) => json(405, { code: ErrorCode.METHOD_NOT_ALLOWED, message: `${req.method.toUpperCase()} is not allowed on ${req.url}` }));
 
   // ---- health, readiness, metrics ----
-  route(app, 'get', '/health', 0, () => json(200, { status: 'ok', instance: cfg.instance, now: clock.now() }));
-  route(app, 'get', '/ready', 0, async () => {
+  guarded('get', '/health', 0, () => json(200, { status: 'ok', instance: cfg.instance, now: clock.now() }));
+  guarded('get', '/ready', 0, async () => {
     const r = await checkReadiness(ctx);
     return json(r.ready ? 200 : 503, { ...r, instance: cfg.instance });
   });
-  route(app, 'get', '/metrics', 0, async () => {
+  guarded('get', '/metrics', 0, async () => {
     ctx.metrics.poolQueue.set(ctx.pool.queueSize);
     const { body, contentType } = await renderMetrics(ctx.registry);
     return { status: 200, body, contentType };
@@ -91,8 +93,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   for (const p of ['/health', '/ready', '/metrics']) methodNotAllowed(p, 0);
 
   // ---- public read API ----
-  route(app, 'get', '/api/time', 0, () => json(200, { now: clock.now() }));
-  route(app, 'get', '/api/rooms', 0, () => {
+  guarded('get', '/api/time', 0, () => json(200, { now: clock.now() }));
+  guarded('get', '/api/rooms', 0, () => {
     const now = clock.now();
     return json(200, ctx.rooms.map((room) => {
       const w = windowAt(room, now);
@@ -140,7 +142,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   };
 
   const finalPeriods = new FinalPeriods();
-  route(app, 'get', '/api/rooms/:room/periods/:periodId', 2, async (req) => {
+  guarded('get', '/api/rooms/:room/periods/:periodId', 2, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const periodId = periodIdOf(req.params[1]);
     const cached = finalPeriods.get(room.name, periodId);
@@ -152,7 +154,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     if (revealed(ctx, w.endsAt, now) && (rec.settled || rec.status === 'void')) finalPeriods.remember(room.name, periodId, reply);
     return reply;
   });
-  route(app, 'get', '/api/rooms/:room/periods', 1, async (req) => {
+  guarded('get', '/api/rooms/:room/periods', 1, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const raw = req.query.get('limit');
     const limit = raw === null ? 20 : Number(raw);
@@ -177,15 +179,15 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   });
 
   // ---- operator API ----
-  route(app, 'post', '/api/bets', 0, async (req) => {
+  guarded('post', '/api/bets', 0, async (req) => {
     operator(req);
     const body = jsonBody(req);
     const userId = body.userId;
     if (typeof userId !== 'string' || !USER_ID.test(userId)) throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 of A-Z a-z 0-9 _ . : @ -');
     const ack = await placeBet(ctx, periods, userId, betFields(body));
     return json(200, ack);
-  }, onError);
-  route(app, 'post', '/api/wallet/credit', 0, async (req) => {
+  });
+  guarded('post', '/api/wallet/credit', 0, async (req) => {
     operator(req);
     const body = jsonBody(req);
     if (typeof body.userId !== 'string' || !USER_ID.test(body.userId)) throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 of A-Z a-z 0-9 _ . : @ -');
@@ -193,16 +195,16 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const amount = validateAmount(body.amount);
     const r = await store.credit(body.userId, amount, body.depositId);
     return json(200, { userId: body.userId, ...r });
-  }, onError);
+  });
   // the period lookup with `tracking` (who computed the result, stakes, liability): operators only
-  route(app, 'get', '/api/rooms/:room/periods/:periodId/tracking', 2, async (req) => {
+  guarded('get', '/api/rooms/:room/periods/:periodId/tracking', 2, async (req) => {
     operator(req);
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const periodId = periodIdOf(req.params[1]);
     const { rec, now } = await lookup(room, periodId);
     return json(200, periodView(room, rec, now, true));
-  }, onError);
-  route(app, 'get', '/api/rooms/:room/periods/:periodId/liability', 2, async (req) => {
+  });
+  guarded('get', '/api/rooms/:room/periods/:periodId/liability', 2, async (req) => {
     operator(req);
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const w = windowOf(room, periodIdOf(req.params[1]));
@@ -226,8 +228,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
       maxLiability: e.maxLiability, maxOutcome: digitsOfOutcome(e.maxOutcome), minLiability: e.minLiability, totalExposure: e.totalExposure,
       note: 'net stakes derived from per-pattern gross totals: liability figures are upper bounds (within one minor unit per bet)',
     });
-  }, onError);
-  route(app, 'post', '/api/rooms/:room/periods/:periodId/void', 2, async (req) => {
+  });
+  guarded('post', '/api/rooms/:room/periods/:periodId/void', 2, async (req) => {
     operator(req);
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const w = windowOf(room, periodIdOf(req.params[1]));
@@ -236,7 +238,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     if (clock.now() >= w.endsAt) throw new FivedError(ErrorCode.PERIOD_CLOSED, `period ${w.periodId} has ended; its result is public and cannot be voided here`);
     const r = await hooks.voidPeriod(room, w.periodId, body.reason.trim());
     return json(200, { room: room.name, periodId: w.periodId, void: true, ...r });
-  }, onError);
+  });
   methodNotAllowed('/api/bets', 0);
   methodNotAllowed('/api/wallet/credit', 0);
   methodNotAllowed('/api/time', 0);
@@ -248,7 +250,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   methodNotAllowed('/api/rooms/:room/periods/:periodId/void', 2);
 
   // ---- demo ----
-  route(app, 'post', '/api/demo/session', 0, async (req) => {
+  guarded('post', '/api/demo/session', 0, async (req) => {
     if (!cfg.demo) notFound('demo sessions are off (FIVED_DEMO)');
     if (!limits.demoSessions.take(req.ip, clock.now())) {
       ctx.metrics.refused.inc({ reason: 'demo_sessions' });
@@ -258,16 +260,16 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const { balance } = await store.credit(userId, DEMO_BALANCE, `demo:${userId}`);
     const token = await verifier.sign(userId, Math.min(86_400, cfg.maxTokenAgeS), clock.now());
     return json(200, { token, userId, balance });
-  }, onError);
+  });
   methodNotAllowed('/api/demo/session', 0);
 
   // ---- static page, then 404 for everything else ----
-  route(app, 'get', '/*', 0, (req) => {
+  guarded('get', '/*', 0, (req) => {
     const f = files.get(req.url);
     if (!f) return json(404, { code: ErrorCode.NOT_FOUND, message: `no such path ${req.url}` });
     return { status: 200, body: f.body, contentType: f.contentType, headers: { 'cache-control': 'no-cache' } };
   });
-  route(app, 'any', '/*', 0, (req) => json(404, { code: ErrorCode.NOT_FOUND, message: `no such path ${req.method.toUpperCase()} ${req.url}` }));
+  guarded('any', '/*', 0, (req) => json(404, { code: ErrorCode.NOT_FOUND, message: `no such path ${req.method.toUpperCase()} ${req.url}` }));
 }
 
 function findRoomOr404(rooms: readonly Room[], name: string): Room {

@@ -96,7 +96,13 @@ export function balanceGateAt(ctx: GatewayContext, now: number = ctx.clock.now()
 
 /** Runs a background task, tracked for shutdown; errors are logged, never thrown. */
 export function background(ctx: GatewayContext, where: string, fn: () => Promise<unknown>): void {
-  const p = fn()
+  let started: Promise<unknown>;
+  try {
+    started = fn();
+  } catch (err) {
+    started = Promise.reject(err); // a task that threw before its first await: counted the same way
+  }
+  const p = started
     .catch((err: unknown) => {
       ctx.metrics.errors.inc({ where });
       ctx.logger.error({ err, where }, `background task ${where} failed`);

@@ -51,8 +51,13 @@ export function json(status: number, body: unknown): Reply {
 }
 
 export function errorReply(err: unknown): Reply {
-  const e = toFivedError(err);
-  return json(HTTP_STATUS[e.code] ?? 400, e.toJSON());
+  try {
+    const e = toFivedError(err);
+    return json(HTTP_STATUS[e.code] ?? 400, e.toJSON());
+  } catch {
+    // a thrown value that cannot even be described (a throwing toString, a cyclic detail)
+    return json(500, { code: ErrorCode.INTERNAL, message: 'internal error' });
+  }
 }
 
 const MAX_BODY = 64 * 1024;
@@ -75,37 +80,85 @@ function readBody(res: HttpResponse, limit: number, isAborted: () => boolean): P
   });
 }
 
-/** Registers a handler. `paramCount` path parameters are copied from the request. */
+/** A path parameter, percent-decoded; a broken encoding (`%E0%A4%A`, `%E0`) is E_BAD_REQUEST. */
+export function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new FivedError(ErrorCode.BAD_REQUEST, `a path segment is not valid percent-encoded UTF-8: ${JSON.stringify(raw.slice(0, 64))}`);
+  }
+}
+
+function copyRequest(req: HttpRequest, paramCount: number): Req {
+  const params: string[] = [];
+  for (let i = 0; i < paramCount; i++) params.push(decodeParam(req.getParameter(i) ?? ''));
+  return {
+    method: req.getMethod(),
+    url: req.getUrl(),
+    query: new URLSearchParams(req.getQuery() ?? ''),
+    params,
+    headers: { authorization: req.getHeader('authorization'), contentType: req.getHeader('content-type') },
+    body: null,
+    ip: '',
+  };
+}
+
+/**
+ * Registers a handler. `paramCount` path parameters are copied (percent-decoded) from the request.
+ * Nothing thrown here may reach uWS: an exception in a uWS callback ends the process (issue 12 row
+ * 1: a bad percent-encoding did). Every error becomes a coded reply; an unexpected one (not a
+ * FivedError) is also handed to `onError` (logged and counted by the caller) and answered 500.
+ */
 export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'any', pattern: string, paramCount: number, handler: Handler, onError?: (err: unknown) => void): void {
+  const unexpected = (err: unknown) => {
+    if (err instanceof FivedError) return;
+    try {
+      onError?.(err);
+    } catch {
+      // the logger or the metrics threw: nothing more can be done, the reply still goes out
+    }
+  };
   app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    // copy everything from req now: it is invalid after the first await
-    const params: string[] = [];
-    for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
-    const info: Req = {
-      method: req.getMethod(),
-      url: req.getUrl(),
-      query: new URLSearchParams(req.getQuery() ?? ''),
-      params,
-      headers: { authorization: req.getHeader('authorization'), contentType: req.getHeader('content-type') },
-      body: null,
-      ip: '',
-    };
-    const gate = gates.get(app);
-    if (gate) {
-      info.ip = gate.clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'));
-      const refused = gate.admit(info.ip, info.url, info.headers.authorization);
-      if (refused) {
+    // a HEAD answer has no body (uWS would send it, and a kept-alive client would read it as the next answer)
+    let head = false;
+    const send = (reply: Reply) => {
+      if (aborted) return;
+      try {
         res.cork(() => {
-          res.writeStatus(statusLine(refused.status)).writeHeader('content-type', refused.contentType);
-          for (const [k, v] of Object.entries(refused.headers ?? {})) res.writeHeader(k, v);
-          res.end(refused.body);
+          res.writeStatus(statusLine(reply.status)).writeHeader('content-type', reply.contentType);
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+          if (head) res.endWithoutBody(typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.byteLength);
+          else res.end(reply.body);
         });
-        return;
+      } catch (err) {
+        // the response went away between the check and the write: nobody left to answer
+        unexpected(err);
       }
+    };
+    // copy everything from req now: it is invalid after the first await
+    let info: Req;
+    try {
+      head = req.getMethod() === 'head';
+      // the per-address limits first: a flood of broken requests is throttled like any other
+      const gate = gates.get(app);
+      let ip = '';
+      if (gate) {
+        ip = gate.clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'));
+        const refused = gate.admit(ip, req.getUrl(), req.getHeader('authorization'));
+        if (refused) {
+          send(refused);
+          return;
+        }
+      }
+      info = { ...copyRequest(req, paramCount), ip };
+    } catch (err) {
+      unexpected(err);
+      send(errorReply(err));
+      return;
     }
     const hasBody = info.method === 'post' || info.method === 'put' || info.method === 'patch';
     void (async () => {
@@ -114,16 +167,11 @@ export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'any',
         if (hasBody) info.body = await readBody(res, MAX_BODY, () => aborted);
         reply = await handler(info);
       } catch (err) {
-        if (!(err instanceof FivedError)) onError?.(err);
+        unexpected(err);
         reply = errorReply(err);
       }
-      if (aborted) return;
-      res.cork(() => {
-        res.writeStatus(statusLine(reply.status)).writeHeader('content-type', reply.contentType);
-        for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
-        res.end(reply.body);
-      });
-    })();
+      send(reply);
+    })().catch(unexpected);
   });
 }
 

@@ -125,6 +125,9 @@ export class Hub {
     const r = ws.send(data, d.format === 'binary');
     this.metrics.messagesOut.inc({ kind: msg.type });
     if (r === SEND_DROPPED) {
+      // closeOnBackpressureLimit: uWS has already closed the socket (no close frame: 1006 at the
+      // client) and run the close handler inside send(); count it, or it leaves no trace at all
+      if (!d.open) this.metrics.closes.inc({ code: 'dropped' });
       this.close(ws, CloseCode.BACKPRESSURE, 'too slow: reconnect and recover');
       return false;
     }

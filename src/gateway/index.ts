@@ -13,6 +13,7 @@ import { checkReadiness } from './readiness.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { watchHeldCredits } from '../runtime/wallet.js';
 import { Hub } from './hub.js';
+import { guarded } from './guard.js';
 import { gatewayMetrics, sampleLoopDelay } from './metrics.js';
 import { Periods } from './periods.js';
 import { Results } from './results.js';
@@ -88,9 +89,16 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
     logger.error({ fingerprint, registered }, 'this game configuration differs from the one registered in the store: /ready will fail');
   }
 
-  await deps.store.subscribe(CHANNELS.completed, (_c, m) => results.onCompleted(m));
-  await deps.store.subscribe(CHANNELS.settled, (_c, m) => settlement.onSettled(m));
-  await deps.store.subscribe(CHANNELS.void, (_c, m) => timing.onVoidNotice(m));
+  // a bus message is input too (anything able to PUBLISH on a 5d_precalc: channel): a handler that
+  // throws on it is logged and counted here, never left to the store's last-resort catch
+  const onBus = (where: string, fn: (m: unknown) => void) => (_c: string, m: unknown) =>
+    guarded((w, err) => {
+      metrics.errors.inc({ where: w });
+      logger.error({ err, where: w }, 'bus message handler failed');
+    }, where, () => fn(m));
+  await deps.store.subscribe(CHANNELS.completed, onBus('bus-completed', (m) => results.onCompleted(m)));
+  await deps.store.subscribe(CHANNELS.settled, onBus('bus-settled', (m) => settlement.onSettled(m)));
+  await deps.store.subscribe(CHANNELS.void, onBus('bus-void', (m) => timing.onVoidNotice(m)));
 
   const app = uws.App();
   hub.attach(app);

@@ -24,6 +24,7 @@ import { ExpiryWheel, type GatewayLimits } from './limits.js';
 import { background, balanceGateAt, revealed, type GatewayContext } from './context.js';
 import { at } from '../runtime/clock.js';
 import type { BetRecord } from '../store/types.js';
+import { guarded, guardWs, type OnUnexpected } from './guard.js';
 import type { Socket, SocketData } from './hub.js';
 import { parseClientMessage, requestId } from './messages.js';
 import type { Periods } from './periods.js';
@@ -53,9 +54,9 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
   const { cfg, hub, metrics, clock } = ctx;
   const admission = new Admission();
   const expiry = new ExpiryWheel<Socket>(clock.now());
-  const expiryTimer = setInterval(() => {
+  const expiryTimer = setInterval(() => guarded(unexpected, 'ws-expiry', () => {
     for (const ws of expiry.due(clock.now())) hub.close(ws, CloseCode.AUTH_EXPIRED, 'token expired');
-  }, EXPIRY_CHECK_MS);
+  }), EXPIRY_CHECK_MS);
   expiryTimer.unref();
 
   /** Why a new socket from this address / of this user is refused, or null. */
@@ -70,6 +71,14 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ code, message }), true);
     });
   };
+
+  // every uWS callback below is guarded (guard.ts): an unexpected error is logged, counted and
+  // answered (500 at the upgrade, E_INTERNAL on the socket); it never ends the process
+  const unexpected: OnUnexpected = (where, err) => {
+    metrics.errors.inc({ where });
+    ctx.logger.error({ err, where }, `websocket ${where} failed`);
+  };
+  const internal = (res: HttpResponse) => reject(res, '500 Internal Server Error', ErrorCode.INTERNAL, 'internal error');
 
   const malformed = (ws: Socket, err: unknown, id?: string | number) => {
     const d = ws.getUserData();
@@ -86,7 +95,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     hub.send(ws, errorMsg(err, id));
   };
 
-  app.ws<SocketData>(WS_PATH, {
+  app.ws<SocketData>(WS_PATH, guardWs({
     compression: uws.DISABLED,
     // uWS drops a frame over its own limit without a close frame (1006 at the client); a slack
     // above the configured limit lets us close moderately oversized frames cleanly with TOO_BIG
@@ -140,7 +149,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         }
       }
       if (aborted) return;
-      admission.admit(() => {
+      admission.admit(() => guarded(unexpected, 'ws-upgrade', () => {
         if (aborted) return;
         if (ctx.draining) return reject(res, '503 Service Unavailable', ErrorCode.NOT_READY, 'gateway draining; reconnect');
         const over = overLimit(remote, userId);
@@ -157,7 +166,9 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
           // echo `fived` when offered (browsers drop a connection whose offered protocol is not echoed)
           res.upgrade(data, key, offered.accept ?? '', extensions, context);
         });
-      });
+      }, () => {
+        if (!aborted) internal(res);
+      }));
     },
 
     open: (ws) => {
@@ -217,6 +228,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       try {
         handle(ws, msg);
       } catch (err) {
+        if (!(err instanceof FivedError)) unexpected('ws-message', err);
         hub.send(ws, errorMsg(err, id));
       }
     },
@@ -230,7 +242,10 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       expiry.remove(ws);
       hub.remove(ws);
     },
-  });
+  }, unexpected, {
+    upgrade: (res) => internal(res),
+    message: (ws) => hub.send(ws, errorMsg(new FivedError(ErrorCode.INTERNAL, 'internal error'))),
+  }));
 
   const reply = (ws: Socket, msg: ServerMessage) => hub.sendLater(ws, msg);
   const stop = () => clearInterval(expiryTimer);

@@ -351,7 +351,10 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     }
   }
 
-  const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, readiness);
+  const http = deps.http === false || cfg.schedulerPort === 0 ? null : await serveSchedulerHttp(cfg, deps.registry, readiness, (err) => {
+    m.errors.inc({ where: 'http' });
+    log.error({ err }, 'scheduler http handler failed');
+  });
   m.leaseActive.set(0);
   // measure before acting, then every second
   await checkClock();

@@ -18,6 +18,7 @@ export function schedulerMetrics(registry: Registry) {
     resultMismatch: counter(registry, 'fived_scheduler_result_mismatch_total', 'Stored results that did not verify against their commitment (5D_RESULT_MISMATCH): voided with refunds, or alerted when already settled', ['room'] as const),
     clockSkew: gauge(registry, 'fived_scheduler_clock_skew_seconds', 'Local clock minus Redis TIME at the last measurement (beyond FIVED_MAX_CLOCK_SKEW_MS the scheduler is not ready and does not hold the lease)'),
     ready: gauge(registry, 'fived_scheduler_ready', '1 when the scheduler /ready answers 200'),
+    errors: counter(registry, 'fived_scheduler_errors_total', 'Unexpected errors caught (by where)', ['where'] as const),
     lateStartMs: histogram(registry, 'fived_scheduler_timer_lateness_seconds', 'Lateness of the freeze and end timers', SECONDS_BUCKETS, ['event'] as const),
   };
 }

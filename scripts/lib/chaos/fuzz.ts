@@ -7,7 +7,7 @@
 
 import { Packr } from 'msgpackr';
 import net from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,7 +52,7 @@ export interface FuzzResult {
 }
 
 /** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -238,10 +238,14 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     };
 
     // ---- one connection: send a batch, wait for every answer ----
+    const clientErrors = new WeakMap<WebSocket, string>();
+    /** the most bytes one connection received during its batch (what its socket had to carry) */
+    let maxBatchBytes = 0;
     const connect = (p: number, token: string | null, extraHeaders: Record<string, string> = {}): Promise<{ ws: WebSocket | null; status: number; body: string }> =>
       new Promise((resolve) => {
         const ws = new WebSocket(`ws://127.0.0.1:${p}/ws`, token ? ['fived', `fived.jwt.${token}`] : ['fived'], { handshakeTimeout: 5000, headers: extraHeaders, maxPayload: 8 * 1024 * 1024 });
-        ws.on('error', () => undefined);
+        // a client-side protocol error (a frame the client refuses) also shows as 1006: keep its reason
+        ws.on('error', (err) => { clientErrors.set(ws, err.message); });
         ws.once('unexpected-response', (_req, res) => {
           let body = '';
           res.on('data', (d: Buffer) => { body += d.toString(); });
@@ -260,9 +264,15 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       let noIdExpected = 0;
       let noIdSeen = 0;
       let closeCode: number | null = null;
+      let closeInfo: { at: number; buffered: number; clientError: string | null; received: number } | null = null;
+      let received = 0;
+      let receivedBytes = 0;
+      const sentAt = Date.now();
       const done = new Promise<void>((resolve) => {
         const check = () => { if (pendingIds.size === 0 && noIdSeen >= noIdExpected) resolve(); };
         ws.on('message', (data, isBinary) => {
+          received += 1;
+          receivedBytes += (data as Buffer).length;
           let m: Record<string, unknown>;
           try { m = (isBinary ? (packr.unpack(data as Buffer) as Record<string, unknown>) : JSON.parse(String(data))); } catch { bad('unreadable reply'); return; }
           if (m.type === 'tick' || m.type === 'period' || m.type === 'closed' || m.type === 'result' || m.type === 'void' || m.type === 'settled' || m.type === 'subscribed' || m.type === 'unsubscribed' || m.type === 'recovery') {
@@ -289,7 +299,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
           } else noIdSeen += 1;
           check();
         });
-        ws.on('close', (code) => { closeCode = code; resolve(); });
+        ws.on('close', (code) => { closeCode = code; closeInfo = { at: Date.now(), buffered: ws.bufferedAmount, clientError: clientErrors.get(ws) ?? null, received }; resolve(); });
         for (const f of frames) {
           if (f.id !== null) pendingIds.set(f.id, f);
           else noIdExpected += 1;
@@ -310,13 +320,20 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
           for (const f of frames) cats[f.cat] = (cats[f.cat] ?? 0) + 1;
           // which inputs went unanswered, in the order sent: the first of them is the suspect
           const unanswered = frames.filter((f) => f.id !== null && pendingIds.has(f.id));
+          // what the gateway says it closed, and its unexpected errors, at this moment
+          // the batch as sent, to replay it (periods as of then)
+          const saved = path.join(dir, `closed-batch-${Date.now()}.json`);
+          writeFileSync(saved, JSON.stringify(frames.map((f) => ({ cat: f.cat, binary: f.binary, id: f.id, data: typeof f.data === 'string' ? f.data : f.data.toString('hex') }))));
+          const metricsNow = (await httpRequest(p, '/metrics')).body.split('\n').filter((l) => /^fived_gateway_(closes|errors)_total\{/.test(l)).join(' ');
           const first = unanswered[0];
           const firstAt = first ? frames.indexOf(first) : -1;
           bad(`closed ${closeCode} with ${pendingIds.size} inputs unanswered (from input ${firstAt} of ${frames.length}: ` +
-            `${unanswered.slice(0, 4).map((f) => `${f.cat}${f.binary ? '/bin' : '/text'}`).join(', ')}; frame before it: ${firstAt > 0 ? `${frames[firstAt - 1]!.cat}/${frames[firstAt - 1]!.binary ? 'bin' : 'text'} ${String(frames[firstAt - 1]!.data).slice(0, 80)}` : '-'}); the batch: ${JSON.stringify(cats)}`);
+            `${unanswered.slice(0, 4).map((f) => `${f.cat}${f.binary ? '/bin' : '/text'}`).join(', ')}; frame before it: ${firstAt > 0 ? `${frames[firstAt - 1]!.cat}/${frames[firstAt - 1]!.binary ? 'bin' : 'text'} ${String(frames[firstAt - 1]!.data).slice(0, 80)}` : '-'}); the batch: ${JSON.stringify(cats)}; ` +
+            `closed ${closeInfo ? closeInfo.at - sentAt : '?'} ms after sending, ${closeInfo?.received ?? '?'} messages received, client buffered ${closeInfo?.buffered ?? '?'} bytes, client error: ${closeInfo?.clientError ?? 'none'}; gateway: ${metricsNow || 'no closes or errors counted'}; frames in ${saved}`);
         }
       }
       for (const f of frames) count(f.cat);
+      if (receivedBytes > maxBatchBytes) maxBatchBytes = receivedBytes;
       ws.terminate();
     };
 
@@ -514,7 +531,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
 
     const ms = Date.now() - t0;
     const text = [
-      `Fuzz: ${inputs} inputs in ${(ms / 1000).toFixed(1)} s (${Math.round(inputs / (ms / 1000))}/s), ${acked.size} valid bets acknowledged, ${violations} violations; gateway RSS ${(rssStart0 / 1e6).toFixed(0)} → ${(base / 1e6).toFixed(0)} (warm) → ${(rssEnd / 1e6).toFixed(0)} MB`,
+      `Fuzz: ${inputs} inputs in ${(ms / 1000).toFixed(1)} s (${Math.round(inputs / (ms / 1000))}/s), ${acked.size} valid bets acknowledged, ${violations} violations; gateway RSS ${(rssStart0 / 1e6).toFixed(0)} → ${(base / 1e6).toFixed(0)} (warm) → ${(rssEnd / 1e6).toFixed(0)} MB; at most ${(maxBatchBytes / 1024).toFixed(0)} KiB received on one connection during its batch`,
       '',
       '| input category | count |',
       '|---|---|',
