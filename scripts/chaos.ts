@@ -1,4 +1,4 @@
-// `npm run chaos`: the long chaos run (DESIGN rules 2, 4, 5 under faults) followed by the long fuzz
+// `npm run chaos`: the long chaos run (docs/design.md rules 2, 4, 5 under faults) followed by the long fuzz
 // run. Options (flags or environment):
 //   --seconds N     (FIVED_CHAOS_SECONDS, default 420: ≥ 200 periods of 3 s and 5 s rooms)
 //   --clients N     (FIVED_CHAOS_CLIENTS, default 300)

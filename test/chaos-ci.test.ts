@@ -1,4 +1,4 @@
-// The CI-sized chaos run (issue 8; DESIGN rules 2, 4, 5 under faults): the whole local cluster —
+// The CI-sized chaos run (issue 8; docs/design.md rules 2, 4, 5 under faults): the whole local cluster —
 // Redis (appendonly yes, appendfsync always), 2 schedulers, 3 gateways (one with its clock 300 ms
 // ahead, one 300 ms behind), HAProxy — with 3 s and 5 s rooms, 60 players betting through HAProxy with retries,
 // and ≥ 5 faults (kill -9 of the active scheduler, of a gateway, of Redis; SIGSTOP/SIGCONT of a

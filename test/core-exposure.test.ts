@@ -6,7 +6,7 @@ import { liabilityUpperBound } from '../src/core/rules.js';
 import { DEFAULT_PAYTABLE, OUTCOME_COUNT, SIDE_PICKS, type Bet, type BetKind, type BetPick, type Paytable } from '../src/core/types.js';
 import { FivedError } from '../src/errors.js';
 
-// ---- an independent reference, written from the DESIGN.md table (kind/pick, not pattern indices) ----
+// ---- an independent reference, written from the docs/design.md table (kind/pick, not pattern indices) ----
 function refWins(kind: BetKind, pick: BetPick, digits: number[]): boolean {
   const value = kind === 'SUM' ? digits.reduce((a, b) => a + b, 0) : digits['ABCDE'.indexOf(kind)]!;
   if (typeof pick === 'number') return value === pick;
@@ -109,7 +109,7 @@ describe('exposure over all 100,000 outcomes', () => {
     );
   });
 
-  it('reports the DESIGN example: 100 on A=7 pays 882 on the 10,000 outcomes with A=7', () => {
+  it('reports the docs/design.md example: 100 on A=7 pays 882 on the 10,000 outcomes with A=7', () => {
     const bets: Bet[] = [{ userId: 'u', kind: 'A', pick: 7, amount: 100 }];
     const table = new Float64Array(OUTCOME_COUNT);
     const s = exposureSummary(aggregateBets(bets, DEFAULT_PAYTABLE), DEFAULT_PAYTABLE, table);

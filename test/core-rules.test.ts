@@ -39,7 +39,7 @@ describe('rules', () => {
     expect(code(() => netStake(100, 10_000))).toBe('E_INVALID_AMOUNT');
   });
 
-  it('pays the DESIGN.md multipliers and wins by the DESIGN.md table', () => {
+  it('pays the docs/design.md multipliers and wins by the docs/design.md table', () => {
     expect(multiplierOf(patternIndex('C', 4), DEFAULT_PAYTABLE)).toBe(9);
     for (const pick of ['big', 'small', 'odd', 'even'] as const) {
       expect(multiplierOf(patternIndex('B', pick), DEFAULT_PAYTABLE)).toBe(2);

@@ -9,7 +9,7 @@ import { settleBets, settleSnapshot } from '../src/core/settlement.js';
 import { BET_RECORD_BYTES, DEFAULT_PAYTABLE, SIDE_PICKS, type Bet, type BetKind, type BetPick, type Digits, type Paytable } from '../src/core/types.js';
 import { FivedError } from '../src/errors.js';
 
-// independent reference from the DESIGN.md table
+// independent reference from the docs/design.md table
 function refSettle(b: Bet, digits: number[], p: Paytable): { win: boolean; payout: number } {
   const sum = digits.reduce((a, x) => a + x, 0);
   const value = b.kind === 'SUM' ? sum : digits['ABCDE'.indexOf(b.kind)]!;
@@ -46,7 +46,7 @@ function code(fn: () => unknown): string | undefined {
 }
 
 describe('settlement', () => {
-  it('pays the DESIGN example: 100 on A=7 wins 98 x 9 = 882; big on A wins 196', () => {
+  it('pays the docs/design.md example: 100 on A=7 wins 98 x 9 = 882; big on A wins 196', () => {
     const bets: Bet[] = [
       { userId: 'u', kind: 'A', pick: 7, amount: 100 },
       { userId: 'u', kind: 'A', pick: 'big', amount: 100 },

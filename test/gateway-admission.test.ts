@@ -1,4 +1,4 @@
-// Upgrade admission (DESIGN rule 3): a burst of handshakes is upgraded in arrival order over
+// Upgrade admission (docs/design.md rule 3): a burst of handshakes is upgraded in arrival order over
 // several event-loop turns, never inline in the uWS callback, so a timer due meanwhile (the
 // second's tick) runs between two turns instead of after the whole burst.
 import { describe, expect, it } from 'vitest';

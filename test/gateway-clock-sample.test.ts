@@ -1,4 +1,4 @@
-// The clock comparison behind the result hold-back (DESIGN rule 4). A gateway whose clock runs
+// The clock comparison behind the result hold-back (docs/design.md rule 4). A gateway whose clock runs
 // ahead holds each result back by its lead over Redis TIME. The midpoint of a round trip is the
 // best estimate of the skew, but when the TIME request waits before Redis answers it (a busy
 // event loop, a busy Redis), the midpoint falls short of the lead by up to half the round trip:

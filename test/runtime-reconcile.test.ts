@@ -1,4 +1,4 @@
-// The reconciler (DESIGN rules 2, 4, 5): a period that accepted bets is finished from the store's
+// The reconciler (docs/design.md rules 2, 4, 5): a period that accepted bets is finished from the store's
 // own record whoever crashed — no result and no plan (the scheduler died before the freeze and no
 // gateway settled), a plan saved but never applied, a claim left by a dead claimant — exactly once,
 // never before its end. Runs on MemoryStore and on RedisStore (its own redis-server), with the

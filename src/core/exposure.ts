@@ -1,5 +1,5 @@
 // Exposure (liability) over all 100,000 outcomes, for reporting and acceptance limits only —
-// never for choosing a result (DESIGN.md rule 1).
+// never for choosing a result (docs/design.md rule 1).
 //
 // Outcome o = A*10^4 + B*10^3 + C*100 + D*10 + E. A pattern's payout depends on one digit or on
 // the sum only, so the payout of an outcome is PA[A] + PB[B] + PC[C] + PD[D] + PE[E] + PS[sum],

@@ -1,7 +1,7 @@
 // Admission of WebSocket upgrades, a bounded slice per event-loop turn. uWS hands every ready
 // socket of one poll to its callbacks in that same phase, so a burst of handshakes (10,000
 // players connecting, a reconnect storm after a gateway restart) would be upgraded — each with
-// its HELLO — in one long turn, and the second's tick would wait behind it (DESIGN rule 3).
+// its HELLO — in one long turn, and the second's tick would wait behind it (docs/design.md rule 3).
 // The upgrade callback only checks and copies the handshake; the upgrade itself waits here, in
 // arrival order, and runs in setImmediate turns of at most `budgetMs` each. The timers phase
 // (ticks, freezes, ends) runs between two turns.

@@ -1,6 +1,6 @@
 // Messages the scheduler and the gateways exchange on the bus (server to server, at-most-once).
 // A completion notice carries the period identity and the instance tracking only: never the seed
-// or the digits (DESIGN rule 4) — a gateway reads the result key and holds it until the end.
+// or the digits (docs/design.md rule 4) — a gateway reads the result key and holds it until the end.
 
 import type { ResultTracking } from '../store/types.js';
 

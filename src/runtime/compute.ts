@@ -1,5 +1,5 @@
 // One period's pre-calculation and the gateways' end-of-period fallback, shared by the scheduler
-// and the gateway. The draw depends only on the committed seed (DESIGN rule 1); the bets are read
+// and the gateway. The draw depends only on the committed seed (docs/design.md rule 1); the bets are read
 // for settlement and exposure only, and never on the main thread when the store is Redis (rule 3:
 // the worker opens its own connection, snapshots — which freezes the period — and saves the plan).
 

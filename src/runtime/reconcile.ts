@@ -3,7 +3,7 @@
 // applied or, void, its refunds are done). The normal path settles at the end from memory (the
 // scheduler's end timer, a gateway's fallback); this one does not depend on any process having
 // lived through the period, so a crash, a Redis restart or a failed call at the end only delays
-// a settlement, never loses it (DESIGN rule 5). Run it after the end plus a grace, repeatedly:
+// a settlement, never loses it (docs/design.md rule 5). Run it after the end plus a grace, repeatedly:
 // each step is idempotent and exactly-once in the store, so racing reconcilers change nothing twice.
 
 import type { PeriodWindow } from '../core/types.js';
@@ -67,7 +67,7 @@ export async function finish(deps: ComputeDeps, w: PeriodWindow, o: Omit<Reconci
     return { how: 'refunded', credited: 0 };
   }
   try {
-    // the result, from the committed seed if nobody stored it yet (after the end: DESIGN rule 4)
+    // the result, from the committed seed if nobody stored it yet (after the end: docs/design.md rule 4)
     let kept: Awaited<ReturnType<typeof deriveResultAtEnd>>;
     try {
       kept = await deriveResultAtEnd(store, w, o.who, o.now);

@@ -2,7 +2,7 @@
 // room's freeze snapshots the bets and pre-computes in the worker pool, stores the result once
 // (SET … NX, the runbook key), announces it, and applies the settlement at the period's end.
 // A standby polls the lease and takes over when it lapses. The draw depends only on the committed
-// seed (DESIGN rule 1): nothing here reads the bets except through the worker's settlement.
+// seed (docs/design.md rule 1): nothing here reads the bets except through the worker's settlement.
 
 import type { Config } from '../config.js';
 import type { PeriodWindow } from '../core/types.js';

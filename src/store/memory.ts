@@ -497,7 +497,7 @@ export class MemoryStore implements Store {
     const p = this.getOrCreate(period);
     if (!p.void) {
       if (p.settled || p.cursor > 0) throw storeError(ErrorCode.ALREADY_SETTLED, { periodId: period.periodId });
-      // one result or void, never both (DESIGN rule 2)
+      // one result or void, never both (docs/design.md rule 2)
       if (p.result) throw storeError(ErrorCode.ALREADY_RESULTED, { periodId: period.periodId });
       p.void = true;
       p.reason = reason;

@@ -6,7 +6,7 @@
 //  - 'buffer': the caller transferred the compact records; payouts are transferred back.
 //  - 'redis':  the worker snapshots the bets on its own store connection, computes, saves the
 //              settlement plan itself (with the scheduler's fence) and returns only the summary,
-//              so no multi-megabyte reply is ever parsed on a main thread (DESIGN.md rule 3).
+//              so no multi-megabyte reply is ever parsed on a main thread (docs/design.md rule 3).
 
 import { readlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +21,7 @@ import type { ComputeResult, ComputeTask, RedisSource, TaskReply, WorkerData } f
 /**
  * Lowers this thread's priority (Linux: a thread is a task with its own nice value, set through
  * its thread id). On a busy host a 1,000,000-bet settlement then takes the CPU only when the
- * process's event loop does not need it, so ticks stay on time (DESIGN rule 3). Best effort:
+ * process's event loop does not need it, so ticks stay on time (docs/design.md rule 3). Best effort:
  * elsewhere, or without /proc, the thread keeps the process's priority.
  */
 export function lowerThreadPriority(nice: number): number | null {

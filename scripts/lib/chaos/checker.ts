@@ -1,4 +1,4 @@
-// The invariant checker of the chaos run (DESIGN rules 2, 4, 5): reads the store (Redis, through
+// The invariant checker of the chaos run (docs/design.md rules 2, 4, 5): reads the store (Redis, through
 // RedisStore's own key builder) and what every client recorded, and counts violations per
 // invariant. Every violation keeps a short line of evidence for the report.
 

@@ -14,7 +14,7 @@
 // (every per-period bet key, the users' bet lists), the results and void flags of every period
 // that existed before — must be what it was before the first input.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -297,7 +297,8 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
       ...base, FIVED_REDIS_URL: `redis://127.0.0.1:${redisPort}`, FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','), FIVED_FREEZE_MS: String(FREEZE_MS),
       FIVED_SETTLE_GRACE_MS: '1000', FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500',
       // per-IP limits (when present) off: every input comes from 127.0.0.1; a 429 is still a valid answer
-      FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_CONNS_PER_IP: '0',
+      FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_CONNS_PER_IP: '0', FIVED_OPERATOR_FAILURES_PER_MIN: '0', FIVED_DEMO_SESSIONS_PER_IP: '0',
+      FIVED_SEED_KEY: randomBytes(32).toString('hex'),
     };
     const gw = startProc('fuzz-http-gateway', process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'gateway'], { env: { ...env, FIVED_PORT: String(gwPort), FIVED_INSTANCE: 'fuzz-http-gw' }, logFile: path.join(dir, 'gateway.log'), cwd: REPO });
     const sched = startProc('fuzz-http-scheduler', process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'scheduler'], { env: { ...env, FIVED_SCHEDULER_PORT: String(schedPort), FIVED_INSTANCE: 'fuzz-http-sched' }, logFile: path.join(dir, 'scheduler.log'), cwd: REPO });

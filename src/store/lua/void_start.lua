@@ -2,7 +2,7 @@
 -- KEYS: 1 meta, 2 pending zset, 3 the period's result (runbook key)
 -- ARGV: 1 reason, 2 period member, 3 ttl (s) for a meta hash that did not exist yet
 -- returns: {1} newly void | {0} already void | {-14} a settlement was (being) applied: cannot void |
---          {-18} a result is stored: a period has one result or is void, never both (DESIGN rule 2)
+--          {-18} a result is stored: a period has one result or is void, never both (docs/design.md rule 2)
 local m = redis.call('HMGET', KEYS[1], 'void', 'settled', 'cursor')
 if m[1] then return {0} end
 if m[2] or tonumber(m[3] or '0') > 0 then return {-14} end

@@ -25,7 +25,7 @@ local function bets_open(K, users, fields, limits, ukeys)
   if st.meta[1] then -- the window, as numbers once (a committed period has it)
     st.startsAt, st.freezeAt, st.endsAt = tonumber(st.meta[4]), tonumber(st.meta[5]), tonumber(st.meta[6])
   end
-  -- The store's own clock also closes betting (DESIGN rule 4: the store decides, whatever a
+  -- The store's own clock also closes betting (docs/design.md rule 4: the store decides, whatever a
   -- caller's clock says): a gateway running behind, within the allowed skew, must not get a bet
   -- in after the freeze just because no freeze timer has set the flag yet.
   local t = redis.call('TIME')
