@@ -12,10 +12,11 @@ import { ErrorCode, FivedError } from '../errors.js';
 import { buildAck, buildRecord, formatEntry, parseEntry } from './acks.js';
 import { decode, encode } from './codec.js';
 import { HISTORY_MAXLEN, PERIOD_TTL_S, parsePeriodMember, periodMember } from './keys.js';
+import { reportHeld } from './held.js';
 import { storeError } from './scripts.js';
 import { SeedSealer, type SealedSeed } from './seal.js';
 import type {
-  BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HeldInfo, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
+  BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
 } from './types.js';
 import {
@@ -450,16 +451,11 @@ export class MemoryStore implements Store {
         await tick();
       }
     } finally {
-      if (heldCount > 0) this.reportHeld({ kind: 'payout', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
+      reportHeld(this.events, this.opts.instance, 'payout', period, held, heldCount);
     }
     return { applied, credited, held };
   }
 
-  /** A held credit must be seen: the gateway and scheduler listen (log + metric); else it is logged here. */
-  private reportHeld(info: HeldInfo): void {
-    if (this.events.listenerCount('held') > 0) this.events.emit('held', info);
-    else console.error(JSON.stringify({ level: 'error', tag: '5D_BALANCE_HELD', code: ErrorCode.BALANCE_LIMIT, msg: `[5D_BALANCE_HELD] ${info.kind}s held: they would pass the maximum balance`, ...info, instance: this.opts.instance }));
-  }
 
   async claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean> {
     validateRef(period);
@@ -552,7 +548,7 @@ export class MemoryStore implements Store {
         this.unfinished.delete(periodMember(period));
       } else await tick();
     }
-    if (heldCount > 0) this.reportHeld({ kind: 'refund', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
+    reportHeld(this.events, this.opts.instance, 'refund', period, held, heldCount);
     return { refunded, held };
   }
 

@@ -16,10 +16,11 @@ import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { buildAck, buildRecord, parseEntry } from './acks.js';
 import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
+import { reportHeld } from './held.js';
 import { HISTORY_MAXLEN, Keys, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { checkReply, defineScripts, runScript, statusError, storeError, type ScriptArg, type ScriptName } from './scripts.js';
 import type {
-  BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HeldInfo, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
+  BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
 } from './types.js';
 import {
@@ -585,17 +586,12 @@ export class RedisStore implements Store {
       }
     } finally {
       // reported even when a later chunk fails: those chunks are applied and will not run again
-      if (heldCount > 0) this.reportHeld({ kind: 'payout', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
+      reportHeld(this.events, this.opts.instance, 'payout', period, held, heldCount);
     }
     // applied: this call made progress; false when it was settled before (a second apply changes nothing)
     return { applied, credited, held };
   }
 
-  /** A held credit must be seen: the gateway and scheduler listen (log + metric); else it is logged here. */
-  private reportHeld(info: HeldInfo): void {
-    if (this.events.listenerCount('held') > 0) this.events.emit('held', info);
-    else console.error(JSON.stringify({ level: 'error', tag: '5D_BALANCE_HELD', code: ErrorCode.BALANCE_LIMIT, msg: `[5D_BALANCE_HELD] ${info.kind}s held: they would pass the maximum balance`, ...info, instance: this.opts.instance }));
-  }
 
   async claimSettlement(period: PeriodRef, claimant: string, ttlMs: number): Promise<boolean> {
     validateRef(period);
@@ -681,7 +677,7 @@ export class RedisStore implements Store {
         if (reply[2] === 1) break;
       }
     } finally {
-      if (heldCount > 0) this.reportHeld({ kind: 'refund', period: { duration: period.duration, timeline: period.timeline, periodId: period.periodId }, amount: held, count: heldCount });
+      reportHeld(this.events, this.opts.instance, 'refund', period, held, heldCount);
     }
     return { refunded, held };
   }
