@@ -1,43 +1,236 @@
-// `fived verify --seed HEX --commitment HEX --message MSG [--json]`: checks a published result by
-// the algorithm of docs/fairness.md. Exit 0 when SHA-256(seed) equals the commitment, 1 when it
-// does not, 2 on bad flags.
+// `fived verify`: checks a result by the algorithm of docs/fairness.md, two ways:
+//   fived verify --seed HEX --commitment HEX --message MSG [--digits A,B,C,D,E] [--json]
+//     by hand: the digits the seed draws, whether SHA-256(seed) is the commitment and, with
+//     --digits, whether they are the published digits;
+//   fived verify ROOM PERIOD_ID --url http://gateway:3000 [--commitment HEX] [--digits A,B,C,D,E] [--json]
+//     fetches the published result from a gateway's public API, recomputes its digits from the
+//     revealed seed and checks the commitment (and, when given, the commitment you kept from before
+//     betting opened and the digits you saw).
+// Exit 0 only when every check passes; 1 on any mismatch (E_RESULT_MISMATCH), a period with no
+// revealed result, or a gateway that cannot answer; 2 on bad flags. A typo in the message cannot
+// pass silently: without --digits or --url nothing says which digits were published, so the
+// output says so.
 import type { Command } from '../cli.js';
-import { verifyDraw } from '../core/draw.js';
-import { isFivedError } from '../errors.js';
-import { parseCommandLine, requireFlag } from './args.js';
+import { parseRoomName } from '../config.js';
+import { commitmentOf, drawMessage, normalizeHex64, verifyDraw } from '../core/draw.js';
+import type { Digits } from '../core/types.js';
+import { ErrorCode, FivedError, isFivedError } from '../errors.js';
+import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from './args.js';
 
-const usage = 'fived verify --seed HEX --commitment HEX --message fiveD:{duration}:{timeline}:{periodId} [--json]';
-const FLAGS = { seed: { type: 'string' }, commitment: { type: 'string' }, message: { type: 'string' }, json: { type: 'boolean' } } as const;
+const usage = [
+  'fived verify --seed HEX --commitment HEX --message fiveD:{duration}:{timeline}:{periodId} [--digits A,B,C,D,E] [--json]',
+  '       fived verify ROOM PERIOD_ID --url http://gateway:3000 [--commitment HEX] [--digits A,B,C,D,E] [--json]',
+].join('\n');
+const FLAGS = {
+  seed: { type: 'string' },
+  commitment: { type: 'string' },
+  message: { type: 'string' },
+  digits: { type: 'string' },
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+const FETCH_TIMEOUT_MS = 10_000;
+
+interface Failure {
+  code: string;
+  message: string;
+}
+
+/** `6,1,3,6,8`, `6 1 3 6 8` or `61368`: five digits 0-9 (usage error otherwise). */
+export function parseDigits(raw: string): Digits {
+  const t = raw.trim();
+  const parts = /^\d{5}$/.test(t) ? t.split('') : t.split(/\s*[,\s]\s*/);
+  if (parts.length !== 5 || !parts.every((p) => /^\d$/.test(p))) {
+    throw new UsageError(`--digits ${JSON.stringify(raw)}: expected the five published digits A,B,C,D,E, e.g. 6,1,3,6,8`, usage);
+  }
+  return parts.map(Number) as Digits;
+}
+
+function hexFlag(p: ParsedArgs, name: 'seed' | 'commitment', what: string): string {
+  const v = requireFlag(p, name, usage);
+  if (!HEX64.test(v)) throw new UsageError(`--${name}: ${name} must be 64 hexadecimal characters (${what})`, usage);
+  return v.toLowerCase();
+}
+
+const showDigits = (d: readonly number[]) => `A=${d[0]} B=${d[1]} C=${d[2]} D=${d[3]} E=${d[4]}  (${d.join('')})`;
+const sameDigits = (a: readonly number[], b: readonly number[]) => a.length === 5 && b.length === 5 && a.every((d, i) => d === b[i]);
+
+function commitmentFailure(seedCommitment: string, commitment: string): Failure {
+  return { code: ErrorCode.RESULT_MISMATCH, message: `commitment does not match: SHA-256(seed) is ${seedCommitment}, the commitment is ${commitment}; this seed is not the one committed before betting opened` };
+}
+
+function digitsFailure(drawn: readonly number[], published: readonly number[], by: string): Failure {
+  return { code: ErrorCode.RESULT_MISMATCH, message: `digits do not match: the seed and message draw ${drawn.join('')}, ${by} ${published.join('')}` };
+}
+
+/** Prints the outcome: the report (JSON or lines) on stdout, every failure on stderr; the exit code. */
+function finish(json: boolean, report: Record<string, unknown>, lines: string[], failures: Failure[]): number {
+  const ok = failures.length === 0;
+  if (json) console.log(JSON.stringify({ ...report, ok, ...(ok ? {} : { errors: failures }) }));
+  else {
+    for (const l of lines) console.log(l);
+    console.log(`verified    ${ok ? 'OK' : 'FAILED'}`);
+  }
+  for (const f of failures) console.error(`fived verify: ${f.code}: ${f.message}`);
+  return ok ? 0 : 1;
+}
+
+function offline(p: ParsedArgs, json: boolean): number {
+  if (p.flags.url !== undefined) throw new UsageError('--url needs ROOM PERIOD_ID (fived verify fiveD_60 20250731000000001 --url http://gateway:3000)', usage);
+  const seed = hexFlag(p, 'seed', 'the revealed seed');
+  const commitment = hexFlag(p, 'commitment', 'the SHA-256 published before betting opened');
+  const message = requireFlag(p, 'message', usage);
+  const expected = typeof p.flags.digits === 'string' ? parseDigits(p.flags.digits) : null;
+  const v = verifyDraw(seed, commitment, message);
+  const failures: Failure[] = [];
+  if (!v.commitmentOk) failures.push(commitmentFailure(commitmentOf(seed), commitment));
+  const digitsOk = expected === null ? null : sameDigits(v.digits, expected);
+  if (expected !== null && !digitsOk) failures.push(digitsFailure(v.digits, expected, 'the published digits (--digits) are'));
+  const lines = [
+    `message     ${message}`,
+    `digits      ${showDigits(v.digits)}`,
+    `sum         ${v.sum}`,
+    `commitment  ${v.commitmentOk ? 'OK: SHA-256(seed) matches' : 'MISMATCH: SHA-256(seed) is not the published commitment'}`,
+    expected === null
+      ? 'published   not given: compare the digits above with the published result yourself, or pass --digits'
+      : `published   ${showDigits(expected)}: ${digitsOk ? 'OK, the same' : 'MISMATCH'}`,
+  ];
+  const report = { digits: v.digits, sum: v.sum, commitmentOk: v.commitmentOk, ...(expected === null ? {} : { publishedDigits: expected, digitsOk }) };
+  return finish(json, report, lines, failures);
+}
+
+class Unverifiable extends FivedError {}
+
+/** GET a JSON body from the gateway; a non-200 answer becomes its { code, message }. */
+async function getJson(url: URL): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
+  } catch (err) {
+    const c = (err as { cause?: { code?: string; message?: string } }).cause;
+    const cause = c?.code ?? c?.message;
+    const timedOut = err instanceof Error && err.name === 'TimeoutError';
+    throw new Unverifiable(timedOut ? ErrorCode.TIMEOUT : ErrorCode.NOT_READY, `cannot reach the gateway at ${url.origin}: ${timedOut ? `no answer in ${FETCH_TIMEOUT_MS / 1000} s` : (cause ?? (err instanceof Error ? err.message : String(err)))}`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Unverifiable(ErrorCode.MALFORMED, `GET ${url.pathname}: the gateway answered ${res.status} with something that is not JSON`);
+  }
+  if (res.status !== 200) {
+    const b = body as { code?: unknown; message?: unknown };
+    const code = typeof b?.code === 'string' ? b.code : `HTTP ${res.status}`;
+    throw new Unverifiable(res.status === 404 ? ErrorCode.NOT_FOUND : ErrorCode.BAD_REQUEST, `GET ${url.pathname}: ${code}: ${typeof b?.message === 'string' ? b.message : text.slice(0, 200)}`);
+  }
+  return body;
+}
+
+interface PeriodView {
+  commitment?: unknown;
+  status?: unknown;
+  void?: unknown;
+  voidReason?: unknown;
+  endsAt?: unknown;
+  result?: { digits?: unknown; sum?: unknown; seed?: unknown } | null;
+}
+
+async function online(p: ParsedArgs, json: boolean): Promise<number> {
+  for (const f of ['seed', 'message'] as const) {
+    if (p.flags[f] !== undefined) throw new UsageError(`--${f} is read from the gateway when ROOM PERIOD_ID --url are given; leave it out`, usage);
+  }
+  const [room, periodId] = p.positionals as [string, string];
+  const duration = parseRoomName(room);
+  if (duration === null) throw new UsageError(`${JSON.stringify(room)} is not a room name (fiveD_60, fiveD_180, …)`, usage);
+  if (!/^\d{17}$/.test(periodId)) throw new UsageError(`period id ${JSON.stringify(periodId)} must be 17 digits (YYYYMMDD + a 9-digit sequence)`, usage);
+  const rawUrl = requireFlag(p, 'url', usage);
+  let base: URL;
+  try {
+    base = new URL(rawUrl);
+  } catch {
+    throw new UsageError(`--url ${JSON.stringify(rawUrl)} is not a URL (e.g. http://gateway:3000)`, usage);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--url must be http:// or https://, not ${base.protocol}`, usage);
+  const kept = typeof p.flags.commitment === 'string' ? hexFlag(p, 'commitment', 'the one published before betting opened') : null;
+  const expected = typeof p.flags.digits === 'string' ? parseDigits(p.flags.digits) : null;
+  const at = (path: string) => new URL(path, base.href.endsWith('/') ? base.href : `${base.href}/`);
+
+  const report: Record<string, unknown> = { url: base.origin, room, periodId };
+  const lines = [`gateway     ${base.origin}`, `period      ${room} ${periodId}`];
+  const failures: Failure[] = [];
+  try {
+    // the timeline is the room's (GET /api/rooms): it is part of the draw message
+    const rooms = await getJson(at('api/rooms'));
+    const info = Array.isArray(rooms) ? (rooms as Array<{ room?: unknown; duration?: unknown; timeline?: unknown }>).find((r) => r?.room === room) : undefined;
+    if (!info) throw new Unverifiable(ErrorCode.INVALID_ROOM, `the gateway has no room ${room}${Array.isArray(rooms) ? ` (rooms: ${rooms.map((r: { room?: unknown }) => String(r?.room)).join(', ')})` : ''}`);
+    if (info.duration !== duration || typeof info.timeline !== 'string') throw new Unverifiable(ErrorCode.MALFORMED, `GET /api/rooms: room ${room} has no valid duration and timeline`);
+    const message = drawMessage({ duration, timeline: info.timeline, periodId });
+    report.message = message;
+    lines.push(`message     ${message}`);
+
+    const view = (await getJson(at(`api/rooms/${encodeURIComponent(room)}/periods/${periodId}`))) as PeriodView;
+    report.status = view?.status ?? null;
+    const r = view?.result;
+    if (r === null || r === undefined) {
+      if (view?.void === true) throw new Unverifiable(ErrorCode.PERIOD_VOID, `period ${periodId} is void (${String(view.voidReason ?? 'no reason given')}): it has no result; its bets were refunded`);
+      const ends = typeof view?.endsAt === 'number' ? ` (it ends at ${new Date(view.endsAt).toISOString()})` : '';
+      throw new Unverifiable(ErrorCode.TOO_EARLY, `period ${periodId} has no revealed result yet: status ${String(view?.status)}${ends}`);
+    }
+    if (typeof view.commitment !== 'string' || !HEX64.test(view.commitment)) throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served no valid commitment for the period');
+    if (typeof r.seed !== 'string' || !HEX64.test(r.seed)) throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served no valid seed for the period');
+    const published = r.digits;
+    if (!Array.isArray(published) || published.length !== 5 || !published.every((d) => Number.isInteger(d) && d >= 0 && d <= 9) || !Number.isInteger(r.sum)) {
+      throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served a result that is not five digits 0-9 with their sum');
+    }
+    const commitment = normalizeHex64(view.commitment, 'commitment');
+    const seed = normalizeHex64(r.seed);
+    const v = verifyDraw(seed, commitment, message);
+    Object.assign(report, { commitment, seed, published: { digits: published, sum: r.sum }, digits: v.digits, sum: v.sum, commitmentOk: v.commitmentOk });
+    lines.push(
+      `commitment  ${commitment}`,
+      `seed        ${seed}`,
+      `published   ${showDigits(published)}  sum ${String(r.sum)}`,
+      `computed    ${showDigits(v.digits)}  sum ${v.sum}`,
+      `commitment  ${v.commitmentOk ? 'OK: SHA-256(seed) matches' : 'MISMATCH: SHA-256(seed) is not the commitment'}`,
+    );
+    if (!v.commitmentOk) failures.push(commitmentFailure(commitmentOf(seed), commitment));
+    const digitsOk = sameDigits(v.digits, published) && r.sum === v.sum;
+    report.digitsOk = digitsOk;
+    lines.push(`digits      ${digitsOk ? 'OK: the published digits are the ones the seed draws' : 'MISMATCH'}`);
+    if (!digitsOk) failures.push(digitsFailure(v.digits, published, `the gateway published ${published.join('')} (sum ${String(r.sum)})`));
+    if (kept !== null) {
+      report.keptCommitmentOk = kept === commitment;
+      lines.push(`kept        ${kept === commitment ? 'OK: the commitment you kept is the one served' : 'MISMATCH'}`);
+      if (kept !== commitment) failures.push({ code: ErrorCode.RESULT_MISMATCH, message: `commitment does not match: the gateway serves ${commitment}, the one you kept (--commitment) is ${kept}` });
+    }
+    if (expected !== null) {
+      const same = sameDigits(expected, published);
+      report.expectedDigitsOk = same;
+      lines.push(`expected    ${showDigits(expected)}: ${same ? 'OK, the same' : 'MISMATCH'}`);
+      if (!same) failures.push({ code: ErrorCode.RESULT_MISMATCH, message: `digits do not match: the gateway published ${published.join('')}, you expected (--digits) ${expected.join('')}` });
+    }
+  } catch (err) {
+    if (!(err instanceof Unverifiable)) throw err;
+    failures.push({ code: err.code, message: err.message });
+  }
+  return finish(json, report, lines, failures);
+}
 
 export const command: Command = {
-  summary: 'verify a result: digits from the revealed seed, and whether it matches the commitment',
+  summary: 'verify a result: from its seed, commitment and message, or fetched from a gateway by room and period id (--url)',
   usage,
   async run(args: string[]): Promise<number> {
-    let seed: string;
-    let commitment: string;
-    let message: string;
-    let json: boolean;
-    let v: ReturnType<typeof verifyDraw>;
     try {
-      const p = parseCommandLine(args, { name: 'verify', usage, flags: FLAGS });
-      seed = requireFlag(p, 'seed', usage);
-      commitment = requireFlag(p, 'commitment', usage);
-      message = requireFlag(p, 'message', usage);
-      json = p.flags.json === true;
-      v = verifyDraw(seed, commitment, message);
+      const p = parseCommandLine(args, { name: 'verify', usage, flags: FLAGS, positionals: { min: 0, max: 2 } });
+      const json = p.flags.json === true;
+      if (p.positionals.length === 1) throw new UsageError('give both ROOM and PERIOD_ID (with --url), or none (with --seed, --commitment, --message)', usage);
+      return p.positionals.length === 2 ? await online(p, json) : offline(p, json);
     } catch (err) {
       const msg = isFivedError(err) ? `${err.message} (${err.code})` : err instanceof Error ? err.message : String(err);
       console.error(`fived verify: ${msg}\nusage: ${usage}`);
       return 2;
     }
-    if (json) {
-      console.log(JSON.stringify({ digits: v.digits, sum: v.sum, commitmentOk: v.commitmentOk }));
-    } else {
-      console.log(`message     ${message}`);
-      console.log(`digits      A=${v.digits[0]} B=${v.digits[1]} C=${v.digits[2]} D=${v.digits[3]} E=${v.digits[4]}  (${v.digits.join('')})`);
-      console.log(`sum         ${v.sum}`);
-      console.log(`commitment  ${v.commitmentOk ? 'OK: SHA-256(seed) matches' : 'MISMATCH: SHA-256(seed) is not the published commitment'}`);
-    }
-    return v.commitmentOk ? 0 : 1;
   },
 };
