@@ -88,6 +88,13 @@ describe('fived all (npm start) prints where to open the page and how to bet', (
     expect(session.status, session.body).toBe(200);
     await stop(child);
   });
+
+  it('starts despite a mistyped setting, but the banner names it with a "did you mean"', async () => {
+    const port = await freePort();
+    const { child, banner } = await startAll({ FIVED_PORT: String(port), FIVED_DURATIONS: '30', FIVED_DURATION: '60' });
+    expect(banner).toContain('  warning: unknown setting FIVED_DURATION; did you mean FIVED_DURATIONS? (ignored)');
+    await stop(child);
+  });
 });
 
 describe('scripts/build-stamp.mjs: npm start builds only when dist/ is stale', () => {

@@ -11,11 +11,11 @@ import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { noArguments, reportUsage, type UsageError } from './args.js';
-import { loadConfigOrReport, usesRedis } from './common.js';
+import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
 
 /** What `fived all` prints once it listens: where to open the page and how to bet in demo mode. */
-export function startBanner(cfg: Pick<Config, 'bindHost' | 'demo' | 'jwtSecret' | 'redisUrl' | 'redisSentinels'>, port: number): string {
+export function startBanner(cfg: Pick<Config, 'bindHost' | 'demo' | 'jwtSecret' | 'redisUrl' | 'redisSentinels'>, port: number, unknown: string[] = []): string {
   const any = cfg.bindHost === '' || cfg.bindHost === '0.0.0.0' || cfg.bindHost === '::';
   const host = any ? '127.0.0.1' : cfg.bindHost.includes(':') ? `[${cfg.bindHost}]` : cfg.bindHost;
   const memory = !usesRedis(cfg);
@@ -32,6 +32,7 @@ export function startBanner(cfg: Pick<Config, 'bindHost' | 'demo' | 'jwtSecret' 
       '    FIVED_DEMO=true FIVED_JWT_SECRET=$(openssl rand -hex 32) npm start',
     );
   }
+  for (const u of unknown) lines.push(`  warning: ${u} (ignored)`);
   return `${lines.join('\n')}\n\n`;
 }
 
@@ -44,6 +45,7 @@ export const command: Command = {
     if (!cfg) return 2;
     const log = createLogger(cfg, 'all');
     log.info({ config: describeConfig(cfg), store: !usesRedis(cfg) ? 'memory' : 'redis' }, 'starting fived all');
+    const unknown = warnUnknownSettings(log);
     const store = createStore(storeOptionsOf(cfg));
     await store.init();
     const pool = await createPool(cfg);
@@ -62,7 +64,7 @@ export const command: Command = {
     }
     log.info({ port: gateway.port }, `fived all listening on port ${gateway.port}`);
     // for a person at a terminal (`npm start`): plain lines beside the JSON log
-    process.stderr.write(startBanner(cfg, gateway.port));
+    process.stderr.write(startBanner(cfg, gateway.port, unknown));
     return onShutdown(
       log,
       async () => {
