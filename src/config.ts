@@ -170,7 +170,7 @@ export function unknownSettings(env: Env = process.env): UnknownSetting[] {
     if (known.has(name) || name in TOOL_VARIABLES || Object.keys(TOOL_PREFIXES).some((p) => name.startsWith(p))) continue;
     const suggestion = closest(name, [...SETTINGS, ...Object.keys(TOOL_VARIABLES)]);
     const tool = suggestion ? TOOL_VARIABLES[suggestion] : undefined;
-    const hint = suggestion ? `did you mean ${suggestion}${tool ? ` (read by ${tool})` : ''}?` : 'not a fived setting (see the README, "Main settings")';
+    const hint = suggestion ? `did you mean ${suggestion}${tool ? ` (read by ${tool})` : ''}?` : 'not a fived setting (all of them: SETTINGS in src/config.ts)';
     out.push({ name, ...(suggestion ? { suggestion } : {}), message: `unknown setting ${name}; ${hint}` });
   }
   return out;

@@ -68,7 +68,7 @@ describe('fived check-config and unknown names', () => {
       'unknown setting FIVED_DURATION; did you mean FIVED_DURATIONS?',
       'unknown setting FIVED_PROT; did you mean FIVED_PORT?',
       'unknown setting fived_demo; did you mean FIVED_DEMO?',
-      'unknown setting FIVED_WIBBLE_WOBBLE; not a fived setting (see the README, "Main settings")',
+      'unknown setting FIVED_WIBBLE_WOBBLE; not a fived setting (all of them: SETTINGS in src/config.ts)',
     ]));
     expect(problems.some((p) => p.startsWith('FIVED_MAX_STAKE="lots"'))).toBe(true);
     expect(problems).toHaveLength(5);
