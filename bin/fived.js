@@ -1,7 +1,17 @@
 #!/usr/bin/env node
 // Entry of the `fived` command: the compiled CLI lives in dist/ (npm run build, run by
 // prestart/pretest). Kept as plain JS so `npx fived` works after a clean `npm ci && npm run build`.
-import { main } from '../dist/cli.js';
+let main;
+try {
+  ({ main } = await import('../dist/cli.js'));
+} catch (err) {
+  // a checkout that was never built: say so instead of a stack trace
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('cli.js')) {
+    console.error('fived: not built yet (dist/cli.js is missing): run `npm run build` first (npm start and npm test build it themselves)');
+    process.exit(1);
+  }
+  throw err;
+}
 
 main(process.argv.slice(2)).then(
   (code) => { if (typeof code === 'number') process.exitCode = code; },

@@ -1,5 +1,6 @@
 // `fived <command>`: one entry point, one module per subcommand in src/commands/, loaded lazily
 // so `fived verify` never loads uWS or ioredis.
+import { closest } from './suggest.js';
 
 export interface Command {
   summary: string;
@@ -7,7 +8,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+export const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   verify: () => import('./commands/verify.js'),
   all: () => import('./commands/all.js'),
   gateway: () => import('./commands/gateway.js'),
@@ -19,16 +20,24 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   wallet: () => import('./commands/wallet.js'),
 };
 
+const HOW = 'from a checkout: `npx fived <command>` (or `node bin/fived.js <command>`) after `npm install` and `npm run build`';
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    await printHelp();
-    return name ? 0 : 2;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    if (name === 'help' && rest.length > 0) return commandHelp(rest[0]!);
+    console.log(await helpText());
+    return 0;
+  }
+  if (!name) {
+    // a command is required: the list, on stderr, exit 2 (a usage error)
+    console.error(await helpText());
+    return 2;
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`fived: unknown command ${JSON.stringify(name)}\n`);
-    await printHelp();
+    console.error(unknownCommand(name));
+    console.error(await helpText());
     return 2;
   }
   const { command } = await load();
@@ -39,15 +48,41 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
-async function printHelp(): Promise<void> {
+function unknownCommand(name: string): string {
+  const near = closest(name, Object.keys(COMMANDS));
+  return `fived: unknown command ${JSON.stringify(name)}${near ? `; did you mean ${near}?` : ''}\n`;
+}
+
+async function commandHelp(name: string): Promise<number> {
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(unknownCommand(name));
+    console.error(await helpText());
+    return 2;
+  }
+  const { command } = await load();
+  console.log(`${command.summary}\n\nusage: ${command.usage}`);
+  return 0;
+}
+
+/** Every command with its one-line summary (each module loaded for it: the summary lives there). */
+export async function helpText(): Promise<string> {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
   const lines = ['usage: fived <command> [options]', '', 'commands:'];
   for (const [name, load] of Object.entries(COMMANDS)) {
     try {
       const { command } = await load();
-      lines.push(`  ${name.padEnd(13)} ${command.summary}`);
-    } catch {
-      lines.push(`  ${name.padEnd(13)} (not available in this build)`);
+      lines.push(`  ${name.padEnd(width)}${command.summary}`);
+    } catch (err) {
+      lines.push(`  ${name.padEnd(width)}(cannot load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
     }
   }
-  console.log(lines.join('\n'));
+  lines.push(
+    '',
+    '`fived <command> --help` (or `fived help <command>`) prints its usage. The serving commands and',
+    'check-config read FIVED_* environment variables (README, "Main settings"); inspect, credit,',
+    'wallet and load-bets work on Redis only: set FIVED_REDIS_URL.',
+    HOW,
+  );
+  return lines.join('\n');
 }

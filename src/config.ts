@@ -10,6 +10,7 @@ import { ErrorCode, FivedError } from './errors.js';
 import { DEFAULT_PAYTABLE, type DayStart, type Paytable } from './core/types.js';
 import type { BetLimits } from './store/types.js';
 import { parseSeedKey, seedKeyId } from './store/seal.js';
+import { closest } from './suggest.js';
 
 export interface Config {
   instance: string; // name in logs, results' tracking and metrics
@@ -67,6 +68,114 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Every setting loadConfig reads, and the only names it can read (its readers take a SettingName).
+ * `fived check-config` refuses any other FIVED_* name (a typo must not silently fall back to a
+ * default) except the tools' own variables below; a test checks this list is exactly what
+ * loadConfig reads.
+ */
+export const SETTINGS = [
+  'FIVED_DURATIONS',
+  'FIVED_FREEZE_MS',
+  'FIVED_TIMELINE',
+  'FIVED_DAY_START',
+  'FIVED_DAY_OFFSET',
+  'FIVED_FEE_BPS',
+  'FIVED_PAY_NUMBER',
+  'FIVED_PAY_BIG_SMALL',
+  'FIVED_PAY_ODD_EVEN',
+  'FIVED_PAY_SUM_BIG_SMALL',
+  'FIVED_PAY_SUM_ODD_EVEN',
+  'FIVED_MIN_STAKE',
+  'FIVED_MAX_STAKE',
+  'FIVED_MAX_USER_STAKE',
+  'FIVED_MAX_LIABILITY',
+  'FIVED_MAX_BETS_PER_PERIOD',
+  'FIVED_MAX_BALANCE',
+  'FIVED_REDIS_URL',
+  'FIVED_REDIS_SENTINELS',
+  'FIVED_ORIGINS',
+  'FIVED_DEMO',
+  'FIVED_JWT_SECRET',
+  'FIVED_OPERATOR_TOKEN',
+  'FIVED_TRUSTED_PROXIES',
+  'FIVED_INSTANCE',
+  'FIVED_REDIS_SENTINEL_NAME',
+  'FIVED_KEY_PREFIX',
+  'FIVED_PORT',
+  'FIVED_HOST',
+  'FIVED_MAX_TOKEN_AGE_S',
+  'FIVED_MAX_PAYLOAD',
+  'FIVED_MAX_BACKPRESSURE',
+  'FIVED_IDLE_TIMEOUT_S',
+  'FIVED_RATE_LIMIT',
+  'FIVED_MAX_SOCKETS_PER_USER',
+  'FIVED_USER_BET_RATE',
+  'FIVED_MAX_CONNS_PER_IP',
+  'FIVED_HTTP_RATE_PER_IP',
+  'FIVED_DEMO_SESSIONS_PER_IP',
+  'FIVED_OPERATOR_FAILURES_PER_MIN',
+  'FIVED_MAX_CLOCK_SKEW_MS',
+  'FIVED_CLOCK_OFFSET_MS',
+  'FIVED_DRAIN_MS',
+  'FIVED_SETTLE_GRACE_MS',
+  'FIVED_POOL_THREADS',
+  'FIVED_POOL_NICE',
+  'FIVED_ALLOW_UWS_FALLBACK',
+  'FIVED_SCHEDULER_PORT',
+  'FIVED_LEASE_TTL_MS',
+  'FIVED_LOG_LEVEL',
+  'FIVED_SEED_KEY',
+  'FIVED_SEED_KEY_FILE',
+  'FIVED_SEED_KEYS_RETIRED',
+] as const;
+export type SettingName = (typeof SETTINGS)[number];
+
+/**
+ * FIVED_* variables that are not settings of fived but of the repo's tools, which pass their whole
+ * FIVED_* environment on to fived processes (scripts/cluster.sh) or are run with it: not "unknown".
+ * A test checks every FIVED_* name in scripts/ and bench/ is a setting or one of these.
+ */
+export const TOOL_VARIABLES: Readonly<Record<string, string>> = {
+  FIVED_CLUSTER_DIR: 'scripts/cluster.sh',
+  FIVED_GATEWAYS: 'scripts/cluster.sh',
+  FIVED_SCHEDULERS: 'scripts/cluster.sh',
+  FIVED_BASE_PORT: 'scripts/cluster.sh',
+  FIVED_LB_PORT: 'scripts/cluster.sh',
+  FIVED_LB_STATS_PORT: 'scripts/cluster.sh',
+  FIVED_LB_OPERATOR_PORT: 'scripts/cluster.sh',
+  FIVED_REDIS_PORT: 'scripts/cluster.sh',
+  FIVED_READY_TIMEOUT_S: 'scripts/cluster.sh',
+};
+/** prefixes of the tools' families of variables */
+export const TOOL_PREFIXES: Readonly<Record<string, string>> = {
+  FIVED_CHAOS_: 'scripts/chaos.ts',
+  FIVED_SOAK_: 'scripts/soak.ts',
+  FIVED_BENCH_: 'bench/',
+};
+
+export interface UnknownSetting {
+  name: string;
+  /** the nearest setting (or tool variable), when the name looks like its typo */
+  suggestion?: string;
+  /** e.g. "unknown setting FIVED_DURATION; did you mean FIVED_DURATIONS?" */
+  message: string;
+}
+
+/** The FIVED_* names in `env` that are neither settings nor the tools' variables, sorted. */
+export function unknownSettings(env: Env = process.env): UnknownSetting[] {
+  const known = new Set<string>(SETTINGS);
+  const out: UnknownSetting[] = [];
+  for (const name of Object.keys(env).filter((n) => n.toUpperCase().startsWith('FIVED_')).sort()) {
+    if (known.has(name) || name in TOOL_VARIABLES || Object.keys(TOOL_PREFIXES).some((p) => name.startsWith(p))) continue;
+    const suggestion = closest(name, [...SETTINGS, ...Object.keys(TOOL_VARIABLES)]);
+    const tool = suggestion ? TOOL_VARIABLES[suggestion] : undefined;
+    const hint = suggestion ? `did you mean ${suggestion}${tool ? ` (read by ${tool})` : ''}?` : 'not a fived setting (all of them: SETTINGS in src/config.ts)';
+    out.push({ name, ...(suggestion ? { suggestion } : {}), message: `unknown setting ${name}; ${hint}` });
+  }
+  return out;
+}
+
 export interface LoadOptions {
   /**
    * An operator tool (credit, inspect, wallet, load-bets): it never commits or unseals a seed, so
@@ -81,7 +190,7 @@ const DURATION_DIVIDES = 86_400;
 /** Reads, validates and freezes the configuration. Throws E_CONFIG_INVALID listing every problem. */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}, opts: LoadOptions = {}): Readonly<Config> {
   const problems: string[] = [];
-  const int = (name: string, def: number, min: number, max: number): number => {
+  const int = (name: SettingName, def: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return def;
     const v = Number(raw);
@@ -91,11 +200,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     }
     return v;
   };
-  const str = (name: string, def: string): string => {
+  const str = (name: SettingName, def: string): string => {
     const raw = env[name];
     return raw === undefined ? def : raw.trim();
   };
-  const bool = (name: string, def: boolean): boolean => {
+  const bool = (name: SettingName, def: boolean): boolean => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return def;
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
@@ -253,8 +362,9 @@ function validProxy(p: string): boolean {
  * The embedded in-memory store gets a key made for this process (nothing else ever reads its seeds).
  */
 function seedKeys(env: Env, redis: boolean, problems: string[]): { current: string; retired: string[] } {
-  let current = (env.FIVED_SEED_KEY ?? '').trim();
-  const file = (env.FIVED_SEED_KEY_FILE ?? '').trim();
+  const get = (name: SettingName): string | undefined => env[name];
+  let current = (get('FIVED_SEED_KEY') ?? '').trim();
+  const file = (get('FIVED_SEED_KEY_FILE') ?? '').trim();
   if (file !== '') {
     if (current !== '') problems.push('FIVED_SEED_KEY and FIVED_SEED_KEY_FILE are both set: give the key one way');
     else {
@@ -269,7 +379,7 @@ function seedKeys(env: Env, redis: boolean, problems: string[]): { current: stri
   if (current !== '' && !parseSeedKey(current)) {
     problems.push(`${from}: expected 32 bytes as 64 hex characters or base64 (generate one with \`openssl rand -hex 32\`)`);
   }
-  const retired = (env.FIVED_SEED_KEYS_RETIRED ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const retired = (get('FIVED_SEED_KEYS_RETIRED') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   retired.forEach((k, i) => {
     if (!parseSeedKey(k)) problems.push(`FIVED_SEED_KEYS_RETIRED: entry ${i + 1} is not 32 bytes as 64 hex characters or base64`);
   });

@@ -2,7 +2,7 @@
 // one metrics registry (the scheduler's metrics appear on the gateway's /metrics). On the
 // in-memory store when FIVED_REDIS_URL is unset or empty: what `npm start` runs.
 import type { Command } from '../cli.js';
-import { describeConfig } from '../config.js';
+import { describeConfig, type Config } from '../config.js';
 import { startGateway } from '../gateway/index.js';
 import { createStore } from '../store/index.js';
 import { systemClock } from '../runtime/clock.js';
@@ -11,8 +11,30 @@ import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { noArguments, reportUsage, type UsageError } from './args.js';
-import { loadConfigOrReport, usesRedis } from './common.js';
+import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
+
+/** What `fived all` prints once it listens: where to open the page and how to bet in demo mode. */
+export function startBanner(cfg: Pick<Config, 'bindHost' | 'demo' | 'jwtSecret' | 'redisUrl' | 'redisSentinels'>, port: number, unknown: string[] = []): string {
+  const any = cfg.bindHost === '' || cfg.bindHost === '0.0.0.0' || cfg.bindHost === '::';
+  const host = any ? '127.0.0.1' : cfg.bindHost.includes(':') ? `[${cfg.bindHost}]` : cfg.bindHost;
+  const memory = !usesRedis(cfg);
+  const lines = [
+    '',
+    `fived is running (${memory ? 'in-memory store: everything is gone when it stops' : 'Redis store'}); Ctrl-C stops it.`,
+    `  open http://${host}:${port}/`,
+  ];
+  if (cfg.demo) {
+    lines.push('  demo mode is on: the page gives each visitor a demo balance to bet with (never in production)');
+  } else if (memory) {
+    lines.push(
+      '  demo mode is off: the page only watches. To bet with a demo balance, stop it and start it as',
+      '    FIVED_DEMO=true FIVED_JWT_SECRET=$(openssl rand -hex 32) npm start',
+    );
+  }
+  for (const u of unknown) lines.push(`  warning: ${u} (ignored)`);
+  return `${lines.join('\n')}\n\n`;
+}
 
 export const command: Command = {
   summary: 'run a gateway and the scheduler in one process (in-memory store unless FIVED_REDIS_URL is set)',
@@ -23,6 +45,7 @@ export const command: Command = {
     if (!cfg) return 2;
     const log = createLogger(cfg, 'all');
     log.info({ config: describeConfig(cfg), store: !usesRedis(cfg) ? 'memory' : 'redis' }, 'starting fived all');
+    const unknown = warnUnknownSettings(log);
     const store = createStore(storeOptionsOf(cfg));
     await store.init();
     const pool = await createPool(cfg);
@@ -40,6 +63,8 @@ export const command: Command = {
       return 1;
     }
     log.info({ port: gateway.port }, `fived all listening on port ${gateway.port}`);
+    // for a person at a terminal (`npm start`): plain lines beside the JSON log
+    process.stderr.write(startBanner(cfg, gateway.port, unknown));
     return onShutdown(
       log,
       async () => {

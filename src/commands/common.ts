@@ -1,6 +1,6 @@
 // Plumbing every subcommand shares: reading the configuration once with a clear message, and
 // opening the Redis store for the operator tools (credit, inspect, load-bets).
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, unknownSettings, type Config } from '../config.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { RedisStore } from '../store/redis.js';
@@ -19,6 +19,16 @@ export function loadConfigOrReport(): Readonly<Config> | null {
     console.error(isFivedError(err) ? err.message : String(err));
     return null;
   }
+}
+
+/** A serving process (all, gateway, scheduler) starts despite unknown FIVED_* names (check-config,
+ *  which systemd runs before each start, refuses them) but names each in a warning. */
+export function warnUnknownSettings(log: { warn(obj: object, msg: string): void }, env: NodeJS.ProcessEnv = process.env): string[] {
+  const unknown = unknownSettings(env);
+  if (unknown.length > 0) {
+    log.warn({ unknown: unknown.map((u) => u.name) }, `ignored: ${unknown.map((u) => u.message).join('; ')} (fived check-config refuses them)`);
+  }
+  return unknown.map((u) => u.message);
 }
 
 /** Runs a tool's body; a usage error is printed with the usage line (exit 2), any other thrown

@@ -13,7 +13,7 @@ import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { noArguments, reportUsage, type UsageError } from './args.js';
-import { loadConfigOrReport, usesRedis } from './common.js';
+import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 import { createStore } from '../store/index.js';
 
 export const command: Command = {
@@ -33,6 +33,7 @@ export const command: Command = {
     }
     const log = createLogger(cfg, 'gateway');
     log.info({ config: describeConfig(cfg) }, 'starting fived gateway');
+    warnUnknownSettings(log);
     const store = createStore(storeOptionsOf(cfg));
     let pool: Awaited<ReturnType<typeof createPool>> | null = null;
     let gateway: Awaited<ReturnType<typeof startGateway>>;

@@ -1,12 +1,15 @@
 // `fived inspect ROOM PERIOD_ID`: a period's Redis keys decoded and printed as JSON for operators
 // (`redis-cli get` shows msgpack and packed binary). The result, the seed and the settlement plan
-// are shown only once the period has ended by Redis TIME.
+// are shown only once the period has ended by Redis TIME. The period's times come from the store
+// (its meta hash, written at the commit), not from this caller's FIVED_FREEZE_MS/FIVED_DAY_START,
+// which may differ from the cluster's; a period the store has no record of is said so (exit 1).
 import type { Command } from '../cli.js';
 import { parseRoomName } from '../config.js';
-import { periodById } from '../core/clock.js';
+import { parsePeriodId } from '../core/clock.js';
 import { readRecord, recordCount } from '../core/betbuf.js';
 import { patternOf } from '../core/rules.js';
 import { decode } from '../store/codec.js';
+import type { PeriodRef } from '../core/types.js';
 import type { RedisStore } from '../store/redis.js';
 import { parseCommandLine, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
@@ -24,23 +27,39 @@ export const command: Command = {
       const [room, periodId] = p.positionals as [string, string];
       const duration = parseRoomName(room);
       if (duration === null) throw new UsageError(`${JSON.stringify(room)} is not a room name (fiveD_60, fiveD_180, …)`, usage);
-      const report = await withRedisStore('inspect', {}, (store, cfg) =>
-        inspectPeriod(store, periodById(periodId, { duration, freezeMs: cfg.freezeMs, dayStart: cfg.dayStart }, cfg.timeline)));
+      try {
+        parsePeriodId(periodId, duration);
+      } catch (err) {
+        throw new UsageError((err as Error).message, usage);
+      }
+      const { report, cfg } = await withRedisStore('inspect', {}, async (store, cfg) => ({ report: await inspectPeriod(store, { duration, timeline: cfg.timeline, periodId }), cfg }));
+      if (report === null) {
+        console.error(`fived inspect: the store has no record of ${room} period ${periodId} (timeline ${JSON.stringify(cfg.timeline)}, key prefix ${JSON.stringify(cfg.keyPrefix)}): ` +
+          'never committed, expired after its TTL, or written under another FIVED_TIMELINE or FIVED_KEY_PREFIX');
+        return 1;
+      }
       console.log(JSON.stringify(report, null, 2));
       return 0;
     });
   },
 };
 
-export async function inspectPeriod(store: RedisStore, w: { duration: number; timeline: string; periodId: string; startsAt: number; freezeAt: number; endsAt: number }): Promise<Record<string, unknown>> {
+/** The period's keys decoded, or null when the store holds nothing of it. */
+export async function inspectPeriod(store: RedisStore, w: PeriodRef): Promise<Record<string, unknown> | null> {
   const r = store.client;
   const k = store.keys.period(w);
   const now = await store.serverTime();
-  const ended = now >= w.endsAt;
   const [meta, result, resultTtl, recsLen, users, gross, claim, pendingScore, winners] = await Promise.all([
     r.hgetall(k.meta), r.getBuffer(k.result), r.ttl(k.result), r.strlen(k.recs), r.get(k.users), r.hgetall(k.gross),
     r.get(k.claim), r.zscore(store.keys.pending, `${w.duration}:${w.timeline}:${w.periodId}`), r.llen(k.wusers),
   ]);
+  if (Object.keys(meta).length === 0 && !result && recsLen === 0 && pendingScore === null) return null;
+  // the times the cluster committed the period with (every commit and void-at-open writes them)
+  const times = ['startsAt', 'freezeAt', 'endsAt'].map((f) => (meta[f] === undefined ? NaN : Number(meta[f])));
+  const known = times.every((t) => Number.isSafeInteger(t));
+  const [startsAt, freezeAt, endsAt] = times as [number, number, number];
+  // without a stored end nothing says the period is over: everything of the result stays hidden
+  const ended = known && now >= endsAt;
   // Nothing of the result before the end by Redis TIME (docs/design.md rule 4), even for an operator
   // during the frozen window: not the result key (digits, seed, tracking), not the seed, not the
   // settlement plan (its total and winner count tell a lot about the digits).
@@ -59,7 +78,7 @@ export async function inspectPeriod(store: RedisStore, w: { duration: number; ti
     totals[`${kind}:${pick}`] = Number(v);
   }
   return {
-    period: w,
+    period: known ? { ...w, startsAt, freezeAt, endsAt } : { ...w, times: 'not in the store (its meta hash has no startsAt/freezeAt/endsAt): treated as not ended' },
     redisTime: now,
     keys: {
       [k.result]: result ? { ttl: resultTtl, value: ended ? decode(result) : HIDDEN } : null,

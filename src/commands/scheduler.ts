@@ -10,7 +10,7 @@ import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { noArguments, reportUsage, type UsageError } from './args.js';
-import { loadConfigOrReport, usesRedis } from './common.js';
+import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
 
 export const command: Command = {
@@ -22,6 +22,7 @@ export const command: Command = {
     if (!cfg) return 2;
     const log = createLogger(cfg, 'scheduler');
     log.info({ config: describeConfig(cfg) }, 'starting fived scheduler');
+    warnUnknownSettings(log);
     if (!usesRedis(cfg)) {
       log.warn('FIVED_REDIS_URL is empty: an in-memory store is private to this process (use `fived all` for one process)');
     }
