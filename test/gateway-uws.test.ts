@@ -51,7 +51,7 @@ describe('result delivery under backpressure', () => {
       closeOnBackpressureLimit: 0,
       upgrade: (res, req, ctx) => {
         res.upgrade<SocketData>(
-          { id: sockets.length + 1, userId: null, expiresAt: null, format: 'binary', rooms: new Set(), bucket: new RateBucket(10, Date.now()), malformed: 0, malformedWindow: 0, open: true, remote: '' },
+          { id: sockets.length + 1, userId: null, expiresAt: null, format: 'binary', rooms: new Set(), bucket: new RateBucket(10, Date.now()), malformed: 0, malformedWindow: 0, open: true, remote: '', messages: 0 },
           req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), ctx,
         );
       },

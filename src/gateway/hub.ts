@@ -21,6 +21,8 @@ export interface SocketData {
   malformedWindow: number;
   open: boolean;
   remote: string;
+  /** messages received (a diagnostic for disconnects) */
+  messages: number;
 }
 
 export type Socket = WebSocket<SocketData>;

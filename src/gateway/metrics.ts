@@ -21,6 +21,7 @@ export function gatewayMetrics(registry: Registry) {
     poolQueue: gauge(registry, 'fived_gateway_pool_queue_depth', 'compute tasks waiting for a pool thread'),
     settlements: counter<'how'>(registry, 'fived_gateway_settlements_total', 'settlements this gateway applied', ['how']),
     closes: counter<'code'>(registry, 'fived_gateway_closes_total', 'connections the gateway closed, by close code', ['code']),
+    disconnects: counter<'code' | 'reason'>(registry, 'fived_gateway_disconnects_total', 'connections that ended without the gateway closing them, by the close code uWS reported and why (disconnectReason in ws.ts)', ['code', 'reason']),
     ready: gauge(registry, 'fived_gateway_ready', '1 when /ready answers 200'),
     refused: counter<'reason'>(registry, 'fived_gateway_refused_total', 'connections, requests and bets refused by a per-address or per-user limit, and operator token failures', ['reason']),
     resultMismatch: counter(registry, 'fived_gateway_result_mismatch_total', 'stored results that did not verify against their commitment (5D_RESULT_MISMATCH): never served; the period is voided with refunds'),

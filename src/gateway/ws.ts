@@ -2,7 +2,7 @@
 // client messages. uWS rules followed here:
 // - upgrade copies every header and the query before its first await, registers onAborted first,
 //   and upgrades inside res.cork() later, in an admission turn (admission.ts: a burst of
-//   handshakes never holds the tick back);
+//   handshakes never holds the tick back); the HELLO follows the cork (see the upgrade for why);
 // - message data (an ArrayBuffer valid only during the callback) is decoded synchronously;
 // - replies after an await go through hub.sendLater (cork + a check that the socket is still open);
 // - every send's result is checked (hub.send closes a socket whose send was dropped).
@@ -43,12 +43,39 @@ export function errorMsg(err: unknown, id?: string | number): ErrorMsg {
   return id === undefined ? { type: ServerType.ERROR, code: e.code, message: e.message } : { type: ServerType.ERROR, id, code: e.code, message: e.message };
 }
 
+/** Whether a Connection header value includes the `upgrade` token (RFC 6455 4.2.1; case-insensitive, comma-separated). */
+export function upgradeRequested(connection: string): boolean {
+  return connection.split(',').some((t) => t.trim().toLowerCase() === 'upgrade');
+}
+
 export function originAllowed(cfg: Pick<Config, 'origins'>, origin: string): boolean {
   if (cfg.origins.length === 0) return true;
   return cfg.origins.includes(origin);
 }
 
 let nextSocketId = 1;
+
+/** client close codes counted as themselves in fived_gateway_disconnects_total; any other is `other` (bounded labels) */
+const CLIENT_CODES = new Set([1000, 1001, 1002, 1003, 1005, 1007, 1008, 1009, 1011]);
+
+/**
+ * Why a connection ended that the gateway did not close, from what uWS hands the close handler:
+ * the client's code when it sent a close frame (`close_frame`); 1006 with uWS's own reason when
+ * uWS shut the socket itself (`idle_timeout`, `too_big`: a message over maxPayloadLength,
+ * `invalid_utf8`: a text message that is not UTF-8); 1006 without a reason (`no_close_frame`) when
+ * the TCP connection ended without a close frame — the client or the network went away, or uWS
+ * refused a frame that breaks the protocol (bad opcode or RSV bits, an unmasked or oversized
+ * control frame: uWS gives no reason for those). Seen from the client, every 1006 looks the same;
+ * this counter tells them apart (docs/operations.md).
+ */
+export function disconnectReason(code: number, message: string): { code: string; reason: string } {
+  if (code !== 1006) return { code: CLIENT_CODES.has(code) || (code >= 4000 && code <= 4999) ? String(code) : 'other', reason: 'close_frame' };
+  if (message === '') return { code: '1006', reason: 'no_close_frame' };
+  if (/timed out/i.test(message)) return { code: '1006', reason: 'idle_timeout' };
+  if (/utf-8/i.test(message)) return { code: '1006', reason: 'invalid_utf8' };
+  if (/too big/i.test(message)) return { code: '1006', reason: 'too_big' };
+  return { code: '1006', reason: 'other' };
+}
 
 export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, periods: Periods, verifier: TokenVerifier, limits: GatewayLimits): { stop(): void } {
   const { cfg, hub, metrics, clock } = ctx;
@@ -79,6 +106,12 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
     ctx.logger.error({ err, where }, `websocket ${where} failed`);
   };
   const internal = (res: HttpResponse) => reject(res, '500 Internal Server Error', ErrorCode.INTERNAL, 'internal error');
+  /** true while res.upgrade runs inside its cork, and the socket open() ran for then (all synchronous) */
+  let upgrading = false;
+  let opened: Socket | null = null;
+  const hello = (d: SocketData): ServerMessage =>
+    // no instance name: internals stay on the operator endpoints (issue 12 row 12)
+    ({ type: ServerType.HELLO, serverTime: clock.now(), userId: d.userId, freezeMs: cfg.freezeMs, rooms: periods.roomInfos() });
 
   const malformed = (ws: Socket, err: unknown, id?: string | number) => {
     const d = ws.getUserData();
@@ -112,6 +145,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         aborted = true;
       });
       const key = req.getHeader('sec-websocket-key');
+      const connection = req.getHeader('connection');
       const protocolHeader = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       const origin = req.getHeader('origin');
@@ -129,6 +163,10 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         return reject(res, '429 Too Many Requests', ErrorCode.RATE_LIMITED, early);
       }
 
+      // RFC 6455 4.2.1: the handshake's Connection header includes the token "Upgrade". Without it
+      // (e.g. `Connection: close`, which uWS takes as "close after this response") uWS may end the
+      // connection it has just upgraded (see the res.upgrade below)
+      if (!upgradeRequested(connection)) return reject(res, '400 Bad Request', ErrorCode.BAD_REQUEST, 'a WebSocket handshake needs "Connection: Upgrade"');
       if (ctx.draining) return reject(res, '503 Service Unavailable', ErrorCode.NOT_READY, 'gateway draining; reconnect');
       if (!originAllowed(cfg, origin)) return reject(res, '403 Forbidden', ErrorCode.FORBIDDEN, `origin ${JSON.stringify(origin)} not allowed`);
       const offered = parseProtocols(protocolHeader);
@@ -160,12 +198,30 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         if (expiresAt !== null && clock.now() >= expiresAt) return reject(res, '401 Unauthorized', ErrorCode.UNAUTHORIZED, 'token expired');
         const data: SocketData = {
           id: nextSocketId++, userId, expiresAt, format, rooms: new Set(), bucket: new RateBucket(cfg.rateLimitPerS, clock.now()),
-          malformed: 0, malformedWindow: 0, open: true, remote,
+          malformed: 0, malformedWindow: 0, open: true, remote, messages: 0,
         };
-        res.cork(() => {
-          // echo `fived` when offered (browsers drop a connection whose offered protocol is not echoed)
-          res.upgrade(data, key, offered.accept ?? '', extensions, context);
-        });
+        // uWS 20.30 defect (issue 12 row 13, docs/reliability.md 1g; fixed upstream in uWebSockets
+        // PR #1929): res.cork() after an await runs an HTTP epilogue on the socket it started
+        // with; the upgrade reallocates that socket in place (a WebSocket's data is smaller than
+        // an HTTP response's), cork() cannot tell, and reads the HTTP "close after this response"
+        // flag from memory that is now the WebSocket's. When that byte happens to hold the flag
+        // it closes the new socket, without a close frame, right after open(). Upgrading without
+        // the cork avoids that but costs ~30 one-packet writes per handshake and a uWS warning on
+        // stderr each time, so the cork stays and the damage is contained instead: the HELLO is
+        // sent only after the cork returned (a socket dropped in it never got one: its client sees
+        // a connection that never opened and reconnects; the gateway processed nothing of it),
+        // and the drop is counted
+        // (fived_gateway_disconnects_total{reason="upgrade_dropped"}) and logged.
+        // Echo `fived` when offered (browsers drop a connection whose offered protocol is not echoed).
+        upgrading = true;
+        try {
+          res.cork(() => res.upgrade(data, key, offered.accept ?? '', extensions, context));
+        } finally {
+          upgrading = false;
+        }
+        const ws = opened; // null when uWS closed it inside the cork (close() cleared it)
+        opened = null;
+        if (ws !== null) hub.sendLater(ws, hello(ws.getUserData()));
       }, () => {
         if (!aborted) internal(res);
       }));
@@ -176,18 +232,20 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       // counted before anything can close it: close() uncounts every socket that opened
       limits.connsPerIp.inc(d.remote);
       if (ctx.draining) {
-        ws.end(CloseCode.GOING_AWAY, 'gateway draining');
+        hub.close(ws, CloseCode.GOING_AWAY, 'gateway draining');
         return;
       }
       hub.add(ws);
       if (d.expiresAt !== null) expiry.add(ws, d.expiresAt);
-      // no instance name: internals stay on the operator endpoints (issue 12 row 12)
-      hub.send(ws, { type: ServerType.HELLO, serverTime: clock.now(), userId: d.userId, freezeMs: cfg.freezeMs, rooms: periods.roomInfos() });
+      // inside the upgrade's cork: the HELLO follows once the cork returned (see the upgrade)
+      if (upgrading) opened = ws;
+      else hub.send(ws, hello(d));
     },
 
     message: (ws, data, isBinary) => {
       const d = ws.getUserData();
       if (!d.open) return;
+      d.messages += 1;
       metrics.messagesIn.inc({ format: isBinary ? 'binary' : 'text' });
       if (data.byteLength > cfg.maxPayloadBytes) {
         hub.close(ws, CloseCode.TOO_BIG, `frame over ${cfg.maxPayloadBytes} bytes`);
@@ -237,8 +295,21 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
       // nothing queued per socket: a socket that fell behind is closed and recovers on reconnect
     },
 
-    close: (ws) => {
-      limits.connsPerIp.dec(ws.getUserData().remote);
+    close: (ws, code, message) => {
+      const d = ws.getUserData();
+      // still open: not closed by hub.close (which counts fived_gateway_closes_total) — by the
+      // client, the network or uWS itself; `message` is only valid during this callback
+      if (upgrading && d.open) {
+        // closed by uWS inside the upgrade's cork (see the upgrade): the client got no HELLO
+        if (opened === ws) opened = null;
+        metrics.disconnects.inc({ code: String(code), reason: 'upgrade_dropped' });
+        ctx.logger.warn({ socket: d.id, code }, 'uWS closed a socket it had just upgraded (uWS 20.30 cork defect); the client never got a HELLO and reconnects');
+      } else if (d.open) {
+        const why = disconnectReason(code, Buffer.from(message).toString());
+        metrics.disconnects.inc(why);
+        ctx.logger.debug({ socket: d.id, code, reason: why.reason, messages: d.messages }, 'websocket ended by the client, the network or uWS');
+      }
+      limits.connsPerIp.dec(d.remote);
       expiry.remove(ws);
       hub.remove(ws);
     },

@@ -239,9 +239,40 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
 
     // ---- one connection: send a batch, wait for every answer ----
     const clientErrors = new WeakMap<WebSocket, string>();
+    type RawTrace = { fin: boolean; error: string | null; bytesReadAtHello: number; bytesRead: () => number; localPort: number };
+    const rawTraces = new WeakMap<WebSocket, RawTrace>();
+    /** how the TCP connection under a socket ended, as seen by the client */
+    const tcpTrace = (ws: WebSocket): string => {
+      const t = rawTraces.get(ws);
+      return t ? `${t.error ? `socket error ${t.error}` : t.fin ? 'FIN from the server' : 'no FIN, no socket error'}, ${t.bytesRead() - t.bytesReadAtHello} bytes read after the hello, local port ${t.localPort}` : 'no socket trace';
+    };
+    /** what the gateway counted of closes (its own and the others) and unexpected errors */
+    const gatewayCounters = async (p: number): Promise<string> =>
+      (await httpRequest(p, '/metrics')).body.split('\n').filter((l) => /^fived_gateway_(closes|disconnects|errors)_total\{/.test(l)).join(' ') || 'no closes or errors counted';
     /** the most bytes one connection received during its batch (what its socket had to carry) */
     let maxBatchBytes = 0;
-    const connect = (p: number, token: string | null, extraHeaders: Record<string, string> = {}): Promise<{ ws: WebSocket | null; status: number; body: string }> =>
+    /** upgrade drops counted by each gateway (port) that a retry below has already accounted for */
+    const dropsAccounted = new Map<number, number>();
+    let upgradeRetries = 0;
+    /**
+     * Opens a socket and waits for its HELLO. A socket that ends before its HELLO, on a gateway that
+     * counted a uWS drop at the upgrade (fived_gateway_disconnects_total{reason="upgrade_dropped"},
+     * src/gateway/ws.ts: a uWS 20.30 defect), never connected and nothing was sent on it: the
+     * client reconnects, as any client would. Any other failure is returned as it is.
+     */
+    const connect = async (p: number, token: string | null, extraHeaders: Record<string, string> = {}): Promise<{ ws: WebSocket | null; status: number; body: string }> => {
+      for (let attempt = 1; ; attempt++) {
+        const r = await connectOnce(p, token, extraHeaders);
+        if (r.ws || r.status !== 0 || attempt >= 3) return r;
+        const m = /^fived_gateway_disconnects_total\{code="\d+",reason="upgrade_dropped"\} (\d+)$/m.exec((await httpRequest(p, '/metrics')).body);
+        const counted = m ? Number(m[1]) : 0;
+        const accounted = dropsAccounted.get(p) ?? 0;
+        if (counted <= accounted) return r;
+        dropsAccounted.set(p, accounted + 1);
+        upgradeRetries += 1;
+      }
+    };
+    const connectOnce = (p: number, token: string | null, extraHeaders: Record<string, string> = {}): Promise<{ ws: WebSocket | null; status: number; body: string }> =>
       new Promise((resolve) => {
         const ws = new WebSocket(`ws://127.0.0.1:${p}/ws`, token ? ['fived', `fived.jwt.${token}`] : ['fived'], { handshakeTimeout: 5000, headers: extraHeaders, maxPayload: 8 * 1024 * 1024 });
         // a client-side protocol error (a frame the client refuses) also shows as 1006: keep its reason
@@ -252,7 +283,17 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
           res.on('end', () => resolve({ ws: null, status: res.statusCode ?? 0, body }));
           res.on('error', () => resolve({ ws: null, status: res.statusCode ?? 0, body }));
         });
-        ws.once('message', () => resolve({ ws, status: 101, body: '' })); // hello
+        ws.once('message', () => { // hello
+          // the TCP socket under it: whether the connection ended by FIN or by RST (ws reports both as 1006 and swallows the socket's error)
+          const sock = (ws as unknown as { _socket?: net.Socket })._socket;
+          if (sock) {
+            const t: RawTrace = { fin: false, error: null, bytesReadAtHello: sock.bytesRead, bytesRead: () => sock.bytesRead, localPort: sock.localPort ?? 0 };
+            sock.on('end', () => { t.fin = true; });
+            sock.on('error', (e: NodeJS.ErrnoException) => { t.error = e.code ?? e.message; });
+            rawTraces.set(ws, t);
+          }
+          resolve({ ws, status: 101, body: '' });
+        });
         ws.once('close', () => resolve({ ws: null, status: 0, body: 'closed' }));
       });
 
@@ -264,7 +305,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       let noIdExpected = 0;
       let noIdSeen = 0;
       let closeCode: number | null = null;
-      let closeInfo: { at: number; buffered: number; clientError: string | null; received: number } | null = null;
+      let closeInfo: { at: number; buffered: number; clientError: string | null; received: number; tcp: string } | null = null;
       let received = 0;
       let receivedBytes = 0;
       const sentAt = Date.now();
@@ -299,7 +340,11 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
           } else noIdSeen += 1;
           check();
         });
-        ws.on('close', (code) => { closeCode = code; closeInfo = { at: Date.now(), buffered: ws.bufferedAmount, clientError: clientErrors.get(ws) ?? null, received }; resolve(); });
+        ws.on('close', (code) => {
+          closeCode = code;
+          closeInfo = { at: Date.now(), buffered: ws.bufferedAmount, clientError: clientErrors.get(ws) ?? null, received, tcp: tcpTrace(ws) };
+          resolve();
+        });
         for (const f of frames) {
           if (f.id !== null) pendingIds.set(f.id, f);
           else noIdExpected += 1;
@@ -324,12 +369,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
           // the batch as sent, to replay it (periods as of then)
           const saved = path.join(dir, `closed-batch-${Date.now()}.json`);
           writeFileSync(saved, JSON.stringify(frames.map((f) => ({ cat: f.cat, binary: f.binary, id: f.id, data: typeof f.data === 'string' ? f.data : f.data.toString('hex') }))));
-          const metricsNow = (await httpRequest(p, '/metrics')).body.split('\n').filter((l) => /^fived_gateway_(closes|errors)_total\{/.test(l)).join(' ');
+          const metricsNow = await gatewayCounters(p);
           const first = unanswered[0];
           const firstAt = first ? frames.indexOf(first) : -1;
           bad(`closed ${closeCode} with ${pendingIds.size} inputs unanswered (from input ${firstAt} of ${frames.length}: ` +
             `${unanswered.slice(0, 4).map((f) => `${f.cat}${f.binary ? '/bin' : '/text'}`).join(', ')}; frame before it: ${firstAt > 0 ? `${frames[firstAt - 1]!.cat}/${frames[firstAt - 1]!.binary ? 'bin' : 'text'} ${String(frames[firstAt - 1]!.data).slice(0, 80)}` : '-'}); the batch: ${JSON.stringify(cats)}; ` +
-            `closed ${closeInfo ? closeInfo.at - sentAt : '?'} ms after sending, ${closeInfo?.received ?? '?'} messages received, client buffered ${closeInfo?.buffered ?? '?'} bytes, client error: ${closeInfo?.clientError ?? 'none'}; gateway: ${metricsNow || 'no closes or errors counted'}; frames in ${saved}`);
+            `closed ${closeInfo ? closeInfo.at - sentAt : '?'} ms after sending, ${closeInfo?.received ?? '?'} messages received, client buffered ${closeInfo?.buffered ?? '?'} bytes, client error: ${closeInfo?.clientError ?? 'none'}; TCP: ${closeInfo?.tcp ?? '?'}; gateway: ${metricsNow}; frames in ${saved}`);
         }
       }
       for (const f of frames) count(f.cat);
@@ -431,7 +476,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       const ws = c.ws;
       const code = await new Promise<number | null>((r) => { ws.on('close', (k) => r(k)); setTimeout(() => r(null), 5000); ws.send(Buffer.alloc(size, 0x61), { binary: i % 4 < 2 }); });
       // docs/protocol.md: over the limit 1009; over limit + 64 KiB uWS drops the socket (1006)
-      if (code !== 1009 && !(code === 1006 && !over)) bad(`oversized frame of ${size} bytes: close ${code}`);
+      if (code !== 1009 && !(code === 1006 && !over)) bad(`oversized frame of ${size} bytes: close ${code}; TCP: ${tcpTrace(ws)}; client error: ${clientErrors.get(ws) ?? 'none'}; gateway: ${await gatewayCounters(port)}`);
       ws.terminate();
     }
     // text frames that are not UTF-8: uWS drops the socket (1006, docs/protocol.md) or closes 1007
@@ -441,7 +486,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       if (!c.ws) { bad('invalid utf-8: connect failed'); continue; }
       const ws = c.ws;
       const code = await new Promise<number | null>((r) => { ws.on('close', (k) => r(k)); setTimeout(() => r(null), 5000); ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0xc3, 0x28, 0x7d]), { binary: false }); });
-      if (code !== 1006 && code !== 1007) bad(`text frame not UTF-8: close ${code}`);
+      if (code !== 1006 && code !== 1007) bad(`text frame not UTF-8: close ${code}; TCP: ${tcpTrace(ws)}; gateway: ${await gatewayCounters(port)}`);
       ws.terminate();
     }
     // a flood above the rate limit (the second gateway allows 20/s): refused, then closed 4001
@@ -531,7 +576,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
 
     const ms = Date.now() - t0;
     const text = [
-      `Fuzz: ${inputs} inputs in ${(ms / 1000).toFixed(1)} s (${Math.round(inputs / (ms / 1000))}/s), ${acked.size} valid bets acknowledged, ${violations} violations; gateway RSS ${(rssStart0 / 1e6).toFixed(0)} → ${(base / 1e6).toFixed(0)} (warm) → ${(rssEnd / 1e6).toFixed(0)} MB; at most ${(maxBatchBytes / 1024).toFixed(0)} KiB received on one connection during its batch`,
+      `Fuzz: ${inputs} inputs in ${(ms / 1000).toFixed(1)} s (${Math.round(inputs / (ms / 1000))}/s), ${acked.size} valid bets acknowledged, ${violations} violations; ${upgradeRetries} connections dropped by uWS at the upgrade and retried; gateway RSS ${(rssStart0 / 1e6).toFixed(0)} → ${(base / 1e6).toFixed(0)} (warm) → ${(rssEnd / 1e6).toFixed(0)} MB; at most ${(maxBatchBytes / 1024).toFixed(0)} KiB received on one connection during its batch`,
       '',
       '| input category | count |',
       '|---|---|',
