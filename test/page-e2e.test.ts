@@ -185,10 +185,12 @@ describe('demo page in Chromium', () => {
 
   it('refuses a too-low stake with a message in the page\'s units', async () => {
     // the server refuses 1 minor unit (E_STAKE_TOO_LOW, "below the minimum 2"); the page says 0.02
+    if (!page.url().startsWith('http')) await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
     await page.waitForSelector('[data-testid="place-bet"]:not([disabled])', { timeout: 8000 });
     await bet(page, 'A', '7', '0.01');
     await page.waitForSelector('[data-testid="bet-status"][data-kind="error"]', { timeout: 4000 });
-    expect(await page.textContent('[data-testid="bet-status"]')).toBe('Not placed: The minimum stake is 0.02.');
+    expect(await page.textContent('[data-testid="bet-status"]')).toBe('Not placed. The minimum stake is 0.02.');
     await expectPlayerText(page);
   });
 
@@ -301,7 +303,7 @@ describe('demo page on a watch-only gateway (no FIVED_DEMO)', () => {
       cur = rooms.find((r) => r.room === ROOM60)!;
     }
     await wp.waitForFunction(([sel, id]) => document.querySelector(sel)?.textContent === id, [card60('.period'), cur.periodId] as const, { timeout: 5000 });
-    const firstVoid = cur.commitment === null; // the period the gateway started in has no commitment: void
+    const firstVoid = cur.commitment === null; // the period the gateway started in has no commitment: void (the usual case)
     if (!firstVoid) {
       expect(await wp.textContent(card60('.phase'))).toMatch(/Betting (open|closed)/);
       const r = await fetch(`${base}/api/rooms/${ROOM60}/periods/${cur.periodId}/void`, { method: 'POST', headers: { authorization: `Bearer ${OP}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'E_TEST operator typed FIVED_SOMETHING' }) });
@@ -322,6 +324,22 @@ describe('demo page on a watch-only gateway (no FIVED_DEMO)', () => {
     await wp.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
     await expectVoid();
     await expectPlayerText(wp);
+
+    // an open 5 s period voided by the operator: the card turns void at once (the `void` event),
+    // in player words (the operator's reason is not shown), and the period's row says refunded
+    const open5 = await nextPeriod(wp, await wp.textContent(card('.period')));
+    expect(await wp.textContent(card('.phase'))).toBe('Betting open');
+    const r = await fetch(`${base}/api/rooms/${ROOM}/periods/${open5}/void`, { method: 'POST', headers: { authorization: `Bearer ${OP}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'E_TEST operator note FIVED_SOMETHING' }) });
+    expect(r.status).toBe(200);
+    await wp.waitForSelector(`.room[data-room="${ROOM}"][data-phase="void"]`, { timeout: 3000 });
+    expect(await wp.textContent(card('.phase'))).toBe('Void · bets refunded');
+    expect(await wp.textContent(card('[data-testid="void-note"]'))).toBe('Void: this period has no result because it was cancelled by the operator. Every bet on it is refunded in full.');
+    expect(await wp.textContent(card(`.result.void[data-period="${open5}"]`))).toContain('void: it was cancelled by the operator · bets refunded');
+    await expectPlayerText(wp);
+    // the next period is an ordinary one again
+    await nextPeriod(wp, open5);
+    await wp.waitForSelector(`.room[data-room="${ROOM}"]:not([data-phase="void"])`, { timeout: 3000 });
+    expect(await wp.locator(card('[data-testid="void-note"]')).isHidden()).toBe(true);
     expect(errors).toEqual([]);
   });
 });

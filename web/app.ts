@@ -344,7 +344,7 @@ async function placeBet(ev: Event): Promise<void> {
   } catch (err) {
     const e = err as { code?: string; message?: string };
     status.dataset.kind = 'error';
-    status.textContent = `Not placed: ${playerError(e.code, e.message)}`;
+    status.textContent = `Not placed. ${playerError(e.code, e.message)}`;
   }
 }
 
