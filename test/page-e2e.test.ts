@@ -5,6 +5,11 @@
 // The countdown advances, a bet before the freeze is acknowledged, the result appears at the
 // period's end, Verify (WebCrypto in the page) says it matches, the page reconnects by itself
 // after a gateway restart. Screenshots go to test-artifacts/ (gitignored).
+// Issue 16's page points: a watch-only gateway (no FIVED_DEMO) causes no console error, a reload
+// shows the last result from history, a void period says so (and that bets are refunded), the bet
+// status follows its bet past the period change to its outcome, a too-low stake is refused in the
+// page's units, a win says what was paid and the profit, and players never see an instance name,
+// an error code or a setting's name.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -19,22 +24,31 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const ARTIFACTS = `${ROOT}test-artifacts`;
 let port = 0;
 let gw: ChildProcess | undefined;
+const INSTANCE = 'gw-page-e2e-instance';
 let browser: Browser | undefined;
 let page: Page;
 const pageErrors: string[] = [];
 
-async function startGateway(): Promise<void> {
-  gw = spawn(process.execPath, ['bin/fived.js', 'all'], {
+function spawnGateway(at: number, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['bin/fived.js', 'all'], {
     cwd: ROOT,
-    env: { ...process.env, FIVED_PORT: String(port), FIVED_DURATIONS: '5', FIVED_FREEZE_MS: '1000', FIVED_DEMO: 'true', FIVED_JWT_SECRET: 'demo-test-secret-0123456789', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn' },
+    env: { ...process.env, FIVED_PORT: String(at), FIVED_FREEZE_MS: '1000', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn', FIVED_INSTANCE: INSTANCE, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+}
+
+async function startGateway(): Promise<void> {
+  gw = spawnGateway(port, { FIVED_DURATIONS: '5', FIVED_DEMO: 'true', FIVED_JWT_SECRET: 'demo-test-secret-0123456789' });
   await waitForPort(port, '127.0.0.1', 20_000);
 }
 
 async function stopGateway(): Promise<void> {
   const p = gw;
   gw = undefined;
+  await stopProcess(p);
+}
+
+async function stopProcess(p: ChildProcess | undefined): Promise<void> {
   if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise((r) => p.once('exit', r));
   process.kill(p.pid, 'SIGTERM');
@@ -46,6 +60,27 @@ async function stopGateway(): Promise<void> {
 }
 
 const card = (sel = '') => `.room[data-room="${ROOM}"] ${sel}`.trim();
+
+/** What a player can read on the page: no instance name, no error code, no setting's name. */
+async function expectPlayerText(p: Page): Promise<void> {
+  const text = await p.evaluate(() => document.body.innerText + ' ' + [...document.querySelectorAll('[title]')].map((e) => e.getAttribute('title')).join(' '));
+  expect(text).not.toContain(INSTANCE);
+  expect(text).not.toMatch(/\bE_[A-Z_]{3,}/);
+  expect(text).not.toMatch(/FIVED_/);
+}
+
+/** Waits for the room's period to change from `before` and returns the new period id. */
+async function nextPeriod(p: Page, before: string | null, timeout = 8000): Promise<string> {
+  await p.waitForFunction(([sel, b]) => document.querySelector(sel)?.textContent !== b, [card('.period'), before] as const, { timeout });
+  return (await p.textContent(card('.period')))!.trim();
+}
+
+async function bet(p: Page, kind: string, pick: string, amount: string): Promise<void> {
+  await p.click(`#slip-kinds button:text-is("${kind}")`);
+  await p.click(`#slip-picks button[data-pick="${pick}"]`);
+  await p.fill('#slip-amount', amount);
+  await p.click('[data-testid="place-bet"]');
+}
 
 /** The round trip a player makes: live countdown, a bet before the freeze, the result at the end, verified. */
 async function liveRoundTrip(page: Page, base: string, shot: string): Promise<void> {
@@ -87,6 +122,15 @@ async function liveRoundTrip(page: Page, base: string, shot: string): Promise<vo
   await page.waitForSelector('[data-testid="bet-status"][data-kind="ok"]', { timeout: 4000 });
   expect(await page.textContent('[data-testid="bet-status"]')).toContain(`SUM big for 2.50`);
   expect(await page.locator('#mybets .bet[data-state="pending"]').count()).toBe(1);
+  // the status follows the bet: once its period has moved on it no longer says "Accepted", and it
+  // ends on the outcome (the old page kept "Accepted … on #N" for good)
+  await nextPeriod(page, periodId);
+  await page.waitForSelector('[data-testid="bet-status"]:is([data-kind="pending"], [data-kind="won"], [data-kind="lost"])', { timeout: 4000 });
+  expect(await page.textContent('[data-testid="bet-status"]')).not.toMatch(/^Accepted/);
+  await page.waitForSelector('[data-testid="bet-status"]:is([data-kind="won"], [data-kind="lost"])', { timeout: 10_000 });
+  expect(await page.textContent('[data-testid="bet-status"]')).toMatch(
+    new RegExp(`^SUM big for 2\\.50 on #${Number(periodId.slice(8))}: (won: paid 4\\.90 \\(stake 2\\.50, profit 2\\.40\\)|lost the 2\\.50 stake)$`),
+  );
 
   // the result of that period appears at its end, not before
   const info = (await (await fetch(`${base}/api/rooms/${ROOM}/periods/${periodId}`)).json()) as { endsAt: number };
@@ -106,6 +150,7 @@ async function liveRoundTrip(page: Page, base: string, shot: string): Promise<vo
   // the bet settles after the end: won or lost, balance updated
   await page.waitForSelector('#mybets .bet:is([data-state="won"], [data-state="lost"])', { timeout: 10_000 });
   await page.screenshot({ path: `${ARTIFACTS}/${shot}.png`, fullPage: true });
+  await expectPlayerText(page);
   expect(pageErrors).toEqual([]);
 }
 
@@ -138,6 +183,40 @@ describe('demo page in Chromium', () => {
     await liveRoundTrip(page, `http://127.0.0.1:${port}`, 'page-e2e');
   });
 
+  it('refuses a too-low stake with a message in the page\'s units', async () => {
+    // the server refuses 1 minor unit (E_STAKE_TOO_LOW, "below the minimum 2"); the page says 0.02
+    if (!page.url().startsWith('http')) await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+    await page.waitForSelector('[data-testid="place-bet"]:not([disabled])', { timeout: 8000 });
+    await bet(page, 'A', '7', '0.01');
+    await page.waitForSelector('[data-testid="bet-status"][data-kind="error"]', { timeout: 4000 });
+    expect(await page.textContent('[data-testid="bet-status"]')).toBe('Not placed. The minimum stake is 0.02.');
+    await expectPlayerText(page);
+  });
+
+  it('says what a win paid, its stake and the profit (exactly)', async () => {
+    // SUM big and SUM small on one period: exactly one of them wins; 5.00 is 4.90 net after the
+    // 2 % fee, paid 2× = 9.80, a profit of 4.80 over the stake (the old page said "You won 9.80")
+    const periodId = await nextPeriod(page, await page.textContent(card('.period')));
+    await bet(page, 'SUM', 'big', '5.00');
+    await page.waitForSelector('[data-testid="bet-status"][data-kind="ok"]', { timeout: 3000 });
+    await bet(page, 'SUM', 'small', '5.00');
+    await page.waitForFunction((t) => document.querySelector('[data-testid="bet-status"]')?.textContent?.includes(t), 'SUM small for 5.00', { timeout: 3000 });
+    const seq = Number(periodId.slice(8));
+    const toast = page.locator('.toast.win');
+    await toast.waitFor({ timeout: 12_000 });
+    expect(await toast.textContent()).toMatch(new RegExp(`^SUM (big|small) won on #${seq}: paid 9\\.80 \\(stake 5\\.00, profit 4\\.80\\)$`));
+    await page.waitForSelector('[data-testid="bet-status"]:is([data-kind="won"], [data-kind="lost"])', { timeout: 5000 });
+    expect(await page.textContent('[data-testid="bet-status"]')).toMatch(
+      new RegExp(`^SUM small for 5\\.00 on #${seq}: (won: paid 9\\.80 \\(stake 5\\.00, profit 4\\.80\\)|lost the 5\\.00 stake)$`),
+    );
+    const won = page.locator(`#mybets .bet[data-state="won"]:has-text("#${seq}")`);
+    expect(await won.count()).toBe(1);
+    expect(await won.locator('.bet-state').textContent()).toBe('won · paid 9.80 (profit 4.80)');
+    await page.screenshot({ path: `${ARTIFACTS}/page-e2e-win.png`, fullPage: true });
+    await expectPlayerText(page);
+  });
+
   it('fits a phone-sized screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -153,6 +232,115 @@ describe('demo page in Chromium', () => {
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 20_000 });
     const t = await page.textContent(card('.countdown'));
     await page.waitForFunction(([sel, before]) => document.querySelector(sel)?.textContent !== before, [card('.countdown'), t] as const, { timeout: 5000 });
+  });
+});
+
+describe('demo page on a watch-only gateway (no FIVED_DEMO)', () => {
+  const OP = 'page-e2e-operator-token-0123456789';
+  const ROOM60 = 'fiveD_60';
+  let watch: ChildProcess | undefined;
+  let base = '';
+  let wp: Page;
+  const errors: string[] = [];
+  const card60 = (sel = '') => `.room[data-room="${ROOM60}"] ${sel}`.trim();
+
+  beforeAll(async () => {
+    const at = await freePort();
+    base = `http://127.0.0.1:${at}`;
+    watch = spawnGateway(at, { FIVED_DURATIONS: '5,60', FIVED_DEMO: 'false', FIVED_OPERATOR_TOKEN: OP });
+    await waitForPort(at, '127.0.0.1', 20_000);
+    wp = await browser!.newPage({ viewport: { width: 1280, height: 860 } });
+    wp.on('pageerror', (e) => errors.push(String(e)));
+    wp.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    wp.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+    wp.on('response', (r) => {
+      if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`);
+    });
+  });
+
+  afterAll(async () => {
+    await wp?.close();
+    await stopProcess(watch);
+  });
+
+  it('loads without a console error or a failing request, watching only', async () => {
+    await wp.goto(`${base}/`);
+    await wp.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+    await wp.waitForSelector(card('.countdown'), { timeout: 10_000 });
+    await wp.waitForSelector(card('.result[data-period]'), { timeout: 10_000 });
+    expect(await wp.textContent('#slip-period')).toBe('Watching only: this server does not take bets from this page.');
+    expect(await wp.locator('[data-testid="place-bet"][disabled]').count()).toBe(1);
+    await expectPlayerText(wp);
+    expect(errors).toEqual([]); // the old page logged a 404 for POST /api/demo/session on every load
+  });
+
+  it('shows the last result from history after a reload', async () => {
+    // right after a period change: the last result is the period that just ended, and the next
+    // live one is seconds away; it can only come from the history API
+    const before = await wp.textContent(card('.period'));
+    await wp.waitForFunction(([sel, b]) => document.querySelector(sel)?.textContent !== b, [card('.period'), before] as const, { timeout: 8000 });
+    const list = (await (await fetch(`${base}/api/rooms/${ROOM}/periods?limit=1`)).json()) as Array<{ periodId: string; endsAt: number }>;
+    const last = list[0]!;
+    await wp.reload();
+    await wp.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+    await wp.waitForSelector(card(`.result[data-period="${last.periodId}"]`), { timeout: 4000 });
+    expect(await wp.locator(card('.results .empty')).count()).toBe(0);
+    expect(await wp.locator(card(`.result[data-period="${last.periodId}"] .balls b`)).count()).toBe(5);
+    expect(await wp.getAttribute(card(`.result[data-period="${last.periodId}"]`), 'data-sdk-verified')).toBe('true');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a void period as void, why in player words, and that bets are refunded, also after a reload', async () => {
+    await wp.waitForSelector(card60('.period'), { timeout: 5000 });
+    // a 60 s period with time left for the void and a reload (the current one, else the next)
+    let rooms = (await (await fetch(`${base}/api/rooms`)).json()) as Array<{ room: string; periodId: string; endsAt: number; commitment: string | null }>;
+    let cur = rooms.find((r) => r.room === ROOM60)!;
+    if (cur.endsAt - Date.now() < 20_000) {
+      await wp.waitForFunction(([sel, b]) => document.querySelector(sel)?.textContent !== b, [card60('.period'), cur.periodId] as const, { timeout: 25_000 });
+      rooms = (await (await fetch(`${base}/api/rooms`)).json()) as typeof rooms;
+      cur = rooms.find((r) => r.room === ROOM60)!;
+    }
+    await wp.waitForFunction(([sel, id]) => document.querySelector(sel)?.textContent === id, [card60('.period'), cur.periodId] as const, { timeout: 5000 });
+    const firstVoid = cur.commitment === null; // the period the gateway started in has no commitment: void (the usual case)
+    if (!firstVoid) {
+      expect(await wp.textContent(card60('.phase'))).toMatch(/Betting (open|closed)/);
+      const r = await fetch(`${base}/api/rooms/${ROOM60}/periods/${cur.periodId}/void`, { method: 'POST', headers: { authorization: `Bearer ${OP}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'E_TEST operator typed FIVED_SOMETHING' }) });
+      expect(r.status).toBe(200);
+    }
+    const why = firstVoid ? 'its draw was not prepared in time' : 'it was cancelled by the operator';
+    const expectVoid = async () => {
+      await wp.waitForSelector(`.room[data-room="${ROOM60}"][data-phase="void"]`, { timeout: 5000 });
+      expect(await wp.textContent(card60('.phase'))).toBe('Void · bets refunded');
+      await wp.waitForFunction(([sel, t]) => document.querySelector(sel)?.textContent === t, [card60('[data-testid="void-note"]'), `Void: this period has no result because ${why}. Every bet on it is refunded in full.`] as const, { timeout: 5000 });
+      await wp.selectOption('#slip-room', ROOM60);
+      expect(await wp.textContent('#slip-period')).toBe('Watching only: this server does not take bets from this page.');
+    };
+    await expectVoid();
+    await wp.screenshot({ path: `${ARTIFACTS}/page-e2e-void.png`, fullPage: true });
+    // a page loaded during the void period (hello: no commitment) says void too, not "Betting open"
+    await wp.reload();
+    await wp.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
+    await expectVoid();
+    await expectPlayerText(wp);
+
+    // an open 5 s period voided by the operator: the card turns void at once (the `void` event),
+    // in player words (the operator's reason is not shown), and the period's row says refunded
+    const open5 = await nextPeriod(wp, await wp.textContent(card('.period')));
+    expect(await wp.textContent(card('.phase'))).toBe('Betting open');
+    const r = await fetch(`${base}/api/rooms/${ROOM}/periods/${open5}/void`, { method: 'POST', headers: { authorization: `Bearer ${OP}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'E_TEST operator note FIVED_SOMETHING' }) });
+    expect(r.status).toBe(200);
+    await wp.waitForSelector(`.room[data-room="${ROOM}"][data-phase="void"]`, { timeout: 3000 });
+    expect(await wp.textContent(card('.phase'))).toBe('Void · bets refunded');
+    expect(await wp.textContent(card('[data-testid="void-note"]'))).toBe('Void: this period has no result because it was cancelled by the operator. Every bet on it is refunded in full.');
+    expect(await wp.textContent(card(`.result.void[data-period="${open5}"]`))).toContain('void: it was cancelled by the operator · bets refunded');
+    await expectPlayerText(wp);
+    // the next period is an ordinary one again
+    await nextPeriod(wp, open5);
+    await wp.waitForSelector(`.room[data-room="${ROOM}"]:not([data-phase="void"])`, { timeout: 3000 });
+    expect(await wp.locator(card('[data-testid="void-note"]')).isHidden()).toBe(true);
+    expect(errors).toEqual([]);
   });
 });
 

@@ -96,3 +96,22 @@ describe('demo session', () => {
     expect(isFresh({ ...s, token: 'opaque' }, 0)).toBe(true);
   });
 });
+
+describe('player messages (issue 16: page units, no codes, exact wins)', () => {
+  it('stake limits from the server (minor units) in the page units', async () => {
+    const { playerError } = await import('../web/format.js');
+    expect(playerError('E_STAKE_TOO_LOW', 'stake 1 is below the minimum 2')).toBe('The minimum stake is 0.02.');
+    expect(playerError('E_STAKE_TOO_HIGH', 'stake 20000000 is above the maximum 10000000')).toBe('The maximum stake is 100,000.00.');
+    expect(playerError('E_STAKE_TOO_LOW', 'stake 1 leaves no net stake after the fee')).toMatch(/too small/);
+    for (const code of ['E_INSUFFICIENT_FUNDS', 'E_PERIOD_FROZEN', 'E_SOMETHING_NEW', undefined]) expect(playerError(code, 'period 20250101000000001 FIVED_X')).not.toMatch(/E_|FIVED_|\d{17}/);
+  });
+  it('void reasons and outcomes', async () => {
+    const { outcomeText, voidText } = await import('../web/format.js');
+    expect(voidText('no commitment before the period opened')).toBe('Void: this period has no result because its draw was not prepared in time. Every bet on it is refunded in full.');
+    expect(voidText('the committed seed cannot be unsealed (E_SEED_KEY_UNKNOWN)')).not.toMatch(/E_/);
+    expect(voidText('operator typed FIVED_X')).toMatch(/cancelled by the operator/);
+    expect(outcomeText('won', 500, 980)).toBe('won: paid 9.80 (stake 5.00, profit 4.80)');
+    expect(outcomeText('lost', 250, 0)).toBe('lost the 2.50 stake');
+    expect(outcomeText('refunded', 250, 250)).toBe('refunded 2.50');
+  });
+});

@@ -12,14 +12,18 @@ import {
   durationLabel,
   formatCountdown,
   formatMoney,
+  outcomeText,
   periodSeq,
+  playerError,
   progress,
   shortHex,
   sumTags,
+  voidReasonText,
+  voidText,
 } from './format.js';
 import { demoSession, forgetSession, jwtExpiry, type DemoSession } from './session.js';
 import { KINDS, multiplierOf, picksFor, readSlip } from './slip.js';
-import { verifyInBrowser } from './verify-view.js';
+import { verifiedFromHistory, verifyInBrowser } from './verify-view.js';
 
 const RESULTS_PER_ROOM = 6;
 const MY_BETS_SHOWN = 20;
@@ -57,8 +61,12 @@ interface RoomView {
   period: HTMLElement;
   commitment: HTMLElement;
   results: HTMLOListElement;
+  voidNote: HTMLElement;
   remainingMs: number;
   frozen: boolean;
+  /** the current period is void (no commitment, or voided while open): no bets, bets refunded */
+  void: boolean;
+  historyLoaded: boolean;
 }
 
 interface MyBet extends BetOutcome {
@@ -73,6 +81,8 @@ let client: FivedClient;
 let failedConnects = 0; // connects that closed before a hello, in a row
 let connectedSinceClose = false;
 const slip = { room: '', kind: 'A' as BetKind, pick: 7 as BetPick };
+/** the bet the status line under the slip speaks of: it follows that bet to its outcome */
+let statusBet: { betId: string; room: string; periodId: string } | null = null;
 
 // ---- header: connection and wallet ----
 
@@ -103,18 +113,21 @@ function roomView(info: RoomInfo): RoomView {
   const period = h('dd', { class: 'mono period' });
   const commitment = h('dd', { class: 'mono commitment' });
   const results = h('ol', { class: 'results' });
+  const voidNote = h('p', { class: 'void-note', 'data-testid': 'void-note', hidden: true });
   const card = h(
     'article',
     { class: 'card room', 'data-room': info.room },
     h('header', { class: 'room-head' }, h('h2', {}, `${durationLabel(info.duration)} room`), phase),
     countdown,
     h('div', { class: 'bar' }, bar),
+    voidNote,
     h('dl', { class: 'meta' }, h('dt', {}, 'Period'), period, h('dt', {}, 'Commitment'), commitment),
     h('h3', {}, 'Latest results'),
     results,
   );
   results.append(h('li', { class: 'empty' }, 'Waiting for the first result…'));
-  const view: RoomView = { info, card, countdown, bar, phase, period, commitment, results, remainingMs: info.endsAt - Date.now(), frozen: false };
+  // periodId '' until showPeriod fills it in: the first period counts as a change (void or not)
+  const view: RoomView = { info: { ...info, periodId: '' }, card, countdown, bar, phase, period, commitment, results, voidNote, remainingMs: info.endsAt - Date.now(), frozen: false, void: false, historyLoaded: false };
   rooms.set(info.room, view);
   const list = $('rooms');
   // keep rooms in duration order
@@ -127,13 +140,43 @@ function roomView(info: RoomInfo): RoomView {
 
 function showPeriod(info: RoomInfo): void {
   const v = roomView(info);
+  const changed = v.info.periodId !== info.periodId;
   v.info = info;
+  // a period without a commitment is void (the gateway sends null for one voided while open too)
+  if (info.commitment === null) {
+    if (changed || !v.void) {
+      markVoid(v, true, null);
+      void voidReasonOf(v, info.periodId);
+    }
+  } else if (changed) markVoid(v, false, null);
   v.period.textContent = info.periodId;
   v.period.title = `starts ${clockTime(info.startsAt)}, betting closes ${clockTime(info.freezeAt)}, ends ${clockTime(info.endsAt)}`;
-  v.commitment.textContent = info.commitment ? shortHex(info.commitment, 10) : 'none (period void)';
+  v.commitment.textContent = info.commitment ? shortHex(info.commitment, 10) : 'none (void period)';
   v.commitment.title = info.commitment ?? '';
   const remaining = info.endsAt - client.serverNow();
   showCountdown(v, remaining, client.serverNow() >= info.freezeAt);
+  if (changed) renderBetStatus();
+}
+
+/** Shows (or clears) the current period's void state on its card; `reason` is the server's, if known. */
+function markVoid(v: RoomView, isVoid: boolean, reason: string | null): void {
+  v.void = isVoid;
+  v.voidNote.hidden = !isVoid;
+  v.voidNote.textContent = isVoid ? voidText(reason) : '';
+  showCountdown(v, v.remainingMs, v.frozen);
+  if (statusBet?.room === v.info.room) renderBetStatus();
+}
+
+/** The void reason of a period announced without a commitment (the lookup has it; hello does not). */
+async function voidReasonOf(v: RoomView, periodId: string): Promise<void> {
+  try {
+    const res = await fetch(`/api/rooms/${encodeURIComponent(v.info.room)}/periods/${periodId}`, { headers: { accept: 'application/json' } });
+    if (!res.ok) return;
+    const p = (await res.json()) as { void?: boolean; status?: string; voidReason?: string | null };
+    if (v.info.periodId === periodId && v.void && (p.void || p.status === 'void')) markVoid(v, true, p.voidReason ?? null);
+  } catch {
+    // the generic void text stays
+  }
 }
 
 function showCountdown(v: RoomView, remainingMs: number, frozen: boolean): void {
@@ -141,8 +184,8 @@ function showCountdown(v: RoomView, remainingMs: number, frozen: boolean): void 
   v.frozen = frozen;
   v.countdown.textContent = formatCountdown(remainingMs);
   v.bar.style.width = `${(progress(remainingMs, v.info.duration) * 100).toFixed(1)}%`;
-  v.phase.textContent = frozen ? 'Betting closed' : 'Betting open';
-  v.card.dataset.phase = frozen ? 'frozen' : 'betting';
+  v.phase.textContent = v.void ? 'Void · bets refunded' : frozen ? 'Betting closed' : 'Betting open';
+  v.card.dataset.phase = v.void ? 'void' : frozen ? 'frozen' : 'betting';
   if (v.info.room === slip.room) renderSlipState();
 }
 
@@ -178,29 +221,58 @@ function resultItem(r: VerifiedResult): HTMLLIElement {
     h('div', { class: 'result-row' }, h('span', { class: 'pid', title: r.periodId }, `#${periodSeq(r.periodId)}`), balls, h('span', { class: 'sum' }, `Σ ${r.sum}`, ...tags), button),
     out,
   );
-  if (!r.verified) li.append(h('p', { class: 'warn small' }, `The client flagged this result: ${r.verification.reason ?? 'unverified'}`));
+  if (!r.verified) li.append(h('p', { class: 'warn small' }, 'This result does not verify against its commitment: do not trust it.'));
   return li;
 }
 
-function addResult(r: VerifiedResult): void {
-  const v = rooms.get(r.room);
-  if (!v) return;
+/** Puts a row in a room's results, newest period first; a period already listed is left alone. */
+function insertRow(v: RoomView, periodId: string, item: HTMLLIElement): boolean {
   v.results.querySelector('.empty')?.remove();
-  if (v.results.querySelector(`[data-period="${r.periodId}"]`)) return;
-  const item = resultItem(r);
-  // newest first, by period id
-  const later = [...v.results.children].find((li) => ((li as HTMLElement).dataset.period ?? '') < r.periodId);
+  if (v.results.querySelector(`[data-period="${periodId}"]`)) return false;
+  const later = [...v.results.children].find((li) => ((li as HTMLElement).dataset.period ?? '') < periodId);
   v.results.insertBefore(item, later ?? null);
-  item.classList.add('fresh');
   while (v.results.children.length > RESULTS_PER_ROOM) v.results.lastElementChild!.remove();
+  return true;
 }
 
-function addVoid(room: string, periodId: string, reason: string): void {
+function addResult(r: VerifiedResult, fresh = true): void {
+  const v = rooms.get(r.room);
+  if (!v) return;
+  const item = resultItem(r);
+  if (insertRow(v, r.periodId, item) && fresh) item.classList.add('fresh');
+}
+
+function addVoid(room: string, periodId: string, reason: string | null): void {
   const v = rooms.get(room);
   if (!v) return;
-  v.results.querySelector('.empty')?.remove();
-  v.results.prepend(h('li', { class: 'result void', 'data-period': periodId }, h('div', { class: 'result-row' }, h('span', { class: 'pid' }, `#${periodSeq(periodId)}`), h('span', { class: 'void-text' }, `void — ${reason}`))));
-  while (v.results.children.length > RESULTS_PER_ROOM) v.results.lastElementChild!.remove();
+  insertRow(v, periodId, h('li', { class: 'result void', 'data-period': periodId }, h('div', { class: 'result-row' }, h('span', { class: 'pid' }, `#${periodSeq(periodId)}`), h('span', { class: 'void-text' }, `void: ${voidReasonText(reason)} · bets refunded`))));
+}
+
+function onVoid(room: string, periodId: string, reason: string): void {
+  addVoid(room, periodId, reason);
+  const v = rooms.get(room);
+  if (v && v.info.periodId === periodId) markVoid(v, true, reason);
+}
+
+/**
+ * The latest revealed results of a room from the history API, so a page (re)loaded between two
+ * results shows the last one instead of "Waiting…". Entries are the period objects of the
+ * lookup: a `result` to show (status 'settled', or 'resulted' from older gateways) or a void one.
+ */
+async function loadHistory(v: RoomView): Promise<void> {
+  if (v.historyLoaded) return;
+  v.historyLoaded = true;
+  try {
+    const res = await fetch(`/api/rooms/${encodeURIComponent(v.info.room)}/periods?limit=${RESULTS_PER_ROOM}`, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(String(res.status));
+    const list = (await res.json()) as Array<{ room: string; periodId: string; endsAt: number; commitment: string | null; result: { digits: VerifiedResult['digits']; sum: number; seed: string } | null; status?: string; void?: boolean; voidReason?: string | null }>;
+    for (const e of list) {
+      if (e.void === true || e.status === 'void') addVoid(v.info.room, e.periodId, e.voidReason ?? null);
+      else if (e.result && e.commitment) addResult(await verifiedFromHistory({ ...e, commitment: e.commitment, result: e.result }, v.info, client.serverNow()), false);
+    }
+  } catch {
+    v.historyLoaded = false; // tried again on the next hello; live results still arrive
+  }
 }
 
 // ---- bet slip ----
@@ -236,7 +308,7 @@ function renderSlipState(): void {
   const note = $('slip-period');
   if (!session) {
     button.disabled = true;
-    note.textContent = 'Watching only: betting needs a demo session (FIVED_DEMO=true on the gateway).';
+    note.textContent = 'Watching only: this server does not take bets from this page.';
     return;
   }
   if (!v) {
@@ -244,8 +316,10 @@ function renderSlipState(): void {
     note.textContent = '';
     return;
   }
-  button.disabled = v.frozen || client.state !== 'ready';
-  note.textContent = v.frozen ? `Betting on #${periodSeq(v.info.periodId)} is closed; the next period opens in ${formatCountdown(v.remainingMs)}.` : `Bets go on period #${periodSeq(v.info.periodId)}.`;
+  button.disabled = v.void || v.frozen || client.state !== 'ready';
+  note.textContent = v.void
+    ? `Period #${periodSeq(v.info.periodId)} is void and takes no bets; the next period opens in ${formatCountdown(v.remainingMs)}.`
+    : v.frozen ? `Betting on #${periodSeq(v.info.periodId)} is closed; the next period opens in ${formatCountdown(v.remainingMs)}.` : `Bets go on period #${periodSeq(v.info.periodId)}.`;
 }
 
 async function placeBet(ev: Event): Promise<void> {
@@ -253,22 +327,50 @@ async function placeBet(ev: Event): Promise<void> {
   const status = $('bet-status');
   const read = readSlip({ room: slip.room, kind: slip.kind, pick: String(slip.pick), amount: ($('slip-amount') as HTMLInputElement).value });
   if (!read.ok) {
+    statusBet = null;
     status.dataset.kind = 'error';
     status.textContent = read.error;
     return;
   }
+  statusBet = null;
   status.dataset.kind = 'pending';
   status.textContent = 'Placing…';
   try {
     const ack = await client.bet(read.bet);
     setBalance(ack.balance);
     upsertBet({ betId: ack.betId, clientBetId: ack.clientBetId, room: ack.room, periodId: ack.periodId, kind: ack.kind, pick: ack.pick, amount: ack.amount, payout: 0, state: 'pending' });
-    status.dataset.kind = 'ok';
-    status.textContent = `Accepted: ${betLabel(ack.kind, ack.pick)} for ${formatMoney(ack.amount)} on #${periodSeq(ack.periodId)}${ack.duplicate ? ' (already placed)' : ''}`;
+    statusBet = { betId: ack.betId, room: ack.room, periodId: ack.periodId };
+    renderBetStatus(ack.duplicate ? ' (already placed)' : '');
   } catch (err) {
     const e = err as { code?: string; message?: string };
     status.dataset.kind = 'error';
-    status.textContent = `Rejected (${e.code ?? 'error'}): ${e.message ?? String(err)}`;
+    status.textContent = `Not placed. ${playerError(e.code, e.message)}`;
+  }
+}
+
+/**
+ * The status line follows the last placed bet: accepted while its period takes bets, waiting
+ * once the period has moved on, then its outcome (won with the payout and the profit, lost, refunded).
+ */
+function renderBetStatus(extra = ''): void {
+  if (!statusBet) return;
+  const status = $('bet-status');
+  const b = myBets.get(statusBet.betId);
+  if (!b) return;
+  const what = `${betLabel(b.kind, b.pick)} for ${formatMoney(b.amount)} on #${periodSeq(b.periodId)}`;
+  const current = rooms.get(b.room)?.info.periodId ?? b.periodId;
+  if (b.state !== 'pending') {
+    status.dataset.kind = b.state;
+    status.textContent = `${what}: ${outcomeText(b.state, b.amount, b.payout)}`;
+  } else if (current === b.periodId && rooms.get(b.room)?.void) {
+    status.dataset.kind = 'pending';
+    status.textContent = `${what}: the period is void, so this bet is refunded in full.`;
+  } else if (current === b.periodId) {
+    status.dataset.kind = 'ok';
+    status.textContent = `Accepted: ${what}${extra}. The result comes at the end of the period.`;
+  } else {
+    status.dataset.kind = 'pending';
+    status.textContent = `${what}: the period has ended, waiting for the result…`;
   }
 }
 
@@ -283,6 +385,7 @@ function upsertBet(b: MyBet): void {
     if (oldest) myBets.delete(oldest.betId);
   }
   renderMyBets();
+  if (statusBet?.betId === b.betId) renderBetStatus();
 }
 
 function renderMyBets(): void {
@@ -299,7 +402,7 @@ function renderMyBets(): void {
         { class: `bet ${b.state}`, 'data-bet': b.betId, 'data-state': b.state },
         h('span', { class: 'bet-what' }, h('strong', {}, betLabel(b.kind, b.pick)), h('span', { class: 'muted' }, ` ${durationLabel(rooms.get(b.room)?.info.duration ?? 0)} · #${periodSeq(b.periodId)}`)),
         h('span', { class: 'bet-amount' }, formatMoney(b.amount)),
-        h('span', { class: 'bet-state' }, b.state === 'won' ? `won ${formatMoney(b.payout)}` : b.state === 'refunded' ? 'refunded' : b.state),
+        h('span', { class: 'bet-state' }, b.state === 'won' ? `won · paid ${formatMoney(b.payout)} (profit ${formatMoney(b.payout - b.amount)})` : b.state === 'refunded' ? 'refunded' : b.state),
       ),
     ),
   );
@@ -308,8 +411,16 @@ function renderMyBets(): void {
 function onSettled(s: SettledMsg): void {
   for (const b of s.bets) upsertBet({ ...b, room: s.room, periodId: s.periodId });
   setBalance(s.balance);
-  const won = s.bets.reduce((n, b) => n + (b.state === 'won' ? b.payout : 0), 0);
-  if (won > 0) toast(`You won ${formatMoney(won)} on #${periodSeq(s.periodId)}`, 'win');
+  // exact: what was paid, the stake it came from and the profit over it (the payout includes the stake's return)
+  const wins = s.bets.filter((b) => b.state === 'won');
+  if (wins.length === 1) {
+    const b = wins[0]!;
+    toast(`${betLabel(b.kind, b.pick)} won on #${periodSeq(s.periodId)}: paid ${formatMoney(b.payout)} (stake ${formatMoney(b.amount)}, profit ${formatMoney(b.payout - b.amount)})`, 'win');
+  } else if (wins.length > 1) {
+    const paid = wins.reduce((n, b) => n + b.payout, 0);
+    const staked = wins.reduce((n, b) => n + b.amount, 0);
+    toast(`${wins.length} bets won on #${periodSeq(s.periodId)}: paid ${formatMoney(paid)} (stakes ${formatMoney(staked)}, profit ${formatMoney(paid - staked)})`, 'win');
+  }
 }
 
 async function refreshWallet(): Promise<void> {
@@ -382,6 +493,10 @@ async function main(): Promise<void> {
     setConn('live', 'Live');
     for (const info of hello.rooms) showPeriod(info);
     client.subscribe(hello.rooms.map((r) => r.room));
+    for (const info of hello.rooms) {
+      const v = rooms.get(info.room);
+      if (v) void loadHistory(v);
+    }
     void refreshWallet();
   });
   client.on('subscribed', (m) => m.rooms.forEach(showPeriod));
@@ -391,13 +506,16 @@ async function main(): Promise<void> {
     const v = rooms.get(c.room);
     if (v && v.info.periodId === c.periodId) showCountdown(v, v.remainingMs, true);
   });
-  client.on('result', addResult);
-  client.on('recovery', ({ results }) => results.forEach(addResult));
-  client.on('void', (m) => addVoid(m.room, m.periodId, m.reason));
+  client.on('result', (r) => addResult(r));
+  client.on('recovery', ({ results }) => results.forEach((r) => addResult(r)));
+  client.on('void', (m) => onVoid(m.room, m.periodId, m.reason));
   client.on('settled', onSettled);
-  client.on('warning', (w) => toast(w.message, 'error'));
+  // players read plain sentences: the codes and details stay in the SDK's events (and the console of a developer who wants them)
+  client.on('warning', (w) => {
+    if (w.code === 'E_RESULT_MISMATCH') toast('A result did not verify against its commitment; it is marked in its room.', 'error');
+  });
   client.on('error', (e) => {
-    if (e.code !== 'E_TIMEOUT') toast(`${e.code}: ${e.message}`, 'error');
+    if (e.code !== 'E_TIMEOUT') toast(playerError(e.code, e.message, 'Something went wrong; the page keeps trying.'), 'error');
   });
 }
 

@@ -1,5 +1,5 @@
-// The demo session: a token and a demo balance from POST /api/demo/session (only when the gateway
-// runs with FIVED_DEMO on). Kept in sessionStorage so a reload keeps the same player and bets.
+// The demo session: a token and a demo balance from POST /api/demo/session, asked for only when
+// GET /api/time says the gateway hands them out (`demo`: FIVED_DEMO on). Kept in sessionStorage so a reload keeps the same player and bets.
 
 export interface DemoSession {
   token: string;
@@ -41,6 +41,9 @@ export async function demoSession(storage: Storage | undefined, now = Date.now()
   } catch {
     // unreadable: fetch a new one
   }
+  // ask first whether this gateway hands out demo sessions at all (GET /api/time says `demo`):
+  // a watch-only gateway answers the POST with 404, which a browser logs as a console error
+  if (!(await demoOn())) return null;
   let res: Response;
   try {
     res = await fetch('/api/demo/session', { method: 'POST', headers: { accept: 'application/json' } });
@@ -52,6 +55,18 @@ export async function demoSession(storage: Storage | undefined, now = Date.now()
   if (!isSession(body)) return null;
   storage?.setItem(KEY, JSON.stringify(body));
   return body;
+}
+
+/** Whether the gateway runs with demo sessions (the `demo` field of GET /api/time); false when it cannot tell. */
+export async function demoOn(): Promise<boolean> {
+  try {
+    const res = await fetch('/api/time', { headers: { accept: 'application/json' } });
+    if (!res.ok) return false;
+    const body = (await res.json()) as { demo?: unknown } | null;
+    return body?.demo === true;
+  } catch {
+    return false;
+  }
 }
 
 export function forgetSession(storage: Storage | undefined): void {

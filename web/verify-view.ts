@@ -21,10 +21,23 @@ export function verdictOf(v: ResultVerification): VerifyVerdict {
       detail: `SHA-256(seed) equals the commitment${v.announcedOk ? ' announced before betting' : ''}, and the seed draws ${d}.`,
     };
   }
-  return { ok: false, label: '✗ Does not match', detail: v.reason ?? 'The revealed seed does not reproduce this result.' };
+  // the reasons are plain sentences, except a malformed seed or commitment (a coded error): players read no codes
+  const plain = v.reason && !/\bE_[A-Z_]+/.test(v.reason) ? v.reason : undefined;
+  return { ok: false, label: '✗ Does not match', detail: plain ?? 'The revealed seed does not reproduce this result.' };
 }
 
 /** Recomputes the draw in this browser and returns the verdict. */
 export async function verifyInBrowser(r: ResultPayload, announcedCommitment: string | null, backend?: HashBackendOption): Promise<VerifyVerdict> {
   return verdictOf(await verifyResult(r, announcedCommitment, backend));
+}
+
+/** A result read from the history API (`result` of a period object), as the SDK would have delivered it, verified here. */
+export async function verifiedFromHistory(
+  entry: { room: string; periodId: string; endsAt: number; commitment: string; result: { digits: ResultPayload['digits']; sum: number; seed: string } },
+  room: { duration: number; timeline: string },
+  receivedAt: number,
+): Promise<ResultPayload & { verified: boolean; verification: ResultVerification; early: boolean; recovered: boolean; receivedAt: number }> {
+  const r: ResultPayload = { room: entry.room, duration: room.duration, timeline: room.timeline, periodId: entry.periodId, digits: entry.result.digits, sum: entry.result.sum, seed: entry.result.seed, commitment: entry.commitment, endsAt: entry.endsAt };
+  const verification = await verifyResult(r, null);
+  return { ...r, verified: verification.verified, verification, early: false, recovered: true, receivedAt };
 }

@@ -93,7 +93,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   for (const p of ['/health', '/ready', '/metrics']) methodNotAllowed(p, 0);
 
   // ---- public read API ----
-  guarded('get', '/api/time', 0, () => json(200, { now: clock.now() }));
+  // `demo`: whether POST /api/demo/session hands out sessions, so the page learns it without a failing request
+  guarded('get', '/api/time', 0, () => json(200, { now: clock.now(), demo: cfg.demo }));
   guarded('get', '/api/rooms', 0, () => {
     const now = clock.now();
     return json(200, ctx.rooms.map((room) => {
