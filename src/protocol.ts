@@ -164,6 +164,9 @@ export interface SettledMsg {
   /** true when the player had more bets in the period than the message carries (ask `my_bets`) */
   more: boolean;
   balance: number;
+  /** present (true) on a notice sent after a `subscribe` with `since` for a period settled while the
+   *  player was away (or connected elsewhere), absent on the live notice */
+  recovered?: true;
 }
 
 /**

@@ -213,4 +213,38 @@ describe('client SDK ↔ real gateway', () => {
     const ids = [first.periodId, ...recovered.map((r) => r.periodId), next.periodId];
     for (let i = 1; i < ids.length; i++) expect(BigInt(ids[i]!) - BigInt(ids[i - 1]!)).toBe(1n);
   });
+
+  it('after an outage, a signed-in client gets a recovered settled event for its period settled while it was away, after that period\'s result', async () => {
+    const s = await demoSession();
+    const c = open({ token: s.token, rooms: [ROOM], staleAfterMs: 4000 });
+    await c.ready(10_000);
+    const order: string[] = [];
+    const settled: SettledMsg[] = [];
+    c.on('settled', (m) => {
+      settled.push(m);
+      order.push(`settled:${m.periodId}`);
+    });
+    c.on('recovery', (m) => order.push(...m.results.map((r) => `result:${r.periodId}`)));
+    c.on('result', (r) => order.push(`result:${r.periodId}`));
+    const p = await freshPeriod(c);
+    const ack = await c.bet({ room: ROOM, kind: 'A', pick: 4, amount: 100 });
+    expect(ack.periodId).toBe(p.periodId);
+    // the network goes before the period ends, for two more periods
+    const closeP = c.next('close', 5000);
+    await relay.down();
+    await closeP;
+    await new Promise((r) => setTimeout(r, Math.max(0, p.endsAt - Date.now()) + 6500));
+    await relay.up();
+    const got = await until<SettledMsg>(c, 'settled', (m: SettledMsg) => m.periodId === p.periodId);
+    expect(got.recovered).toBe(true);
+    expect(settled.map((m) => m.periodId)).toEqual([p.periodId]); // exactly its one period
+    expect(order.indexOf(`result:${p.periodId}`)).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf(`result:${p.periodId}`)).toBeLessThan(order.indexOf(`settled:${p.periodId}`));
+    // the outcome is the store's (my_bets) and the balance the wallet's
+    const mine = await c.myBets({ room: ROOM, periodId: p.periodId });
+    expect(got.bets).toEqual(mine.map(({ room: _r, periodId: _p, ...b }) => b));
+    expect(got.bets).toEqual([expect.objectContaining({ betId: ack.betId, state: expect.stringMatching(/^(won|lost)$/) })]);
+    expect(got.more).toBe(false);
+    expect(await c.balance()).toBe(got.balance);
+  });
 });

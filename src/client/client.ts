@@ -97,6 +97,14 @@ export interface VerifiedResult extends ResultPayload {
   receivedAt: number;
 }
 
+/**
+ * A `settled` notice: the player's outcomes in one period and the balance after it. `recovered:
+ * true` when it was sent after a reconnect (a `subscribe` with `since`) for a period settled while
+ * this client was away; absent on a live one. Handed out once per room and period, after the
+ * results received before it.
+ */
+export type SettledEvent = SettledMsg;
+
 export interface ClientErrorEvent {
   code: string;
   message: string;
@@ -120,7 +128,7 @@ export interface ClientEvents {
   closed: ClosedMsg;
   result: VerifiedResult;
   void: VoidMsg;
-  settled: SettledMsg;
+  settled: SettledEvent;
   recovery: { room: string; results: VerifiedResult[] };
   error: ClientErrorEvent;
   warning: WarningEvent;
@@ -189,6 +197,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
   readonly #commitments = new Map<string, string>(); // room/periodId → commitment announced at start
   readonly #endsAt = new Map<string, number>(); // room/periodId → endsAt announced at start
   readonly #seenResults = new Map<string, true>(); // room/periodId of results handed out
+  readonly #seenSettled = new Map<string, true>(); // room/periodId of settled notices handed out
   readonly #requests: PendingRequests;
   #ws: WebSocketLike | null = null;
   #gen = 0; // bumps per socket: handlers of an old socket do nothing
@@ -549,7 +558,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
         this.#cursor.sawOutcome(msg.room, msg.periodId);
         return this.emit('void', msg);
       case ServerType.SETTLED:
-        return this.emit('settled', msg);
+        return this.#queueSettled(msg);
       case ServerType.PONG:
         this.#clock.observe(msg.now);
         this.#requests.settle(msg);
@@ -596,6 +605,20 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
       }
       if (recovered) this.emit('recovery', { room, results: out });
       else for (const v of out) this.emit('result', v);
+    });
+  }
+
+  /**
+   * After the results queued before it (its period's result is verified and handed out first);
+   * once per room and period: around a reconnect the live notice and the recovered one can both
+   * arrive.
+   */
+  #queueSettled(msg: SettledMsg): void {
+    this.#results = this.#results.then(() => {
+      const key = `${msg.room}/${msg.periodId}`;
+      if (this.#seenSettled.has(key)) return;
+      remember(this.#seenSettled, key, true);
+      this.emit('settled', msg);
     });
   }
 

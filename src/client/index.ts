@@ -17,6 +17,7 @@ export {
   type ClientOptions,
   type ConnectionState,
   type MyBetsQuery,
+  type SettledEvent,
   type TokenSource,
   type VerifiedResult,
   type WarningEvent,

@@ -9,7 +9,7 @@ import { PATTERN_COUNT } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { renderMetrics } from '../runtime/metrics.js';
 import { findRoom, windowAt, windowOf, type Room } from '../runtime/rooms.js';
-import type { PeriodRecord } from '../store/types.js';
+import type { HistoryEntry, PeriodRecord, PeriodStatus, ResultTracking, StoredResult } from '../store/types.js';
 import { demoUserId, operatorAllowed, type TokenVerifier } from './auth.js';
 import { placeBet } from './bets.js';
 import { revealed, type GatewayContext } from './context.js';
@@ -34,6 +34,70 @@ export interface ApiHooks {
   voidPeriod(room: Room, periodId: string, reason: string): Promise<{ refunded: number }>;
   /** the store voided the period (a result that did not verify): mark it void here, tell this gateway's clients */
   voided(room: Room, periodId: string, reason: string): Promise<void>;
+}
+
+/** A period as the public API shows it: the lookup, and each item of the history. */
+export interface PeriodView {
+  room: string;
+  periodId: string;
+  startsAt: number;
+  freezeAt: number;
+  endsAt: number;
+  commitment: string | null;
+  /** null until this gateway's gate (context.revealed), and for a result that does not verify */
+  result: { digits: number[]; sum: number; seed: string } | null;
+  status: PeriodStatus;
+  void: boolean;
+  voidReason: string | null;
+  settled: boolean;
+  /** null before the freeze */
+  betCount: number | null;
+}
+
+/** A period record whose stored result may be the history stream's copy (no tracking). */
+type ViewRecord = Omit<PeriodRecord, 'result'> & { result: (Omit<StoredResult, 'tracking'> & { tracking?: ResultTracking }) | null };
+
+/** The result shown (past the gate, not void, verifying against the commitment), or null. */
+function shownResult(ctx: GatewayContext, room: Room, rec: ViewRecord, now: number): ViewRecord['result'] {
+  const ended = revealed(ctx, windowOf(room, rec.periodId).endsAt, now);
+  return ended && rec.status !== 'void' && rec.result && storedResultVerifies(rec.result, rec.commitment) ? rec.result : null;
+}
+
+/**
+ * THE one view of a period, for the public lookup, the history and the operator variant.
+ * Everything of the result (digits, seed, settled state) waits for this gateway's gate
+ * (context.revealed: the same instant its WebSocket result goes out), and only a result that
+ * verifies against the commitment is ever shown. `tracking` is added by the operator route only.
+ */
+export function periodView(ctx: GatewayContext, room: Room, rec: ViewRecord, now: number): PeriodView {
+  const w = windowOf(room, rec.periodId);
+  const ended = revealed(ctx, w.endsAt, now);
+  const isVoid = rec.status === 'void';
+  const shown = shownResult(ctx, room, rec, now);
+  return {
+    room: room.name, periodId: rec.periodId, startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt, commitment: rec.commitment,
+    result: shown ? { digits: [...shown.digits], sum: shown.sum, seed: shown.seed } : null,
+    status: ended ? rec.status : isVoid ? 'void' : now >= w.freezeAt ? 'frozen' : 'open',
+    void: isVoid, voidReason: isVoid ? rec.voidReason : null,
+    settled: ended ? rec.settled : false,
+    betCount: now >= w.freezeAt ? rec.betCount : null,
+  };
+}
+
+function trackingOf(ctx: GatewayContext, room: Room, rec: ViewRecord, now: number): ResultTracking | null {
+  return shownResult(ctx, room, rec, now)?.tracking ?? null;
+}
+
+function historyResult(h: HistoryEntry): ViewRecord['result'] {
+  return { duration: h.duration, timeline: h.timeline, periodId: h.periodId, digits: h.digits, sum: h.sum, seed: h.seed, commitment: h.commitment };
+}
+
+/**
+ * A history entry whose period record has expired (PERIOD_TTL_S, 2 days): the result is the
+ * stream's (verified by the caller); whether it was settled and how many bets it had are gone.
+ */
+function expiredRecord(h: HistoryEntry): ViewRecord {
+  return { duration: h.duration, timeline: h.timeline, periodId: h.periodId, status: 'resulted', commitment: h.commitment, result: historyResult(h), voidReason: null, betCount: 0, settled: false };
 }
 
 function notFound(what: string): never {
@@ -104,33 +168,17 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     }));
   });
 
-  // One view of a period for the public lookup and its operator variant. Everything of the result
-  // (digits, seed, settled state) waits for this gateway's gate (context.revealed: the same
-  // instant its WebSocket result goes out), and only a result that verifies against the
-  // commitment is ever shown. `tracking` (which instance computed it, stakes, liability) only on
-  // the operator variant.
-  const periodView = (room: Room, rec: PeriodRecord, now: number, withTracking: boolean) => {
-    const w = windowOf(room, rec.periodId);
-    const ended = revealed(ctx, w.endsAt, now);
-    const isVoid = rec.status === 'void';
-    const shown = ended && !isVoid && rec.result && storedResultVerifies(rec.result, rec.commitment) ? rec.result : null;
-    const result = shown ? { digits: [...shown.digits], sum: shown.sum, seed: shown.seed } : null;
-    const view = {
-      room: room.name, periodId: rec.periodId, startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt, commitment: rec.commitment,
-      result,
-      status: ended ? rec.status : isVoid ? 'void' : now >= w.freezeAt ? 'frozen' : 'open',
-      void: isVoid, voidReason: isVoid ? rec.voidReason : null,
-      settled: ended ? rec.settled : false,
-      betCount: now >= w.freezeAt ? rec.betCount : null,
-    };
-    return withTracking ? { ...view, tracking: shown ? shown.tracking : null } : view;
-  };
-
-  /** The period's record; a revealed result that does not verify voids the period first (row 10). */
-  const lookup = async (room: Room, periodId: string): Promise<{ rec: PeriodRecord; now: number }> => {
+  /** The period's record; a revealed result that does not verify voids the period first (row 10).
+   *  No record at all: 404, or null when not `throwIfNone`. */
+  async function lookup(room: Room, periodId: string): Promise<{ rec: PeriodRecord; now: number }>;
+  async function lookup(room: Room, periodId: string, throwIfNone: boolean): Promise<{ rec: PeriodRecord; now: number } | null>;
+  async function lookup(room: Room, periodId: string, throwIfNone = true): Promise<{ rec: PeriodRecord; now: number } | null> {
     const ref = { duration: room.duration, timeline: room.timeline, periodId };
     let rec = await store.getPeriod(ref);
-    if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) notFound(`no record of period ${periodId} in ${room.name}`);
+    if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) {
+      if (!throwIfNone) return null;
+      notFound(`no record of period ${periodId} in ${room.name}`);
+    }
     const w = windowOf(room, periodId);
     let now = clock.now();
     if (rec.result && rec.status !== 'void' && revealed(ctx, w.endsAt, now) && !storedResultVerifies(rec.result, rec.commitment)) {
@@ -140,21 +188,44 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
       now = clock.now();
     }
     return { rec, now };
-  };
+  }
 
-  const finalPeriods = new FinalPeriods();
+  // Views of periods that can no longer change (past the gate and settled, or void): served from
+  // memory, so a lookup or a history page of them costs no store round trip.
+  const finalPeriods = new FinalPeriods<PeriodView>();
+  /**
+   * The public view of one period: from the cache when final, else read (and remembered when it
+   * turned final). `fallback`: the period's history entry, for a record whose stored result has
+   * expired (RESULT_TTL_S) — the entry was verified against its own commitment by the caller.
+   * Returns null for a period with no record at all.
+   */
+  const publicView = async (room: Room, periodId: string, fallback?: HistoryEntry): Promise<PeriodView | null> => {
+    const cached = finalPeriods.get(room.name, periodId);
+    if (cached) return cached;
+    const found = await lookup(room, periodId, fallback === undefined);
+    if (!found) {
+      if (!fallback) return null;
+      return periodView(ctx, room, expiredRecord(fallback), clock.now());
+    }
+    const { now } = found;
+    let rec: ViewRecord = found.rec;
+    if (fallback && rec.result === null && rec.status !== 'void') rec = { ...rec, result: historyResult(fallback) };
+    const view = periodView(ctx, room, rec, now);
+    // past the gate and settled or void: immutable from now on (the check uses the same `now` as the view)
+    if (revealed(ctx, windowOf(room, periodId).endsAt, now) && (rec.settled || rec.status === 'void')) finalPeriods.remember(room.name, periodId, view);
+    return view;
+  };
   guarded('get', '/api/rooms/:room/periods/:periodId', 2, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const periodId = periodIdOf(req.params[1]);
-    const cached = finalPeriods.get(room.name, periodId);
-    if (cached) return cached;
-    const w = windowOf(room, periodId);
-    const { rec, now } = await lookup(room, periodId);
-    const reply = json(200, periodView(room, rec, now, false));
-    // past the gate and settled or void: immutable from now on (the check uses the same `now` as the view)
-    if (revealed(ctx, w.endsAt, now) && (rec.settled || rec.status === 'void')) finalPeriods.remember(room.name, periodId, reply);
-    return reply;
+    const view = await publicView(room, periodId);
+    if (!view) notFound(`no record of period ${periodId} in ${room.name}`);
+    return json(200, view);
   });
+  // History: the latest revealed results of the room, newest first, each exactly the object the
+  // lookup above returns for that period (one builder, periodView). The reads of the periods not
+  // cached are issued together: ioredis pipelines them (enableAutoPipelining), so a page of 100 costs
+  // about one round trip, not 100.
   guarded('get', '/api/rooms/:room/periods', 1, async (req) => {
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const raw = req.query.get('limit');
@@ -162,7 +233,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100) throw new FivedError(ErrorCode.BAD_REQUEST, 'limit must be an integer from 1 to 100');
     const entries = await store.history(room.duration, room.timeline, { limit });
     const now = clock.now();
-    const list = entries
+    const shown = entries
       .filter((h) => revealed(ctx, windowOf(room, h.periodId).endsAt, now))
       .filter((h) => {
         if (storedResultVerifies(h)) return true;
@@ -171,12 +242,9 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
         return false;
       })
       .sort((a, b) => (a.periodId < b.periodId ? 1 : a.periodId > b.periodId ? -1 : 0))
-      .slice(0, limit)
-      .map((h) => {
-        const w = windowOf(room, h.periodId);
-        return { room: room.name, periodId: h.periodId, startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt, commitment: h.commitment, result: { digits: [...h.digits], sum: h.sum, seed: h.seed }, status: 'resulted', void: false };
-      });
-    return json(200, list);
+      .slice(0, limit);
+    const views = await Promise.all(shown.map((h) => publicView(room, h.periodId, h)));
+    return json(200, views.filter((v): v is PeriodView => v !== null));
   });
 
   // ---- operator API ----
@@ -203,7 +271,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const room = findRoomOr404(ctx.rooms, req.params[0]!);
     const periodId = periodIdOf(req.params[1]);
     const { rec, now } = await lookup(room, periodId);
-    return json(200, periodView(room, rec, now, true));
+    return json(200, { ...periodView(ctx, room, rec, now), tracking: trackingOf(ctx, room, rec, now) });
   });
   guarded('get', '/api/rooms/:room/periods/:periodId/liability', 2, async (req) => {
     operator(req);

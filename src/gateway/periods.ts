@@ -48,6 +48,11 @@ export class Periods {
     return this.byKey.get(periodKey(duration, periodId));
   }
 
+  /** Every period of a room this gateway still tracks (not pruned). */
+  ofRoom(room: string): PeriodState[] {
+    return [...this.byKey.values()].filter((s) => s.room.name === room);
+  }
+
   current(room: string): PeriodState | undefined {
     return this.currentByRoom.get(room);
   }

@@ -29,7 +29,7 @@ import type { Socket, SocketData } from './hub.js';
 import { parseClientMessage, requestId } from './messages.js';
 import type { Periods } from './periods.js';
 import { RateBucket } from './ratelimit.js';
-import { missedResults } from './recovery.js';
+import { missedResults, missedSettlements } from './recovery.js';
 import { betOutcome } from './settlement.js';
 import type { HttpResponse, TemplatedApp, Uws } from './uws.js';
 
@@ -338,6 +338,8 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
             try {
               const results = await missedResults(ctx, periods, room, since);
               reply(ws, { type: ServerType.RECOVERY, room: room.name, results });
+              // a player's own outcomes of those periods, after their results (recovery.ts)
+              if (d.userId !== null) for (const m of await missedSettlements(ctx, periods, room, d.userId, since, results)) reply(ws, m);
             } catch (err) {
               reply(ws, errorMsg(err));
             }
