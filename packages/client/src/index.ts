@@ -1,6 +1,6 @@
-// fived/client: the typed WebSocket client of fived for browsers and Node 20.
+// @fived/client: the typed WebSocket client of fived for browsers and Node 20 (docs/sdk.md).
 //
-//   import { connect } from 'fived/client';
+//   import { connect } from '@fived/client';
 //   import WebSocket from 'ws'; // Node 20 only; browsers have one
 //   const client = connect('ws://localhost:3000/ws', { token, WebSocket, rooms: ['fiveD_60'] });
 //   client.on('result', (r) => console.log(r.periodId, r.digits, r.verified));
