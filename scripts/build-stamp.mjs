@@ -5,6 +5,8 @@
 //   end     last step of `npm run build`: the start time becomes dist/.build-stamp
 //   check   exit 0 when dist/ is current, 1 (with the reason) when not
 //   ensure  `npm start`'s prestart: runs `npm run build` unless dist/ is current
+//   clean   `npm pack`'s prepack, before its build: removes dist/ (and packages/client/dist/), so
+//           a tarball holds only what this build wrote (no file of a renamed or deleted source)
 // Current = a stamp exists and no input (src/, web/, packages/, the build scripts and configs,
 // package*.json) was modified after the start of the build that wrote it, less a second (file
 // times come from a coarser clock than Date.now()). The start time, not the end: a file saved
@@ -63,6 +65,10 @@ function main(mode) {
     case 'end':
       renameSync(started, stamp);
       return 0;
+    case 'clean':
+      rmSync(path.join(ROOT, 'dist'), { recursive: true, force: true });
+      rmSync(path.join(ROOT, 'packages', 'client', 'dist'), { recursive: true, force: true });
+      return 0;
     case 'check': {
       const why = staleReason();
       if (why) console.error(`dist/ is not current: ${why}`);
@@ -82,7 +88,7 @@ function main(mode) {
       return r.status ?? 1;
     }
     default:
-      console.error('usage: node scripts/build-stamp.mjs begin|end|check|ensure');
+      console.error('usage: node scripts/build-stamp.mjs begin|end|check|ensure|clean');
       return 2;
   }
 }

@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   credit: () => import('./commands/credit.js'),
   'load-bets': () => import('./commands/load-bets.js'),
   wallet: () => import('./commands/wallet.js'),
+  token: () => import('./commands/token.js'),
 };
 
 const HOW = 'from a checkout: `npx fived <command>` (or `node bin/fived.js <command>`) after `npm install` and `npm run build`';

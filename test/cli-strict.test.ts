@@ -141,6 +141,7 @@ describe('strict command lines against a real Redis', () => {
       ['credit', 'alice', '5', '--id', 'd'],
       ['load-bets', room, id, '10'],
       ['wallet'],
+      ['token', 'alice'],
       ['check-config'],
       ['all'],
       ['gateway'],

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { connect, type FivedClient, type VerifiedResult } from '../src/client/index.js';
+import { connect, type FivedClient, type VerifiedResult } from '../packages/client/src/index.js';
 import { ErrorCode, isFivedError } from '../src/errors.js';
 import type { PeriodMsg, SettledMsg } from '../src/protocol.js';
 import { freePort, waitForPort } from './helpers/ports.js';

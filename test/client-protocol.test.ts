@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer, type WebSocket as WsSocket } from 'ws';
 import { Packr, Unpackr } from 'msgpackr';
-import { connect, type FivedClient } from '../src/client/index.js';
+import { connect, type FivedClient } from '../packages/client/src/index.js';
 import { commitmentOf, drawDigits, drawMessage } from '../src/core/draw.js';
 import { ErrorCode, isFivedError } from '../src/errors.js';
 import type { HelloMsg, ResultPayload, RoomInfo, ServerMessage } from '../src/protocol.js';

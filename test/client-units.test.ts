@@ -1,12 +1,12 @@
 // Pure parts of the client SDK: backoff, codec, recovery cursor, server clock, result verification.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_BACKOFF } from '../src/client/backoff.js';
-import { decodeMessage, encodeMessage } from '../src/client/codec.js';
-import { gatewayUrl, newClientBetId } from '../src/client/client.js';
-import { previousPeriodId, RecoveryCursor } from '../src/client/recovery-cursor.js';
-import { ServerClock } from '../src/client/server-clock.js';
-import { verifyResult } from '../src/client/verify.js';
+import { backoffDelay, DEFAULT_BACKOFF } from '../packages/client/src/backoff.js';
+import { decodeMessage, encodeMessage } from '../packages/client/src/codec.js';
+import { gatewayUrl, newClientBetId } from '../packages/client/src/client.js';
+import { previousPeriodId, RecoveryCursor } from '../packages/client/src/recovery-cursor.js';
+import { ServerClock } from '../packages/client/src/server-clock.js';
+import { verifyResult } from '../packages/client/src/verify.js';
 import { commitmentOf, drawDigits, drawMessage } from '../src/core/draw.js';
 import { ErrorCode, isFivedError } from '../src/errors.js';
 import type { ResultPayload } from '../src/protocol.js';

@@ -3,7 +3,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { verifyResult } from '../src/client/verify.js';
+import { verifyResult } from '../packages/client/src/verify.js';
 import {
   commitmentOf,
   commitmentOfAsync,

@@ -23,5 +23,9 @@ describe('build-web', () => {
       expect(js).not.toMatch(/\brequire\(/);
     }
     expect(readFileSync(`${ROOT}dist/web/fived-client.js`, 'utf8')).toMatch(/export\s*\{/);
+    // the page runs the SDK's own browser build (@fived/client/browser), not a second copy of it
+    expect(readFileSync(`${ROOT}dist/web/app.js`, 'utf8')).toMatch(/from\s*["']\.\/fived-client\.js["']/);
+    const strip = (s: string) => s.replace(/\/\/# sourceMappingURL=\S+\s*$/, '');
+    expect(strip(readFileSync(`${ROOT}dist/web/fived-client.js`, 'utf8'))).toBe(strip(readFileSync(`${ROOT}packages/client/dist/browser.js`, 'utf8')));
   });
 });

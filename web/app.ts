@@ -3,7 +3,7 @@
 // session, and the player's own bets. Everything goes through the client SDK, which reconnects
 // and recovers missed results by itself. Bundled by scripts/build-web.mjs; no CDN.
 
-import { connect, type FivedClient, type RoomInfo, type VerifiedResult } from '../src/client/index.js';
+import { connect, type FivedClient, type RoomInfo, type VerifiedResult } from '@fived/client';
 import type { BetOutcome, SettledMsg, TickMsg } from '../src/protocol.js';
 import type { BetKind, BetPick } from '../src/core/types.js';
 import {

@@ -3,7 +3,7 @@
 // a verdict and a sentence. Pure; unit-tested in test/web-verify.test.ts.
 
 import type { HashBackendOption } from '../src/core/draw-stream.js';
-import { verifyResult, type ResultVerification } from '../src/client/verify.js';
+import { verifyResult, type ResultVerification } from '@fived/client';
 import type { ResultPayload } from '../src/protocol.js';
 
 export interface VerifyVerdict {

@@ -14,7 +14,8 @@ export interface Identity {
   expiresAt: number;
 }
 
-const USER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+/** what a token's `sub` (a user id) may be */
+export const USER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 export class TokenVerifier {
   private readonly key: Uint8Array | null;

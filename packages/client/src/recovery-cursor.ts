@@ -2,7 +2,7 @@
 // when it (re)subscribes, so the gateway replays every result after it (recovery).
 // Period ids are 17-digit strings; string order is time order within a room.
 
-import { parsePeriodId } from '../core/clock.js';
+import { parsePeriodId } from '../../../src/core/clock.js';
 
 const DAY_MS = 86_400_000;
 

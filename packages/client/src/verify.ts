@@ -3,10 +3,10 @@
 // another host), so the same code runs in every browser and in Node. The digit rule itself lives
 // only in core/draw-stream.
 
-import { drawMessage, normalizeHex64, verifyDrawAsync, type HashBackendOption } from '../core/draw-stream.js';
-import { isFivedError } from '../errors.js';
-import type { ResultPayload } from '../protocol.js';
-import type { Digits } from '../core/types.js';
+import { drawMessage, normalizeHex64, verifyDrawAsync, type HashBackendOption } from '../../../src/core/draw-stream.js';
+import { isFivedError } from '../../../src/errors.js';
+import type { ResultPayload } from '../../../src/protocol.js';
+import type { Digits } from '../../../src/core/types.js';
 
 export interface ResultVerification {
   /** every check below passed */

@@ -2,8 +2,8 @@
 // Maps stay plain objects (useRecords: false) so any msgpack decoder can read what we send.
 
 import { Packr, Unpackr } from 'msgpackr';
-import { ErrorCode, FivedError } from '../errors.js';
-import type { ClientMessage, ServerMessage } from '../protocol.js';
+import { ErrorCode, FivedError } from '../../../src/errors.js';
+import type { ClientMessage, ServerMessage } from '../../../src/protocol.js';
 
 export type WireFormat = 'msgpack' | 'json';
 

@@ -1,6 +1,6 @@
-// fived/client: the typed WebSocket client of fived for browsers and Node 20.
+// @fived/client: the typed WebSocket client of fived for browsers and Node 20 (docs/sdk.md).
 //
-//   import { connect } from 'fived/client';
+//   import { connect } from '@fived/client';
 //   import WebSocket from 'ws'; // Node 20 only; browsers have one
 //   const client = connect('ws://localhost:3000/ws', { token, WebSocket, rooms: ['fiveD_60'] });
 //   client.on('result', (r) => console.log(r.periodId, r.digits, r.verified));
@@ -30,6 +30,6 @@ export { TypedEmitter, type Listener } from './emitter.js';
 export { previousPeriodId, RecoveryCursor } from './recovery-cursor.js';
 export { ServerClock } from './server-clock.js';
 export { verifyResult, type ResultVerification } from './verify.js';
-export { ErrorCode, FivedError, isFivedError } from '../errors.js';
-export * from '../protocol.js';
-export type { BetKind, BetPick, Digits } from '../core/types.js';
+export { ErrorCode, FivedError, isFivedError } from '../../../src/errors.js';
+export * from '../../../src/protocol.js';
+export type { BetKind, BetPick, Digits } from '../../../src/core/types.js';

@@ -1,7 +1,7 @@
 // A tiny typed event emitter that runs in browsers and Node alike (no node:events).
 // A listener that throws never breaks the client's message loop: the error goes to `onListenerError`.
 
-import { ErrorCode, FivedError } from '../errors.js';
+import { ErrorCode, FivedError } from '../../../src/errors.js';
 
 export type Listener<T> = (payload: T) => void;
 

@@ -5,7 +5,7 @@
 // result before its period's end by the server's clock.
 // Runs in browsers (globalThis.WebSocket, WebCrypto) and in Node 20 (pass `WebSocket` from `ws`).
 
-import { ErrorCode, FivedError } from '../errors.js';
+import { ErrorCode, FivedError } from '../../../src/errors.js';
 import {
   ClientType,
   CloseCode,
@@ -28,8 +28,8 @@ import {
   type TickMsg,
   type UnsubscribedMsg,
   type VoidMsg,
-} from '../protocol.js';
-import type { BetKind, BetPick } from '../core/types.js';
+} from '../../../src/protocol.js';
+import type { BetKind, BetPick } from '../../../src/core/types.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { decodeMessage, encodeMessage, type WireFormat } from './codec.js';
 import { TypedEmitter } from './emitter.js';

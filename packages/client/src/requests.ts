@@ -2,8 +2,8 @@
 // made while disconnected waits for the next connection; one already sent when the socket drops
 // rejects with E_ABORTED (its reply is lost); no reply in time rejects with E_TIMEOUT.
 
-import { ErrorCode, FivedError } from '../errors.js';
-import { ClientType, ServerType, type BalanceReplyMsg, type BetAckMsg, type BetMsg, type ClientMessage, type ErrorMsg, type MyBetsReplyMsg, type PongMsg } from '../protocol.js';
+import { ErrorCode, FivedError } from '../../../src/errors.js';
+import { ClientType, ServerType, type BalanceReplyMsg, type BetAckMsg, type BetMsg, type ClientMessage, type ErrorMsg, type MyBetsReplyMsg, type PongMsg } from '../../../src/protocol.js';
 
 export type RequestReply = BetAckMsg | MyBetsReplyMsg | BalanceReplyMsg | PongMsg;
 export type RequestMessage = BetMsg | Extract<ClientMessage, { type: 'my_bets' | 'balance' | 'ping' }>;
