@@ -170,7 +170,7 @@ describe('the SDK against a live gateway', () => {
     await credit('alice', START);
     const r = await run(process.execPath, ['quickstart.mjs'], {
       cwd: app,
-      env: cleanEnv({ FIVED_URL: `ws://127.0.0.1:${port}/ws`, FIVED_ROOM: ROOM, FIVED_TOKEN: await token('alice') }),
+      env: cleanEnv({ GATEWAY_URL: `ws://127.0.0.1:${port}/ws`, GAME_ROOM: ROOM, PLAYER_TOKEN: await token('alice') }),
       timeoutMs: 40_000,
     });
     expect(r.code, r.stderr).toBe(0);
