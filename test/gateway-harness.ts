@@ -221,3 +221,31 @@ export async function credit(gw: GatewayProc, userId: string, amount: number): P
 export function gatewayEnv(redisUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return { FIVED_REDIS_URL: redisUrl, FIVED_SEED_KEY: TEST_SEED_KEY, FIVED_KEY_PREFIX: prefix, FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_SETTLE_GRACE_MS: '1000', ...extra };
 }
+
+/** Its own Redis, two gateways on it, and a store on the same prefix for the test's own reads. */
+export interface TwoGateways {
+  redis: import('./helpers/redis.js').TestRedis;
+  prefix: string;
+  gwA: GatewayProc;
+  gwB: GatewayProc;
+  store: import('../src/store/types.js').Store;
+}
+
+export async function startTwoGateways(name: string): Promise<TwoGateways> {
+  const { startRedis, testPrefix } = await import('./helpers/redis.js');
+  const { createStore } = await import('../src/store/index.js');
+  const redis = await startRedis();
+  const prefix = testPrefix(name);
+  const [gwA, gwB] = await Promise.all([startGatewayProc(gatewayEnv(redis.url, prefix)), startGatewayProc(gatewayEnv(redis.url, prefix))]);
+  const store = createStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
+  await store.init();
+  return { redis, prefix, gwA, gwB, store };
+}
+
+/** Stops what startTwoGateways started (any part may be missing after a failed start), and the clients. */
+export async function stopTwoGateways(t: Partial<TwoGateways> | undefined, clients: Client[]): Promise<void> {
+  for (const c of clients) c.terminate();
+  await Promise.all([t?.gwA?.stop(), t?.gwB?.stop()]);
+  await t?.store?.close();
+  await t?.redis?.stop();
+}

@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawMessage, verifyDraw } from '../src/core/draw.js';
 import { netStake, multiplierOf, patternIndex, patternWins } from '../src/core/rules.js';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
-import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc, type Msg } from './gateway-harness.js';
+import type { TestRedis } from './helpers/redis.js';
+import { Client, credit, startTwoGateways, stopTwoGateways, token, type GatewayProc, type Msg } from './gateway-harness.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;
@@ -19,19 +18,10 @@ let store: Store;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  prefix = testPrefix('gwlive');
-  [gwA, gwB] = await Promise.all([startGatewayProc(gatewayEnv(redis.url, prefix)), startGatewayProc(gatewayEnv(redis.url, prefix))]);
-  store = createStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
-  await store.init();
+  ({ redis, prefix, gwA, gwB, store } = await startTwoGateways('gwlive'));
 });
 
-afterAll(async () => {
-  for (const c of clients) c.terminate();
-  await Promise.all([gwA?.stop(), gwB?.stop()]);
-  await store?.close();
-  await redis?.stop();
-});
+afterAll(() => stopTwoGateways({ redis, gwA, gwB, store }, clients));
 
 async function watcher(gw: GatewayProc, format: 'binary' | 'text' = 'binary', tok?: string): Promise<Client> {
   const c = await Client.connect(gw.port, { format, ...(tok ? { token: tok } : {}) });

@@ -4,10 +4,9 @@
 //  - a player whose gateway went away over several periods, reconnecting with `since`, gets a
 //    `settled` (recovered) for exactly its periods settled in between, matching the store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc, type Msg } from './gateway-harness.js';
+import type { TestRedis } from './helpers/redis.js';
+import { Client, credit, getJson, operator, startTwoGateways, stopTwoGateways, token, type GatewayProc, type Msg } from './gateway-harness.js';
 
 const ROOM = 'fiveD_3';
 const D = 3;
@@ -19,19 +18,10 @@ let store: Store;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  prefix = testPrefix('proto');
-  [gwA, gwB] = await Promise.all([startGatewayProc(gatewayEnv(redis.url, prefix)), startGatewayProc(gatewayEnv(redis.url, prefix))]);
-  store = createStore({ redisUrl: redis.url, keyPrefix: prefix, seedKey: TEST_SEED_KEY });
-  await store.init();
+  ({ redis, prefix, gwA, gwB, store } = await startTwoGateways('proto'));
 });
 
-afterAll(async () => {
-  for (const c of clients) c.terminate();
-  await Promise.all([gwA?.stop(), gwB?.stop()]);
-  await store?.close();
-  await redis?.stop();
-});
+afterAll(() => stopTwoGateways({ redis, gwA, gwB, store }, clients));
 
 const ref = (periodId: string) => ({ duration: D, timeline: 'default', periodId });
 
