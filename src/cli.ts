@@ -26,7 +26,7 @@ const HOW = 'from a checkout: `npx fived <command>` (or `node bin/fived.js <comm
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--help' || name === '-h' || name === 'help') {
-    if (name === 'help' && rest.length > 0) return commandHelp(rest[0]!);
+    if (name === 'help' && rest.length > 0) return main([rest[0]!, '--help']); // `help X` is `X --help`
     console.log(await helpText());
     return 0;
   }
@@ -52,18 +52,6 @@ export async function main(argv: string[]): Promise<number> {
 function unknownCommand(name: string): string {
   const near = closest(name, Object.keys(COMMANDS));
   return `fived: unknown command ${JSON.stringify(name)}${near ? `; did you mean ${near}?` : ''}\n`;
-}
-
-async function commandHelp(name: string): Promise<number> {
-  const load = COMMANDS[name];
-  if (!load) {
-    console.error(unknownCommand(name));
-    console.error(await helpText());
-    return 2;
-  }
-  const { command } = await load();
-  console.log(`${command.summary}\n\nusage: ${command.usage}`);
-  return 0;
 }
 
 /** Every command with its one-line summary (each module loaded for it: the summary lives there). */

@@ -2,7 +2,6 @@
 // (dist/) against a redis-server of this file's own. Every flag is parsed strictly: an unknown or
 // misspelled one is an error that does nothing; `fived credit` requires --id, so a retried credit
 // pays once. Also FIVED_MAX_BALANCE at the command line, and `fived wallet` showing held credits.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,38 +10,15 @@ import { periodAt } from '../src/core/clock.js';
 import { RedisStore } from '../src/store/redis.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { LIMITS, PAY, openPeriod } from './helpers/store-harness.js';
+import { runFived } from './helpers/deploy.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(REPO, 'bin', 'fived.js');
 
-interface Run { code: number | null; stdout: string; stderr: string }
 
 let redis: TestRedis;
+const fived = runFived;
 const stores: RedisStore[] = [];
 
-/** `node bin/fived.js ...args` with the FIVED_* env given; waited for, killed on timeout. */
-function fived(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIVED_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`fived ${args.join(' ')} did not exit within ${timeoutMs} ms (it started instead of refusing?)`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Every key under a prefix with its dump: proves a refused command wrote nothing. */
 async function keysOf(prefix: string): Promise<string> {

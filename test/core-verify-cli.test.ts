@@ -1,36 +1,17 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runFived } from './helpers/deploy.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'fived.js');
+const fived = (args: string[]) => runFived(args);
 
 // A documented test vector (docs/fairness.md).
 const SEED = '888a9b3b39cf0a4cafdf930e1e68651056304a5f651253cc72abf29f6630e84b';
 const COMMITMENT = 'f2d8386d29c54ad6e34f1fb1b120e041a0ca361f7a9afae2bc6b746c8acf1836';
 const MESSAGE = 'fiveD:600:default:20240229000000144';
 
-/** Runs `node bin/fived.js ...args`; the child is waited for (it exits by itself) and killed on timeout. */
-function fived(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`fived ${args.join(' ')} timed out`));
-    }, 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('fived verify', () => {
   beforeAll(() => {

@@ -11,14 +11,13 @@ import { Client, credit, startTwoGateways, stopTwoGateways, token, type GatewayP
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;
-let prefix: string;
 let gwA: GatewayProc;
 let gwB: GatewayProc;
 let store: Store;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  ({ redis, prefix, gwA, gwB, store } = await startTwoGateways('gwlive'));
+  ({ redis, gwA, gwB, store } = await startTwoGateways('gwlive'));
 });
 
 afterAll(() => stopTwoGateways({ redis, gwA, gwB, store }, clients));

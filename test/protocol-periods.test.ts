@@ -11,14 +11,13 @@ import { Client, credit, getJson, operator, startTwoGateways, stopTwoGateways, t
 const ROOM = 'fiveD_3';
 const D = 3;
 let redis: TestRedis;
-let prefix: string;
 let gwA: GatewayProc;
 let gwB: GatewayProc;
 let store: Store;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  ({ redis, prefix, gwA, gwB, store } = await startTwoGateways('proto'));
+  ({ redis, gwA, gwB, store } = await startTwoGateways('proto'));
 });
 
 afterAll(() => stopTwoGateways({ redis, gwA, gwB, store }, clients));

@@ -3,42 +3,25 @@
 // --digits or a wrong kept --commitment fail (exit 1, E_RESULT_MISMATCH); an unknown period, one
 // not revealed yet and a void one fail (exit 1); a gateway that serves tampered digits or a seed
 // that is not the committed one fails. Bad command lines exit 2.
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextPeriod } from '../src/core/clock.js';
 import { DEFAULT_DAY_START } from '../src/core/types.js';
-import { Client, gatewayEnv, getJson, operator, REPO, startGatewayProc, type GatewayProc, type Msg } from './gateway-harness.js';
+import { Client, gatewayEnv, getJson, operator, startGatewayProc, type GatewayProc, type Msg } from './gateway-harness.js';
 import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
+import { runFived } from './helpers/deploy.js';
 
 const FAST = 'fiveD_3';
 const SLOW = 'fiveD_600';
 
+const fived = (args: string[]) => runFived(args, {}, 30_000);
 let redis: TestRedis;
 let gw: GatewayProc;
 let client: Client;
 let result: Msg; // a `result` the gateway sent on the WebSocket
 let tamper: Server | null = null;
 
-function fived(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${REPO}/bin/fived.js`, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`fived ${args.join(' ')} timed out`));
-    }, 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 beforeAll(async () => {
   redis = await startRedis();

@@ -32,6 +32,34 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   });
 }
 
+/**
+ * `node bin/fived.js ...args` with only PATH, HOME, a silent log and the env given: waited for (a
+ * tool exits by itself), killed and rejected after `timeoutMs` (a command that started a server
+ * instead of refusing). Unlike `run`, a timeout is an error, not an exit code.
+ */
+export function runFived(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'fived.js'), ...args], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIVED_LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`fived ${args.join(' ')} did not exit within ${timeoutMs} ms (it started instead of refusing?)`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 export interface Haproxy {
   pid: number;
   /** what haproxy wrote (config warnings, logs with `--log stdout`) */
