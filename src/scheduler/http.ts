@@ -8,12 +8,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, FivedError } from '../errors.js';
 import type { Registry } from '../runtime/metrics.js';
 import type { SchedulerReadiness } from './index.js';
 
 export async function serveSchedulerHttp(
-  cfg: Pick<Config, 'schedulerPort' | 'bindHost' | 'instance'>,
+  cfg: Pick<Config, 'schedulerPort' | 'schedulerHost' | 'instance'>,
   registry: Registry,
   readiness: () => SchedulerReadiness,
   onError: (err: unknown) => void = () => undefined,
@@ -78,8 +78,11 @@ export async function serveSchedulerHttp(
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.schedulerPort, cfg.bindHost, () => resolve());
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'in use by another process' : err.code === 'EADDRNOTAVAIL' ? 'not an address of this host' : err.message;
+      reject(new FivedError(ErrorCode.LISTEN_FAILED, `cannot listen on ${cfg.schedulerHost}:${cfg.schedulerPort} (${why})`, { host: cfg.schedulerHost, port: cfg.schedulerPort }));
+    });
+    server.listen(cfg.schedulerPort, cfg.schedulerHost, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   return {
