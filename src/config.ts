@@ -150,6 +150,7 @@ export const TOOL_VARIABLES: Readonly<Record<string, string>> = {
   FIVED_LB_OPERATOR_PORT: 'scripts/cluster.sh',
   FIVED_REDIS_PORT: 'scripts/cluster.sh',
   FIVED_READY_TIMEOUT_S: 'scripts/cluster.sh',
+  FIVED_APP_DIR: 'scripts/cluster.sh', // issue 13: the app (a release's current/) the cluster runs
 };
 /** prefixes of the tools' families of variables */
 export const TOOL_PREFIXES: Readonly<Record<string, string>> = {

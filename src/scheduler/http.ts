@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import type { Registry } from '../runtime/metrics.js';
+import { fivedVersion, processStartedAt } from '../version.js';
 import type { SchedulerReadiness } from './index.js';
 
 export async function serveSchedulerHttp(
@@ -46,7 +47,7 @@ export async function serveSchedulerHttp(
           },
         ).catch(unexpected);
       } else if (url === '/health') {
-        json(200, { ok: true, instance: cfg.instance });
+        json(200, { ok: true, instance: cfg.instance, version: fivedVersion(), startedAt: processStartedAt() });
       } else if (url === '/ready') {
         const r = readiness();
         json(r.ready ? 200 : 503, { ...r, instance: cfg.instance });
