@@ -191,6 +191,7 @@ write_haproxy_cfg() {
   [ "$maxconn" -ge 100 ] || die "ulimit -n is $fds: too low for HAProxy (raise it to 1024 or more)"
   "$ROOT/scripts/haproxy-config.sh" -o "$DIR/haproxy.cfg" --bind "127.0.0.1:$LB_PORT" --stats "127.0.0.1:$STATS_PORT" \
     --stats-socket "$DIR/haproxy.sock" --operator "$op" --log stdout --check-inter 500 --slowstart 2s --maxconn "$maxconn" \
+    --user none --group none --chroot none \
     "${servers[@]}"
   haproxy -c -q -f "$DIR/haproxy.cfg" || die "haproxy -c rejected $DIR/haproxy.cfg"
 }
