@@ -4,7 +4,7 @@
 // scripts/rollout.sh drains and restarts one gateway at a time through HAProxy's admin socket
 // while HTTP clients and WebSocket players betting keep going: no failed HTTP request, no missed
 // result, every acknowledged bet settled exactly once; --rollback brings the previous one back.
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,8 @@ class Bettor {
   readonly refused: string[] = [];
   private ws: WebSocket | null = null;
   private closing = false;
-  private betOn = new Set<string>();
+  readonly betOn = new Set<string>(); // periods it sent a bet for
+  private betting = true;
   private pending = new Map<string, { msg: string; freezeAt: number }>(); // sent, not yet answered
   private n = 0;
 
@@ -69,13 +70,17 @@ class Bettor {
   }
 
   private maybeBet(periodId: string, freezeAt: number, commitment: string | null): void {
-    if (!commitment || this.betOn.has(periodId) || Date.now() > freezeAt - 700) return;
+    if (!this.betting || !commitment || this.betOn.has(periodId) || Date.now() > freezeAt - 700) return;
     this.betOn.add(periodId);
     this.n += 1;
     const clientBetId = `${this.userId}-${periodId}`;
     const msg = JSON.stringify({ type: 'bet', id: `r${this.n}`, room: ROOM, periodId, kind: 'SUM', pick: this.n % 2 ? 'big' : 'small', amount: 100, clientBetId });
     this.pending.set(clientBetId, { msg, freezeAt });
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(msg);
+  }
+
+  stopBetting(): void {
+    this.betting = false;
   }
 
   close(): void {
@@ -211,11 +216,15 @@ describe('releases side by side and a rolling restart under load', () => {
     await until('bets after the rollout', () => bettors.every((b, i) => b.acked.size > acksAfter[i]!), 30_000);
     loading = false;
     await Promise.all(loops);
-    const lastPeriod = bettors.flatMap((b) => [...b.acked.values()].map((a) => a.periodId)).sort().at(-1)!;
+    for (const b of bettors) b.stopBetting();
+    const lastPeriod = bettors.flatMap((b) => [...b.betOn]).sort().at(-1)!;
     await until('every player saw the last betting period end', () => bettors.every((b) => b.results.has(lastPeriod)), 30_000);
 
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(50);
+    mkdirSync(path.join(REPO, 'test-artifacts'), { recursive: true });
+    const acks = bettors.reduce((n, b) => n + b.acked.size, 0);
+    writeFileSync(path.join(REPO, 'test-artifacts/rollout-summary.json'), JSON.stringify({ httpRequests: requests, httpFailures: failures.length, acknowledgedBets: acks, results: bettors.map((b) => b.results.size) }));
     // no missed result: each player has every period from its first to the last one
     for (const b of bettors) {
       const ids = [...b.results].map(BigInt).sort((x, y) => (x < y ? -1 : 1));
@@ -229,7 +238,7 @@ describe('releases side by side and a rolling restart under load', () => {
     try {
       for (const b of bettors) {
         let records = await store.userBets(b.userId, undefined, 1000);
-        const deadline = Date.now() + 15_000;
+        const deadline = Date.now() + 20_000; // the end of the last period + the settlement grace
         while (records.some((x) => x.state === 'pending') && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 250));
           records = await store.userBets(b.userId, undefined, 1000);
@@ -249,6 +258,18 @@ describe('releases side by side and a rolling restart under load', () => {
       await store.close();
     }
   }, 300_000);
+
+  it('refuses bad usage with exit 2 and changes nothing', async () => {
+    for (const args of [['--to', V2, '--rollback'], ['--timeout', 'soon'], ['--bogus'], ['--to', '../etc']]) {
+      const r = await run(ROLLOUT, ['--prefix', prefix, '--socket', info.haproxySocket, ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^rollout: /);
+    }
+    const missing = await run(ROLLOUT, ['--prefix', prefix, '--socket', info.haproxySocket, '--to', '9.9.9']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no release at');
+    expect(readlinkSync(path.join(prefix, 'current'))).toBe(`releases/${V2}`);
+  });
 
   it('--rollback points current back at the previous release and rolls it out', async () => {
     const r = await rollout('--rollback');
