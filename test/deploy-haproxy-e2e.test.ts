@@ -108,7 +108,7 @@ describe('HAProxy in front of two gateways', () => {
     expect(text).toContain(`bind 127.0.0.1:${tlsPort} ssl crt ${pem} alpn http/1.1`);
     if (root) for (const line of ['user haproxy', 'group haproxy', 'chroot /var/lib/haproxy']) expect(text).toContain(line);
     const tls = await startHaproxy(cfg, tlsPort);
-    const client = new WebSocket(`wss://localhost:${tlsPort}/ws?format=json`, ['fived'], { ca: readFileSync(crt) });
+    let client: WebSocket | undefined;
     try {
       if (root) {
         // every haproxy process of this config runs as haproxy, not root
@@ -128,9 +128,11 @@ describe('HAProxy in front of two gateways', () => {
       expect(rooms.status).toBe(200);
       expect(rooms.body).toContain(ROOM);
       const got: Array<Record<string, unknown>> = [];
-      client.on('message', (d: Buffer) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
-      await new Promise<void>((resolve, reject) => { client.once('open', () => resolve()); client.once('error', reject); });
-      client.send(JSON.stringify({ type: 'subscribe', rooms: [ROOM] }));
+      const ws = new WebSocket(`wss://localhost:${tlsPort}/ws?format=json`, ['fived'], { ca: readFileSync(crt) });
+      client = ws;
+      ws.on('message', (d: Buffer) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      ws.send(JSON.stringify({ type: 'subscribe', rooms: [ROOM] }));
       await waitUntil('a result over wss://', async () => (got.some((m) => m.type === 'result') ? true : undefined), 20_000);
       const r = got.find((m) => m.type === 'result')!;
       expect(commitmentOf(r.seed as string)).toBe(r.commitment);
@@ -139,7 +141,7 @@ describe('HAProxy in front of two gateways', () => {
       const err = await new Promise<Error>((resolve) => untrusted.once('error', resolve));
       expect(String(err)).toMatch(/self[- ]signed|certificate/i);
     } finally {
-      client.terminate();
+      client?.terminate();
       await tls.stop();
     }
   });
