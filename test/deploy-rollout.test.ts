@@ -26,7 +26,7 @@ interface Info { lbPort: number; gatewayPorts: number[]; schedulerPorts: number[
 /** A player through HAProxy that bets on every period it sees open, reconnects after any close
  *  (subscribing with `since`), and records acknowledgements and results. */
 class Bettor {
-  readonly acked = new Map<string, { periodId: string; amount: number }>(); // clientBetId → bet
+  readonly acked = new Map<string, { periodId: string; amount: number; at: number }>(); // clientBetId → bet
   readonly results = new Set<string>();
   readonly refused: string[] = [];
   private ws: WebSocket | null = null;
@@ -56,7 +56,7 @@ class Bettor {
       else if (m.type === 'result' && m.room === ROOM) this.results.add(m.periodId as string);
       else if (m.type === 'recovery') for (const r of m.results as Array<{ periodId: string }>) this.results.add(r.periodId);
       else if (m.type === 'bet_ack') {
-        this.acked.set(m.clientBetId as string, { periodId: m.periodId as string, amount: m.amount as number });
+        this.acked.set(m.clientBetId as string, { periodId: m.periodId as string, amount: m.amount as number, at: Date.now() });
         this.pending.delete(m.clientBetId as string);
       } else if (m.type === 'error' && typeof m.id === 'string') {
         this.refused.push(String(m.code));
@@ -72,11 +72,13 @@ class Bettor {
   private maybeBet(periodId: string, freezeAt: number, commitment: string | null): void {
     if (!this.betting || !commitment || this.betOn.has(periodId) || Date.now() > freezeAt - 700) return;
     this.betOn.add(periodId);
-    this.n += 1;
-    const clientBetId = `${this.userId}-${periodId}`;
-    const msg = JSON.stringify({ type: 'bet', id: `r${this.n}`, room: ROOM, periodId, kind: 'SUM', pick: this.n % 2 ? 'big' : 'small', amount: 100, clientBetId });
-    this.pending.set(clientBetId, { msg, freezeAt });
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(msg);
+    for (const [i, [kind, pick]] of ([['SUM', 'big'], ['SUM', 'odd'], ['A', 7]] as const).entries()) {
+      this.n += 1;
+      const clientBetId = `${this.userId}-${periodId}-${i}`;
+      const msg = JSON.stringify({ type: 'bet', id: `r${this.n}`, room: ROOM, periodId, kind, pick, amount: 100 + i, clientBetId });
+      this.pending.set(clientBetId, { msg, freezeAt });
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(msg);
+    }
   }
 
   stopBetting(): void {
@@ -165,7 +167,7 @@ describe('releases side by side and a rolling restart under load', () => {
 
   it('rolls every gateway and scheduler to the new release under load: no failed request, no missed result, no lost bet', async () => {
     const lb = `ws://127.0.0.1:${info.lbPort}/ws?format=json`;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 6; i++) {
       const s = JSON.parse((await http(info.lbPort, 'POST', '/api/demo/session', '{}', { 'content-type': 'application/json' })).body) as { token: string; userId: string; balance: number };
       const b = new Bettor(lb, s.token, s.userId);
       bettors.push(b);
@@ -198,7 +200,9 @@ describe('releases side by side and a rolling restart under load', () => {
     await until('every player acknowledged once', () => bettors.every((b) => b.acked.size >= 1), 30_000);
 
     const before = await Promise.all(info.gatewayPorts.map(health));
+    const rollStart = Date.now();
     const r = await rollout('--to', V2);
+    const rollEnd = Date.now();
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('done: every gateway restarted and UP');
     expect(readlinkSync(path.join(prefix, 'current'))).toBe(`releases/${V2}`);
@@ -224,7 +228,9 @@ describe('releases side by side and a rolling restart under load', () => {
     expect(requests).toBeGreaterThan(50);
     mkdirSync(path.join(REPO, 'test-artifacts'), { recursive: true });
     const acks = bettors.reduce((n, b) => n + b.acked.size, 0);
-    writeFileSync(path.join(REPO, 'test-artifacts/rollout-summary.json'), JSON.stringify({ httpRequests: requests, httpFailures: failures.length, acknowledgedBets: acks, results: bettors.map((b) => b.results.size) }));
+    const duringRollout = bettors.reduce((n, b) => n + [...b.acked.values()].filter((a) => a.at >= rollStart && a.at <= rollEnd).length, 0);
+    expect(duringRollout).toBeGreaterThan(0); // bets kept being taken while gateways restarted
+    writeFileSync(path.join(REPO, 'test-artifacts/rollout-summary.json'), JSON.stringify({ rolloutMs: rollEnd - rollStart, httpRequests: requests, httpFailures: failures.length, acknowledgedBets: acks, acknowledgedDuringRollout: duringRollout, refused: bettors.flatMap((b) => b.refused), results: bettors.map((b) => b.results.size) }));
     // no missed result: each player has every period from its first to the last one
     for (const b of bettors) {
       const ids = [...b.results].map(BigInt).sort((x, y) => (x < y ? -1 : 1));
