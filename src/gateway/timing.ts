@@ -161,7 +161,9 @@ export class Timing {
         if (!room) continue;
         const key = periodKey(room.duration, o.periodId);
         if (!this.periods.commitments.has(key)) {
-          logTag(this.ctx.logger, 'debug', TAGS.COMMIT, { room: o.room, periodId: o.periodId, created: o.created }, 'commitment ready');
+          const late = o.created && o.periodId === windowAt(room, this.ctx.clock.now()).periodId;
+          if (late) logTag(this.ctx.logger, 'info', TAGS.COMMIT, { room: o.room, periodId: o.periodId }, 'period opened late: committed now, betting until the freeze');
+          else logTag(this.ctx.logger, 'debug', TAGS.COMMIT, { room: o.room, periodId: o.periodId, created: o.created }, 'commitment ready');
         }
         // endsAt is only used for pruning: the next period ends within two durations
         this.periods.commitments.set(key, { commitment: o.commitment, endsAt: this.ctx.clock.now() + 2 * room.duration * 1000 + 1000 });
