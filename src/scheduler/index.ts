@@ -191,7 +191,11 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
             logTag(log, late ? 'info' : 'debug', TAGS.COMMIT, { room: room.name, periodId: w.periodId, commitment: r.commitment, late }, late ? `Period ${w.periodId} opened late: committed now, betting until the freeze` : `Committed period ${w.periodId}`);
           }
         }
-        for (const key of lastCommitted) if (key.startsWith(`${room.name}:`) && key.slice(room.name.length + 1) < windowAt(room, now).periodId) lastCommitted.delete(key);
+        // forget the periods of this room that are over (ids of one timeline compare as strings)
+        const currentId = windowAt(room, now).periodId;
+        for (const key of lastCommitted) {
+          if (key.startsWith(`${room.name}:`) && key.slice(room.name.length + 1) < currentId) lastCommitted.delete(key);
+        }
       }),
     );
   }
