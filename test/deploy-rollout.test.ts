@@ -91,6 +91,70 @@ class Bettor {
   }
 }
 
+/** GET loops on `paths` through HAProxy, a pause between requests (below the per-address limits:
+ *  every client here is 127.0.0.1) until stop(); every answer but a 200 is a failure. */
+function httpLoad(port: number, paths: string[]): { stop(): Promise<{ requests: number; failures: string[] }> } {
+  const failures: string[] = [];
+  let requests = 0;
+  let loading = true;
+  const loop = async (p: string) => {
+    while (loading) {
+      try {
+        const r = await http(port, 'GET', p);
+        requests += 1;
+        if (r.status !== 200) failures.push(`${p} ${r.status} ${r.body.slice(0, 120)}`);
+      } catch (err) {
+        failures.push(`${p} ${String(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  };
+  const loops = paths.map(loop);
+  return {
+    stop: async () => {
+      loading = false;
+      await Promise.all(loops);
+      return { requests, failures };
+    },
+  };
+}
+
+async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** No missed result: the player has every period from its first to its last one. */
+function expectNoGap(b: Bettor): void {
+  const ids = [...b.results].map(BigInt).sort((x, y) => (x < y ? -1 : 1));
+  for (let i = 1; i < ids.length; i++) expect(ids[i]! - ids[i - 1]!, `${b.userId} after ${ids[i - 1]}`).toBe(1n);
+  expect(ids.length).toBeGreaterThan(4);
+}
+
+/** No lost bet: every acknowledged one is in the store, settled (won or lost: no period voided by
+ *  the rollout), and the balance is the demo credit minus the stakes plus the payouts (a payout
+ *  applied twice would break it). */
+async function expectSettled(store: RedisStore, b: Bettor): Promise<void> {
+  let records = await store.userBets(b.userId, undefined, 1000);
+  const deadline = Date.now() + 20_000; // the end of the last period + the settlement grace
+  while (records.some((x) => x.state === 'pending') && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    records = await store.userBets(b.userId, undefined, 1000);
+  }
+  const byId = new Map(records.map((x) => [x.clientBetId, x]));
+  for (const [id] of b.acked) expect(byId.has(id), `${id} acknowledged but not in the store`).toBe(true);
+  for (const x of records) {
+    const rec = x.state === 'won' || x.state === 'lost' ? null : await store.getPeriod({ duration: x.duration, timeline: x.timeline, periodId: x.periodId });
+    expect(['won', 'lost'], `${x.clientBetId}: ${x.state} ${JSON.stringify(rec)}`).toContain(x.state);
+  }
+  const staked = records.reduce((sum, x) => sum + x.amount, 0);
+  const paid = records.reduce((sum, x) => sum + x.payout, 0);
+  expect(await store.balance(b.userId)).toBe(DEMO_BALANCE - staked + paid);
+}
+
 describe('releases side by side and a rolling restart under load', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fived-rollout-'));
   const root = path.join(tmp, 'root');
@@ -173,30 +237,7 @@ describe('releases side by side and a rolling restart under load', () => {
       bettors.push(b);
       b.connect();
     }
-    // HTTP load through HAProxy, below the per-address limits (every client here is 127.0.0.1)
-    const failures: string[] = [];
-    let requests = 0;
-    let loading = true;
-    const loop = async (p: string) => {
-      while (loading) {
-        try {
-          const r = await http(info.lbPort, 'GET', p);
-          requests += 1;
-          if (r.status !== 200) failures.push(`${p} ${r.status} ${r.body.slice(0, 120)}`);
-        } catch (err) {
-          failures.push(`${p} ${String(err)}`);
-        }
-        await new Promise((r) => setTimeout(r, 40));
-      }
-    };
-    const loops = [loop('/api/rooms'), loop('/api/time')];
-    const until = async (what: string, ok: () => boolean, ms: number) => {
-      const end = Date.now() + ms;
-      while (!ok()) {
-        if (Date.now() > end) throw new Error(`timed out: ${what}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    const load = httpLoad(info.lbPort, ['/api/rooms', '/api/time']);
     await until('every player acknowledged once', () => bettors.every((b) => b.acked.size >= 1), 30_000);
 
     const before = await Promise.all(info.gatewayPorts.map(health));
@@ -218,8 +259,7 @@ describe('releases side by side and a rolling restart under load', () => {
     // a couple more periods of play on the new release, then everything acknowledged must settle
     const acksAfter = bettors.map((b) => b.acked.size);
     await until('bets after the rollout', () => bettors.every((b, i) => b.acked.size > acksAfter[i]!), 30_000);
-    loading = false;
-    await Promise.all(loops);
+    const { requests, failures } = await load.stop();
     for (const b of bettors) b.stopBetting();
     const lastPeriod = bettors.flatMap((b) => [...b.betOn]).sort().at(-1)!;
     await until('every player saw the last betting period end', () => bettors.every((b) => b.results.has(lastPeriod)), 30_000);
@@ -231,35 +271,12 @@ describe('releases side by side and a rolling restart under load', () => {
     const duringRollout = bettors.reduce((n, b) => n + [...b.acked.values()].filter((a) => a.at >= rollStart && a.at <= rollEnd).length, 0);
     expect(duringRollout).toBeGreaterThan(0); // bets kept being taken while gateways restarted
     writeFileSync(path.join(REPO, 'test-artifacts/rollout-summary.json'), JSON.stringify({ rolloutMs: rollEnd - rollStart, httpRequests: requests, httpFailures: failures.length, acknowledgedBets: acks, acknowledgedDuringRollout: duringRollout, refused: bettors.flatMap((b) => b.refused), results: bettors.map((b) => b.results.size) }));
-    // no missed result: each player has every period from its first to the last one
-    for (const b of bettors) {
-      const ids = [...b.results].map(BigInt).sort((x, y) => (x < y ? -1 : 1));
-      for (let i = 1; i < ids.length; i++) expect(ids[i]! - ids[i - 1]!, `${b.userId} after ${ids[i - 1]}`).toBe(1n);
-      expect(ids.length).toBeGreaterThan(4);
-    }
-    // no lost bet: every acknowledged one is settled (won or lost) once, and the balance adds up
+    for (const b of bettors) expectNoGap(b);
     const seedKey = /^FIVED_SEED_KEY=(.*)$/m.exec(readFileSync(path.join(dir, 'cluster.env'), 'utf8'))![1]!;
     const store = new RedisStore({ redisUrl: info.redisUrl, seedKey, light: true });
     await store.init();
     try {
-      for (const b of bettors) {
-        let records = await store.userBets(b.userId, undefined, 1000);
-        const deadline = Date.now() + 20_000; // the end of the last period + the settlement grace
-        while (records.some((x) => x.state === 'pending') && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 250));
-          records = await store.userBets(b.userId, undefined, 1000);
-        }
-        const byId = new Map(records.map((x) => [x.clientBetId, x]));
-        for (const [id] of b.acked) expect(byId.has(id), `${id} acknowledged but not in the store`).toBe(true);
-        // settled once, no period voided by the rollout (an ack lost with its socket is retried: same id)
-        for (const x of records) {
-          const rec = x.state === 'won' || x.state === 'lost' ? null : await store.getPeriod({ duration: x.duration, timeline: x.timeline, periodId: x.periodId });
-          expect(['won', 'lost'], `${x.clientBetId}: ${x.state} ${JSON.stringify(rec)}`).toContain(x.state);
-        }
-        const staked = records.reduce((s, x) => s + x.amount, 0);
-        const paid = records.reduce((s, x) => s + x.payout, 0);
-        expect(await store.balance(b.userId)).toBe(DEMO_BALANCE - staked + paid);
-      }
+      for (const b of bettors) await expectSettled(store, b);
     } finally {
       await store.close();
     }
