@@ -210,6 +210,9 @@ describe('releases side by side and a rolling restart under load', () => {
     const again = await run(INSTALL, ['--root', root, '--release', '--hardlink', '--node', process.execPath]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`release ${V1} is already installed`);
+    const notBuilt = await run(INSTALL, ['--root', root, '--release', '--from', path.join(tmp, 'nothing-here'), '--node', process.execPath]);
+    expect(notBuilt.code).toBe(2);
+    expect(notBuilt.stderr).toContain('is not a built fived app');
     const unit = readFileSync(path.join(root, 'etc/systemd/system/fived-gateway@.service'), 'utf8');
     expect(unit).toContain(`ExecStart=${process.execPath} /opt/fived/current/bin/fived.js gateway`);
     expect(unit).toContain('WorkingDirectory=/opt/fived/current');
