@@ -7,6 +7,7 @@
 #   scripts/cluster.sh stop               stop exactly the processes it started (by pid)
 #   scripts/cluster.sh restart NAME       stop (if running) and start one: gateway-2, scheduler-1, haproxy, redis
 #   scripts/cluster.sh restart-gateway N  the same as restart gateway-N
+#   scripts/cluster.sh restart-port PORT  restart the gateway on PORT (scripts/rollout.sh --restart)
 #   scripts/cluster.sh kill NAME [SIG]    send SIG (default TERM) to one process and wait for it to exit
 #   scripts/cluster.sh pid NAME           print one process's pid
 #   scripts/cluster.sh clean              stop, then delete the state folder (logs, Redis data)
@@ -21,6 +22,8 @@
 #                         FIVED_LB_OPERATOR_PORT=8081 operator endpoints (0 = none)
 #   FIVED_REDIS_URL       use this Redis instead of starting one; else FIVED_REDIS_PORT=6390
 #   FIVED_READY_TIMEOUT_S=60
+#   FIVED_APP_DIR         the fived app the processes run (default: this checkout); e.g. a release
+#                         tree's current/ (scripts/install-systemd.sh --release, scripts/rollout.sh)
 # Every other FIVED_* setting (FIVED_DURATIONS, FIVED_FREEZE_MS, FIVED_KEY_PREFIX, …; see
 # src/config.ts) is passed to every process. FIVED_DEMO defaults to true here (demo tokens on the page).
 # Unless given, FIVED_JWT_SECRET (demo), FIVED_OPERATOR_TOKEN and FIVED_SEED_KEY are generated per
@@ -56,6 +59,7 @@ load_settings() { # from the environment (start) or from the saved file (every o
   OP_PORT="${FIVED_LB_OPERATOR_PORT:-8081}"
   REDIS_PORT="${FIVED_REDIS_PORT:-6390}"
   READY_TIMEOUT="${FIVED_READY_TIMEOUT_S:-60}"
+  APP="${FIVED_APP_DIR:-$ROOT}"
   for v in GATEWAYS SCHEDULERS BASE_PORT SCHED_PORT LB_PORT STATS_PORT OP_PORT REDIS_PORT READY_TIMEOUT; do
     is_int "${!v}" || die "$v: expected a number, got '${!v}'" 2
   done
@@ -157,12 +161,12 @@ start_one() {
     scheduler-*)
       port="$(scheduler_port "$name")"
       [ "$port" -ne 0 ] && port_busy "$port" && die "port $port (scheduler metrics) is in use"
-      FIVED_INSTANCE="$name" FIVED_SCHEDULER_PORT="$port" FIVED_REDIS_URL="$REDIS_URL" launch "$name" node "$ROOT/bin/fived.js" scheduler
+      FIVED_INSTANCE="$name" FIVED_SCHEDULER_PORT="$port" FIVED_REDIS_URL="$REDIS_URL" launch "$name" node "$APP/bin/fived.js" scheduler
       ;;
     gateway-*)
       port="$(gateway_port "$name")"
       port_busy "$port" && die "port $port ($name) is in use"
-      FIVED_INSTANCE="$name" FIVED_PORT="$port" FIVED_HOST=127.0.0.1 FIVED_REDIS_URL="$REDIS_URL" launch "$name" node "$ROOT/bin/fived.js" gateway
+      FIVED_INSTANCE="$name" FIVED_PORT="$port" FIVED_HOST=127.0.0.1 FIVED_REDIS_URL="$REDIS_URL" launch "$name" node "$APP/bin/fived.js" gateway
       ;;
     haproxy)
       for p in "$LB_PORT" "$STATS_PORT" $([ "$OP_PORT" -ne 0 ] && echo "$OP_PORT"); do
@@ -187,6 +191,7 @@ write_haproxy_cfg() {
   [ "$maxconn" -ge 100 ] || die "ulimit -n is $fds: too low for HAProxy (raise it to 1024 or more)"
   "$ROOT/scripts/haproxy-config.sh" -o "$DIR/haproxy.cfg" --bind "127.0.0.1:$LB_PORT" --stats "127.0.0.1:$STATS_PORT" \
     --stats-socket "$DIR/haproxy.sock" --operator "$op" --log stdout --check-inter 500 --slowstart 2s --maxconn "$maxconn" \
+    --user none --group none --chroot none \
     "${servers[@]}"
   haproxy -c -q -f "$DIR/haproxy.cfg" || die "haproxy -c rejected $DIR/haproxy.cfg"
 }
@@ -270,7 +275,11 @@ cmd_start() {
   done
   command -v haproxy >/dev/null || die "haproxy is not installed (apt-get install haproxy)"
   [ "$OWN_REDIS" -eq 0 ] || command -v redis-server >/dev/null || die "redis-server is not installed (apt-get install redis-server)"
-  if [ ! -f "$ROOT/dist/cli.js" ]; then say "building (npm run build)"; (cd "$ROOT" && npm run build >/dev/null) || die "npm run build failed"; fi
+  [ -f "$APP/bin/fived.js" ] || die "FIVED_APP_DIR=$APP has no bin/fived.js" 2
+  if [ ! -f "$APP/dist/cli.js" ]; then
+    [ "$APP" = "$ROOT" ] || die "FIVED_APP_DIR=$APP is not built (dist/cli.js missing)"
+    say "building (npm run build)"; (cd "$ROOT" && npm run build >/dev/null) || die "npm run build failed"
+  fi
   mkdir -p "$DIR"
   save_settings
   rm -f "$DIR"/pids/*.pid
@@ -364,6 +373,15 @@ cmd_restart() {
   say "$name running again (pid $(pid_of "$name"))"
 }
 
+cmd_restart_port() { # the gateway listening on PORT (HAProxy knows servers by address)
+  load_settings saved
+  local i
+  for ((i = 1; i <= GATEWAYS; i++)); do
+    if [ "$(gateway_port "gateway-$i")" = "$1" ]; then cmd_restart "gateway-$i"; return; fi
+  done
+  die "no gateway of this cluster on port $1" 2
+}
+
 cmd_kill() {
   local name="${1:?usage: scripts/cluster.sh kill NAME [SIGNAL]}" sig="${2:-TERM}" pid
   load_settings saved
@@ -393,6 +411,7 @@ case "${1:-}" in
   status) cmd_status ;;
   restart) cmd_restart "${2:-}" ;;
   restart-gateway) cmd_restart "gateway-${2:?usage: scripts/cluster.sh restart-gateway N}" ;;
+  restart-port) cmd_restart_port "${2:?usage: scripts/cluster.sh restart-port PORT}" ;;
   kill) cmd_kill "${2:-}" "${3:-TERM}" ;;
   pid) cmd_pid "${2:-}" ;;
   clean) cmd_stop; rm -rf "$DIR"; say "deleted $DIR" ;;

@@ -4,10 +4,19 @@
 #
 #   scripts/haproxy-config.sh -o haproxy/haproxy.cfg 3000 3001 3002 3003
 #   scripts/haproxy-config.sh --bind :80 10.0.0.11:3000 10.0.0.11:3001 10.0.0.12:3000 10.0.0.12:3001
+#   scripts/haproxy-config.sh --tls-crt /etc/haproxy/certs/fived.pem 10.0.0.11:3000 10.0.0.12:3000
 #
 # Arguments: the gateways, as host:port (a bare port means 127.0.0.1:port). Options:
 #   -o, --out FILE       write FILE (default: stdout)
-#   --bind ADDR:PORT     public frontend (default :80)
+#   --bind ADDR:PORT     public frontend (default :80); with --tls-crt it only redirects to https
+#   --tls-crt PEM        terminate TLS: the certificate chain and its key in one file (a directory
+#                        of them also works); the public frontend then also binds --tls-bind
+#   --tls-bind ADDR:PORT the TLS address (default :443)
+#   --user NAME          the user HAProxy drops to after binding (default haproxy; none: stay)
+#   --group NAME         its group (default haproxy; none: stay)
+#   --chroot DIR         the directory it confines itself to (default /var/lib/haproxy; none: no chroot).
+#                        none for all three only where HAProxy runs as an unprivileged user
+#                        (scripts/cluster.sh on a developer's machine)
 #   --stats ADDR:PORT    stats page, HAProxy's own /metrics and the health view (default 127.0.0.1:8404)
 #   --stats-socket PATH  admin socket (default /run/haproxy/fived.sock)
 #   --operator ADDR:PORT internal frontend for the operator endpoints, never public (default
@@ -24,6 +33,11 @@ set -euo pipefail
 
 out=""
 bind=":80"
+tls_crt=""
+tls_bind=":443"
+user=haproxy
+group=haproxy
+chroot_dir=/var/lib/haproxy
 stats="127.0.0.1:8404"
 stats_socket="/run/haproxy/fived.sock"
 operator="127.0.0.1:8081"
@@ -42,6 +56,11 @@ while [ $# -gt 0 ]; do
   case "$1" in
     -o|--out) need "$@"; out="$2"; shift 2 ;;
     --bind) need "$@"; bind="$2"; shift 2 ;;
+    --tls-crt) need "$@"; tls_crt="$2"; shift 2 ;;
+    --tls-bind) need "$@"; tls_bind="$2"; shift 2 ;;
+    --user) need "$@"; user="$2"; shift 2 ;;
+    --group) need "$@"; group="$2"; shift 2 ;;
+    --chroot) need "$@"; chroot_dir="$2"; shift 2 ;;
     --stats) need "$@"; stats="$2"; shift 2 ;;
     --stats-socket) need "$@"; stats_socket="$2"; shift 2 ;;
     --operator) need "$@"; operator="$2"; shift 2 ;;
@@ -62,6 +81,11 @@ is_port() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
 is_addr() { [[ "$1" =~ ^[A-Za-z0-9.*-]*:[0-9]+$ ]] && is_port "${1##*:}"; }
 is_addr "$bind" || die "--bind: expected ADDR:PORT or :PORT, got '$bind'"
 is_addr "$stats" || die "--stats: expected ADDR:PORT, got '$stats'"
+is_addr "$tls_bind" || die "--tls-bind: expected ADDR:PORT or :PORT, got '$tls_bind'"
+[ -z "$tls_crt" ] || [[ "$tls_crt" = /* ]] || die "--tls-crt: an absolute path, got '$tls_crt'"
+[ "$user" = none ] || [[ "$user" =~ ^[a-z_][a-z0-9_-]*$ ]] || die "--user: a user name or none, got '$user'"
+[ "$group" = none ] || [[ "$group" =~ ^[a-z_][a-z0-9_-]*$ ]] || die "--group: a group name or none, got '$group'"
+[ "$chroot_dir" = none ] || [[ "$chroot_dir" = /* ]] || die "--chroot: an absolute directory or none, got '$chroot_dir'"
 [ "$operator" = none ] || is_addr "$operator" || die "--operator: expected ADDR:PORT or none, got '$operator'"
 [[ "$check_inter" =~ ^[0-9]+$ ]] && [ "$check_inter" -ge 100 ] || die "--check-inter: milliseconds, at least 100"
 [[ "$maxconn" =~ ^[0-9]+$ ]] && [ "$maxconn" -ge 1 ] || die "--maxconn: a positive integer"
@@ -92,6 +116,21 @@ cat <<CFG
 global
     $log_line
     maxconn $maxconn
+CFG
+if [ "$chroot_dir" != none ] || [ "$user" != none ] || [ "$group" != none ]; then
+  echo "    # Bind as root, then confine and drop privileges (the admin socket is created before)."
+  [ "$chroot_dir" = none ] || echo "    chroot $chroot_dir"
+  [ "$user" = none ] || echo "    user $user"
+  [ "$group" = none ] || echo "    group $group"
+fi
+if [ -n "$tls_crt" ]; then
+cat <<CFG
+    # TLS 1.2 and later only; HAProxy's default ciphers for those are sound.
+    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+    tune.ssl.default-dh-param 2048
+CFG
+fi
+cat <<CFG
     # Admin socket: "show stat", "disable server fived_gateways/<name>" for planned maintenance.
     stats socket $stats_socket mode 600 level admin
     stats timeout 30s
@@ -126,12 +165,25 @@ defaults
 # /api/wallet/credit, …/liability, …/tracking, …/void) never pass here.
 frontend fived_public
     bind $bind
-    # TLS: bind :443 ssl crt /etc/haproxy/certs/fived.pem alpn http/1.1 (and redirect :80).
 CFG
+if [ -n "$tls_crt" ]; then
+cat <<CFG
+    # TLS ends here (HTTP/1.1: the WebSocket upgrade); plain HTTP is only a redirect to https.
+    bind $tls_bind ssl crt $tls_crt alpn http/1.1
+    http-request redirect scheme https code 301 unless { ssl_fc }
+    http-request set-header X-Forwarded-Proto https
+    http-response set-header Strict-Transport-Security "max-age=15552000"
+CFG
+else
+cat <<CFG
+    # TLS: scripts/haproxy-config.sh --tls-crt PEM (bind :443 ssl crt PEM, :80 redirects to https).
+CFG
+fi
 if [ "$conns_per_ip" != 0 ] || [ "$http_rate_per_ip" != 0 ]; then
 cat <<CFG
     # Per client address: open connections and requests per 10 s (429 above; a connection over
     # the limit is closed at once). An entry expires a minute after its address was last seen.
+    # The defaults match the gateways' own (FIVED_MAX_CONNS_PER_IP=500, FIVED_HTTP_RATE_PER_IP=100/s).
     stick-table type ipv6 size 1m expire 60s store conn_cur,http_req_rate(10s)
     tcp-request connection track-sc0 src
 CFG

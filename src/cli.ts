@@ -25,6 +25,11 @@ const HOW = 'from a checkout: `npx fived <command>` (or `node bin/fived.js <comm
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version') {
+    const { fivedVersion } = await import('./version.js');
+    console.log(`fived ${fivedVersion()}`);
+    return 0;
+  }
   if (name === '--help' || name === '-h' || name === 'help') {
     if (name === 'help' && rest.length > 0) return main([rest[0]!, '--help']); // `help X` is `X --help`
     console.log(await helpText());
@@ -57,7 +62,7 @@ function unknownCommand(name: string): string {
 /** Every command with its one-line summary (each module loaded for it: the summary lives there). */
 export async function helpText(): Promise<string> {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
-  const lines = ['usage: fived <command> [options]', '', 'commands:'];
+  const lines = ['usage: fived <command> [options]   (fived --version prints the release)', '', 'commands:'];
   for (const [name, load] of Object.entries(COMMANDS)) {
     try {
       const { command } = await load();

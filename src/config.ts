@@ -62,6 +62,9 @@ export interface Config {
   allowUwsFallback: boolean; // run on the slow pure-JS server if the native uWS binary fails to load
   // scheduler
   schedulerPort: number; // metrics/health port of `fived scheduler`; 0 = none
+  // issue 13 (releases, TLS): the scheduler's metrics/health address is its own setting, so a
+  // gateway bound to 127.0.0.1 behind HAProxy does not hide the scheduler from a remote Prometheus
+  schedulerHost: string; // FIVED_SCHEDULER_HOST; default FIVED_HOST
   leaseTtlMs: number;
   logLevel: string;
 }
@@ -123,6 +126,7 @@ export const SETTINGS = [
   'FIVED_POOL_NICE',
   'FIVED_ALLOW_UWS_FALLBACK',
   'FIVED_SCHEDULER_PORT',
+  'FIVED_SCHEDULER_HOST', // issue 13
   'FIVED_LEASE_TTL_MS',
   'FIVED_LOG_LEVEL',
   'FIVED_SEED_KEY',
@@ -146,6 +150,7 @@ export const TOOL_VARIABLES: Readonly<Record<string, string>> = {
   FIVED_LB_OPERATOR_PORT: 'scripts/cluster.sh',
   FIVED_REDIS_PORT: 'scripts/cluster.sh',
   FIVED_READY_TIMEOUT_S: 'scripts/cluster.sh',
+  FIVED_APP_DIR: 'scripts/cluster.sh', // issue 13: the app (a release's current/) the cluster runs
 };
 /** prefixes of the tools' families of variables */
 export const TOOL_PREFIXES: Readonly<Record<string, string>> = {
@@ -333,6 +338,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     demo,
     allowUwsFallback: bool('FIVED_ALLOW_UWS_FALLBACK', false),
     schedulerPort: int('FIVED_SCHEDULER_PORT', 9300, 0, 65535),
+    schedulerHost: str('FIVED_SCHEDULER_HOST', '') || str('FIVED_HOST', '0.0.0.0'),
     leaseTtlMs: int('FIVED_LEASE_TTL_MS', 3000, 500, 600_000),
     logLevel: str('FIVED_LOG_LEVEL', 'info'),
     ...overrides,

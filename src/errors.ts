@@ -59,6 +59,7 @@ export const ErrorCode = {
   STORE_UNAVAILABLE: 'E_STORE_UNAVAILABLE',
   STORE_INCONSISTENT: 'E_STORE_INCONSISTENT', // Redis came back empty or older: generation mismatch
   NATIVE_UWS_MISSING: 'E_NATIVE_UWS_MISSING',
+  LISTEN_FAILED: 'E_LISTEN_FAILED', // a serving port that cannot be bound (in use, not an address of this host)
   POOL_BUSY: 'E_POOL_BUSY',
   ABORTED: 'E_ABORTED',
   TIMEOUT: 'E_TIMEOUT',

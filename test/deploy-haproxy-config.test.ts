@@ -2,13 +2,14 @@
 // `haproxy -c` accepts what the script writes, and a real haproxy with that config routes only
 // the public paths (a recording HTTP + WebSocket server stands in for the gateways here; the
 // end-to-end test with real gateways is deploy-haproxy-e2e.test.ts).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { loadConfig } from '../src/config.js';
 import { REPO, http, run, serverStates, startHaproxy, waitUntil, type Haproxy } from './helpers/deploy.js';
 import { freePort } from './helpers/ports.js';
 
@@ -68,10 +69,45 @@ describe('scripts/haproxy-config.sh', () => {
     ]) expect(text).toContain(line);
     expect(text).not.toContain('option forwardfor'); // it appends: a client's own header would come first
     for (const port of [3000, 3001, 3002, 3003]) expect(text).toContain(`server gw-127.0.0.1:${port} 127.0.0.1:${port}`);
+    // issue 13: HAProxy drops root after binding, confined to its chroot
+    for (const line of ['    chroot /var/lib/haproxy', '    user haproxy', '    group haproxy']) expect(text).toContain(`${line}\n`);
+  });
+
+  it('leaves user, group and chroot out only when told (an unprivileged HAProxy)', async () => {
+    const r = await run(SCRIPT, ['--user', 'none', '--group', 'none', '--chroot', 'none', '3000']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/^\s*(user|group|chroot) /m);
+    const other = await run(SCRIPT, ['--user', 'lb', '--group', 'lb', '--chroot', '/srv/lb', '3000']);
+    for (const line of ['user lb', 'group lb', 'chroot /srv/lb']) expect(other.stdout).toContain(line);
+  });
+
+  it('has per-address limits matching the gateways\' defaults (FIVED_MAX_CONNS_PER_IP, FIVED_HTTP_RATE_PER_IP)', () => {
+    const text = readFileSync(path.join(REPO, 'haproxy/haproxy.cfg'), 'utf8');
+    const cfg = loadConfig({});
+    expect(text).toContain(`sc_conn_cur(0) gt ${cfg.maxConnsPerIp} }`);
+    expect(text).toContain(`sc_http_req_rate(0) gt ${cfg.httpRatePerIp * 10} }`); // per 10 s
+  });
+
+  it('with --tls-crt binds TLS and redirects plain HTTP; haproxy -c accepts it with a real certificate', async () => {
+    const key = path.join(dir, 'k.pem');
+    const crt = path.join(dir, 'c.pem');
+    expect((await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', crt])).code).toBe(0);
+    const pem = path.join(dir, 'both.pem');
+    writeFileSync(pem, readFileSync(crt, 'utf8') + readFileSync(key, 'utf8'));
+    const out = path.join(dir, 'tls.cfg');
+    const r = await run(SCRIPT, ['-o', out, '--tls-crt', pem, '3000']);
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain(`bind :443 ssl crt ${pem} alpn http/1.1`);
+    expect(text).toContain('bind :80\n');
+    expect(text).toContain('http-request redirect scheme https code 301 unless { ssl_fc }');
+    expect(text).toContain('ssl-default-bind-options ssl-min-ver TLSv1.2');
+    const c = await run('haproxy', ['-c', '-f', out]);
+    expect(c.stdout + c.stderr).toContain('Configuration file is valid');
   });
 
   it('refuses bad input with a message and exit code 2', async () => {
-    for (const args of [[], ['70000'], ['--conns-per-ip', 'many', '3000'], ['--http-rate-per-ip', '-1', '3000'], ['host-without-port'], ['3000', '127.0.0.1:3000'], ['--bind', 'nope', '3000'], ['--check-inter', '5', '3000'], ['--bogus', '3000']]) {
+    for (const args of [[], ['70000'], ['--conns-per-ip', 'many', '3000'], ['--http-rate-per-ip', '-1', '3000'], ['host-without-port'], ['3000', '127.0.0.1:3000'], ['--bind', 'nope', '3000'], ['--check-inter', '5', '3000'], ['--bogus', '3000'], ['--tls-crt', 'relative.pem', '3000'], ['--tls-bind', 'x', '3000'], ['--chroot', 'rel/dir', '3000'], ['--user', 'Bad User', '3000']]) {
       const r = await run(SCRIPT, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^haproxy-config: /);

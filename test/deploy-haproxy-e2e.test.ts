@@ -2,11 +2,14 @@
 // front of two real gateways and a scheduler on one test Redis. WebSocket players connected
 // through HAProxy all see the same results; SIGTERM to one gateway (its drain) moves its players
 // to the other — they reconnect, recover what they missed and keep getting results — while
-// HAProxy marks the drained gateway DOWN.
-import { mkdtempSync, rmSync } from 'node:fs';
+// HAProxy marks the drained gateway DOWN. With --tls-crt it terminates TLS for wss:// players
+// (a self-signed certificate made by openssl here) and redirects plain HTTP (issue 13).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { commitmentOf } from '../src/core/draw.js';
 import { REPO, http, run, serverSessions, serverStates, spawnFived, startHaproxy, waitUntil, PlayerClient, type FivedProcess, type Haproxy } from './helpers/deploy.js';
 import { freePort } from './helpers/ports.js';
@@ -80,6 +83,67 @@ describe('HAProxy in front of two gateways', () => {
     expect(JSON.stringify(JSON.parse(rooms.body))).toContain(ROOM);
     expect((await http(lbPort, 'GET', '/metrics')).status).toBe(403);
     expect((await http(ports[0]!, 'GET', '/metrics')).status).toBe(200); // still there for Prometheus, directly
+  });
+
+  it('terminates TLS (self-signed certificate): wss:// players get results, http:// redirects, HAProxy drops root', async () => {
+    // issue 13: `--tls-crt` binds an ssl port with the certificate and its key in one PEM
+    const key = path.join(dir, 'tls.key');
+    const crt = path.join(dir, 'tls.crt');
+    const o = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', key, '-out', crt]);
+    expect(o.code, o.stderr).toBe(0);
+    const pem = path.join(dir, 'fived.pem');
+    writeFileSync(pem, readFileSync(crt, 'utf8') + readFileSync(key, 'utf8'));
+    const [httpPort, tlsPort] = [await freePort(), await freePort()];
+    const cfg = path.join(dir, 'tls.cfg');
+    // the production defaults (user haproxy, group haproxy, chroot /var/lib/haproxy) when this runs
+    // as root, as the service does; an unprivileged run cannot switch users
+    const root = process.getuid?.() === 0;
+    const w = await run(path.join(REPO, 'scripts/haproxy-config.sh'), [
+      '-o', cfg, '--bind', `127.0.0.1:${httpPort}`, '--tls-bind', `127.0.0.1:${tlsPort}`, '--tls-crt', pem, '--stats', `127.0.0.1:${await freePort()}`,
+      '--stats-socket', path.join(dir, 'tls.sock'), '--operator', 'none', '--log', 'stdout', '--check-inter', '250', '--maxconn', '1000',
+      ...(root ? [] : ['--user', 'none', '--group', 'none', '--chroot', 'none']), ...ports.map(String),
+    ]);
+    expect(w.stderr).toBe('');
+    const text = readFileSync(cfg, 'utf8');
+    expect(text).toContain(`bind 127.0.0.1:${tlsPort} ssl crt ${pem} alpn http/1.1`);
+    if (root) for (const line of ['user haproxy', 'group haproxy', 'chroot /var/lib/haproxy']) expect(text).toContain(line);
+    const tls = await startHaproxy(cfg, tlsPort);
+    let client: WebSocket | undefined;
+    try {
+      if (root) {
+        // every haproxy process of this config runs as haproxy, not root
+        const ps = await run('ps', ['-o', 'user=', '-p', String(tls.pid)]);
+        expect(ps.stdout.trim()).toBe('haproxy');
+      }
+      const redirect = await http(httpPort, 'GET', '/api/rooms');
+      expect(redirect.status).toBe(301);
+      expect(redirect.headers.location).toBe('https://127.0.0.1:' + httpPort + '/api/rooms');
+      const rooms = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port: tlsPort, path: '/api/rooms', servername: 'localhost', ca: readFileSync(crt) }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+        }).on('error', reject);
+      });
+      expect(rooms.status).toBe(200);
+      expect(rooms.body).toContain(ROOM);
+      const got: Array<Record<string, unknown>> = [];
+      const ws = new WebSocket(`wss://localhost:${tlsPort}/ws?format=json`, ['fived'], { ca: readFileSync(crt) });
+      client = ws;
+      ws.on('message', (d: Buffer) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      ws.send(JSON.stringify({ type: 'subscribe', rooms: [ROOM] }));
+      await waitUntil('a result over wss://', async () => (got.some((m) => m.type === 'result') ? true : undefined), 20_000);
+      const r = got.find((m) => m.type === 'result')!;
+      expect(commitmentOf(r.seed as string)).toBe(r.commitment);
+      // a client that does not trust the certificate is refused
+      const untrusted = new WebSocket(`wss://localhost:${tlsPort}/ws`, ['fived']);
+      const err = await new Promise<Error>((resolve) => untrusted.once('error', resolve));
+      expect(String(err)).toMatch(/self[- ]signed|certificate/i);
+    } finally {
+      client?.terminate();
+      await tls.stop();
+    }
   });
 
   it('spreads players over both gateways and gives them all the same result', async () => {

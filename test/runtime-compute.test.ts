@@ -36,10 +36,19 @@ describe('runtime compute and settle (memory store)', () => {
     const cur = windowAt(room, t);
     const outcomes = await commitAhead(store, [room], clock);
     const w = nextWindow(room, cur);
-    expect(outcomes).toEqual([{ room: 'fiveD_60', periodId: w.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true }]);
-    // a second commit keeps the first (create-if-absent); the current period is too late
-    expect((await commitAhead(store, [room], clock))[0]!.created).toBe(false);
-    expect((await commitPeriod(store, cur, t)).commitment).toBeNull();
+    // the current period, before its freeze, is opened late (issue 13); the next one ahead
+    expect(outcomes).toEqual([
+      { room: 'fiveD_60', periodId: cur.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true },
+      { room: 'fiveD_60', periodId: w.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true },
+    ]);
+    // a second commit keeps the first (create-if-absent)
+    expect((await commitAhead(store, [room], clock)).map((o) => o.created)).toEqual([false, false]);
+    // a period that reached its freeze uncommitted is too late: void
+    const later = nextWindow(room, w);
+    t = later.freezeAt;
+    expect((await commitPeriod(store, later, t)).commitment).toBeNull();
+    expect((await store.getPeriod(later)).status).toBe('void');
+    t = Date.UTC(2025, 6, 31, 10, 0, 30);
 
     await store.credit('u1', 100_000, 'd1');
     t = w.startsAt + 1000;

@@ -81,10 +81,22 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await s.getSeed(w)).toBe(seed);
   });
 
-  it('commit after the period opened is refused and the period is void', async () => {
+  it('commit after the period opened but before its freeze opens it late: bets from then on', async () => {
     const s = await make();
-    const w = windowAt(Date.now());
-    expect(await codeOf(s.commit(w, seedOf(1), w.startsAt))).toBe(ErrorCode.COMMIT_TOO_LATE);
+    const w = windowAt(Date.now()); // started a second ago, freezes in a minute
+    await s.credit('u1', 1000, 'd1');
+    // no bet can predate the commitment: refused before it exists
+    expect(await codeOf(s.placeBet(bet(w, 'u1', 'b0', 'A', 1, 100), LIMITS, PAY, Date.now()))).toBe(ErrorCode.NOT_COMMITTED);
+    const c = await s.commit(w, seedOf(1), Date.now());
+    expect(c).toEqual({ commitment: commitmentOf(seedOf(1)), created: true });
+    expect((await s.placeBet(bet(w, 'u1', 'b1', 'A', 1, 100), LIMITS, PAY, Date.now())).balance).toBe(900);
+    expect((await s.getPeriod(w)).status).not.toBe('void');
+  });
+
+  it('commit at or after the freeze is refused and the period is void', async () => {
+    const s = await make();
+    const w = windowAt(Date.now(), { start: -10_000, freeze: -1000, end: 5000 });
+    expect(await codeOf(s.commit(w, seedOf(1), Date.now()))).toBe(ErrorCode.COMMIT_TOO_LATE);
     const p = await s.getPeriod(w);
     expect(p.status).toBe('void');
     expect(p.commitment).toBeNull();

@@ -60,3 +60,10 @@ export async function withRedisStore<T>(what: string, extra: Partial<StoreOption
     await store.close();
   }
 }
+
+/** A serving command that failed to start: whatever it opened and could not close (a pending
+ *  reconnect, a worker thread) must not keep the process alive: exit with `code` within a bound. */
+export function exitSoon(code: number, ms = 1000): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), ms).unref();
+}

@@ -13,7 +13,7 @@ import { createRegistry } from '../runtime/metrics.js';
 import { createPool, storeOptionsOf } from '../runtime/pool.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { noArguments, reportUsage, type UsageError } from './args.js';
-import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
+import { exitSoon, loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 import { createStore } from '../store/index.js';
 
 export const command: Command = {
@@ -43,9 +43,10 @@ export const command: Command = {
       gateway = await startGateway(cfg, { store, pool, registry: createRegistry(), logger: log, clock: systemClock(cfg.clockOffsetMs) });
     } catch (err) {
       log.error({ err, code: isFivedError(err) ? err.code : undefined }, `gateway failed to start: ${err instanceof Error ? err.message : String(err)}`);
-      if (isFivedError(err)) console.error(`fived gateway: ${err.code}: ${err.message}`);
+      console.error(`fived gateway: ${isFivedError(err) ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
       await pool?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
+      exitSoon(1);
       return 1;
     }
     const code = await onShutdown(

@@ -3,6 +3,7 @@
 // demo session (FIVED_DEMO only) and the static page. Unknown paths 404, wrong methods 405,
 // always as JSON { code, message }.
 
+import { fivedVersion, processStartedAt } from '../version.js';
 import { digitsOfOutcome, emptyTotals, exposureSummary } from '../core/exposure.js';
 import { netStake, patternOf, validateAmount } from '../core/rules.js';
 import { PATTERN_COUNT } from '../core/types.js';
@@ -144,7 +145,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     guarded('any', pattern, paramCount, (req) => json(405, { code: ErrorCode.METHOD_NOT_ALLOWED, message: `${req.method.toUpperCase()} is not allowed on ${req.url}` }));
 
   // ---- health, readiness, metrics ----
-  guarded('get', '/health', 0, () => json(200, { status: 'ok', instance: cfg.instance, now: clock.now() }));
+  guarded('get', '/health', 0, () => json(200, { status: 'ok', instance: cfg.instance, version: fivedVersion(), startedAt: processStartedAt(), now: clock.now() }));
   guarded('get', '/ready', 0, async () => {
     const r = await checkReadiness(ctx);
     return json(r.ready ? 200 : 503, { ...r, instance: cfg.instance });

@@ -3,6 +3,7 @@
 // metrics registry, logger and clock. The caller owns those and closes them after stop().
 
 import { CHANNELS } from '../runtime/bus.js';
+import { ErrorCode, FivedError } from '../errors.js';
 import { configFingerprint, type Config } from '../config.js';
 import { roomsOf } from '../runtime/rooms.js';
 import { CloseCode } from '../protocol.js';
@@ -124,7 +125,18 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   skewTimer.unref();
   if (!clockTrusted(ctx)) logger.error({ skewMs: ctx.skewMs, limit: cfg.maxClockSkewMs }, 'local clock differs from the store beyond the limit: not ready, no commitments, results held back');
   await timing.start();
-  const listenSocket = await listen(app, cfg.bindHost, cfg.port);
+  let listenSocket: us_listen_socket;
+  try {
+    listenSocket = await listen(app, cfg.bindHost, cfg.port);
+  } catch (err) {
+    // nothing may keep running behind a port we never got (issue 13): the caller exits non-zero
+    timing.stop();
+    ws.stop();
+    limits.stop();
+    clearInterval(skewTimer);
+    closeApp(app);
+    throw new FivedError(ErrorCode.LISTEN_FAILED, (err as Error).message, { host: cfg.bindHost, port: cfg.port });
+  }
   const port = uws.us_socket_local_port(listenSocket);
   const stopLoopDelay = sampleLoopDelay(metrics);
   logger.info({ port, host: cfg.bindHost, rooms: rooms.map((r) => r.name), native, store: deps.store.kind }, `gateway listening on ${cfg.bindHost}:${port}`);

@@ -2,12 +2,14 @@
 // in `fived all`). Event-loop delay is sampled by a short timer's lateness: it is what ticks feel.
 
 import type { Registry } from 'prom-client';
-import { counter, gauge, histogram } from '../runtime/metrics.js';
+import { buildInfo, counter, gauge, histogram } from '../runtime/metrics.js';
+import { fivedVersion } from '../version.js';
 
 const LATENESS_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1] as const;
 const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
 export function gatewayMetrics(registry: Registry) {
+  buildInfo(registry, fivedVersion());
   return {
     connections: gauge(registry, 'fived_gateway_connections', 'open WebSocket connections'),
     subscriptions: gauge<'room'>(registry, 'fived_gateway_subscriptions', 'subscribed connections per room', ['room']),

@@ -6,7 +6,7 @@
 
 import { CHANNELS } from '../runtime/bus.js';
 import { at, everySecond } from '../runtime/clock.js';
-import { commitAhead } from '../runtime/commit.js';
+import { commitAhead, commitPeriod } from '../runtime/commit.js';
 import { logTag, TAGS } from '../runtime/log.js';
 import { windowAt, type Room } from '../runtime/rooms.js';
 import type { PeriodWindow } from '../core/types.js';
@@ -80,19 +80,24 @@ export class Timing {
     return { state: s };
   }
 
-  /** The commitment was not known in memory: read it; a period that opened without one is void. */
+  /** The commitment was not known in memory: read it; none yet and before the freeze: open the
+   *  period late (commit it now, issue 13); none at or after the freeze: void. */
   private resolve(s: PeriodState, announce: boolean): void {
     s.resolving = true;
     background(this.ctx, 'resolve-commitment', async () => {
       try {
-        const commitment = await this.ctx.store.getCommitment(s.w);
+        let commitment = await this.ctx.store.getCommitment(s.w);
+        if (!commitment && clockTrusted(this.ctx) && !this.ctx.draining) {
+          commitment = (await commitPeriod(this.ctx.store, s.w, this.ctx.clock.now())).commitment;
+          if (commitment) logTag(this.ctx.logger, 'info', TAGS.COMMIT, { room: s.room.name, periodId: s.w.periodId, freezeAt: s.w.freezeAt }, 'period opened late: committed now, betting until the freeze');
+        }
         if (s.status !== 'pending') return;
         if (commitment) {
           s.commitment = commitment;
           s.status = 'open';
           if (announce && this.ctx.clock.now() < s.w.endsAt) this.ctx.hub.broadcast(s.room.name, { type: ServerType.PERIOD, ...this.periods.roomInfo(s) });
         } else if (clockTrusted(this.ctx)) {
-          await this.voidPeriod(s, 'no commitment before the period opened');
+          await this.voidPeriod(s, 'no commitment before the freeze');
         }
       } finally {
         s.resolving = false;
@@ -147,14 +152,18 @@ export class Timing {
     if (this.committing || this.ctx.draining || !clockTrusted(this.ctx)) return;
     this.committing = true;
     try {
-      const out = await commitAhead(this.ctx.store, this.ctx.rooms, this.ctx.clock);
+      const known = (room: Room, w: PeriodWindow) =>
+        this.periods.commitments.has(periodKey(room.duration, w.periodId)) || this.periods.get(room.duration, w.periodId)?.status === 'void';
+      const out = await commitAhead(this.ctx.store, this.ctx.rooms, this.ctx.clock, known);
       for (const o of out) {
         if (!o.commitment) continue;
         const room = this.ctx.rooms.find((r) => r.name === o.room);
         if (!room) continue;
         const key = periodKey(room.duration, o.periodId);
         if (!this.periods.commitments.has(key)) {
-          logTag(this.ctx.logger, 'debug', TAGS.COMMIT, { room: o.room, periodId: o.periodId, created: o.created }, 'commitment ready');
+          const late = o.created && o.periodId === windowAt(room, this.ctx.clock.now()).periodId;
+          if (late) logTag(this.ctx.logger, 'info', TAGS.COMMIT, { room: o.room, periodId: o.periodId }, 'period opened late: committed now, betting until the freeze');
+          else logTag(this.ctx.logger, 'debug', TAGS.COMMIT, { room: o.room, periodId: o.periodId, created: o.created }, 'commitment ready');
         }
         // endsAt is only used for pruning: the next period ends within two durations
         this.periods.commitments.set(key, { commitment: o.commitment, endsAt: this.ctx.clock.now() + 2 * room.duration * 1000 + 1000 });

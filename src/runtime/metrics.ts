@@ -43,3 +43,8 @@ export const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 export async function renderMetrics(registry: Registry): Promise<{ body: string; contentType: string }> {
   return { body: await registry.metrics(), contentType: registry.contentType };
 }
+
+/** fived_build_info{version} 1: which release answers (issue 13). Once per registry. */
+export function buildInfo(registry: Registry, version: string): void {
+  gauge<'version'>(registry, 'fived_build_info', 'Always 1; the label names the release (package.json version) this process runs', ['version']).set({ version }, 1);
+}

@@ -8,12 +8,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, FivedError } from '../errors.js';
 import type { Registry } from '../runtime/metrics.js';
+import { fivedVersion, processStartedAt } from '../version.js';
 import type { SchedulerReadiness } from './index.js';
 
 export async function serveSchedulerHttp(
-  cfg: Pick<Config, 'schedulerPort' | 'bindHost' | 'instance'>,
+  cfg: Pick<Config, 'schedulerPort' | 'schedulerHost' | 'instance'>,
   registry: Registry,
   readiness: () => SchedulerReadiness,
   onError: (err: unknown) => void = () => undefined,
@@ -46,7 +47,7 @@ export async function serveSchedulerHttp(
           },
         ).catch(unexpected);
       } else if (url === '/health') {
-        json(200, { ok: true, instance: cfg.instance });
+        json(200, { ok: true, instance: cfg.instance, version: fivedVersion(), startedAt: processStartedAt() });
       } else if (url === '/ready') {
         const r = readiness();
         json(r.ready ? 200 : 503, { ...r, instance: cfg.instance });
@@ -78,8 +79,11 @@ export async function serveSchedulerHttp(
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.schedulerPort, cfg.bindHost, () => resolve());
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'in use by another process' : err.code === 'EADDRNOTAVAIL' ? 'not an address of this host' : err.message;
+      reject(new FivedError(ErrorCode.LISTEN_FAILED, `cannot listen on ${cfg.schedulerHost}:${cfg.schedulerPort} (${why})`, { host: cfg.schedulerHost, port: cfg.schedulerPort }));
+    });
+    server.listen(cfg.schedulerPort, cfg.schedulerHost, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   return {

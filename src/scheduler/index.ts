@@ -12,7 +12,7 @@ import { periodMember } from '../store/keys.js';
 import type { ComputePool } from '../worker/pool.js';
 import { at, everySecond, type Cancel, type Clock } from '../runtime/clock.js';
 import { measureClock, storeAlignedClock } from '../runtime/skew.js';
-import { commitPeriod } from '../runtime/commit.js';
+import { commitPeriod, commitTargets } from '../runtime/commit.js';
 import { assertResultVerifies, buildResult, computePeriod, readCommitted } from '../runtime/compute.js';
 import { CHANNELS, type CompletedMessage } from '../runtime/bus.js';
 import { logTag, TAGS, type Logger } from '../runtime/log.js';
@@ -97,7 +97,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   let timers = new Map<string, Cancel>();
   let ticker: Cancel | null = null;
   let abort = new AbortController();
-  const lastCommitted = new Map<string, string>();
+  const lastCommitted = new Set<string>(); // `${room}:${periodId}` committed (or found void) this activation
   const precalculated = new Set<string>(); // periods this process pre-calculated (settled-elsewhere metric)
   const running = new Map<string, Promise<void>>(); // pre-calculations in flight, by period
   let reconciling = false;
@@ -173,19 +173,28 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     for (const room of rooms) schedulePeriod(room, windowAt(room, now));
   }
 
-  /** Commit ahead: the next period of every room, once per period (create-if-absent). */
+  /** Commit ahead: the next period of every room, and at a cold start the current one while
+   *  before its freeze (opened late, issue 13); once per period (create-if-absent). */
   async function commitTick(): Promise<void> {
     if (!keeper.isActive()) return;
     const now = clock.now();
     await Promise.all(
       rooms.map(async (room) => {
-        const next = nextWindow(room, windowAt(room, now));
-        if (lastCommitted.get(room.name) === next.periodId) return;
-        const r = await commitPeriod(store, next, now);
-        lastCommitted.set(room.name, next.periodId);
-        if (r.created) {
-          m.commits.inc({ room: room.name });
-          logTag(log, 'debug', TAGS.COMMIT, { room: room.name, periodId: next.periodId, commitment: r.commitment }, `Committed period ${next.periodId}`);
+        for (const w of commitTargets(room, now)) {
+          const key = `${room.name}:${w.periodId}`;
+          if (lastCommitted.has(key)) continue;
+          const r = await commitPeriod(store, w, now);
+          lastCommitted.add(key);
+          if (r.created) {
+            m.commits.inc({ room: room.name });
+            const late = now >= w.startsAt;
+            logTag(log, late ? 'info' : 'debug', TAGS.COMMIT, { room: room.name, periodId: w.periodId, commitment: r.commitment, late }, late ? `Period ${w.periodId} opened late: committed now, betting until the freeze` : `Committed period ${w.periodId}`);
+          }
+        }
+        // forget the periods of this room that are over (ids of one timeline compare as strings)
+        const currentId = windowAt(room, now).periodId;
+        for (const key of lastCommitted) {
+          if (key.startsWith(`${room.name}:`) && key.slice(room.name.length + 1) < currentId) lastCommitted.delete(key);
         }
       }),
     );
@@ -296,8 +305,8 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       end();
       if (isFivedError(err, ErrorCode.NOT_COMMITTED)) {
         m.precalc.inc({ room: room.name, outcome: 'void' });
-        logTag(log, 'warn', TAGS.VOID, f, `Period ${w.periodId} opened without a commitment: void`);
-        await store.voidPeriod(w, 'no commitment before the period opened');
+        logTag(log, 'warn', TAGS.VOID, f, `Period ${w.periodId} reached its freeze without a commitment: void`);
+        await store.voidPeriod(w, 'no commitment before the freeze');
       } else if (isFivedError(err, ErrorCode.STALE_EPOCH)) {
         m.precalc.inc({ room: room.name, outcome: 'stale' });
         keeper.lose('the store refused our epoch (E_STALE_EPOCH)');

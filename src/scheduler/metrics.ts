@@ -1,11 +1,13 @@
 // The scheduler's Prometheus metrics, registered on the registry it is given (in `fived all`
 // the gateway's, so they appear on the gateway's /metrics).
 
-import { counter, gauge, histogram, SECONDS_BUCKETS, type Registry } from '../runtime/metrics.js';
+import { buildInfo, counter, gauge, histogram, SECONDS_BUCKETS, type Registry } from '../runtime/metrics.js';
+import { fivedVersion } from '../version.js';
 
 export type PrecalcOutcome = 'stored' | 'exists' | 'void' | 'stale' | 'error';
 
 export function schedulerMetrics(registry: Registry) {
+  buildInfo(registry, fivedVersion());
   return {
     precalc: counter(registry, 'fived_scheduler_precalc_total', 'Pre-calculations at the freeze by outcome (stored, exists: another result was kept, void, stale: fenced off, error)', ['room', 'outcome'] as const),
     computeSeconds: histogram(registry, 'fived_scheduler_compute_seconds', 'Freeze + snapshot + compute + plan saved, per pre-calculation', SECONDS_BUCKETS, ['room'] as const),

@@ -180,9 +180,10 @@ export class MemoryStore implements Store {
     if (p.void) throw storeError(ErrorCode.PERIOD_VOID, { periodId: period.periodId });
     if (p.commitment) return { commitment: p.commitment, created: false };
     p.window = { startsAt: period.startsAt, freezeAt: period.freezeAt, endsAt: period.endsAt };
-    if (t >= period.startsAt) {
+    // opened late (issue 13): allowed until the freeze, since no bet can predate the commitment
+    if (t >= period.startsAt && Math.max(t, this.storeNow()) >= period.freezeAt) {
       p.void = true;
-      p.reason = 'no commitment before the period opened';
+      p.reason = 'no commitment before the freeze';
       p.refunded = true;
       throw storeError(ErrorCode.COMMIT_TOO_LATE, { periodId: period.periodId });
     }

@@ -70,7 +70,7 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   E_LIABILITY_LIMIT: 'the period liability cap would be exceeded',
   E_INSUFFICIENT_FUNDS: 'insufficient funds',
   E_DUPLICATE_CONFLICT: 'the id was already used with different content',
-  E_COMMIT_TOO_LATE: 'the period opened without a commitment; it is void',
+  E_COMMIT_TOO_LATE: 'the period reached its freeze without a commitment; it is void',
   E_STALE_EPOCH: 'the fencing epoch is not the current lease epoch',
   E_TOO_EARLY: 'the period has not ended yet',
   E_RESULT_MISMATCH: "the result's commitment is not the period's commitment",

@@ -167,7 +167,7 @@ export interface Store {
   registerConfig(fingerprint: string): Promise<string>;
 
   // ---- commitments ----
-  /** create-if-absent the seed; refused (E_COMMIT_TOO_LATE) once now >= startsAt. Returns the winner's commitment. */
+  /** create-if-absent the seed; a started period is opened late until its freeze; refused (E_COMMIT_TOO_LATE, the period voided) once now >= freezeAt. Returns the winner's commitment. */
   commit(period: PeriodWindow, seedHex: string, now: number): Promise<{ commitment: string; created: boolean }>;
   getCommitment(period: PeriodRef): Promise<string | null>;
   /** The secret seed, unsealed (it is stored only sealed under the seed key). Never hand it to
