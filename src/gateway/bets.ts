@@ -19,10 +19,12 @@ export async function placeBet(ctx: GatewayContext, periods: Periods, userId: st
     if (now >= w.freezeAt) throw new FivedError(ErrorCode.PERIOD_FROZEN, `betting on ${room.name} period ${w.periodId} closed at the freeze`);
     const s = periods.get(room.duration, w.periodId);
     if (s?.status === 'void') throw new FivedError(ErrorCode.PERIOD_VOID, `period ${w.periodId} of ${room.name} is void: ${s.voidReason ?? ''}`);
+    // the limits and paytable of the settings the period opened with (runtime/schedule.ts)
+    const rules = ctx.settings.rulesOf(w);
     const ack = await ctx.store.placeBet(
       { period: w, userId, clientBetId: f.clientBetId, kind: f.kind, pick: f.pick, amount: f.amount },
-      ctx.cfg.limits,
-      ctx.cfg.paytable,
+      rules.limits,
+      rules.paytable,
       ctx.clock.now(),
     );
     s?.bettors.add(userId);

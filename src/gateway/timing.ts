@@ -31,7 +31,7 @@ export class Timing {
   async start(): Promise<void> {
     await this.commitAhead();
     const now = this.ctx.clock.now();
-    for (const room of this.ctx.rooms) this.enter(room, windowAt(room, now), false);
+    for (const room of this.ctx.settings.view.roomsAt(now)) this.enter(room, windowAt(room, now), false);
     this.stopTicks = everySecond(this.ctx.clock, (boundary) => this.tick(boundary));
   }
 
@@ -43,7 +43,8 @@ export class Timing {
 
   private tick(boundary: number): void {
     const { hub, metrics, clock } = this.ctx;
-    for (const room of this.ctx.rooms) {
+    // the rooms in effect at this boundary: a registered settings change switches here, on time
+    for (const room of this.ctx.settings.view.roomsAt(boundary)) {
       const w = windowAt(room, boundary);
       let s = this.periods.current(room.name);
       if (!s || s.w.periodId !== w.periodId) s = this.enter(room, w, true).state;
@@ -147,17 +148,15 @@ export class Timing {
     if (this.committing || this.ctx.draining || !clockTrusted(this.ctx)) return;
     this.committing = true;
     try {
-      const out = await commitAhead(this.ctx.store, this.ctx.rooms, this.ctx.clock);
+      const out = await commitAhead(this.ctx.store, this.ctx.settings.view, this.ctx.clock);
       for (const o of out) {
         if (!o.commitment) continue;
-        const room = this.ctx.rooms.find((r) => r.name === o.room);
-        if (!room) continue;
-        const key = periodKey(room.duration, o.periodId);
+        const key = periodKey(o.duration, o.periodId);
         if (!this.periods.commitments.has(key)) {
           logTag(this.ctx.logger, 'debug', TAGS.COMMIT, { room: o.room, periodId: o.periodId, created: o.created }, 'commitment ready');
         }
         // endsAt is only used for pruning: the next period ends within two durations
-        this.periods.commitments.set(key, { commitment: o.commitment, endsAt: this.ctx.clock.now() + 2 * room.duration * 1000 + 1000 });
+        this.periods.commitments.set(key, { commitment: o.commitment, endsAt: this.ctx.clock.now() + 2 * o.duration * 1000 + 1000 });
       }
     } finally {
       this.committing = false;

@@ -7,10 +7,11 @@ import { isFivedError, ErrorCode } from '../errors.js';
 import type { PeriodWindow } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from './clock.js';
-import { nextWindow, windowAt, type Room } from './rooms.js';
+import { windowAt, type Room } from './rooms.js';
 
 export interface CommitOutcome {
   room: string;
+  duration: number;
   periodId: string;
   commitment: string | null; // null: too late, the period is void
   created: boolean;
@@ -31,19 +32,39 @@ export async function commitPeriod(store: Store, w: PeriodWindow, now: number): 
   }
 }
 
-/** For every room: the next period, and the current one only if it has not started yet. */
-export async function commitAhead(store: Store, rooms: readonly Room[], clock: Clock): Promise<CommitOutcome[]> {
-  const now = clock.now();
-  const out: CommitOutcome[] = [];
-  await Promise.all(
-    rooms.map(async (room) => {
-      const current = windowAt(room, now);
-      const targets = now < current.startsAt ? [current, nextWindow(room, current)] : [nextWindow(room, current)];
-      for (const w of targets) {
-        const r = await commitPeriod(store, w, now);
-        out.push({ room: room.name, periodId: w.periodId, ...r });
-      }
-    }),
-  );
+/** What commit-ahead needs of the settings schedule (runtime/schedule.ts ScheduleView). */
+export interface RoomsOverTime {
+  roomAt(duration: number, t: number): Room | undefined;
+  roomsBetween(from: number, to: number): Room[];
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The period each room opens next, under the settings in effect when it opens: a room added by a
+ * registered change gets its first period committed ahead like any other, with its own freeze; a
+ * room removed at that instant gets none.
+ */
+export function nextTargets(rooms: RoomsOverTime, now: number): Array<{ room: Room; w: PeriodWindow }> {
+  const out: Array<{ room: Room; w: PeriodWindow }> = [];
+  for (const candidate of rooms.roomsBetween(now, now + DAY_MS)) {
+    const startsAt = windowAt(candidate, now).endsAt;
+    const room = rooms.roomAt(candidate.duration, startsAt);
+    if (room) out.push({ room, w: windowAt(room, startsAt) });
+  }
   return out;
+}
+
+/** Rooms that never change (tests, tools). */
+export function fixedRooms(rooms: readonly Room[]): RoomsOverTime {
+  return { roomAt: (d) => rooms.find((r) => r.duration === d), roomsBetween: () => [...rooms] };
+}
+
+/** For every room: the next period (see nextTargets). */
+export async function commitAhead(store: Store, rooms: RoomsOverTime | readonly Room[], clock: Clock): Promise<CommitOutcome[]> {
+  const now = clock.now();
+  const over = Array.isArray(rooms) ? fixedRooms(rooms as readonly Room[]) : (rooms as RoomsOverTime);
+  return Promise.all(
+    nextTargets(over, now).map(async ({ room, w }) => ({ room: room.name, duration: room.duration, periodId: w.periodId, ...(await commitPeriod(store, w, now)) })),
+  );
 }
