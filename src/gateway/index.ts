@@ -89,6 +89,8 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const verifier = new TokenVerifier(cfg.jwtSecret, cfg.maxTokenAgeS, () => deps.clock.now());
   const limits = new GatewayLimits(cfg, () => deps.clock.now());
 
+  deps.store.on('inconsistent', () => timing.voidOpen('store data lost (Redis restored from an older state or emptied)'));
+
   // a bus message is input too (anything able to PUBLISH on a 5d_precalc: channel): a handler that
   // throws on it is logged and counted here, never left to the store's last-resort catch
   const onBus = (where: string, fn: (m: unknown) => void) => (_c: string, m: unknown) =>

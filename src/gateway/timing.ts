@@ -134,6 +134,19 @@ export class Timing {
     return r;
   }
 
+  /**
+   * The store found Redis older or empty (a restore, a lost disk: StoreEvents 'inconsistent'): it
+   * voids and refunds the periods it tracked; here every period still open is voided too (its
+   * commitment or bets may be gone) and the players are told now, not at the end.
+   */
+  voidOpen(reason: string): void {
+    const now = this.ctx.clock.now();
+    for (const s of this.periods.all()) {
+      if (s.status === 'void' || s.delivered || s.w.endsAt <= now) continue;
+      background(this.ctx, 'void-after-data-loss', () => this.voidPeriod(s, reason));
+    }
+  }
+
   /** A void notice from another gateway (or the operator API elsewhere). */
   onVoidNotice(message: unknown): void {
     if (typeof message !== 'object' || message === null) return;
