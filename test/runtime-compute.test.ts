@@ -36,7 +36,7 @@ describe('runtime compute and settle (memory store)', () => {
     const cur = windowAt(room, t);
     const outcomes = await commitAhead(store, [room], clock);
     const w = nextWindow(room, cur);
-    expect(outcomes).toEqual([{ room: 'fiveD_60', periodId: w.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true }]);
+    expect(outcomes).toEqual([{ room: 'fiveD_60', duration: 60, periodId: w.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true }]);
     // a second commit keeps the first (create-if-absent); the current period is too late
     expect((await commitAhead(store, [room], clock))[0]!.created).toBe(false);
     expect((await commitPeriod(store, cur, t)).commitment).toBeNull();
