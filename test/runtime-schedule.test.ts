@@ -58,7 +58,7 @@ describe('planApply', () => {
     expect(codeOf(() => planApply(s, NEW, NOW, 'op', Date.UTC(2026, 11, 6, 13, 0, 30)))).toBe(ErrorCode.INVALID_TIME); // not a 600 s boundary
     // 12:05 starts a period of every room, but the 300 s room's period from 12:05 is committed already
     const paytableOnly = settings({ FIVED_DURATIONS: '60,300', FIVED_FREEZE_MS: '5000', FIVED_PAY_NUMBER: '8' });
-    expect(() => planApply(s, paytableOnly, NOW, 'op', Date.UTC(2026, 11, 6, 12, 5))).toThrow(/fiveD_300 period that opens at .* is committed already .* choose 2026-12-06T12:10:00.000Z or later/);
+    expect(() => planApply(s, paytableOnly, NOW, 'op', Date.UTC(2026, 11, 6, 12, 5))).toThrow(/fiveD_300 period that opens at .* is committed already.*choose 2026-12-06T12:10:00.000Z or later/);
     expect(planApply(s, paytableOnly, NOW, 'op', Date.UTC(2026, 11, 6, 12, 10)).entry.from).toBe(Date.UTC(2026, 11, 6, 12, 10));
     expect(planApply(s, NEW, NOW, 'op', Date.UTC(2026, 11, 6, 12, 30)).entry.from).toBe(Date.UTC(2026, 11, 6, 12, 30));
     expect(codeOf(() => planApply(s, settings({ FIVED_DURATIONS: '60,300', FIVED_FREEZE_MS: '5000', FIVED_DAY_START: '06:00' }), NOW, 'op'))).toBe(ErrorCode.CONFIG_INVALID);
