@@ -108,7 +108,13 @@ export class SettingsFollower {
       this.failing = true;
       return;
     }
-    if (raw !== null && raw !== this.raw) {
+    if (raw === null) {
+      // Redis lost its data (emptied, restored from before the first start): put back the schedule
+      // every instance follows, rather than let the next instance to start register its own
+      await this.store.swapSettings(null, this.raw).catch(() => undefined);
+      return;
+    }
+    if (raw !== this.raw) {
       try {
         this.view = new ScheduleView(parseSchedule(raw));
         this.raw = raw;
