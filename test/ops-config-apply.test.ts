@@ -12,8 +12,8 @@ import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers
 import { expectedPayout, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
 
 const OLD = { FIVED_DURATIONS: '5,10', FIVED_FREEZE_MS: '1500' };
-const NEW = { FIVED_DURATIONS: '5,15', FIVED_FREEZE_MS: '1500', FIVED_PAY_BIG_SMALL: '3', FIVED_PAY_NUMBER: '8' };
-const NEW_PAYTABLE = { ...DEFAULT_PAYTABLE, bigSmall: 3, number: 8 };
+const NEW = { FIVED_DURATIONS: '5,15', FIVED_FREEZE_MS: '1500', FIVED_PAY_SUM_BIG_SMALL: '3', FIVED_PAY_NUMBER: '8' };
+const NEW_PAYTABLE = { ...DEFAULT_PAYTABLE, sumBigSmall: 3, number: 8 };
 
 let redis: TestRedis;
 let prefix: string;
@@ -44,7 +44,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Bets on every period of fiveD_5 through gateway `gw` until `stop()`: one big/small and one digit bet per period. */
+/** Bets on every period of fiveD_5 until `stop()`: big, small and one digit bet per period. */
 function bettor(c: Client, user: string): { stop(): Promise<void>; periods: Set<string> } {
   let stopped = false;
   const periods = new Set<string>();
@@ -53,8 +53,9 @@ function bettor(c: Client, user: string): { stop(): Promise<void>; periods: Set<
       const p = await c.next((m) => m.type === 'period' && m.room === 'fiveD_5' && !periods.has(m.periodId as string), 15_000, c.received.length);
       const periodId = p.periodId as string;
       periods.add(periodId);
-      for (const [kind, pick] of [['SUM', 'big'], ['A', 3]] as const) {
-        const ack = await c.request({ type: 'bet', room: 'fiveD_5', periodId, kind, pick, amount: 100, clientBetId: `${user}-${periodId}-${kind}` });
+      // big and small: one of them wins every period, so each side of the switch has winners
+      for (const [kind, pick] of [['SUM', 'big'], ['SUM', 'small'], ['A', 3]] as const) {
+        const ack = await c.request({ type: 'bet', room: 'fiveD_5', periodId, kind, pick, amount: 100, clientBetId: `${user}-${periodId}-${kind}-${pick}` });
         expect(ack.type, JSON.stringify(ack)).toBe('bet_ack');
       }
     }
@@ -83,7 +84,7 @@ describe('fived config apply', () => {
     expect(day.stderr).toMatch(/FIVED_DAY_START/);
     const shown = JSON.parse((await runFived(['config', 'show'], toolEnv(NEW))).stdout);
     expect(shown.pending).toBeNull();
-    expect(shown.environment.differences.map((d: { setting: string }) => d.setting).sort()).toEqual(['FIVED_DURATIONS', 'FIVED_PAY_BIG_SMALL', 'FIVED_PAY_NUMBER']);
+    expect(shown.environment.differences.map((d: { setting: string }) => d.setting).sort()).toEqual(['FIVED_DURATIONS', 'FIVED_PAY_NUMBER', 'FIVED_PAY_SUM_BIG_SMALL']);
   }, 60_000);
 
   it('switches rooms and paytable at the instant on every instance while players bet; no restart', async () => {
@@ -110,7 +111,7 @@ describe('fived config apply', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.atMs).toBe(at);
-    expect(out.changes).toEqual(expect.arrayContaining([{ setting: 'FIVED_DURATIONS', field: 'durations', from: '5,10', to: '5,15' }, { setting: 'FIVED_PAY_BIG_SMALL', field: 'paytable.bigSmall', from: '2', to: '3' }]));
+    expect(out.changes).toEqual(expect.arrayContaining([{ setting: 'FIVED_DURATIONS', field: 'durations', from: '5,10', to: '5,15' }, { setting: 'FIVED_PAY_SUM_BIG_SMALL', field: 'paytable.sumBigSmall', from: '2', to: '3' }]));
 
     // before the instant: the old rooms everywhere; fiveD_15 unknown
     for (const g of gateways) expect((await getJson(`${g.url}/api/rooms`)).body.map((x: { room: string }) => x.room)).toEqual(['fiveD_5', 'fiveD_10']);
@@ -154,8 +155,10 @@ describe('fived config apply', () => {
       const paytable = periodStart(b) >= at ? NEW_PAYTABLE : DEFAULT_PAYTABLE;
       expect(b.payout, `${b.periodId} ${b.kind}:${b.pick}`).toBe(expectedPayout(b, res!.digits, paytable));
     }
-    // a big/small win pays 3x after the switch, 2x before: the test could tell them apart
-    expect(after.some((b) => b.kind === 'SUM' && b.state === 'won') || before.some((b) => b.kind === 'SUM' && b.state === 'won')).toBe(true);
+    // a big/small win pays 3x the net stake after the switch, 2x before: the test tells them apart
+    const net = 98; // 100 less the 2 % fee
+    expect(after.filter((b) => b.kind === 'SUM' && b.state === 'won').map((b) => b.payout)).toContain(3 * net);
+    expect(before.filter((b) => b.kind === 'SUM' && b.state === 'won').map((b) => b.payout)).toContain(2 * net);
 
     // nobody restarted: same processes, all ready
     expect(scheduler.alive()).toBe(true);
@@ -168,7 +171,7 @@ describe('fived config apply', () => {
     expect(s.status).toBe(503);
     const reasons = s.body.reasons.join(' ');
     expect(reasons).toMatch(/FIVED_DURATIONS \(durations\): 5,10 here, 5,15 registered/);
-    expect(reasons).toMatch(/FIVED_PAY_BIG_SMALL \(paytable.bigSmall\): 2 here, 3 registered/);
+    expect(reasons).toMatch(/FIVED_PAY_SUM_BIG_SMALL \(paytable.sumBigSmall\): 2 here, 3 registered/);
     expect(reasons).toMatch(/FIVED_PAY_NUMBER \(paytable.number\): 9 here, 8 registered/);
     expect(stale.output()).toMatch(/game settings differ from the registered ones/);
   }, 150_000);
