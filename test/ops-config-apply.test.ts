@@ -12,7 +12,7 @@ import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers
 import { expectedPayout, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
 
 const OLD = { FIVED_DURATIONS: '5,10', FIVED_FREEZE_MS: '1500' };
-const NEW = { FIVED_DURATIONS: '5,15', FIVED_FREEZE_MS: '1500', FIVED_PAY_SUM_BIG_SMALL: '3', FIVED_PAY_NUMBER: '8' };
+const NEW = { FIVED_DURATIONS: '5,15', FIVED_FREEZE_MS: '1500', FIVED_PAY_SUM_BIG_SMALL: '3', FIVED_PAY_NUMBER: '8', FIVED_MAX_STAKE: '5000' };
 const NEW_PAYTABLE = { ...DEFAULT_PAYTABLE, sumBigSmall: 3, number: 8 };
 
 let redis: TestRedis;
@@ -84,7 +84,7 @@ describe('fived config apply', () => {
     expect(day.stderr).toMatch(/FIVED_DAY_START/);
     const shown = JSON.parse((await runFived(['config', 'show'], toolEnv(NEW))).stdout);
     expect(shown.pending).toBeNull();
-    expect(shown.environment.differences.map((d: { setting: string }) => d.setting).sort()).toEqual(['FIVED_DURATIONS', 'FIVED_PAY_NUMBER', 'FIVED_PAY_SUM_BIG_SMALL']);
+    expect(shown.environment.differences.map((d: { setting: string }) => d.setting).sort()).toEqual(['FIVED_DURATIONS', 'FIVED_MAX_STAKE', 'FIVED_PAY_NUMBER', 'FIVED_PAY_SUM_BIG_SMALL']);
   }, 60_000);
 
   it('switches rooms and paytable at the instant on every instance while players bet; no restart', async () => {
@@ -113,6 +113,18 @@ describe('fived config apply', () => {
     expect(out.atMs).toBe(at);
     expect(out.changes).toEqual(expect.arrayContaining([{ setting: 'FIVED_DURATIONS', field: 'durations', from: '5,10', to: '5,15' }, { setting: 'FIVED_PAY_SUM_BIG_SMALL', field: 'paytable.sumBigSmall', from: '2', to: '3' }]));
 
+    // the bet limits switch too: a 6,000 stake is taken before the instant, refused after it
+    const big = await Client.connect(gateways[0]!.port, { token: await token('cfg-c') });
+    clients.push(big);
+    await credit(gateways[0]!, 'cfg-c', 100_000);
+    await big.next((m) => m.type === 'hello');
+    big.send({ type: 'subscribe', rooms: ['fiveD_5'] });
+    const bigBet = async (id: string) => {
+      const p = await big.next((m) => m.type === 'period' && m.room === 'fiveD_5', 10_000, big.received.length);
+      return big.request({ type: 'bet', room: 'fiveD_5', periodId: p.periodId, kind: 'SUM', pick: 'odd', amount: 6000, clientBetId: id });
+    };
+    expect((await bigBet('big-before')).type).toBe('bet_ack');
+
     // before the instant: the old rooms everywhere; fiveD_15 unknown
     for (const g of gateways) expect((await getJson(`${g.url}/api/rooms`)).body.map((x: { room: string }) => x.room)).toEqual(['fiveD_5', 'fiveD_10']);
     watcher.send({ type: 'subscribe', rooms: ['fiveD_15'] });
@@ -134,6 +146,9 @@ describe('fived config apply', () => {
     const first15 = await watcher.next((m) => m.type === 'result' && m.room === 'fiveD_15', 20_000);
     expect(first15.periodId).toBe(info.periodId);
     await scheduler.waitFor((l) => /game settings [0-9a-f]{32} in effect since/.test(l.msg), 5000, 'the switch in the log');
+    const refused = await bigBet('big-after');
+    expect(refused.type).toBe('error');
+    expect(refused.code).toBe('E_STAKE_TOO_HIGH');
 
     // a few more periods of betting under the new paytable, then stop and let them settle
     await clients[0]!.next((m) => m.type === 'result' && m.room === 'fiveD_5' && periodStart({ periodId: m.periodId as string, duration: 5 }) >= at + 5000, 30_000, 0);
