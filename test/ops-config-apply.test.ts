@@ -102,8 +102,9 @@ describe('fived config apply', () => {
     clients.push(watcher);
     await watcher.next((m) => m.type === 'hello');
 
-    // a 30 s boundary (every room of both lists starts a period there) at least 12 s ahead
-    const at = Math.ceil((Date.now() + 12_000) / 30_000) * 30_000;
+    // a 30 s boundary (every room of both lists starts a period there) at least 25 s ahead: the
+    // 5 s room's next period is committed already (10 s), with room for slow command starts
+    const at = Math.ceil((Date.now() + 25_000) / 30_000) * 30_000;
     const dry = await runFived(['config', 'apply', '--at', new Date(at).toISOString(), '--dry-run'], toolEnv(NEW));
     expect(dry.code, dry.stderr).toBe(0);
     expect(JSON.parse((await runFived(['config', 'show'], toolEnv(NEW))).stdout).pending).toBeNull();
