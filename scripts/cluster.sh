@@ -10,7 +10,8 @@
 #   scripts/cluster.sh restart-port PORT  restart the gateway on PORT (scripts/rollout.sh --restart)
 #   scripts/cluster.sh kill NAME [SIG]    send SIG (default TERM) to one process and wait for it to exit
 #   scripts/cluster.sh pid NAME           print one process's pid
-#   scripts/cluster.sh clean              stop, then delete the state folder (logs, Redis data)
+#   scripts/cluster.sh clean              stop, then DELETE the state folder: logs and the Redis data
+#                                         (every balance, bet and result of this cluster is gone)
 #
 # Settings (environment; `start` saves them in the state folder, the other commands reuse them):
 #   FIVED_CLUSTER_DIR     state folder: pids/, logs/, redis/, haproxy.cfg, cluster.json
@@ -141,6 +142,20 @@ http_status() { # port path → HTTP status, 000 when nothing answers
     r.on("timeout", () => r.destroy());' "$1" "$2"
 }
 
+ready_reasons() { # port → the reasons its /ready gives, one per line (what differs, field by field)
+  node -e '
+    const r = require("node:http").get({ host: "127.0.0.1", port: +process.argv[1], path: "/ready", timeout: 2000 }, (res) => {
+      let b = ""; res.on("data", (d) => (b += d));
+      res.on("end", () => {
+        let reasons = [];
+        try { reasons = JSON.parse(b).reasons ?? []; } catch { reasons = [b.trim()]; }
+        for (const x of reasons) console.log(`cluster:   /ready: ${x}`);
+      });
+    });
+    r.on("error", (e) => console.log(`cluster:   /ready: no answer (${e.message})`));
+    r.on("timeout", () => r.destroy());' "$1"
+}
+
 launch() { # name cmd... : in its own session, output to its log, pid to its pid file
   local name="$1"; shift
   mkdir -p "$DIR/pids" "$DIR/logs"
@@ -209,11 +224,16 @@ wait_ready() { # name: until it serves (or its process dies, or the timeout)
       redis) redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0 ;;
       gateway-*) [ "$(http_status "$(gateway_port "$name")" /ready)" = 200 ] && return 0 ;;
       scheduler-*) [ "$(scheduler_port "$name")" -eq 0 ] && return 0
-                   [ "$(http_status "$(scheduler_port "$name")" /health)" = 200 ] && return 0 ;;
+                   [ "$(http_status "$(scheduler_port "$name")" /ready)" = 200 ] && return 0 ;;
       haproxy) all_up && return 0 ;;
     esac
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "cluster: $name not ready after ${READY_TIMEOUT}s; the end of $(logfile "$name"):" >&2
+      echo "cluster: $name not ready after ${READY_TIMEOUT}s" >&2
+      case "$name" in
+        gateway-*) ready_reasons "$(gateway_port "$name")" >&2 ;;
+        scheduler-*) ready_reasons "$(scheduler_port "$name")" >&2 ;;
+      esac
+      echo "cluster: the end of $(logfile "$name"):" >&2
       tail -n 20 "$(logfile "$name")" >&2 || true
       return 1
     fi

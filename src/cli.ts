@@ -19,6 +19,9 @@ export const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   'load-bets': () => import('./commands/load-bets.js'),
   wallet: () => import('./commands/wallet.js'),
   token: () => import('./commands/token.js'),
+  // issue 13: settings changes and backups
+  config: () => import('./commands/config.js'),
+  backup: () => import('./commands/backup.js'),
 };
 
 const HOW = 'from a checkout: `npx fived <command>` (or `node bin/fived.js <command>`) after `npm install` and `npm run build`';

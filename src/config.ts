@@ -2,7 +2,7 @@
 // environment once at start, validated with clear messages, then frozen. `fived check-config`
 // prints it (secrets masked) or the list of problems.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
@@ -413,18 +413,6 @@ function parseDayStart(time: string, offset: string, problems: string[]): DaySta
     if (offsetMinutes < -720 || offsetMinutes > 840) problems.push(`FIVED_DAY_OFFSET=${offset}: must be within -12:00..+14:00`);
   }
   return { minutes, offsetMinutes };
-}
-
-/** The game settings every instance must agree on; registered in the store at start. */
-export function configFingerprint(cfg: Pick<Config, 'durations' | 'freezeMs' | 'timeline' | 'dayStart' | 'paytable'>): string {
-  const canonical = JSON.stringify({
-    durations: [...cfg.durations].sort((a, b) => a - b),
-    freezeMs: cfg.freezeMs,
-    timeline: cfg.timeline,
-    dayStart: { minutes: cfg.dayStart.minutes, offsetMinutes: cfg.dayStart.offsetMinutes },
-    paytable: { ...cfg.paytable },
-  });
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
 /** The configuration with secrets masked, for `fived check-config` and start-up logs. */

@@ -52,7 +52,11 @@ describe('readiness', () => {
     const otherFee = await gateway({ FIVED_FEE_BPS: '300' });
     const f = await getJson(`${otherFee.url}/ready`);
     expect(f.status).toBe(503);
-    expect(f.body.reasons.join(' ')).toMatch(/game configuration/);
+    // it says exactly what differs, field by field, and how to change the registered settings
+    expect(f.body.reasons.join(' ')).toMatch(/game settings differ/);
+    expect(f.body.reasons.join(' ')).toMatch(/FIVED_FEE_BPS \(paytable\.feeBps\): 300 here, \d+ registered/);
+    expect(f.body.reasons.join(' ')).toMatch(/fived config apply/);
+    expect(f.body.differences).toEqual([expect.objectContaining({ field: 'paytable.feeBps', setting: 'FIVED_FEE_BPS', mine: '300' })]);
     expect(f.body.fingerprint).not.toBe(f.body.registeredFingerprint);
     expect(f.body.registeredFingerprint).toBe(ok.body.fingerprint);
 

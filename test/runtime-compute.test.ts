@@ -38,8 +38,8 @@ describe('runtime compute and settle (memory store)', () => {
     const w = nextWindow(room, cur);
     // the current period, before its freeze, is opened late (issue 13); the next one ahead
     expect(outcomes).toEqual([
-      { room: 'fiveD_60', periodId: cur.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true },
-      { room: 'fiveD_60', periodId: w.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true },
+      { room: 'fiveD_60', duration: 60, periodId: cur.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true },
+      { room: 'fiveD_60', duration: 60, periodId: w.periodId, commitment: expect.stringMatching(/^[0-9a-f]{64}$/), created: true },
     ]);
     // a second commit keeps the first (create-if-absent)
     expect((await commitAhead(store, [room], clock)).map((o) => o.created)).toEqual([false, false]);

@@ -465,7 +465,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await codeOf(s.publish('other', {}))).toBe(ErrorCode.BAD_REQUEST);
   });
 
-  it('wallet: credit is idempotent by deposit id; config is first-wins; a claim has one holder at a time', async () => {
+  it('wallet: credit is idempotent by deposit id; the settings schedule is compare-and-set; a claim has one holder at a time', async () => {
     const s = await make();
     expect(await s.credit('w', 500, 'dep-1')).toEqual({ balance: 500, duplicate: false });
     expect(await s.credit('w', 500, 'dep-1')).toEqual({ balance: 500, duplicate: true });
@@ -473,8 +473,13 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await codeOf(s.credit('other', 500, 'dep-1'))).toBe(ErrorCode.DUPLICATE_CONFLICT);
     expect(await s.balance('w')).toBe(500);
     expect(await s.balance('nobody')).toBe(0);
-    expect(await s.registerConfig('fp-1')).toBe('fp-1');
-    expect(await s.registerConfig('fp-2')).toBe('fp-1');
+    // the settings schedule is a compare-and-set: first start writes it once, a stale writer loses
+    expect(await s.getSettings()).toBeNull();
+    expect(await s.swapSettings(null, 'sched-1')).toBe(true);
+    expect(await s.swapSettings(null, 'sched-x')).toBe(false);
+    expect(await s.swapSettings('sched-0', 'sched-x')).toBe(false);
+    expect(await s.swapSettings('sched-1', 'sched-2')).toBe(true);
+    expect(await s.getSettings()).toBe('sched-2');
     const w = windowAt(Date.now());
     expect(await s.claimSettlement(w, 'gw-1', 5000)).toBe(true);
     expect(await s.claimSettlement(w, 'gw-2', 5000)).toBe(false);

@@ -280,19 +280,20 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const w = windowOf(room, periodIdOf(req.params[1]));
     if (clock.now() < w.freezeAt) throw new FivedError(ErrorCode.TOO_EARLY, `liability of period ${w.periodId} is reported once it is frozen (at ${new Date(w.freezeAt).toISOString()})`);
     const gross = await store.patternTotals(w);
+    const paytable = ctx.settings.paytableOf(w);
     const totals = emptyTotals();
     const patterns: Record<string, number> = {};
     for (let i = 0; i < PATTERN_COUNT; i++) {
       const g = gross[i] ?? 0;
       totals.gross[i] = g;
       // net per pattern from the gross total: >= the sum of per-bet nets, so the liability is an upper bound
-      totals.net[i] = netStake(g, cfg.paytable.feeBps);
+      totals.net[i] = netStake(g, paytable.feeBps);
       if (g > 0) {
         const { kind, pick } = patternOf(i);
         patterns[`${kind}:${pick}`] = g;
       }
     }
-    const e = exposureSummary(totals, cfg.paytable);
+    const e = exposureSummary(totals, paytable);
     return json(200, {
       room: room.name, periodId: w.periodId, totalStake: e.totalStake, totalNet: e.totalNet, patternTotals: patterns,
       maxLiability: e.maxLiability, maxOutcome: digitsOfOutcome(e.maxOutcome), minLiability: e.minLiability, totalExposure: e.totalExposure,

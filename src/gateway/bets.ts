@@ -19,13 +19,15 @@ export async function placeBet(ctx: GatewayContext, periods: Periods, userId: st
     if (now >= w.freezeAt) throw new FivedError(ErrorCode.PERIOD_FROZEN, `betting on ${room.name} period ${w.periodId} closed at the freeze`);
     const s = periods.get(room.duration, w.periodId);
     if (s?.status === 'void') throw new FivedError(ErrorCode.PERIOD_VOID, `period ${w.periodId} of ${room.name} is void: ${s.voidReason ?? ''}`);
-    // no bet before the player could see the commitment (a period opened late, issue 13); the store
-    // refuses one without a commitment anyway
+    // no bet before the player could see the commitment (a period opened late at a cold start); the
+    // store refuses one without a commitment anyway
     if (s?.status === 'pending') throw new FivedError(ErrorCode.NOT_COMMITTED, `period ${w.periodId} of ${room.name} has no published commitment yet: betting opens with it`);
+    // the limits and paytable of the settings the period opened with (runtime/schedule.ts)
+    const rules = ctx.settings.rulesOf(w);
     const ack = await ctx.store.placeBet(
       { period: w, userId, clientBetId: f.clientBetId, kind: f.kind, pick: f.pick, amount: f.amount },
-      ctx.cfg.limits,
-      ctx.cfg.paytable,
+      rules.limits,
+      rules.paytable,
       ctx.clock.now(),
     );
     s?.bettors.add(userId);

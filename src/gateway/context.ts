@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Store, StoreOptions } from '../store/types.js';
 import type { ComputePool } from '../worker/pool.js';
 import type { Hub } from './hub.js';
+import type { SettingsFollower } from '../runtime/follow.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export interface GatewayDeps {
@@ -21,7 +22,10 @@ export interface GatewayDeps {
 
 export interface GatewayContext extends GatewayDeps {
   cfg: Readonly<Config>;
-  rooms: readonly Room[];
+  /** the rooms in effect now (from the settings schedule: they change at a registered instant) */
+  readonly rooms: readonly Room[];
+  /** the settings schedule: each period's rules (paytable, limits, freeze) are those in effect when it opened */
+  settings: SettingsFollower;
   metrics: GatewayMetrics;
   hub: Hub;
   /** how a worker opens its own store connection */
@@ -86,7 +90,8 @@ export function revealed(ctx: GatewayContext, endsAt: number, now: number = ctx.
 export function balanceGateAt(ctx: GatewayContext, now: number = ctx.clock.now()): number {
   const storeMax = now + Math.max(0, ctx.behindMs) + 1;
   let until = 0;
-  for (const room of ctx.rooms) {
+  // a room removed by a settings switch a moment ago may have just ended its last period
+  for (const room of ctx.settings.view.roomsBetween(storeMax - 60_000, storeMax)) {
     // periods are contiguous: the latest one ended by storeMax ends where the window holding storeMax starts
     const endsAt = windowAt(room, storeMax).startsAt;
     if (!revealed(ctx, endsAt, now)) until = Math.max(until, revealAt(ctx, endsAt));

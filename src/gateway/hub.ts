@@ -79,8 +79,9 @@ export class Hub {
 
   join(ws: Socket, room: string): void {
     const d = ws.getUserData();
-    const s = this.byRoom.get(room);
-    if (!s) return;
+    // a room added by a settings change (runtime/schedule.ts) gets its set on first use
+    let s = this.byRoom.get(room);
+    if (!s) this.byRoom.set(room, (s = new Set()));
     ws.subscribe(topicOf(room, d.format));
     d.rooms.add(room);
     s.add(ws);

@@ -4,8 +4,8 @@
 
 import { CHANNELS } from '../runtime/bus.js';
 import { ErrorCode, FivedError } from '../errors.js';
-import { configFingerprint, type Config } from '../config.js';
-import { roomsOf } from '../runtime/rooms.js';
+import type { Config } from '../config.js';
+import { SettingsFollower, startupLog } from '../runtime/follow.js';
 import { CloseCode } from '../protocol.js';
 import { mountApi } from './api.js';
 import { TokenVerifier } from './auth.js';
@@ -65,12 +65,18 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const logger = deps.logger;
   if (!native) logger.warn({ path }, 'running on the pure-JS uWebSockets.js fallback (FIVED_ALLOW_UWS_FALLBACK): not for production');
 
-  const rooms = roomsOf(cfg);
+  // the settings schedule decides the rooms and each period's rules (docs/operations.md, "Changing game settings")
+  const settings = await SettingsFollower.start(deps.store, cfg, cfg.instance, deps.clock, logger);
+  startupLog(settings, logger);
+  const rooms = settings.view.roomsAt(deps.clock.now());
   const metrics = gatewayMetrics(deps.registry);
   watchHeldCredits(deps.store, deps.registry, logger);
   const hub = new Hub(metrics, rooms.map((r) => r.name));
-  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0 };
-  const periods = new Periods(rooms);
+  const ctx: GatewayContext = {
+    ...deps, cfg, settings, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0,
+    get rooms() { return settings.view.roomsAt(deps.clock.now()); },
+  };
+  const periods = new Periods(() => ctx.rooms);
   const settlement = new Settlement(ctx, periods);
   const timingRef: { t: Timing | null } = { t: null };
   const results = new Results(
@@ -84,11 +90,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const verifier = new TokenVerifier(cfg.jwtSecret, cfg.maxTokenAgeS, () => deps.clock.now());
   const limits = new GatewayLimits(cfg, () => deps.clock.now());
 
-  const fingerprint = configFingerprint(cfg);
-  const registered = await deps.store.registerConfig(fingerprint);
-  if (registered !== fingerprint) {
-    logger.error({ fingerprint, registered }, 'this game configuration differs from the one registered in the store: /ready will fail');
-  }
+  deps.store.on('inconsistent', () => timing.voidOpen('store data lost (Redis restored from an older state or emptied)'));
 
   // a bus message is input too (anything able to PUBLISH on a 5d_precalc: channel): a handler that
   // throws on it is logged and counted here, never left to the store's last-resort catch
@@ -166,6 +168,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       ws.stop();
       limits.stop();
       clearInterval(skewTimer);
+      settings.stop();
       stopLoopDelay();
       closeApp(app);
     })());

@@ -40,9 +40,8 @@ export class Periods {
   /** commitments learnt from commit-ahead, by period key (so a period start needs no store read) */
   readonly commitments = new Map<string, { commitment: string; endsAt: number }>();
 
-  constructor(readonly rooms: readonly Room[]) {
-    for (const r of rooms) this.recentByRoom.set(r.name, []);
-  }
+  /** `rooms()`: the rooms in effect now (they change at a settings switch, runtime/schedule.ts) */
+  constructor(private readonly rooms: () => readonly Room[]) {}
 
   get(duration: number, periodId: string): PeriodState | undefined {
     return this.byKey.get(periodKey(duration, periodId));
@@ -88,7 +87,7 @@ export class Periods {
 
   roomInfos(): RoomInfo[] {
     const out: RoomInfo[] = [];
-    for (const r of this.rooms) {
+    for (const r of this.rooms()) {
       const s = this.currentByRoom.get(r.name);
       if (s) out.push(this.roomInfo(s));
     }
@@ -97,8 +96,8 @@ export class Periods {
 
   /** Remember a delivered result for recovery (newest last). */
   remember(room: string, payload: ResultPayload): void {
-    const list = this.recentByRoom.get(room);
-    if (!list) return;
+    let list = this.recentByRoom.get(room);
+    if (!list) this.recentByRoom.set(room, (list = []));
     list.push(payload);
     if (list.length > RECENT_RESULTS) list.shift();
   }

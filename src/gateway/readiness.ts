@@ -1,9 +1,10 @@
 // /ready: the gateway takes traffic only when the store is reachable, the pool is alive, the local
 // clock agrees with Redis TIME within maxClockSkewMs (periods are derived from the local clock:
 // a skewed gateway would tick and close betting at the wrong instants), every instance runs the
-// same game configuration (fingerprint registered in the store), and it is not draining.
+// game settings registered in the store (or a pending change of them; what differs is listed
+// field by field otherwise: runtime/follow.ts), and it is not draining.
 
-import { configFingerprint } from '../config.js';
+import type { SettingDifference } from '../runtime/settings.js';
 import { clockSample } from '../runtime/skew.js';
 import type { GatewayContext } from './context.js';
 
@@ -13,6 +14,10 @@ export interface Readiness {
   skewMs: number | null;
   fingerprint: string;
   registeredFingerprint: string | null;
+  /** this gateway's game settings against the registered ones, field by field (empty: the same) */
+  differences: SettingDifference[];
+  /** a registered change not yet in effect */
+  pending: { at: string; fingerprint: string } | null;
 }
 
 const STORE_TIMEOUT_MS = 1000;
@@ -29,7 +34,8 @@ export { clockSample } from '../runtime/skew.js';
 
 export async function checkReadiness(ctx: GatewayContext): Promise<Readiness> {
   const { store, pool, clock, cfg } = ctx;
-  const fingerprint = configFingerprint(cfg);
+  const { settings } = ctx;
+  const fingerprint = settings.fingerprint;
   const reasons: string[] = [];
   let skewMs: number | null = null;
   let registered: string | null = null;
@@ -47,13 +53,18 @@ export async function checkReadiness(ctx: GatewayContext): Promise<Readiness> {
       ctx.leadMs = sample.leadMs;
       ctx.behindMs = sample.behindMs;
       if (Math.abs(skewMs) > cfg.maxClockSkewMs) reasons.push(`clock skew ${skewMs} ms vs the store exceeds ${cfg.maxClockSkewMs} ms`);
-      registered = await withTimeout(store.registerConfig(fingerprint), STORE_TIMEOUT_MS, 'config fingerprint');
-      if (registered !== fingerprint) reasons.push(`game configuration ${fingerprint} differs from the registered ${registered} (durations, freeze, day start, timeline, paytable must match)`);
+      await withTimeout(settings.refresh(), STORE_TIMEOUT_MS, 'settings schedule');
+      registered = settings.inEffect().fingerprint;
+      reasons.push(...settings.reasons());
     } catch (err) {
       reasons.push(`store check failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   const ready = reasons.length === 0;
   ctx.metrics.ready.set(ready ? 1 : 0);
-  return { ready, reasons, skewMs, fingerprint, registeredFingerprint: registered };
+  const p = settings.pending();
+  return {
+    ready, reasons, skewMs, fingerprint, registeredFingerprint: registered, differences: settings.differences(),
+    pending: p ? { at: new Date(p.from).toISOString(), fingerprint: p.fingerprint } : null,
+  };
 }

@@ -53,7 +53,7 @@ export class Settlement {
       return;
     }
     if (await this.hasSavedPlan(s)) return;
-    const outcome = await computePeriod({ store, pool, cfg, storeOptions }, s.w);
+    const outcome = await computePeriod({ store, pool, cfg, storeOptions, paytableFor: (w) => this.ctx.settings.paytableOf(w) }, s.w);
     const applied = await applyAtEnd(store, s.w, clock.now(), undefined, cfg.instance);
     s.settled = true;
     if (applied.applied) this.ctx.metrics.settlements.inc({ how: 'fallback' });
@@ -78,7 +78,7 @@ export class Settlement {
         const { store, cfg, pool, storeOptions, logger } = this.ctx;
         const who = { instance: cfg.instance, host: cfg.host, pid: process.pid, source: 'gateway' as const };
         const endedBy = now - cfg.settleGraceMs - resultDelayMs(this.ctx);
-        const done = await reconcile({ store, pool, cfg, storeOptions }, { now: this.ctx.clock.now(), endedBy, who }, (w, err) => {
+        const done = await reconcile({ store, pool, cfg, storeOptions, paytableFor: (w) => this.ctx.settings.paytableOf(w) }, { now: this.ctx.clock.now(), endedBy, who }, (w, err) => {
           if (err instanceof FivedError && err.code === ErrorCode.RESULT_MISMATCH) {
             this.ctx.metrics.resultMismatch.inc();
             logTag(logger, 'error', TAGS.RESULT_MISMATCH, { periodId: w.periodId, duration: w.duration, err, alert: true }, 'stored result does not verify against the commitment and the period could not be voided: operator action needed');

@@ -31,7 +31,7 @@ export class Timing {
   async start(): Promise<void> {
     await this.commitAhead();
     const now = this.ctx.clock.now();
-    for (const room of this.ctx.rooms) this.enter(room, windowAt(room, now), false);
+    for (const room of this.ctx.settings.view.roomsAt(now)) this.enter(room, windowAt(room, now), false);
     this.stopTicks = everySecond(this.ctx.clock, (boundary) => this.tick(boundary));
   }
 
@@ -43,7 +43,8 @@ export class Timing {
 
   private tick(boundary: number): void {
     const { hub, metrics, clock } = this.ctx;
-    for (const room of this.ctx.rooms) {
+    // the rooms in effect at this boundary: a registered settings change switches here, on time
+    for (const room of this.ctx.settings.view.roomsAt(boundary)) {
       const w = windowAt(room, boundary);
       let s = this.periods.current(room.name);
       if (!s || s.w.periodId !== w.periodId) s = this.enter(room, w, true).state;
@@ -138,6 +139,19 @@ export class Timing {
     return r;
   }
 
+  /**
+   * The store found Redis older or empty (a restore, a lost disk: StoreEvents 'inconsistent'): it
+   * voids and refunds the periods it tracked; here every period still open is voided too (its
+   * commitment or bets may be gone) and the players are told now, not at the end.
+   */
+  voidOpen(reason: string): void {
+    const now = this.ctx.clock.now();
+    for (const s of this.periods.all()) {
+      if (s.status === 'void' || s.delivered || s.w.endsAt <= now) continue;
+      background(this.ctx, 'void-after-data-loss', () => this.voidPeriod(s, reason));
+    }
+  }
+
   /** A void notice from another gateway (or the operator API elsewhere). */
   onVoidNotice(message: unknown): void {
     if (typeof message !== 'object' || message === null) return;
@@ -154,19 +168,18 @@ export class Timing {
     try {
       const known = (room: Room, w: PeriodWindow) =>
         this.periods.commitments.has(periodKey(room.duration, w.periodId)) || this.periods.get(room.duration, w.periodId)?.status === 'void';
-      const out = await commitAhead(this.ctx.store, this.ctx.rooms, this.ctx.clock, known);
+      const out = await commitAhead(this.ctx.store, this.ctx.settings.view, this.ctx.clock, known);
       for (const o of out) {
         if (!o.commitment) continue;
-        const room = this.ctx.rooms.find((r) => r.name === o.room);
-        if (!room) continue;
-        const key = periodKey(room.duration, o.periodId);
+        const key = periodKey(o.duration, o.periodId);
         if (!this.periods.commitments.has(key)) {
-          const late = o.created && o.periodId === windowAt(room, this.ctx.clock.now()).periodId;
+          const room = this.ctx.settings.view.roomAt(o.duration, this.ctx.clock.now());
+          const late = o.created && room !== undefined && o.periodId === windowAt(room, this.ctx.clock.now()).periodId;
           if (late) logTag(this.ctx.logger, 'info', TAGS.COMMIT, { room: o.room, periodId: o.periodId }, 'period opened late: committed now, betting until the freeze');
           else logTag(this.ctx.logger, 'debug', TAGS.COMMIT, { room: o.room, periodId: o.periodId, created: o.created }, 'commitment ready');
         }
         // endsAt is only used for pruning: the next period ends within two durations
-        this.periods.commitments.set(key, { commitment: o.commitment, endsAt: this.ctx.clock.now() + 2 * room.duration * 1000 + 1000 });
+        this.periods.commitments.set(key, { commitment: o.commitment, endsAt: this.ctx.clock.now() + 2 * o.duration * 1000 + 1000 });
       }
     } finally {
       this.committing = false;

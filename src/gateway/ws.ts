@@ -111,7 +111,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
   let opened: Socket | null = null;
   const hello = (d: SocketData): ServerMessage =>
     // no instance name: internals stay on the operator endpoints (issue 12 row 12)
-    ({ type: ServerType.HELLO, serverTime: clock.now(), userId: d.userId, freezeMs: cfg.freezeMs, rooms: periods.roomInfos() });
+    ({ type: ServerType.HELLO, serverTime: clock.now(), userId: d.userId, freezeMs: ctx.settings.inEffect().settings.freezeMs, rooms: periods.roomInfos() });
 
   const malformed = (ws: Socket, err: unknown, id?: string | number) => {
     const d = ws.getUserData();
@@ -434,7 +434,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
  */
 export function hideUnrevealed(ctx: GatewayContext, b: BetRecord, now: number): BetRecord {
   if (b.state !== 'won' && b.state !== 'lost') return b;
-  const room = roomByDuration(ctx.rooms, b.duration);
+  const room = roomByDuration(ctx.settings.view.roomsBetween(now - 86_400_000, now), b.duration);
   if (!room) return b; // a room no longer configured: its periods are long over
   if (revealed(ctx, windowOf(room, b.periodId).endsAt, now)) return b;
   return { ...b, state: 'pending', payout: 0 };

@@ -9,10 +9,11 @@ import { isFivedError, ErrorCode } from '../errors.js';
 import type { PeriodWindow } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from './clock.js';
-import { nextWindow, windowAt, type Room } from './rooms.js';
+import { windowAt, type Room } from './rooms.js';
 
 export interface CommitOutcome {
   room: string;
+  duration: number;
   periodId: string;
   commitment: string | null; // null: too late, the period is void
   created: boolean;
@@ -34,27 +35,58 @@ export async function commitPeriod(store: Store, w: PeriodWindow, now: number): 
   }
 }
 
-/** The periods to commit for a room at `now`: the current one while before its freeze (opened late
- *  if it started uncommitted), and the next one. */
-export function commitTargets(room: Room, now: number): PeriodWindow[] {
-  const current = windowAt(room, now);
-  const next = nextWindow(room, current);
-  return now < current.freezeAt ? [current, next] : [next];
+/** What commit-ahead needs of the settings schedule (runtime/schedule.ts ScheduleView). */
+export interface RoomsOverTime {
+  roomAt(duration: number, t: number): Room | undefined;
+  roomsBetween(from: number, to: number): Room[];
 }
 
-/** For every room: the next period, and the current one while before its freeze; `skip` leaves out
- *  periods the caller already knows committed (no store call for them). */
-export async function commitAhead(store: Store, rooms: readonly Room[], clock: Clock, skip: (room: Room, w: PeriodWindow) => boolean = () => false): Promise<CommitOutcome[]> {
-  const now = clock.now();
-  const out: CommitOutcome[] = [];
-  await Promise.all(
-    rooms.map(async (room) => {
-      for (const w of commitTargets(room, now)) {
-        if (skip(room, w)) continue;
-        const r = await commitPeriod(store, w, now);
-        out.push({ room: room.name, periodId: w.periodId, ...r });
-      }
-    }),
-  );
+const DAY_MS = 86_400_000;
+
+/**
+ * The periods to commit at `now`, each under the settings in effect when it opens: for every room,
+ * the current period while before its freeze (opened late when it started uncommitted: a cold
+ * start, docs/operations.md) and the next one. A room added by a registered change gets its first
+ * period committed ahead like any other, with its own freeze; a room removed at that instant gets
+ * none after its last.
+ */
+export function commitTargets(rooms: RoomsOverTime, now: number): Array<{ room: Room; w: PeriodWindow }> {
+  const out: Array<{ room: Room; w: PeriodWindow }> = [];
+  for (const candidate of rooms.roomsBetween(now, now + DAY_MS)) {
+    const current = windowAt(candidate, now);
+    const open = rooms.roomAt(candidate.duration, current.startsAt);
+    if (open) {
+      const w = windowAt(open, now);
+      if (now < w.freezeAt) out.push({ room: open, w });
+    }
+    const room = rooms.roomAt(candidate.duration, current.endsAt);
+    if (room) out.push({ room, w: windowAt(room, current.endsAt) });
+  }
   return out;
+}
+
+/** The next period of every room only (see commitTargets). */
+export function nextTargets(rooms: RoomsOverTime, now: number): Array<{ room: Room; w: PeriodWindow }> {
+  return commitTargets(rooms, now).filter(({ w }) => w.startsAt > now);
+}
+
+/** Rooms that never change (tests, tools). */
+export function fixedRooms(rooms: readonly Room[]): RoomsOverTime {
+  return { roomAt: (d) => rooms.find((r) => r.duration === d), roomsBetween: () => [...rooms] };
+}
+
+/** For every room: the periods of commitTargets; `skip` leaves out periods the caller already
+ *  knows committed (no store call for them). */
+export async function commitAhead(
+  store: Store,
+  rooms: RoomsOverTime | readonly Room[],
+  clock: Clock,
+  skip: (room: Room, w: PeriodWindow) => boolean = () => false,
+): Promise<CommitOutcome[]> {
+  const now = clock.now();
+  const over = Array.isArray(rooms) ? fixedRooms(rooms as readonly Room[]) : (rooms as RoomsOverTime);
+  const targets = commitTargets(over, now).filter(({ room, w }) => !skip(room, w));
+  return Promise.all(
+    targets.map(async ({ room, w }) => ({ room: room.name, duration: room.duration, periodId: w.periodId, ...(await commitPeriod(store, w, now)) })),
+  );
 }

@@ -4,7 +4,7 @@
 // the worker opens its own connection, snapshots — which freezes the period — and saves the plan).
 
 import { drawMessage, resultMatches, verifyDraw } from '../core/draw.js';
-import type { DrawResult, ExposureSummary, PeriodWindow } from '../core/types.js';
+import type { DrawResult, ExposureSummary, Paytable, PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Fence, ResultTracking, Store, StoreOptions, StoredResult } from '../store/types.js';
@@ -19,6 +19,8 @@ export interface ComputeDeps {
   store: Store;
   pool: Pick<ComputePool, 'run'>;
   cfg: Pick<Config, 'paytable'>;
+  /** the paytable a period opened with (the settings schedule); cfg.paytable without it */
+  paytableFor?: (w: PeriodWindow) => Paytable;
   /** how the worker opens its own store connection (Redis only) */
   storeOptions: StoreOptions;
 }
@@ -69,7 +71,7 @@ export async function computePeriod(
   const { store, pool, cfg, storeOptions } = deps;
   // `committed`: read ahead by the caller (readCommitted) to save a round trip at the freeze
   const { seed, commitment } = opts.committed ?? (await readCommitted(store, w));
-  const base = { seed, duration: w.duration, timeline: w.timeline, periodId: w.periodId, paytable: cfg.paytable };
+  const base = { seed, duration: w.duration, timeline: w.timeline, periodId: w.periodId, paytable: deps.paytableFor ? deps.paytableFor(w) : cfg.paytable };
   let summary: ComputeResult;
   if (store.kind === 'redis') {
     summary = await pool.run(

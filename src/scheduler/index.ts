@@ -17,7 +17,8 @@ import { assertResultVerifies, buildResult, computePeriod, readCommitted } from 
 import { CHANNELS, type CompletedMessage } from '../runtime/bus.js';
 import { logTag, TAGS, type Logger } from '../runtime/log.js';
 import type { Registry } from '../runtime/metrics.js';
-import { nextWindow, roomsOf, windowAt, type Room } from '../runtime/rooms.js';
+import { nextWindow, windowAt, type Room } from '../runtime/rooms.js';
+import { SettingsFollower, startupLog } from '../runtime/follow.js';
 import { finish, reconcile, type Finished } from '../runtime/reconcile.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { watchHeldCredits } from '../runtime/wallet.js';
@@ -69,7 +70,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps): Promise<SchedulerHandle> {
   const { store, pool } = deps;
   const log = deps.logger;
-  const rooms = roomsOf(cfg);
+  // the settings schedule decides the rooms and each period's rules (docs/operations.md, "Changing game settings")
+  const settings = await SettingsFollower.start(store, cfg, cfg.instance, deps.clock, log);
+  startupLog(settings, log);
+  const view = () => settings.view;
   const m = schedulerMetrics(deps.registry);
   watchHeldCredits(store, deps.registry, log);
 
@@ -85,7 +89,9 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     return null;
   };
   const storeOptions = deps.storeOptions ?? storeOptionsOf(cfg);
-  const computeDeps = { store, pool, cfg, storeOptions };
+  const computeDeps = { store, pool, cfg, storeOptions, paytableFor: (w: PeriodWindow) => settings.paytableOf(w) };
+  /** an instance started with other game settings does not take the lease (it says what differs) */
+  const veto = (): string | null => clockVeto() ?? (settings.reasons()[0] ?? null);
 
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>): void => {
@@ -97,7 +103,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   let timers = new Map<string, Cancel>();
   let ticker: Cancel | null = null;
   let abort = new AbortController();
-  const lastCommitted = new Set<string>(); // `${room}:${periodId}` committed (or found void) this activation
+  const lastCommitted = new Map<string, number>(); // `${room}:${periodId}` committed (or found void) this activation -> its end
   const precalculated = new Set<string>(); // periods this process pre-calculated (settled-elsewhere metric)
   const running = new Map<string, Promise<void>>(); // pre-calculations in flight, by period
   let reconciling = false;
@@ -126,7 +132,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       abort.abort(new Error('lease lost'));
     },
     onError: (err: unknown) => log.warn({ err: toFivedError(err) }, 'lease call failed'),
-  }, clockVeto);
+  }, veto);
 
   /** One measurement against Redis TIME; a clock beyond the limit steps down at once. */
   async function checkClock(): Promise<void> {
@@ -151,9 +157,10 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   function readiness(): SchedulerReadiness {
     const reasons: string[] = [];
     if (!store.healthy()) reasons.push('store unavailable or inconsistent');
-    const veto = clockVeto();
-    if (veto !== null) reasons.push(veto);
+    const cv = clockVeto();
+    if (cv !== null) reasons.push(cv);
     else if (skew.error !== null) reasons.push(`store check failed: ${skew.error}`);
+    reasons.push(...settings.reasons());
     return { ready: reasons.length === 0, reasons, role: keeper.isActive() ? 'active' : 'standby', skewMs: skew.skewMs };
   }
 
@@ -163,6 +170,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     lastCommitted.clear();
     ticker = everySecond(clock, () => {
       track(commitTick());
+      scheduleNewRooms();
       // periods its end timer did not finish (a failed call, a Redis restart): after half the grace
       track(reconcileOverdue(clock.now() - Math.floor(cfg.settleGraceMs / 2)));
     });
@@ -170,7 +178,13 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     // on taking over: everything the previous holder left unfinished, at once
     track(reconcileOverdue(clock.now()));
     const now = clock.now();
-    for (const room of rooms) schedulePeriod(room, windowAt(room, now));
+    for (const room of view().roomsAt(now)) schedulePeriod(room, windowAt(room, now));
+  }
+
+  /** A room added by a settings change gets its timers from the instant it is in effect. */
+  function scheduleNewRooms(): void {
+    const now = clock.now();
+    for (const room of view().roomsAt(now)) if (!timers.has(room.name)) schedulePeriod(room, windowAt(room, now));
   }
 
   /** Commit ahead: the next period of every room, and at a cold start the current one while
@@ -179,25 +193,20 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     if (!keeper.isActive()) return;
     const now = clock.now();
     await Promise.all(
-      rooms.map(async (room) => {
-        for (const w of commitTargets(room, now)) {
-          const key = `${room.name}:${w.periodId}`;
-          if (lastCommitted.has(key)) continue;
-          const r = await commitPeriod(store, w, now);
-          lastCommitted.add(key);
-          if (r.created) {
-            m.commits.inc({ room: room.name });
-            const late = now >= w.startsAt;
-            logTag(log, late ? 'info' : 'debug', TAGS.COMMIT, { room: room.name, periodId: w.periodId, commitment: r.commitment, late }, late ? `Period ${w.periodId} opened late: committed now, betting until the freeze` : `Committed period ${w.periodId}`);
-          }
-        }
-        // forget the periods of this room that are over (ids of one timeline compare as strings)
-        const currentId = windowAt(room, now).periodId;
-        for (const key of lastCommitted) {
-          if (key.startsWith(`${room.name}:`) && key.slice(room.name.length + 1) < currentId) lastCommitted.delete(key);
+      commitTargets(view(), now).map(async ({ room, w }) => {
+        const key = `${room.name}:${w.periodId}`;
+        if (lastCommitted.has(key)) return;
+        const r = await commitPeriod(store, w, now);
+        lastCommitted.set(key, w.endsAt);
+        if (r.created) {
+          m.commits.inc({ room: room.name });
+          const late = now >= w.startsAt;
+          logTag(log, late ? 'info' : 'debug', TAGS.COMMIT, { room: room.name, periodId: w.periodId, commitment: r.commitment, late }, late ? `Period ${w.periodId} opened late: committed now, betting until the freeze` : `Committed period ${w.periodId}`);
         }
       }),
     );
+    // forget the periods that are over
+    for (const [key, endsAt] of lastCommitted) if (endsAt <= now) lastCommitted.delete(key);
   }
 
   /** Finish every period with bets that ended by `endedBy` and is not settled (or refunded) yet. */
@@ -238,7 +247,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   function schedulePeriod(room: Room, w: PeriodWindow): void {
     // the seed is read shortly before the freeze (it never leaves this process before the end)
     let committed: Promise<{ seed: string; commitment: string } | null> | null = null;
-    const prefetch = at(clock, w.freezeAt - Math.min(500, Math.floor(cfg.freezeMs / 2)), () => {
+    const prefetch = at(clock, w.freezeAt - Math.min(500, Math.floor(room.spec.freezeMs / 2)), () => {
       if (keeper.isActive()) committed = readCommitted(store, w).catch(() => null);
     });
     const freeze = at(clock, w.freezeAt, () => {
@@ -251,7 +260,11 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     const end = at(clock, w.endsAt, () => {
       m.lateStartMs.observe({ event: 'end' }, Math.max(0, clock.now() - w.endsAt) / 1000);
       track(endOf(w));
-      schedulePeriod(room, nextWindow(room, w));
+      // the next period under the settings in effect when it opens; none for a room removed then
+      const next = nextWindow(room, w);
+      const nextRoom = view().roomAt(room.duration, next.startsAt);
+      if (nextRoom) schedulePeriod(nextRoom, windowAt(nextRoom, next.startsAt));
+      else timers.delete(room.name);
     });
     timers.set(room.name, () => {
       prefetch();
@@ -371,7 +384,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   clockTimer.unref();
   if (clockVeto() !== null) log.error({ skewMs: skew.skewMs, limit: cfg.maxClockSkewMs }, `scheduler not ready: ${clockVeto()}; standing by`);
   keeper.start();
-  log.info({ rooms: rooms.map((r) => r.name), leaseTtlMs: cfg.leaseTtlMs, port: http?.port ?? null }, 'scheduler started (standby until the lease is acquired)');
+  log.info({ rooms: view().roomsAt(clock.now()).map((r) => r.name), leaseTtlMs: cfg.leaseTtlMs, port: http?.port ?? null }, 'scheduler started (standby until the lease is acquired)');
 
   return {
     port: http?.port ?? null,
@@ -382,6 +395,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       if (stopping) return;
       stopping = true;
       clearInterval(clockTimer);
+      settings.stop();
       cancelAll();
       // in-flight work finishes (bounded), then the lease is released so a standby takes over at once
       const drained = Promise.allSettled([...inflight]);

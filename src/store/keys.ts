@@ -126,8 +126,8 @@ export class Keys {
   get epoch(): string { return `${this.prefix}scheduler:epoch`; }
   /** random id written at first use; a Redis that lost its data no longer has it */
   get generation(): string { return `${this.prefix}store:generation`; }
-  /** game-config fingerprint registered first */
-  get config(): string { return `${this.prefix}store:config`; }
+  /** the game settings schedule: JSON {version, entries: [{from, settings, fingerprint, …}]}, no TTL */
+  get settings(): string { return `${this.prefix}store:settings`; }
   /** capped stream of revealed results of one room; entry id `${periodId}-0` */
   history(duration: number, timeline: string): string {
     return `${this.prefix}history:fiveD:${duration}:${timeline}`;

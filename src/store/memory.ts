@@ -89,7 +89,7 @@ export class MemoryStore implements Store {
   private readonly historyByRoom = new Map<string, HistoryEntry[]>();
   private lease: { holder: string; epoch: number; until: number } | null = null;
   private epoch = 0;
-  private config: string | null = null;
+  private settings: string | null = null;
   private closed = false;
   /** the seed key: FIVED_SEED_KEY when given, else one made for this process alone */
   private readonly sealer: SeedSealer;
@@ -126,12 +126,16 @@ export class MemoryStore implements Store {
     this.events.on(event, fn as (...a: unknown[]) => void);
   }
 
-  async registerConfig(fingerprint: string): Promise<string> {
-    if (typeof fingerprint !== 'string' || fingerprint.length === 0 || fingerprint.length > 256) {
-      throw new FivedError(ErrorCode.BAD_REQUEST, 'config fingerprint must be a non-empty string');
-    }
-    this.config ??= fingerprint;
-    return this.config;
+  async getSettings(): Promise<string | null> {
+    this.open();
+    return this.settings;
+  }
+
+  async swapSettings(expected: string | null, next: string): Promise<boolean> {
+    this.open();
+    if (this.settings !== expected) return false;
+    this.settings = next;
+    return true;
   }
 
   private open(): void {

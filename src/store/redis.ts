@@ -38,6 +38,11 @@ const MAX_BATCH_BETS = 256;
 /** bytes of one bet's numbers in bet_batch.lua's packed argument */
 const BET_ARG_BYTES = 27;
 
+/** compare-and-set of the settings schedule (ARGV[1] '0': only if absent) */
+const SWAP_SETTINGS = `local cur = redis.call('GET', KEYS[1])
+if (ARGV[1] == '0' and cur == false) or (ARGV[1] == '1' and cur == ARGV[2]) then redis.call('SET', KEYS[1], ARGV[3]) return 1 end
+return 0`;
+
 /** Bets of one period (and one set of limits) waiting for the end of the event-loop turn. */
 interface BetBatch {
   period: PeriodWindow;
@@ -271,13 +276,14 @@ export class RedisStore implements Store {
     this.events.on(event, fn as (...a: unknown[]) => void);
   }
 
-  async registerConfig(fingerprint: string): Promise<string> {
-    if (typeof fingerprint !== 'string' || fingerprint.length === 0 || fingerprint.length > 256) {
-      throw new FivedError(ErrorCode.BAD_REQUEST, 'config fingerprint must be a non-empty string');
-    }
+  async getSettings(): Promise<string | null> {
+    return this.op(() => this.redis.get(this.keys.settings));
+  }
+
+  async swapSettings(expected: string | null, next: string): Promise<boolean> {
     return this.op(async () => {
-      await this.redis.set(this.keys.config, fingerprint, 'NX');
-      return (await this.redis.get(this.keys.config)) ?? fingerprint;
+      const r = await this.redis.eval(SWAP_SETTINGS, 1, this.keys.settings, expected === null ? '0' : '1', expected ?? '', next);
+      return r === 1;
     });
   }
 

@@ -163,8 +163,11 @@ export interface Store {
   healthy(): boolean;
   on<E extends keyof StoreEvents>(event: E, fn: StoreEvents[E]): void;
 
-  /** Register the game-config fingerprint; returns the one registered first (compare to detect drift). */
-  registerConfig(fingerprint: string): Promise<string>;
+  // ---- game settings schedule (runtime/schedule.ts; docs/operations.md, "Changing game settings") ----
+  /** The stored settings schedule (JSON), or null before the first start. */
+  getSettings(): Promise<string | null>;
+  /** Replaces the schedule only if it still is `expected` (null: absent); false when it changed meanwhile. */
+  swapSettings(expected: string | null, next: string): Promise<boolean>;
 
   // ---- commitments ----
   /** create-if-absent the seed; a started period is opened late until its freeze; refused (E_COMMIT_TOO_LATE, the period voided) once now >= freezeAt. Returns the winner's commitment. */
