@@ -52,6 +52,8 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   const io = new Server({
     path: SOCKETIO_PATH.slice(0, -1), serveClient: false, transports: ['polling', 'websocket'], allowEIO3: false,
     pingInterval: PING_INTERVAL_MS, pingTimeout: PING_TIMEOUT_MS, maxHttpBufferSize: MAX_HTTP_BUFFER, cors: corsOf(cfg.origins),
+    // the session id as a cookie in the first answer: HAProxy learns sid → gateway from it (docs/socketio.md)
+    cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
   });
   // engine.io passes maxBackpressure on to the uWS WebSocket route (a publish skips a socket past it)
   io.attachApp(app, { maxBackpressure: cfg.maxBackpressureBytes } as Parameters<Server['attachApp']>[1]);
