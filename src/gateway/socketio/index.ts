@@ -11,7 +11,8 @@ import type { GatewayLimits } from '../limits.js';
 import type { Periods } from '../periods.js';
 import type { TemplatedApp } from '../uws.js';
 import { AUTH_TEXT, CompatAuthError, CompatVerifier, findToken } from './auth.js';
-import { OUT, iso } from './events.js';
+import { RateBucket } from '../ratelimit.js';
+import { errorEvent, OUT, iso } from './events.js';
 import { Fanout } from './fanout.js';
 import { attachHandlers } from './handlers.js';
 import { SocketIoMirror } from './mirror.js';
@@ -84,6 +85,15 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
       if (st.expiry) clearTimeout(st.expiry);
       limits.connsPerIp.dec(st.remote);
       fanout.remove(socket, st.userId);
+    });
+    // the per-connection message rate of fived's WebSocket (FIVED_RATE_LIMIT): over it an `error`,
+    // far over it the connection is closed
+    const bucket = new RateBucket(cfg.rateLimitPerS, clock.now());
+    socket.use((_packet, next) => {
+      const verdict = bucket.take(clock.now());
+      if (verdict === 'ok') return next();
+      if (verdict === 'flood') socket.disconnect(true);
+      else socket.emit(OUT.ERROR, errorEvent(`Too many requests: over ${cfg.rateLimitPerS} messages per second (FIVED_RATE_LIMIT)`, 'RATE_LIMITED'));
     });
     attachHandlers(socket, st.userId, { ctx, periods, fanout, limits });
     socket.emit(OUT.CONNECTED, {
