@@ -154,12 +154,13 @@ cat <<CFG
     # The demo page's session (the gateway answers it only with FIVED_DEMO=true).
     acl demo_session path /api/demo/session
     # The replaced system's Socket.IO protocol (docs/socketio.md): the Engine.IO endpoint (polling
-    # posts its packets, browsers preflight it) and its read routes (a player's Bearer JWT).
+    # posts its packets, browsers preflight it) and its read routes (a player's Bearer JWT; GET, and
+    # the preflight of a front end on another origin).
     acl socketio path /socket.io/
     acl socketio_rest path_reg ^/api/(games/[A-Za-z0-9]{1,8}/([0-9]{1,6}/)?(last-result|history|my-bets)|wallet/balances?)/?\$
     # uWebSockets.js closes HTTP/1.0 requests unanswered; say why instead of a 502.
     http-request return status 505 content-type text/plain string "HTTP/1.1 required" if { req.ver 1.0 }
-    http-request deny deny_status 405 unless read_method || { method POST } demo_session || { method POST OPTIONS } socketio
+    http-request deny deny_status 405 unless read_method || { method POST } demo_session || { method POST OPTIONS } socketio || { method OPTIONS } socketio_rest
     http-request deny deny_status 400 if odd_path
     http-request deny deny_status 403 if internal
     http-request deny deny_status 403 if api !api_read !demo_session !socketio_rest

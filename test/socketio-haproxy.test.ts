@@ -314,6 +314,15 @@ describe('Socket.IO front ends through HAProxy to two gateways', () => {
     const all = await rest('/api/games/5d/my-bets?status=won', tok);
     expect(all.body.data).toMatchObject({ gameType: 'fiveD', summary: { total_bets: 2, total_wins: 2, by_duration: { [String(DURATION)]: { count: 2, wins: 2 } } }, pagination: { current_page: 1, total_records: 2 } });
     expect((await rest('/api/games/5d/my-bets?startDate=2026-01-01', tok)).status).toBe(400);
+    // a front end on another origin: CORS with credentials, and the preflight answered
+    const lbPort = Number(new URL(url).port);
+    const origin = 'https://play.example.test';
+    const withOrigin = await http(lbPort, 'GET', `/api/games/5d/${DURATION}/last-result`, undefined, { authorization: `Bearer ${tok}`, origin });
+    expect(withOrigin.headers['access-control-allow-origin']).toBe(origin);
+    expect(withOrigin.headers['access-control-allow-credentials']).toBe('true');
+    const preflight = await http(lbPort, 'OPTIONS', '/api/games/5d/my-bets', undefined, { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-headers']).toContain('Authorization');
     const wallet = await rest('/api/wallet/balance', tok);
     expect(wallet.body).toMatchObject({ success: true, wallet: { balance: expect.stringMatching(/^\d+\.\d{2}$/) } });
   });

@@ -100,17 +100,32 @@ async function myBets(ctx: GatewayContext, userId: string, req: Req, duration: n
   return { f, periodId, kept };
 }
 
+/**
+ * CORS for a browser front end on another origin (the replaced system allowed its FRONTEND_URL):
+ * the origins of FIVED_ORIGINS (any when empty), with credentials, as on the Socket.IO endpoint.
+ */
+function cors(ctx: GatewayContext, origin: string | undefined): Record<string, string> {
+  if (!origin || (ctx.cfg.origins.length > 0 && !ctx.cfg.origins.includes(origin))) return {};
+  return { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' };
+}
+
+const PREFLIGHT = { 'access-control-allow-methods': 'GET, OPTIONS', 'access-control-allow-headers': 'Authorization, Content-Type, X-Auth-Token', 'access-control-max-age': '600' };
+
 export function mountCompatRest(app: TemplatedApp, ctx: GatewayContext, verifier: CompatVerifier): void {
   const onError = (err: unknown) => ctx.logger.error({ err }, 'socket.io compatibility route failed');
-  const get = (pattern: string, params: number, fn: (req: Req) => Promise<Reply>) =>
+  const get = (pattern: string, params: number, fn: (req: Req) => Promise<Reply>) => {
     route(app, 'get', pattern, params, async (req) => {
+      let reply: Reply;
       try {
-        return await fn(req);
+        reply = await fn(req);
       } catch (err) {
-        if (err instanceof RestError) return fail(err.status, err.message);
-        throw err;
+        if (!(err instanceof RestError)) throw err;
+        reply = fail(err.status, err.message);
       }
+      return { ...reply, headers: { ...reply.headers, ...cors(ctx, req.headers.origin) } };
     }, onError);
+    route(app, 'options', pattern, params, (req) => ({ status: 204, body: '', contentType: 'text/plain', headers: { ...cors(ctx, req.headers.origin), ...PREFLIGHT } }), onError);
+  };
 
   get('/api/games/:game/:duration/last-result', 2, async (req) => {
     await userOf(req, verifier);
