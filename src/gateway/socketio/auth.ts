@@ -7,6 +7,7 @@
 // FIVED_MAX_TOKEN_AGE_S ahead (docs/design.md: a stolen token is worth a day at most).
 
 import { jwtVerify } from 'jose';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { USER_ID } from '../auth.js';
 
 export const AUTH_TEXT = {
@@ -75,10 +76,11 @@ function joseText(err: unknown): string {
 }
 
 export class CompatVerifier {
-  private readonly key: Uint8Array | null;
+  /** a KeyObject: imported once, not for every connection */
+  private readonly key: KeyObject | null;
 
   constructor(secret: string, private readonly maxAgeS: number, private readonly now: () => number) {
-    this.key = secret === '' ? null : new TextEncoder().encode(secret);
+    this.key = secret === '' ? null : createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   /** Verifies a token as found by findToken; throws CompatAuthError with the exact text. */

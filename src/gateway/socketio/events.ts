@@ -45,8 +45,7 @@ export const OUT = {
 } as const;
 
 /** How a front end checks a result (docs/fairness.md): named in every periodResult. */
-export const ALGORITHM =
-  'fived-5d-v1: commitment = SHA-256(seed bytes); digits = bytes < 250 of HMAC-SHA256(seed bytes, "fiveD:{duration}:{timeline}:{periodId}:{round}"), each mod 10 (docs/fairness.md)';
+export const ALGORITHM = 'fived-5d-v1: SHA-256(seed) = commitment; digits from HMAC-SHA256(seed, "fiveD:{duration}:{timeline}:{periodId}:{round}") (docs/fairness.md)';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const roomId = (duration: number): string => `${GAME_TYPE}_${duration}`;

@@ -76,6 +76,9 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
 
   io.on('connection', (socket: Socket) => {
     const st = socket.data as SocketState & { expiresAt: number };
+    // the handshake is built (socket.handshake): the first HTTP request is not needed any more
+    // (socket.io's advice for memory per connection)
+    (socket.conn as unknown as { request: unknown }).request = null;
     limits.connsPerIp.inc(st.remote);
     fanout.addUser(socket, st.userId);
     // a token's end ends the connection, as on fived's own WebSocket
