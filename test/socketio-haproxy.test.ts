@@ -151,6 +151,8 @@ describe('Socket.IO front ends through HAProxy to two gateways', () => {
     // both gateways hold sessions (round robin), and the polling ones stayed on theirs (else: "Session ID unknown")
     const after = await lbStats();
     for (const port of ports) expect(after[`gw-127.0.0.1:${port}`]! - (before[`gw-127.0.0.1:${port}`] ?? 0)).toBeGreaterThan(0);
+    const open = await Promise.all(ports.map(async (port) => Number(/^fived_gateway_socketio_connections (\d+)$/m.exec((await http(port, 'GET', '/metrics')).body)?.[1] ?? NaN)));
+    expect(open.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(users.length);
 
     for (const p of ps) {
       const joined = await p.ask('joinGame', { gameType: 'fiveD', duration: DURATION }, ['joinedGame', 'error']);

@@ -28,6 +28,7 @@ describe('FIVED_SOCKETIO', () => {
     expect(String(open.headers['set-cookie'])).toContain(`io=${String(packet.sid)}`);
     expect((await http(on, 'GET', '/socket.io/?EIO=3&transport=polling')).status).toBe(400); // v2 clients refused, as the replaced system
     expect((await http(on, 'GET', '/api/games/5d/60/last-result')).status).toBe(401);
+    expect((await http(on, 'GET', '/metrics')).body).toMatch(/^fived_gateway_socketio_connections 0$/m);
 
     const off = await start({ FIVED_SOCKETIO: 'false' });
     expect((await http(off, 'GET', '/socket.io/?EIO=4&transport=polling')).status).toBe(404);

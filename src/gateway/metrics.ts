@@ -10,6 +10,8 @@ const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 export function gatewayMetrics(registry: Registry) {
   return {
     connections: gauge(registry, 'fived_gateway_connections', 'open WebSocket connections'),
+    // issue 15
+    socketIoConnections: gauge(registry, 'fived_gateway_socketio_connections', 'open Socket.IO connections (the compatibility layer, docs/socketio.md)'),
     subscriptions: gauge<'room'>(registry, 'fived_gateway_subscriptions', 'subscribed connections per room', ['room']),
     messagesIn: counter<'format'>(registry, 'fived_gateway_messages_in_total', 'WebSocket messages received', ['format']),
     messagesOut: counter<'kind'>(registry, 'fived_gateway_messages_out_total', 'WebSocket messages sent (a publish counts once per subscriber)', ['kind']),

@@ -36,6 +36,7 @@ export class Fanout {
   private readonly byRoom = new Map<string, Set<Socket>>();
   private readonly roomOf = new Map<Socket, string>();
   private readonly byUser = new Map<string, Set<Socket>>();
+  private total = 0;
 
   constructor(private readonly app: TemplatedApp, rooms: readonly string[]) {
     for (const r of rooms) this.byRoom.set(r, new Set());
@@ -44,6 +45,7 @@ export class Fanout {
   addUser(socket: Socket, userId: string): void {
     let s = this.byUser.get(userId);
     if (!s) this.byUser.set(userId, (s = new Set()));
+    if (!s.has(socket)) this.total += 1;
     s.add(socket);
     // a polling connection that upgrades to WebSocket moves to the room's topic
     socket.conn.on('upgrade', () => {
@@ -57,9 +59,7 @@ export class Fanout {
   }
 
   get connections(): number {
-    let n = 0;
-    for (const s of this.byUser.values()) n += s.size;
-    return n;
+    return this.total;
   }
 
   /** One game room per connection, as the replaced system: joining one leaves the other. */
@@ -94,7 +94,7 @@ export class Fanout {
   remove(socket: Socket, userId: string): void {
     this.leave(socket);
     const s = this.byUser.get(userId);
-    s?.delete(socket);
+    if (s?.delete(socket)) this.total -= 1;
     if (s && s.size === 0) this.byUser.delete(userId);
   }
 

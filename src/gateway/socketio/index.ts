@@ -63,16 +63,7 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   ctx.hub.addMirror(new SocketIoMirror(ctx, periods, fanout));
   mountCompatRest(app, ctx, verifier);
 
-  io.use((socket, next) => {
-    const remote = limits.address.resolve(String(socket.handshake.address ?? ''), String(socket.handshake.headers['x-forwarded-for'] ?? ''));
-    verifier.verify(findToken(socket.handshake)).then((id) => {
-      if (ctx.draining) return next(new Error('Server shutting down - reconnect'));
-      const over = overLimit(ctx, limits, fanout, remote, id.userId);
-      if (over !== null) return next(new Error(over));
-      socket.data = { userId: id.userId, remote, expiry: null, expiresAt: id.expiresAt };
-      next();
-    }, (err: unknown) => next(new Error(err instanceof CompatAuthError ? err.message : AUTH_TEXT.INTERNAL)));
-  });
+  io.use(admit(ctx, limits, fanout, verifier));
 
   io.on('connection', (socket: Socket) => {
     const st = socket.data as SocketState & { expiresAt: number };
@@ -81,6 +72,7 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
     (socket.conn as unknown as { request: unknown }).request = null;
     limits.connsPerIp.inc(st.remote);
     fanout.addUser(socket, st.userId);
+    ctx.metrics.socketIoConnections.set(fanout.connections);
     // a token's end ends the connection, as on fived's own WebSocket
     st.expiry = setTimeout(() => socket.disconnect(true), Math.max(0, st.expiresAt - clock.now()));
     st.expiry.unref();
@@ -88,6 +80,7 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
       if (st.expiry) clearTimeout(st.expiry);
       limits.connsPerIp.dec(st.remote);
       fanout.remove(socket, st.userId);
+      ctx.metrics.socketIoConnections.set(fanout.connections);
     });
     // the per-connection message rate of fived's WebSocket (FIVED_RATE_LIMIT): over it an `error`,
     // far over it the connection is closed
@@ -111,6 +104,20 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
       io.disconnectSockets(true);
       io.engine.close();
     },
+  };
+}
+
+/** The connection middleware: the token (auth.ts), then draining and the limits; refusals are connect_error texts. */
+function admit(ctx: GatewayContext, limits: GatewayLimits, fanout: Fanout, verifier: CompatVerifier) {
+  return (socket: Socket, next: (err?: Error) => void): void => {
+    const remote = limits.address.resolve(String(socket.handshake.address ?? ''), String(socket.handshake.headers['x-forwarded-for'] ?? ''));
+    verifier.verify(findToken(socket.handshake)).then((id) => {
+      if (ctx.draining) return next(new Error('Server shutting down - reconnect'));
+      const over = overLimit(ctx, limits, fanout, remote, id.userId);
+      if (over !== null) return next(new Error(over));
+      socket.data = { userId: id.userId, remote, expiry: null, expiresAt: id.expiresAt };
+      next();
+    }, (err: unknown) => next(new Error(err instanceof CompatAuthError ? err.message : AUTH_TEXT.INTERNAL)));
   };
 }
 

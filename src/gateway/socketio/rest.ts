@@ -126,6 +126,14 @@ export function mountCompatRest(app: TemplatedApp, ctx: GatewayContext, verifier
     }, onError);
     route(app, 'options', pattern, params, (req) => ({ status: 204, body: '', contentType: 'text/plain', headers: { ...cors(ctx, req.headers.origin), ...PREFLIGHT } }), onError);
   };
+  mountResultRoutes(ctx, verifier, get);
+  mountPlayerRoutes(ctx, verifier, get);
+}
+
+type Get = (pattern: string, params: number, fn: (req: Req) => Promise<Reply>) => void;
+
+/** last-result and history: ended periods only (the reveal gate). */
+function mountResultRoutes(ctx: GatewayContext, verifier: CompatVerifier, get: Get): void {
 
   get('/api/games/:game/:duration/last-result', 2, async (req) => {
     await userOf(req, verifier);
@@ -146,6 +154,10 @@ export function mountCompatRest(app: TemplatedApp, ctx: GatewayContext, verifier
     return json(200, { success: true, data: { results, pagination: { ...pagination(ended.length, page, limit, offset), hasMore: ended.length > offset + limit } }, gameType: GAME_TYPE, duration: room.duration });
   });
 
+}
+
+/** A player's bets and balance (the user from the token, never from the request). */
+function mountPlayerRoutes(ctx: GatewayContext, verifier: CompatVerifier, get: Get): void {
   get('/api/games/:game/:duration/my-bets', 2, async (req) => {
     const userId = await userOf(req, verifier);
     const room = roomOf(ctx, req.params[0]!, req.params[1]!);
