@@ -144,10 +144,14 @@ describe('Socket.IO front ends through HAProxy to two gateways', () => {
     const ps: SioPlayer[] = [];
     for (const [i, u] of users.entries()) {
       await credit(u, 100_000); // ₹1,000.00
-      const p = player({ transport: TRANSPORTS[i % 2]!, auth: { token: await claimsToken(SECRET, { userId: Number(u) }) } });
+      // websocket, polling, websocket, and the client's default: polling, then the upgrade
+      const transport: Transport = i === 3 ? 'upgrade' : TRANSPORTS[i % 2]!;
+      const p = player({ transport, auth: { token: await claimsToken(SECRET, { userId: Number(u) }) } });
       await p.next('connected');
       ps.push(p);
     }
+    // the upgraded one moved to WebSocket (through HAProxy: the upgrade request reached its gateway)
+    await waitUntil('the upgrade to WebSocket', async () => (ps[3]!.socket.io.engine.transport.name === 'websocket' ? true : undefined), 15_000);
     // both gateways hold sessions (round robin), and the polling ones stayed on theirs (else: "Session ID unknown")
     const after = await lbStats();
     for (const port of ports) expect(after[`gw-127.0.0.1:${port}`]! - (before[`gw-127.0.0.1:${port}`] ?? 0)).toBeGreaterThan(0);
@@ -327,6 +331,35 @@ describe('Socket.IO front ends through HAProxy to two gateways', () => {
     expect(preflight.headers['access-control-allow-headers']).toContain('Authorization');
     const wallet = await rest('/api/wallet/balance', tok);
     expect(wallet.body).toMatchObject({ success: true, wallet: { balance: expect.stringMatching(/^\d+\.\d{2}$/) } });
+  });
+
+  it('disconnects its Socket.IO clients when a gateway drains; they reconnect through HAProxy to the other one', async () => {
+    const gauge = async (port: number) => Number(/^fived_gateway_socketio_connections (\d+)$/m.exec((await http(port, 'GET', '/metrics')).body)?.[1]);
+    for (const p of players) p.close(); // the earlier tests' players: only this test's count below
+    await waitUntil('no Socket.IO connection left', async () => ((await gauge(ports[0]!)) + (await gauge(ports[1]!)) === 0 ? true : undefined));
+    const ps: SioPlayer[] = [];
+    for (let i = 0; i < 4; i++) {
+      const p = player({ transport: i % 2 === 0 ? 'websocket' : 'polling', reconnection: true, auth: { token: await claimsToken(SECRET, { userId: 8400 + i }) } });
+      await p.next('connected');
+      ps.push(p);
+    }
+    const onA = await gauge(ports[0]!);
+    expect(onA).toBeGreaterThan(0);
+    const from = ps.map((p) => p.seen.length);
+    const exited = gateways[0]!.stop(); // SIGTERM: drain
+    await waitUntil('the clients of the draining gateway disconnected', async () =>
+      (ps.filter((p, i) => p.seen.slice(from[i]).some((s) => s.event === 'disconnect')).length >= onA ? true : undefined), 20_000);
+    const dropped = ps.filter((p, i) => p.seen.slice(from[i]).some((s) => s.event === 'disconnect'));
+    // "transport close" (or "transport error" for a poll cut short): socket.io-client reconnects on
+    // its own (a server-side "io server disconnect" would leave that to the front end), and HAProxy
+    // sends it to the gateway left
+    for (const [i, p] of ps.entries()) {
+      if (!dropped.includes(p)) continue;
+      expect(['transport close', 'transport error']).toContain(p.seen.slice(from[i]).find((s) => s.event === 'disconnect')!.payload.reason);
+      expect((await p.next('connected', () => true, 20_000, from[i])).connectionId).toBe(p.socket.id);
+    }
+    expect(await gauge(ports[1]!)).toBe(ps.length);
+    expect(await exited).toBe(0);
   });
 });
 

@@ -9,13 +9,16 @@ export interface Seen {
   at: number;
 }
 
-export type Transport = 'websocket' | 'polling';
+/** `upgrade`: the client's default, polling first and then the upgrade to WebSocket */
+export type Transport = 'websocket' | 'polling' | 'upgrade';
 
 export interface SioOptions {
   transport: Transport;
   auth?: Record<string, unknown>;
   query?: Record<string, string>;
   headers?: Record<string, string>;
+  /** reconnect on a lost connection (socket.io-client's default); off unless asked */
+  reconnection?: boolean;
 }
 
 export class SioPlayer {
@@ -25,8 +28,8 @@ export class SioPlayer {
 
   constructor(url: string, o: SioOptions) {
     this.socket = io(url, {
-      transports: [o.transport], auth: o.auth ?? {}, query: o.query ?? {}, extraHeaders: o.headers ?? {},
-      reconnection: false, forceNew: true, timeout: 10_000,
+      transports: o.transport === 'upgrade' ? ['polling', 'websocket'] : [o.transport], auth: o.auth ?? {}, query: o.query ?? {}, extraHeaders: o.headers ?? {},
+      reconnection: o.reconnection ?? false, forceNew: true, timeout: 10_000,
     });
     this.socket.onAny((event: string, payload: unknown) => this.record(event, payload));
     this.socket.on('connect_error', (err: Error) => this.record('connect_error', { message: err.message }));

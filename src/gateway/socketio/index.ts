@@ -99,7 +99,12 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   });
 
   return {
-    drain: () => void io.disconnectSockets(true),
+    // the connection is closed under the Socket.IO session ("transport close" at the client), not
+    // ended by the server ("io server disconnect"): socket.io-client reconnects on its own only
+    // after the former, and HAProxy sends it to another gateway
+    drain: () => {
+      for (const s of io.sockets.sockets.values()) s.conn.close();
+    },
     stop: async () => {
       io.disconnectSockets(true);
       io.engine.close();
