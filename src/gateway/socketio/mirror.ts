@@ -52,7 +52,7 @@ export class SocketIoMirror implements HubMirror {
         // reconnect (their front end reads the result from last-result), as fived's own clients
         const lagging = this.fanout.laggards(roomName, Math.max(0, this.ctx.cfg.maxBackpressureBytes - LAGGARD_MARGIN));
         this.fanout.emit(roomName, OUT.PERIOD_RESULT, periodResult(msg, now));
-        for (const s of lagging) s.disconnect(true);
+        for (const s of lagging) s.conn.close(); // "transport close": the client reconnects on its own
         this.flush(roomName);
         return;
       }
