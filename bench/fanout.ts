@@ -1,5 +1,6 @@
 // npm run bench:fanout — result fan-out and tick steadiness, side by side: the fived gateways, the
-// Socket.IO peer (bench/peers/socketio) and the floor (bench/peers/floor), each behind the same
+// Socket.IO peer (bench/peers/socketio), the floor (bench/peers/floor) and `compat` (Socket.IO
+// clients of the replaced system's protocol on fived's own gateways, docs/socketio.md), each behind the same
 // HAProxy configuration with K light clients (bench/lib) spread over forked client processes.
 //
 // Per stack and run: start it; RSS of its servers; open K clients (connections/s); RSS again
@@ -11,7 +12,7 @@
 // env: FIVED_BENCH_QUICK=1 (or --quick): 500 clients, 2 periods, 10 s rooms, 100,000 bets, 1 run
 //      FIVED_BENCH_CLIENTS (10000), FIVED_BENCH_PERIODS (3), FIVED_BENCH_DURATION (20 s),
 //      FIVED_BENCH_RUNS (3), FIVED_BENCH_FALLBACK_BETS (1000000), FIVED_BENCH_STACKS
-//      (floor,gateway,peer), FIVED_BENCH_INSTANCES (2), FIVED_BENCH_CLIENT_PROCS (4),
+//      (floor,gateway,peer,compat), FIVED_BENCH_INSTANCES (2), FIVED_BENCH_CLIENT_PROCS (4),
 //      FIVED_BENCH_FORMAT (binary | text), FIVED_BENCH_KEEP=1 keeps the logs dir,
 //      FIVED_BENCH_NODE_ARGS extra node flags for the gateways (e.g. "--trace-gc"),
 //      FIVED_BENCH_PROBE=0 skips the publish probe (bench/lib/publish-probe.ts).
@@ -43,7 +44,7 @@ const FALLBACK_BETS = int('FIVED_BENCH_FALLBACK_BETS', quick ? 100_000 : 1_000_0
 const INSTANCES = int('FIVED_BENCH_INSTANCES', 2);
 const CLIENT_PROCS = int('FIVED_BENCH_CLIENT_PROCS', quick ? 2 : 4);
 const FORMAT = (env.FIVED_BENCH_FORMAT ?? 'binary') as 'binary' | 'text';
-const STACKS = (env.FIVED_BENCH_STACKS ?? 'floor,gateway,peer').split(',').map((s) => s.trim()) as StackName[];
+const STACKS = (env.FIVED_BENCH_STACKS ?? 'floor,gateway,peer,compat').split(',').map((s) => s.trim()) as StackName[];
 const TAIL_MS = Math.min(D * 1000, 10_000);
 const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 const ROOM = `fiveD_${D}`;
@@ -110,6 +111,7 @@ async function runStack(name: StackName, run: number): Promise<StackRun> {
     let lastShown = 0;
     pool = new ClientPool({
       host: '127.0.0.1', port: stack.lbPort, clients: K, workers: Math.min(CLIENT_PROCS, K), dialect: stack.dialect, format: FORMAT, rooms: [ROOM],
+      ...(stack.token ? { token: stack.token } : {}),
       sourceAddresses: SOURCES, inFlight: 64,
       onProgress: (ready, failed) => {
         if (Date.now() - lastShown > 1000 || ready + failed === K) {
@@ -263,8 +265,8 @@ function analyse(a: {
   };
 }
 
-const PREFIX: Record<StackName, string> = { gateway: '', peer: 'peer_', floor: 'floor_' };
-const COLORS: Record<StackName, string> = { gateway: '#1f6feb', peer: '#d1242f', floor: '#2da44e' };
+const PREFIX: Record<StackName, string> = { gateway: '', peer: 'peer_', floor: 'floor_', compat: 'compat_' };
+const COLORS: Record<StackName, string> = { gateway: '#1f6feb', peer: '#d1242f', floor: '#2da44e', compat: '#8250df' };
 
 function resultFields(runs: StackRun[]): Record<string, number | null> {
   const out: Record<string, number | null> = { clients: K };
@@ -362,6 +364,12 @@ async function main(): Promise<void> {
     log(`publish probe: ${probe.subscribers} subscribers, timer fired → publish returned p50 ${probe.p50} ms (laggard scan ${probe.scanP50}, broadcast ${probe.broadcastP50}), max ${probe.max} ms over ${probe.rounds} rounds`);
   }
   const result = resultFields(runs);
+  // issue 15's targets: the compatibility layer at most half the peer's result p99 and memory per connection
+  const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+  if (STACKS.includes('compat') && STACKS.includes('peer')) {
+    result.compat_result_p99_vs_peer = ratio(result.compat_result_p99_ms, result.peer_result_p99_ms);
+    result.compat_kb_per_conn_vs_peer = ratio(result.compat_kb_per_conn, result.peer_kb_per_conn);
+  }
   if (probe) {
     // the exact definition from the probe; the gateway's metric (end → publish returned, so also
     // the timer's lateness and any skew delay) beside it

@@ -205,12 +205,18 @@ cat <<CFG
     acl api_read path_reg ^/api/(time|rooms(/[A-Za-z0-9_]{1,32}(/periods(/[0-9]{17})?)?)?)/?\$
     # The demo page's session (the gateway answers it only with FIVED_DEMO=true).
     acl demo_session path /api/demo/session
+    # The replaced system's Socket.IO protocol (docs/socketio.md): the Engine.IO endpoint (polling
+    # posts its packets, browsers preflight it) and its read routes (a player's Bearer JWT; GET, and
+    # the preflight of a front end on another origin).
+    acl socketio path /socket.io/
+    acl socketio_rest path_reg ^/api/(games/[A-Za-z0-9]{1,8}/([0-9]{1,6}/)?(last-result|history|my-bets)|wallet/balances?)/?\$
     # uWebSockets.js closes HTTP/1.0 requests unanswered; say why instead of a 502.
     http-request return status 505 content-type text/plain string "HTTP/1.1 required" if { req.ver 1.0 }
-    http-request deny deny_status 405 unless read_method || { method POST } demo_session
+    http-request deny deny_status 405 unless read_method || { method POST } demo_session || { method POST OPTIONS } socketio || { method OPTIONS } socketio_rest
     http-request deny deny_status 400 if odd_path
     http-request deny deny_status 403 if internal
-    http-request deny deny_status 403 if api !api_read !demo_session
+    http-request deny deny_status 403 if api !api_read !demo_session !socketio_rest
+    use_backend fived_socketio if socketio
     default_backend fived_gateways
 
 backend fived_gateways
@@ -231,6 +237,24 @@ backend fived_gateways
     default-server check inter ${check_inter}ms fastinter $((check_inter / 2 > 100 ? check_inter / 2 : 100))ms downinter $((check_inter * 2))ms fall 2 rise 2 slowstart $slowstart
 CFG
 for l in "${lines[@]}"; do echo "    server $l"; done
+cat <<CFG
+
+# Socket.IO (/socket.io/): a new session goes round robin; every later request of it (the polling
+# transport's GETs and POSTs, its upgrade to WebSocket) carries ?sid= and must reach the gateway
+# that holds the session. The gateway names the session in its first answer (cookie io=<sid>);
+# HAProxy remembers sid → gateway from that answer and routes by the request's sid, so it works
+# for clients that keep no cookies. A gateway gone: its sessions end and the clients reconnect.
+backend fived_socketio
+    balance roundrobin
+    stick-table type string len 64 size 1m expire 30m
+    stick match url_param(sid)
+    stick store-response res.cook(io)
+    option redispatch 1
+    retries 2
+CFG
+for n in "${names[@]}"; do
+  echo "    server $n ${lines[$(index_of "$n")]#* } track fived_gateways/$n"
+done
 if [ "$operator" != none ]; then
 cat <<CFG
 

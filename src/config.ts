@@ -60,6 +60,7 @@ export interface Config {
   poolNice: number; // worker threads' nice increment (Linux): the event loop wins the CPU over compute
   demo: boolean; // demo tokens and demo credit on the page; never on in production
   allowUwsFallback: boolean; // run on the slow pure-JS server if the native uWS binary fails to load
+  socketIo: boolean; // issue 15: serve the replaced system's Socket.IO protocol at /socket.io/ (docs/socketio.md)
   // scheduler
   schedulerPort: number; // metrics/health port of `fived scheduler`; 0 = none
   // issue 13 (releases, TLS): the scheduler's metrics/health address is its own setting, so a
@@ -132,6 +133,8 @@ export const SETTINGS = [
   'FIVED_SEED_KEY',
   'FIVED_SEED_KEY_FILE',
   'FIVED_SEED_KEYS_RETIRED',
+  // issue 15: the Socket.IO compatibility layer (docs/socketio.md)
+  'FIVED_SOCKETIO',
 ] as const;
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -337,6 +340,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     poolNice: int('FIVED_POOL_NICE', 10, 0, 19),
     demo,
     allowUwsFallback: bool('FIVED_ALLOW_UWS_FALLBACK', false),
+    // issue 15: the Socket.IO compatibility layer, on unless FIVED_SOCKETIO=false
+    socketIo: bool('FIVED_SOCKETIO', true),
     schedulerPort: int('FIVED_SCHEDULER_PORT', 9300, 0, 65535),
     schedulerHost: str('FIVED_SCHEDULER_HOST', '') || str('FIVED_HOST', '0.0.0.0'),
     leaseTtlMs: int('FIVED_LEASE_TTL_MS', 3000, 500, 600_000),

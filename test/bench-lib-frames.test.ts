@@ -150,6 +150,32 @@ describe('LightClient against real servers', () => {
     expect(msg).toEqual({ type: 'result', periodId: '20250731000000001', endsAt: 5 });
   });
 
+  it('speaks the compat dialect: token in CONNECT, joinGame, timeUpdate and periodResult as tick and result', async () => {
+    const srv = http.createServer();
+    const io = new IoServer(srv, { pingInterval: 200, pingTimeout: 1000 });
+    closers.push(async () => { io.close(); await new Promise((r) => srv.close(() => r(undefined))); });
+    io.use((socket, next) => (socket.handshake.auth.token === 'bench-token' ? next() : next(new Error('Invalid JWT format'))));
+    io.on('connection', (socket) => {
+      socket.on('joinGame', (p: { gameType: string; duration: number }) => {
+        expect(p).toEqual({ gameType: 'fiveD', duration: 60 });
+        socket.emit('timeUpdate', { periodId: '20250731000000001', timestamp: '2025-07-31T00:00:59.000Z', endTime: '2025-07-31T00:01:00.000Z', timeRemaining: 1 });
+        setTimeout(() => socket.emit('periodResult', { periodId: '20250731000000001', result: { A: 1 } }), 300);
+      });
+    });
+    const port = await listen(srv);
+    const got: Array<Record<string, unknown>> = [];
+    await new Promise<void>((resolve, reject) => {
+      const c = new LightClient({
+        host: '127.0.0.1', port, dialect: 'compat', format: 'text', rooms: ['fiveD_60'], token: 'bench-token',
+        onMessage: (m) => { got.push(m); if (m.type === 'result') { c.close(); resolve(); } }, onReady: () => undefined, onClose: (r) => reject(new Error(r)),
+      });
+    });
+    expect(got).toEqual([
+      { type: 'tick', now: Date.parse('2025-07-31T00:00:59.000Z') },
+      { type: 'result', periodId: '20250731000000001', endsAt: Date.parse('2025-07-31T00:01:00.000Z') },
+    ]);
+  });
+
   it('decodeFived reads both wire formats', () => {
     const packr = new Packr({ useRecords: false });
     expect(decodeFived(Opcode.BINARY, packr.pack({ type: 'tick', now: 1 }))).toEqual({ type: 'tick', now: 1 });

@@ -15,6 +15,8 @@ export interface PoolOptions {
   dialect: Dialect;
   format: WireFormat;
   rooms: string[];
+  /** compat: the players' token */
+  token?: string;
   sourceAddresses: string[];
   inFlight?: number;
   onProgress?: (ready: number, failed: number) => void;
@@ -65,6 +67,7 @@ export class ClientPool {
           dialect: o.dialect,
           format: o.format,
           rooms: o.rooms,
+          ...(o.token ? { token: o.token } : {}),
           sourceAddresses: o.sourceAddresses,
           inFlight: o.inFlight ?? 64,
         };

@@ -13,6 +13,8 @@ export interface WorkerConfig {
   dialect: Dialect;
   format: WireFormat;
   rooms: string[];
+  /** compat: the players' token */
+  token?: string;
   sourceAddresses: string[];
   inFlight: number;
 }
@@ -85,6 +87,7 @@ function main(): void {
         dialect: cfg.dialect,
         format: cfg.format,
         rooms: cfg.rooms,
+        ...(cfg.token ? { token: cfg.token } : {}),
         onMessage,
         onReady: () => {
           if (settled) return;

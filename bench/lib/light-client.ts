@@ -1,8 +1,10 @@
 // A minimal WebSocket client over a raw net.Socket: writes the upgrade request, reads the 101,
 // then reads frames with FrameReader. Several times cheaper per message than the `ws` package, so
 // 10,000 of them on this machine measure the server, not the client. The same client talks to all
-// three stacks: `fived` (the gateway and the floor: msgpack binary or JSON text frames) and `sio`
-// (the Socket.IO peer: Engine.IO v4 websocket transport, packets parsed by hand).
+// three stacks: `fived` (the gateway and the floor: msgpack binary or JSON text frames), `sio`
+// (the Socket.IO peer: Engine.IO v4 websocket transport, packets parsed by hand) and `compat` (the
+// gateways' Socket.IO compatibility layer, docs/socketio.md: the same transport, a token in the
+// CONNECT packet, `joinGame`, and `timeUpdate` / `periodResult` read as ticks and results).
 
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +23,7 @@ import {
   upgradeRequest,
 } from './frames.js';
 
-export type Dialect = 'fived' | 'sio';
+export type Dialect = 'fived' | 'sio' | 'compat';
 export type WireFormat = 'binary' | 'text';
 
 export interface LightClientOptions {
@@ -32,6 +34,8 @@ export interface LightClientOptions {
   /** fived only: the format of the subscribe message, which the gateway answers in kind */
   format: WireFormat;
   rooms: string[];
+  /** compat only: the player's JWT, sent in the Socket.IO CONNECT packet */
+  token?: string;
   /** a decoded server message and the receipt time (epoch ms, sub-ms resolution) */
   onMessage: (msg: Record<string, unknown>, receivedAt: number) => void;
   /** the socket is upgraded and the subscribe message is written */
@@ -65,13 +69,15 @@ export class LightClient {
   private head: Buffer | null = null;
   private closed = false;
   private readonly reader: FrameReader;
+  /** compat: the end of each period, from its timeUpdates (periodResult carries no end) */
+  private readonly endOf = new Map<string, number>();
 
   constructor(private readonly o: LightClientOptions) {
     this.reader = new FrameReader((op, payload) => this.message(op, payload));
     this.socket = net.connect({ host: o.host, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => {
-      const path = o.dialect === 'sio' ? EIO_PATH : '/ws';
+      const path = o.dialect === 'fived' ? '/ws' : EIO_PATH;
       this.socket.write(upgradeRequest(`${o.host}:${o.port}`, path, randomBytes(16).toString('base64')));
     });
     this.socket.on('data', (chunk: Buffer) => this.data(chunk));
@@ -146,10 +152,12 @@ export class LightClient {
     const p = parseSioPacket(payload.toString('utf8'));
     switch (p.kind) {
       case 'open':
-        this.socket.write(encodeClientFrame(Opcode.TEXT, SIO_CONNECT));
+        this.socket.write(encodeClientFrame(Opcode.TEXT, this.o.dialect === 'compat' ? `${SIO_CONNECT}${JSON.stringify({ token: this.o.token ?? '' })}` : SIO_CONNECT));
         break;
       case 'connect':
-        this.socket.write(encodeClientFrame(Opcode.TEXT, sioEvent('subscribe', { type: 'subscribe', rooms: this.o.rooms })));
+        this.socket.write(encodeClientFrame(Opcode.TEXT, this.o.dialect === 'compat'
+          ? sioEvent('joinGame', { gameType: 'fiveD', duration: Number((this.o.rooms[0] ?? '').split('_')[1]) })
+          : sioEvent('subscribe', { type: 'subscribe', rooms: this.o.rooms })));
         this.o.onReady();
         break;
       case 'ping':
@@ -157,7 +165,9 @@ export class LightClient {
         break;
       case 'event': {
         const a = p.args[0];
-        if (typeof a === 'object' && a !== null) this.o.onMessage({ type: p.name, ...(a as Record<string, unknown>) }, this.receivedAt);
+        if (typeof a !== 'object' || a === null) break;
+        if (this.o.dialect === 'compat') this.compatEvent(p.name, a as Record<string, unknown>);
+        else this.o.onMessage({ type: p.name, ...(a as Record<string, unknown>) }, this.receivedAt);
         break;
       }
       case 'close':
@@ -166,6 +176,17 @@ export class LightClient {
         break;
       default:
         break;
+    }
+  }
+
+  /** The compatibility layer's events as the harness's ticks and results (receipt − boundary / − end). */
+  private compatEvent(name: string, a: Record<string, unknown>): void {
+    if (name === 'timeUpdate') {
+      this.endOf.set(String(a.periodId), Date.parse(String(a.endTime)));
+      this.o.onMessage({ type: 'tick', now: Date.parse(String(a.timestamp)) }, this.receivedAt);
+    } else if (name === 'periodResult') {
+      const endsAt = this.endOf.get(String(a.periodId));
+      if (endsAt !== undefined) this.o.onMessage({ type: 'result', periodId: a.periodId, endsAt }, this.receivedAt);
     }
   }
 }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { SignJWT } from 'jose';
 import type { PeriodWindow } from '../../src/core/types.js';
 import { freePort, waitForPort } from '../../test/helpers/ports.js';
 import { startHaproxy } from './haproxy.js';
@@ -15,7 +16,7 @@ import { run, start, type Tracked } from './procs.js';
 import { loadPeerBets } from '../peers/socketio/bets.js';
 import type { Dialect } from './light-client.js';
 
-export type StackName = 'gateway' | 'peer' | 'floor';
+export type StackName = 'gateway' | 'peer' | 'floor' | 'compat';
 
 export interface StackOptions {
   name: StackName;
@@ -44,6 +45,8 @@ export interface ServerResult {
 export interface Stack {
   name: StackName;
   dialect: Dialect;
+  /** compat: the token the clients send (one bench player) */
+  token?: string;
   lbPort: number;
   instancePorts: number[];
   serverPids: number[];
@@ -88,6 +91,13 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
 
 /** FIVED_SEED_KEY of every process of a stack (seeds are stored in Redis only sealed under it) */
 const SEED_KEY = randomBytes(32).toString('hex');
+const COMPAT_SECRET = randomBytes(24).toString('hex');
+
+/** The compat stack's player token (docs/socketio.md: an HS256 JWT with `userId`). */
+async function compatToken(): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ userId: 1 }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + 6 * 3600).sign(new TextEncoder().encode(COMPAT_SECRET));
+}
 
 function fivedEnv(redisUrl: string, o: StackOptions, extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
@@ -103,6 +113,9 @@ function fivedEnv(redisUrl: string, o: StackOptions, extra: Record<string, strin
     // thousands of clients from 127.0.0.1: per-address limits off (0)
     FIVED_MAX_CONNS_PER_IP: '0',
     FIVED_HTTP_RATE_PER_IP: '0',
+    // the compat stack's clients are one player (one token): no per-user socket cap
+    FIVED_JWT_SECRET: COMPAT_SECRET,
+    FIVED_MAX_SOCKETS_PER_USER: '0',
     ...extra,
   };
 }
@@ -259,7 +272,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
   for (let i = 0; i < o.instances; i++) {
     const port = instancePorts[i]!;
     let t: Tracked;
-    if (o.name === 'gateway') {
+    if (o.name === 'gateway' || o.name === 'compat') {
       // FIVED_BENCH_NODE_ARGS: extra node flags for the gateways (e.g. --trace-gc, --cpu-prof) to explain a stall
       const nodeArgs = (process.env.FIVED_BENCH_NODE_ARGS ?? '').split(' ').filter((x) => x !== '');
       const [c, a] = maxFd(process.execPath, [...nodeArgs, fivedBin, 'gateway']);
@@ -285,7 +298,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
   procs.push(...haproxy);
   o.log(`${o.name}: ${o.instances} instance(s) on ${instancePorts.join(',')}, HAProxy ×${o.haproxyProcesses} on ${lbPort}${redisUrl ? `, ${redisUrl}` : ''}`);
 
-  const poller = o.name === 'gateway' ? new MetricsPoller(instancePorts) : null;
+  const poller = o.name === 'gateway' || o.name === 'compat' ? new MetricsPoller(instancePorts) : null;
   const statsOf = async () =>
     Promise.all(instancePorts.map(async (port) => {
       const r = await fetch(`http://127.0.0.1:${port}${o.name === 'peer' ? '/bench/stats' : '/stats'}`, { signal: AbortSignal.timeout(10_000) });
@@ -297,7 +310,8 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
 
   return {
     name: o.name,
-    dialect: o.name === 'peer' ? 'sio' : 'fived',
+    dialect: o.name === 'peer' ? 'sio' : o.name === 'compat' ? 'compat' : 'fived',
+    ...(o.name === 'compat' ? { token: await compatToken() } : {}),
     lbPort,
     instancePorts,
     serverPids: servers.map((s) => s.pid),
@@ -326,7 +340,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
     },
     async loadBets(w, count) {
       const t0 = Date.now();
-      if (o.name === 'gateway') {
+      if (o.name === 'gateway' || o.name === 'compat') {
         await run(process.execPath, [fivedBin, 'load-bets', `fiveD_${w.duration}`, w.periodId, String(count)], { env: fivedEnv(redisUrl, o, {}) });
       } else if (o.name === 'peer') {
         const redis = new Redis(redisUrl);

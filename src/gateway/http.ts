@@ -9,7 +9,8 @@ export interface Req {
   url: string;
   query: URLSearchParams;
   params: string[];
-  headers: { authorization: string; contentType: string };
+  /** origin: for the CORS answers of the Socket.IO compatibility routes (socketio/rest.ts) */
+  headers: { authorization: string; contentType: string; origin?: string };
   body: Buffer | null;
   /** the client's address (limits.ts: the peer, or X-Forwarded-For from a trusted proxy); '' without a gate */
   ip: string;
@@ -38,7 +39,7 @@ export interface Reply {
 export type Handler = (req: Req) => Promise<Reply> | Reply;
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
@@ -97,7 +98,7 @@ function copyRequest(req: HttpRequest, paramCount: number): Req {
     url: req.getUrl(),
     query: new URLSearchParams(req.getQuery() ?? ''),
     params,
-    headers: { authorization: req.getHeader('authorization'), contentType: req.getHeader('content-type') },
+    headers: { authorization: req.getHeader('authorization'), contentType: req.getHeader('content-type'), origin: req.getHeader('origin') },
     body: null,
     ip: '',
   };
@@ -109,7 +110,7 @@ function copyRequest(req: HttpRequest, paramCount: number): Req {
  * 1: a bad percent-encoding did). Every error becomes a coded reply; an unexpected one (not a
  * FivedError) is also handed to `onError` (logged and counted by the caller) and answered 500.
  */
-export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'any', pattern: string, paramCount: number, handler: Handler, onError?: (err: unknown) => void): void {
+export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'options' | 'any', pattern: string, paramCount: number, handler: Handler, onError?: (err: unknown) => void): void {
   const unexpected = (err: unknown) => {
     if (err instanceof FivedError) return;
     try {

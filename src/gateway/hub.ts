@@ -34,8 +34,20 @@ export function topicOf(room: string, format: Format): string {
   return format === 'binary' ? roomTopic(room) : `${roomTopic(room)}/json`;
 }
 
+/**
+ * A second client protocol served beside the WebSocket one (the Socket.IO compatibility layer,
+ * src/gateway/socketio/): it sees every room broadcast after the WebSocket clients got it, and the
+ * per-user notices (settlement) — so it inherits the same timing and the same reveal gate.
+ */
+export interface HubMirror {
+  broadcast(room: string, msg: ServerMessage): void;
+  hasUser(userId: string): boolean;
+  toUser(userId: string, msg: ServerMessage): void;
+}
+
 export class Hub {
   readonly all = new Set<Socket>();
+  private readonly mirrors: HubMirror[] = [];
   private readonly byRoom = new Map<string, Set<Socket>>();
   private readonly byUser = new Map<string, Set<Socket>>();
   private app: TemplatedApp | null = null;
@@ -46,6 +58,21 @@ export class Hub {
 
   attach(app: TemplatedApp): void {
     this.app = app;
+  }
+
+  addMirror(m: HubMirror): void {
+    this.mirrors.push(m);
+  }
+
+  /** Whether the user has a connection here, on any protocol. */
+  hasUser(userId: string): boolean {
+    return (this.byUser.get(userId)?.size ?? 0) > 0 || this.mirrors.some((m) => m.hasUser(userId));
+  }
+
+  /** One message to every connection of a user, on any protocol (corked: called after awaits). */
+  toUser(userId: string, msg: ServerMessage): void {
+    for (const ws of this.byUser.get(userId) ?? []) this.sendLater(ws, msg);
+    for (const m of this.mirrors) m.toUser(userId, msg);
   }
 
   add(ws: Socket): void {
@@ -164,6 +191,7 @@ export class Hub {
       app.publish(topic, frames.get(format), format === 'binary');
       this.metrics.messagesOut.inc({ kind: msg.type }, n);
     }
+    for (const m of this.mirrors) m.broadcast(room, msg);
     return frames;
   }
 

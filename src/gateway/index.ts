@@ -24,6 +24,7 @@ import { Timing } from './timing.js';
 import { LIBUS_LISTEN_EXCLUSIVE_PORT, loadUws, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { mountWs } from './ws.js';
 import { GatewayLimits } from './limits.js';
+import { mountSocketIo, type SocketIoHandle } from './socketio/index.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -120,6 +121,8 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       if (s && s.status !== 'void') await timing.voidPeriod(s, reason, false);
     },
   }, limits);
+  // issue 15: the replaced system's Socket.IO protocol and REST routes on the same app (docs/socketio.md)
+  const sio: SocketIoHandle | null = cfg.socketIo ? mountSocketIo(app, ctx, periods, limits) : null;
 
   // measure the clock against the store before deciding anything from it, then every few seconds
   await checkReadiness(ctx).catch(() => undefined);
@@ -156,6 +159,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
         listening = false;
       }
       for (const ws of [...hub.all]) hub.close(ws, CloseCode.GOING_AWAY, 'gateway shutting down: reconnect');
+      sio?.drain();
       const done = await settle(ctx.inflight, cfg.drainMs);
       if (!done) logger.warn({ inflight: ctx.inflight.size }, 'drain timed out with work in flight');
       logger.info('gateway drained');
@@ -167,6 +171,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       timing.stop();
       ws.stop();
       limits.stop();
+      await sio?.stop();
       clearInterval(skewTimer);
       settings.stop();
       stopLoopDelay();

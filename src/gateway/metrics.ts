@@ -12,6 +12,8 @@ export function gatewayMetrics(registry: Registry) {
   buildInfo(registry, fivedVersion());
   return {
     connections: gauge(registry, 'fived_gateway_connections', 'open WebSocket connections'),
+    // issue 15
+    socketIoConnections: gauge(registry, 'fived_gateway_socketio_connections', 'open Socket.IO connections (the compatibility layer, docs/socketio.md)'),
     subscriptions: gauge<'room'>(registry, 'fived_gateway_subscriptions', 'subscribed connections per room', ['room']),
     messagesIn: counter<'format'>(registry, 'fived_gateway_messages_in_total', 'WebSocket messages received', ['format']),
     messagesOut: counter<'kind'>(registry, 'fived_gateway_messages_out_total', 'WebSocket messages sent (a publish counts once per subscriber)', ['kind']),

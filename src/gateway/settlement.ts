@@ -128,13 +128,13 @@ export class Settlement {
     s.notified = true;
     const { hub, store } = this.ctx;
     for (const userId of s.bettors) {
-      if (!hub.userSockets(userId)?.size) continue;
+      if (!hub.hasUser(userId)) continue;
       background(this.ctx, 'settled-notice', async () => {
         // one more than carried: tells whether there are more
         const [bets, balance] = await Promise.all([store.userBets(userId, s.w, SETTLED_BETS_MAX + 1), store.balance(userId)]);
         const more = bets.length > SETTLED_BETS_MAX;
         const msg = { type: ServerType.SETTLED, room: s.room.name, periodId: s.w.periodId, bets: bets.slice(0, SETTLED_BETS_MAX).map(betOutcome), more, balance } as const;
-        for (const ws of hub.userSockets(userId) ?? []) hub.sendLater(ws, msg);
+        hub.toUser(userId, msg);
       });
     }
   }

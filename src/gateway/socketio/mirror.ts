@@ -1,0 +1,133 @@
+// fived's room broadcasts and player notices, re-said as the replaced system's events
+// (docs/socketio.md "Events"). The hub calls this right after its own WebSocket clients got the
+// same message, so timing and the reveal gate are the gateway's: `periodResult` is built from the
+// RESULT the gateway publishes at the period's end (never before, rule 4), `betResult` and
+// `balanceUpdate` from the SETTLED notice that follows the settlement.
+
+import { windowAt, windowOf, type Room } from '../../runtime/rooms.js';
+import { ServerType, type ServerMessage, type SettledMsg } from '../../protocol.js';
+import type { GatewayContext } from '../context.js';
+import type { HubMirror } from '../hub.js';
+import type { Periods } from '../periods.js';
+import { betTypeOf, oddsOf } from './bets.js';
+import { balanceUpdate, bettingClosed, GAME_TYPE, iso, OUT, periodResult, periodStart, resultDigits, timeUpdate } from './events.js';
+import { corked, type Fanout } from './fanout.js';
+import { minorToRupees } from './rupees.js';
+
+const LAGGARD_MARGIN = 4096;
+/**
+ * Results first: at a period boundary the new period's periodStart and timeUpdate wait (at most
+ * this long) for the ended period's periodResult, so the result is not queued behind them at every
+ * client (two more frames per client through HAProxy at the busiest instant).
+ */
+const HOLD_MS = 100;
+
+export class SocketIoMirror implements HubMirror {
+  private readonly held = new Map<string, { events: Array<[string, unknown]>; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly periods: Periods,
+    private readonly fanout: Fanout,
+  ) {}
+
+  broadcast(roomName: string, msg: ServerMessage): void {
+    const room = this.ctx.rooms.find((r) => r.name === roomName);
+    if (!room || this.fanout.count(roomName) === 0) return;
+    const now = this.ctx.clock.now();
+    switch (msg.type) {
+      case ServerType.TICK:
+        if (msg.remainingMs === room.duration * 1000) this.holdForResult(room, msg.now);
+        this.roomEmit(roomName, OUT.TIME_UPDATE, timeUpdate(room, msg, this.fanout.count(roomName)));
+        return;
+      case ServerType.PERIOD:
+        this.holdForResult(room, msg.startsAt);
+        this.roomEmit(roomName, OUT.PERIOD_START, periodStart(room, msg, now));
+        return;
+      case ServerType.CLOSED:
+        this.roomEmit(roomName, OUT.BETTING_CLOSED, bettingClosed(room, msg, windowOf(room, msg.periodId).endsAt, now));
+        return;
+      case ServerType.RESULT: {
+        // a publish skips a WebSocket over its buffer limit: those are disconnected after it and
+        // reconnect (their front end reads the result from last-result), as fived's own clients
+        const lagging = this.fanout.laggards(roomName, Math.max(0, this.ctx.cfg.maxBackpressureBytes - LAGGARD_MARGIN));
+        this.fanout.emit(roomName, OUT.PERIOD_RESULT, periodResult(msg, now));
+        for (const s of lagging) s.conn.close(); // "transport close": the client reconnects on its own
+        this.flush(roomName);
+        return;
+      }
+      case ServerType.VOID:
+        this.fanout.emit(roomName, OUT.PERIOD_VOID, { gameType: GAME_TYPE, duration: room.duration, periodId: msg.periodId, reason: msg.reason, roomId: roomName, timestamp: iso(now) });
+        this.flush(roomName);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** At the boundary `at`: hold the room's events if the period that ended there has its result still to come. */
+  private holdForResult(room: Room, at: number): void {
+    if (this.held.has(room.name)) return;
+    const ended = this.periods.get(room.duration, windowAt(room, at - 1).periodId);
+    if (!ended || ended.status === 'void' || ended.delivered) return;
+    const timer = setTimeout(() => this.flush(room.name), HOLD_MS);
+    timer.unref();
+    this.held.set(room.name, { events: [], timer });
+  }
+
+  private roomEmit(room: string, event: string, payload: unknown): void {
+    const h = this.held.get(room);
+    if (h) h.events.push([event, payload]);
+    else this.fanout.emit(room, event, payload);
+  }
+
+  private flush(room: string): void {
+    const h = this.held.get(room);
+    if (!h) return;
+    clearTimeout(h.timer);
+    this.held.delete(room);
+    for (const [event, payload] of h.events) this.fanout.emit(room, event, payload);
+  }
+
+  hasUser(userId: string): boolean {
+    return this.fanout.userSockets(userId).size > 0;
+  }
+
+  toUser(userId: string, msg: ServerMessage): void {
+    if (msg.type !== ServerType.SETTLED) return;
+    const room = this.ctx.rooms.find((r) => r.name === msg.room);
+    if (!room) return;
+    const now = this.ctx.clock.now();
+    const result = this.periods.get(room.duration, msg.periodId)?.delivered;
+    if (!result) return; // never before the result went out (Settlement.notify checks it too)
+    const payload = betResult(this.ctx, room, msg, resultDigits(result), now);
+    const balance = balanceUpdate(msg.balance, minorToRupees, now);
+    for (const s of this.fanout.userSockets(userId)) {
+      corked(s, () => {
+        s.emit(OUT.BET_RESULT, payload);
+        s.emit(OUT.BALANCE, balance);
+      });
+    }
+  }
+}
+
+/** The player's own outcome of a period (the replaced system's betResult, never sent there). */
+export function betResult(ctx: GatewayContext, room: Room, msg: SettledMsg, result: ReturnType<typeof resultDigits>, now: number) {
+  const won = msg.bets.filter((b) => b.state === 'won');
+  const paytable = ctx.cfg.paytable;
+  return {
+    gameType: GAME_TYPE, duration: room.duration, periodId: msg.periodId, result,
+    userResult: {
+      hasWon: won.length > 0,
+      totalWinnings: minorToRupees(won.reduce((a, b) => a + b.payout, 0)),
+      winningBets: won.map((b) => ({
+        betId: b.betId, ...betTypeOf(b.kind, b.pick), betAmount: minorToRupees(b.amount), winnings: minorToRupees(b.payout),
+        profitLoss: minorToRupees(b.payout - b.amount), odds: oddsOf(paytable, b.kind, b.pick),
+      })),
+      bets: msg.bets.map((b) => ({ betId: b.betId, ...betTypeOf(b.kind, b.pick), betAmount: minorToRupees(b.amount), status: b.state, payout: minorToRupees(b.payout) })),
+    },
+    balance: minorToRupees(msg.balance),
+    timestamp: iso(now), source: 'bet_result_notification',
+  };
+}
+
