@@ -78,6 +78,8 @@ describe('one gate for every read path (row 2)', () => {
       while (Date.now() < stopAt) {
         player.send({ type: 'my_bets', id: `mb${i}`, room: ROOM, periodId });
         player.send({ type: 'balance', id: `bal${i}` });
+        player.send({ type: 'ledger', id: `lg${i}`, limit: 5 }); // issue 14: behind the same gate
+
         i++;
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -121,10 +123,20 @@ describe('one gate for every read path (row 2)', () => {
     expect(balances.length).toBeGreaterThan(5);
     for (const r of myBets) for (const b of r.msg.bets as Array<{ state: string; payout: number }>) expect(b).toMatchObject({ state: 'pending', payout: 0 });
     for (const r of balances) expect(r.msg.balance).toBe(debited);
+    // the ledger: no payout entry before the result, the stakes there; after the settlement, the payout
+    const ledgers = beforeResult.filter((r) => r.msg.type === 'ledger');
+    expect(ledgers.length).toBeGreaterThan(5);
+    for (const r of ledgers) {
+      const entries = r.msg.entries as Array<{ kind: string; balance: number }>;
+      expect(entries.map((e) => e.kind)).not.toContain('payout');
+      expect(entries[0]!.balance).toBe(debited);
+    }
     // and after it, the outcome and the payout are there
     const outcomes = settled.bets as Array<{ state: string; payout: number }>;
     expect(outcomes.filter((b) => b.state === 'won')).toHaveLength(1);
     expect(settled.balance).toBe(debited + outcomes.reduce((a, b) => a + b.payout, 0));
+    const after = await player.request({ type: 'ledger', limit: 1 });
+    expect(after.entries).toEqual([expect.objectContaining({ kind: 'payout', amount: outcomes.reduce((a, b) => a + b.payout, 0), balance: settled.balance, ref: `3:default:${periodId}` })]);
   }, 40_000);
 });
 
