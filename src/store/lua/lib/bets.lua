@@ -35,7 +35,7 @@ local function bets_open(K, users, fields, limits, ukeys)
   local t = redis.call('TIME')
   st.storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   st.L = ledger_open(K.lseq, K.lfeed, st.storeNow)
-  st.lz = {} -- per user: score, member pairs of their new ledger entries
+  st.lz, st.ltrim = {}, {} -- per user: the texts of their new ledger entries; trim their list
   st.base = redis.call('STRLEN', K.recs) / 16
   st.count = 0
   st.idem = redis.call('HMGET', K.idem, unpack(fields)) -- stored entries, by bet position
@@ -138,7 +138,8 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   local lseq, ltext = ledger_add(st.L, st.users[u], 's', -amount, st.bal[u], st.limits.member .. ':' .. string.format('%d', seq))
   local z = st.lz[u]
   if not z then z = {}; st.lz[u] = z end
-  z[#z + 1], z[#z + 2] = lseq, ltext
+  z[#z + 1] = ltext
+  if lseq % 32 == 0 then st.ltrim[u] = true end
   return 1, seq, now, st.bal[u]
 end
 
@@ -172,7 +173,7 @@ local function bets_write(st, ukeys, member, ttl)
   -- stakes only grows: after a reconnect, a smaller value means Redis came back with older data
   local stakes = redis.call('HINCRBY', K.totals, 'stakes', string.format('%d', st.stakes))
   redis.call('HSET', K.idem, unpack(st.entries))
-  -- the touched users' pending ledger entries (payouts, refunds) go into their zsets first
+  -- the touched users' pending ledger entries (payouts, refunds) go into their lists first
   local tu = {}
   for j, u in ipairs(st.touched) do tu[j] = st.users[u] end
   local pend = redis.call('HMGET', K.lpend, unpack(tu))
@@ -191,7 +192,7 @@ local function bets_write(st, ukeys, member, ttl)
       flushed[#flushed + 1] = tu[j]
     end
     for _, x in ipairs(st.lz[u]) do z[#z + 1] = x end
-    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, z)
+    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, z, st.ltrim[u])
   end
   if #flushed > 0 then redis.call('HDEL', K.lpend, unpack(flushed)) end
   ledger_close(st.L, st.limits.feedKeep)
