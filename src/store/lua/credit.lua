@@ -29,6 +29,6 @@ local z = {}
 ledger_flush(redis.call('HGET', KEYS[7], ARGV[1]), z)
 if #z > 0 then redis.call('HDEL', KEYS[7], ARGV[1]) end
 z[#z + 1] = text
-ledger_user(KEYS[6], ARGV[6], tonumber(ARGV[7]), z, seq % 32 == 0)
+ledger_user(KEYS[6], ARGV[6], tonumber(ARGV[7]), z)
 ledger_close(L, tonumber(ARGV[5]))
 return {1, string.format('%d', nb)}

@@ -29,6 +29,6 @@ local z = {}
 ledger_flush(redis.call('HGET', KEYS[7], ARGV[1]), z)
 if #z > 0 then redis.call('HDEL', KEYS[7], ARGV[1]) end
 z[#z + 1] = text
-ledger_user(KEYS[6], ARGV[5], tonumber(ARGV[6]), z, seq % 32 == 0)
+ledger_user(KEYS[6], ARGV[5], tonumber(ARGV[6]), z)
 ledger_close(L, tonumber(ARGV[4]))
 return {1, nbs}

@@ -35,7 +35,7 @@ local function bets_open(K, users, fields, limits, ukeys)
   local t = redis.call('TIME')
   st.storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   st.L = ledger_open(K.lseq, K.lfeed, st.storeNow)
-  st.lz, st.ltrim = {}, {} -- per user: the texts of their new ledger entries; trim their list
+  st.lz = {} -- per user: the texts of their new ledger entries
   st.base = redis.call('STRLEN', K.recs) / 16
   st.count = 0
   st.idem = redis.call('HMGET', K.idem, unpack(fields)) -- stored entries, by bet position
@@ -135,11 +135,10 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   end
   local l = st.ubets[u]
   l[#l + 1] = cbid
-  local lseq, ltext = ledger_add(st.L, st.users[u], 's', -amount, st.bal[u], st.limits.member .. ':' .. string.format('%d', seq))
+  local _, ltext = ledger_add(st.L, st.users[u], 's', -amount, st.bal[u], st.limits.member .. ':' .. seq)
   local z = st.lz[u]
   if not z then z = {}; st.lz[u] = z end
   z[#z + 1] = ltext
-  if lseq % 32 == 0 then st.ltrim[u] = true end
   return 1, seq, now, st.bal[u]
 end
 
@@ -186,13 +185,15 @@ local function bets_write(st, ukeys, member, ttl)
       redis.call('ZADD', ukeys[u][2], st.meta[6], member)
       redis.call('EXPIRE', ukeys[u][2], ttl)
     end
-    local z = {}
-    if pend[j] then
-      ledger_flush(pend[j], z)
+    local z = st.lz[u]
+    if pend[j] then -- rare: older than the stakes, so they go first
+      local p = {}
+      ledger_flush(pend[j], p)
+      for _, x in ipairs(z) do p[#p + 1] = x end
+      z = p
       flushed[#flushed + 1] = tu[j]
     end
-    for _, x in ipairs(st.lz[u]) do z[#z + 1] = x end
-    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, z, st.ltrim[u])
+    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, z)
   end
   if #flushed > 0 then redis.call('HDEL', K.lpend, unpack(flushed)) end
   ledger_close(st.L, st.limits.feedKeep)

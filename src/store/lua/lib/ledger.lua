@@ -8,8 +8,8 @@
 --                         entry: settlement writes thousands per call); trimmed with MINID ~ to the
 --                         last `feed keep` entry numbers (the archiver copies it well before that)
 --   ledger:user:{userId}  list of the entries' texts, oldest first (RPUSH: O(1); a zset cost several
---                         times more per bet); its TTL is renewed by the user's deposits, withdrawals
---                         and stakes, and it keeps about `user keep` entries. Read by
+--                         times more per bet); its TTL is set at creation and renewed every 32
+--                         entries (ledger_user), and it keeps about `user keep` entries. Read by
 --                         ledger_page.lua (binary search on the entry numbers)
 --   ledger:pending        hash userId → the user's entries written by a settlement or a void refund
 --                         and not yet in their zset ('\n'-separated, oldest first). Settlement writes
@@ -70,11 +70,12 @@ local function ledger_flush(text, z)
 end
 
 -- the user's list after a deposit, withdrawal or stakes: texts appended (the pending ones first,
--- see ledger_flush), TTL renewed, and the oldest beyond `keep` dropped when `trim` (the caller
--- passes it when one of the new entry numbers is a multiple of 32: a call saved on most bets, a
--- list holds `keep` plus a few dozen entries at most, in practice)
-local function ledger_user(key, ttl, keep, texts, trim)
-  redis.call('RPUSH', key, unpack(texts))
-  redis.call('EXPIRE', key, ttl)
-  if trim then redis.call('LTRIM', key, -keep, -1) end
+-- see ledger_flush). Two calls saved on most bets, from the length RPUSH returns: the TTL is set
+-- when the list is created and renewed each time it passes a multiple of 32 entries (not at every
+-- write), and the oldest entries beyond `keep` are dropped once it holds 32 more than that.
+local function ledger_user(key, ttl, keep, texts)
+  local len = redis.call('RPUSH', key, unpack(texts))
+  local was = len - #texts
+  if was == 0 or math.floor(was / 32) ~= math.floor(len / 32) then redis.call('EXPIRE', key, ttl) end
+  if len > keep + 32 then redis.call('LTRIM', key, -keep, -1) end
 end
