@@ -827,6 +827,8 @@ describe.each(factories)('ledger contract: %s', (_name, make) => {
     const all = await s.ledgerFeed(null, 100);
     expect(all.map((e) => e.amount)).toEqual([10, 11, 12, 13, 14, 15, 16]);
     expect(all.map((e) => e.entryId)).toEqual([...all.map((e) => e.entryId)].sort());
+    // contiguous numbers: a gap would mean entries lost from the hot window
+    expect(all.map((e) => Number(e.entryId) - Number(all[0]!.entryId))).toEqual([0, 1, 2, 3, 4, 5, 6]);
     const resumed = await s.ledgerFeed(all[2]!.entryId, 3);
     expect(resumed.map((e) => e.amount)).toEqual([13, 14, 15]);
     expect(await s.ledgerFeed(all[6]!.entryId, 10)).toEqual([]);
