@@ -14,12 +14,13 @@
 -- and Lua's tostring turns 1e12 into '1e+12'.
 --
 -- Every accepted bet's stake is a ledger entry (lib/ledger.lua, issue 14), ref `${periodMember}:${seq}`,
--- written by bets_write with the rest: one ZADD per distinct user, one XADD for the batch.
+-- written by bets_write with the rest: one RPUSH per distinct user (after their pending payouts and
+-- refunds, if any), one XADD for the batch.
 --
 -- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals, unfinished, lseq, lfeed, lpend }
 -- limits: { maxUser, cap, maxBets (0 = no cap), pay, member, feedKeep, userTtl, userKeep }
 -- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their
--- periods zset, their ledger zset }
+-- periods zset, their ledger list }
 -- fields: per bet (in batch order) its field of the idempotency hash, userId .. '\n' .. clientBetId
 -- entry: seq|pattern|amount|placedAt|balance (the same text MemoryStore keeps)
 
