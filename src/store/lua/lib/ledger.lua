@@ -7,8 +7,8 @@
 --                         field e = the call's entries, '\n'-separated (one XADD per call, not per
 --                         entry: settlement writes thousands per call); trimmed with MINID ~ to the
 --                         last `feed keep` entry numbers (the archiver copies it well before that)
---   ledger:user:{userId}  list of the entries' texts, oldest first (RPUSH: O(1); a zset cost several
---                         times more per bet); its TTL is set at creation and renewed every 32
+--   ledger:user:{userId}  list of the entries' texts, oldest first (RPUSH: O(1); a zset cost more per
+--                         bet); its TTL is set at creation and renewed every 32
 --                         entries (ledger_user), and it keeps about `user keep` entries. Read by
 --                         ledger_page.lua (binary search on the entry numbers)
 --   ledger:pending        hash userId → the user's entries written by a settlement or a void refund
