@@ -13,9 +13,14 @@
 -- written with '%d' (an integer conversion): tostring / '%.0f' go through the slow float printer,
 -- and Lua's tostring turns 1e12 into '1e+12'.
 --
--- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals }
--- limits: { maxUser, cap, maxBets (0 = no cap), pay }
--- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their periods zset }
+-- Every accepted bet's stake is a ledger entry (lib/ledger.lua, issue 14), ref `${periodMember}:${seq}`,
+-- written by bets_write with the rest: one RPUSH per distinct user (after their pending payouts and
+-- refunds, if any), one XADD for the batch.
+--
+-- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals, unfinished, lseq, lfeed, lpend }
+-- limits: { maxUser, cap, maxBets (0 = no cap), pay, member, feedKeep, userTtl, userKeep }
+-- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their
+-- periods zset, their ledger list }
 -- fields: per bet (in batch order) its field of the idempotency hash, userId .. '\n' .. clientBetId
 -- entry: seq|pattern|amount|placedAt|balance (the same text MemoryStore keeps)
 
@@ -30,6 +35,8 @@ local function bets_open(K, users, fields, limits, ukeys)
   -- in after the freeze just because no freeze timer has set the flag yet.
   local t = redis.call('TIME')
   st.storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  st.L = ledger_open(K.lseq, K.lfeed, st.storeNow)
+  st.lz = {} -- per user: the texts of their new ledger entries
   st.base = redis.call('STRLEN', K.recs) / 16
   st.count = 0
   st.idem = redis.call('HMGET', K.idem, unpack(fields)) -- stored entries, by bet position
@@ -129,6 +136,10 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   end
   local l = st.ubets[u]
   l[#l + 1] = cbid
+  local _, ltext = ledger_add(st.L, st.users[u], 's', -amount, st.bal[u], st.limits.member .. ':' .. seq)
+  local z = st.lz[u]
+  if not z then z = {}; st.lz[u] = z end
+  z[#z + 1] = ltext
   return 1, seq, now, st.bal[u]
 end
 
@@ -162,15 +173,31 @@ local function bets_write(st, ukeys, member, ttl)
   -- stakes only grows: after a reconnect, a smaller value means Redis came back with older data
   local stakes = redis.call('HINCRBY', K.totals, 'stakes', string.format('%d', st.stakes))
   redis.call('HSET', K.idem, unpack(st.entries))
+  -- the touched users' pending ledger entries (payouts, refunds) go into their lists first
+  local tu = {}
+  for j, u in ipairs(st.touched) do tu[j] = st.users[u] end
+  local pend = redis.call('HMGET', K.lpend, unpack(tu))
+  local flushed = {}
   -- TTLs are set when a key is created (first records, a user's first bet, a user's first period)
-  for _, u in ipairs(st.touched) do
+  for j, u in ipairs(st.touched) do
     local l = st.ubets[u]
     if redis.call('RPUSH', ukeys[u][1], unpack(l)) == #l then redis.call('EXPIRE', ukeys[u][1], ttl) end
     if st.first[u] then
       redis.call('ZADD', ukeys[u][2], st.meta[6], member)
       redis.call('EXPIRE', ukeys[u][2], ttl)
     end
+    local z = st.lz[u]
+    if pend[j] then -- rare: older than the stakes, so they go first
+      local p = {}
+      ledger_flush(pend[j], p)
+      for _, x in ipairs(z) do p[#p + 1] = x end
+      z = p
+      flushed[#flushed + 1] = tu[j]
+    end
+    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, z)
   end
+  if #flushed > 0 then redis.call('HDEL', K.lpend, unpack(flushed)) end
+  ledger_close(st.L, st.limits.feedKeep)
   if st.base == 0 then
     for _, k in ipairs({ K.recs, K.users, K.uidx, K.gross, K.net, K.ustake, K.idem }) do redis.call('EXPIRE', k, ttl) end
     -- the period's first bet: it now owes a settlement (or a refund) until settle_apply or void_refund finishes
