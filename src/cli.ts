@@ -19,6 +19,9 @@ export const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   'load-bets': () => import('./commands/load-bets.js'),
   wallet: () => import('./commands/wallet.js'),
   token: () => import('./commands/token.js'),
+  archive: () => import('./commands/archive.js'),
+  archiver: () => import('./commands/archiver.js'),
+  export: () => import('./commands/export.js'),
 };
 
 const HOW = 'from a checkout: `npx fived <command>` (or `node bin/fived.js <command>`) after `npm install` and `npm run build`';

@@ -322,6 +322,21 @@ export class MemoryStore implements Store {
     return out;
   }
 
+  async periodBets(period: PeriodRef): Promise<BetRecord[]> {
+    validateRef(period);
+    const p = this.get(period);
+    if (!p) return [];
+    const out: BetRecord[] = [];
+    for (const [key, entry] of p.idem) {
+      const nl = key.indexOf('\n');
+      const e = parseEntry(entry);
+      if (nl < 0 || !e) continue;
+      const payout = p.settled && p.plan ? p.plan.pay[e.seq] ?? 0 : 0;
+      out.push(buildRecord(p.ref, key.slice(0, nl), key.slice(nl + 1), e, { void: p.void, settled: p.settled, payout }));
+    }
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
   // ---- results ----
 
   private checkFence(fence: string): void {

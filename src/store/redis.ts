@@ -515,6 +515,30 @@ export class RedisStore implements Store {
     });
   }
 
+  async periodBets(period: PeriodRef): Promise<BetRecord[]> {
+    validateRef(period);
+    const k = this.keys.period(period);
+    return this.op(async () => {
+      const [meta, pay] = await Promise.all([this.redis.hmget(k.meta, 'void', 'settled'), this.redis.getBuffer(k.pay)]);
+      const state = { void: meta[0] !== null, settled: meta[1] !== null };
+      const out: BetRecord[] = [];
+      // HSCAN, not HGETALL: a period of a million bets is read in pieces that never stall Redis
+      let cursor = '0';
+      do {
+        const [next, kv] = await this.redis.hscan(k.idem, cursor, 'COUNT', 5000);
+        cursor = next;
+        for (let i = 0; i + 1 < kv.length; i += 2) {
+          const nl = kv[i]!.indexOf('\n');
+          const e = parseEntry(kv[i + 1]!);
+          if (nl < 0 || !e) continue;
+          const payout = state.settled && !state.void && pay && pay.length >= e.seq * 8 + 8 ? pay.readDoubleLE(e.seq * 8) : 0;
+          out.push(buildRecord(period, kv[i]!.slice(0, nl), kv[i]!.slice(nl + 1), e, { ...state, payout }));
+        }
+      } while (cursor !== '0');
+      return out.sort((a, b) => a.seq - b.seq);
+    });
+  }
+
   // ---- results ----
 
   async storeResult(result: StoredResult, fence?: Fence): Promise<{ result: StoredResult; stored: boolean }> {
