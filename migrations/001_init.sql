@@ -52,7 +52,7 @@ CREATE INDEX bets_day ON bets (day, duration);
 
 -- One row per ledger entry (every balance change: deposit, withdrawal, stake, payout, refund).
 CREATE TABLE ledger (
-  entry_id  text        PRIMARY KEY,
+  entry_id  text        PRIMARY KEY,           -- 16 digits, store-wide commit order
   user_id   text        NOT NULL,
   at        timestamptz NOT NULL,
   kind      text        NOT NULL,
@@ -60,7 +60,7 @@ CREATE TABLE ledger (
   balance   bigint      NOT NULL,              -- the balance after
   ref       text        NOT NULL
 );
-CREATE INDEX ledger_user ON ledger (user_id, at DESC);
+CREATE INDEX ledger_user ON ledger (user_id, entry_id DESC);
 CREATE INDEX ledger_at ON ledger (at);
 
 -- Where the archiver is: per room the last period archived, and the last ledger entry. Updated in
