@@ -8,4 +8,5 @@ export * from './draw.js';
 export * from './betbuf.js';
 export * from './exposure.js';
 export * from './settlement.js';
+export * from './ledger.js';
 export * from './compute.js';

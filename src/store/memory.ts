@@ -16,6 +16,7 @@ import { reportHeld } from './held.js';
 import { storeError } from './scripts.js';
 import { SeedSealer, type SealedSeed } from './seal.js';
 import type {
+  LedgerEntry,
   BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
 } from './types.js';
@@ -667,6 +668,20 @@ export class MemoryStore implements Store {
     this.balances.set(userId, b);
     this.totals.deposits += amount;
     return { balance: b, duplicate: false };
+  }
+
+  // ---- ledger (issue 14) ----
+
+  async debit(_userId: string, _amount: number, _withdrawalId: string): Promise<{ balance: number; duplicate: boolean }> {
+    throw new FivedError(ErrorCode.INTERNAL, 'debit: not implemented yet');
+  }
+
+  async ledgerPage(_userId: string, _before: string | null, _limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }> {
+    return { entries: [], next: null };
+  }
+
+  async ledgerFeed(_after: string | null, _limit: number): Promise<LedgerEntry[]> {
+    return [];
   }
 
   async balance(userId: string): Promise<number> {

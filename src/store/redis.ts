@@ -20,7 +20,7 @@ import { reportHeld } from './held.js';
 import { HISTORY_MAXLEN, Keys, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { checkReply, defineScripts, runScript, statusError, storeError, type ScriptArg, type ScriptName } from './scripts.js';
 import type {
-  BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
+  LedgerEntry,   BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
   SettlementPlan, Store, StoreEvents, StoreOptions, StoredResult, WalletTotals,
 } from './types.js';
 import {
@@ -826,6 +826,20 @@ export class RedisStore implements Store {
     const reply = await this.op(() => this.script('fivedCredit', [this.keys.balances, this.keys.totals, this.keys.deposits], [userId, amount, depositId, this.maxBalance]));
     const [status, balance] = checkReply<[number, string]>(reply, { depositId, userId, maxBalance: this.maxBalance });
     return { balance: exactBalance(balance, userId), duplicate: status === 2 };
+  }
+
+  // ---- ledger (issue 14) ----
+
+  async debit(_userId: string, _amount: number, _withdrawalId: string): Promise<{ balance: number; duplicate: boolean }> {
+    throw new FivedError(ErrorCode.INTERNAL, 'debit: not implemented yet');
+  }
+
+  async ledgerPage(_userId: string, _before: string | null, _limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }> {
+    return { entries: [], next: null };
+  }
+
+  async ledgerFeed(_after: string | null, _limit: number): Promise<LedgerEntry[]> {
+    return [];
   }
 
   async balance(userId: string): Promise<number> {

@@ -7,6 +7,9 @@
 // anything; times passed in (`now`) are epoch ms from the caller's clock, used only as an extra
 // check — the store's own per-period flags decide (frozen, void, settled).
 
+import type { LedgerEntry } from '../core/ledger.js';
+
+export type { LedgerEntry, LedgerKind } from '../core/ledger.js';
 import type { BetKind, BetPick, BetSnapshot, Digits, Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
 
 export interface BetLimits {
@@ -243,8 +246,19 @@ export interface Store {
   /** A deposit, idempotent by its id; refused (E_BALANCE_LIMIT, nothing changed) when it would take
    *  the balance above the maximum balance, E_BALANCE_OUT_OF_RANGE on a stored balance out of range. */
   credit(userId: string, amount: number, depositId: string): Promise<{ balance: number; duplicate: boolean }>;
+  /** A withdrawal (issue 14), idempotent by its id (same id, same content: the first answer with
+   *  duplicate true; other content: E_DUPLICATE_CONFLICT); E_INSUFFICIENT_FUNDS beyond the balance.
+   *  One atomic step with bets: a withdrawal and a bet never both spend the same money. */
+  debit(userId: string, amount: number, withdrawalId: string): Promise<{ balance: number; duplicate: boolean }>;
   /** the balance; E_BALANCE_OUT_OF_RANGE when the stored value is not an exact integer 0..2^53-1 */
   balance(userId: string): Promise<number>;
+  // ---- ledger (issue 14): one entry per balance change, written atomically with it ----
+  /** One user's entries, newest first, strictly older than `before` (an entryId; null = newest);
+   *  `next` is the cursor of the following page (null when no older entry is kept in the store). */
+  ledgerPage(userId: string, before: string | null, limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }>;
+  /** ALL users' entries strictly after the cursor (an entryId; null = the oldest kept), ascending by
+   *  entryId (commit order), at most `limit`: what an archiver copies and resumes from. */
+  ledgerFeed(after: string | null, limit: number): Promise<LedgerEntry[]>;
   /** the wallet invariant's counters (operators, tests) */
   walletTotals?(): Promise<WalletTotals>;
   /** held amounts by user (all of them, or the given users), and the latest held credits (newest first, at most 1000) */
