@@ -23,6 +23,7 @@ import { FinalPeriods } from './final-periods.js';
 import { betFields, periodIdOf } from './messages.js';
 import type { Periods } from './periods.js';
 import { checkReadiness } from './readiness.js';
+import { archivedHistory, archivedPeriod } from './archive.js';
 import type { StaticFile } from './static.js';
 import type { TemplatedApp } from './uws.js';
 
@@ -176,6 +177,9 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const ref = { duration: room.duration, timeline: room.timeline, periodId };
     let rec = await store.getPeriod(ref);
     if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) {
+      // expired from Redis: the archive's record (FIVED_ARCHIVE_URL), when it has one
+      const archived = await archivedPeriod(ctx, room, periodId);
+      if (archived) return { rec: archived, now: clock.now() };
       if (!throwIfNone) return null;
       notFound(`no record of period ${periodId} in ${room.name}`);
     }
@@ -243,8 +247,15 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
       })
       .sort((a, b) => (a.periodId < b.periodId ? 1 : a.periodId > b.periodId ? -1 : 0))
       .slice(0, limit);
-    const views = await Promise.all(shown.map((h) => publicView(room, h.periodId, h)));
-    return json(200, views.filter((v): v is PeriodView => v !== null));
+    const views = (await Promise.all(shown.map((h) => publicView(room, h.periodId, h)))).filter((v): v is PeriodView => v !== null);
+    // older than what Redis keeps (HISTORY_MAXLEN, expiry): from the archive, same view builder
+    if (views.length < limit && ctx.archive) {
+      const before = views.length > 0 ? views[views.length - 1]!.periodId : null;
+      const older = await archivedHistory(ctx, room, before, limit - views.length);
+      const t = clock.now();
+      for (const rec of older) if (revealed(ctx, windowOf(room, rec.periodId).endsAt, t)) views.push(periodView(ctx, room, rec, t));
+    }
+    return json(200, views);
   });
 
   // ---- operator API ----

@@ -10,6 +10,7 @@ import type { Store, StoreOptions } from '../store/types.js';
 import type { ComputePool } from '../worker/pool.js';
 import type { Hub } from './hub.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { ArchiveReader } from '../archive/reader.js';
 
 export interface GatewayDeps {
   store: Store;
@@ -40,6 +41,8 @@ export interface GatewayContext extends GatewayDeps {
   leadMs: number;
   /** The mirror bound: how far the store's clock may run ahead of this one (ms). 0 until measured. */
   behindMs: number;
+  /** reads of the PostgreSQL archive (FIVED_ARCHIVE_URL; issue 14), null without one */
+  archive: ArchiveReader | null;
 }
 
 /**

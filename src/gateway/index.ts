@@ -23,6 +23,7 @@ import { Timing } from './timing.js';
 import { LIBUS_LISTEN_EXCLUSIVE_PORT, loadUws, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { mountWs } from './ws.js';
 import { GatewayLimits } from './limits.js';
+import { openArchive } from './archive.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -68,7 +69,8 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const metrics = gatewayMetrics(deps.registry);
   watchHeldCredits(deps.store, deps.registry, logger);
   const hub = new Hub(metrics, rooms.map((r) => r.name));
-  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0 };
+  const archive = openArchive(cfg.archiveUrl, logger);
+  const ctx: GatewayContext = { ...deps, cfg, rooms, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0, archive: archive?.reader ?? null };
   const periods = new Periods(rooms);
   const settlement = new Settlement(ctx, periods);
   const timingRef: { t: Timing | null } = { t: null };
@@ -156,6 +158,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       clearInterval(skewTimer);
       stopLoopDelay();
       closeApp(app);
+      await archive?.pool.end();
     })());
 
   return { port, stop, drain };

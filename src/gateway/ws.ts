@@ -32,6 +32,7 @@ import { RateBucket } from './ratelimit.js';
 import { missedResults, missedSettlements } from './recovery.js';
 import { betOutcome } from './settlement.js';
 import type { HttpResponse, TemplatedApp, Uws } from './uws.js';
+import { userBetsWithArchive } from './archive.js';
 
 const MALFORMED_LIMIT = 10; // malformed frames per window before MALFORMED_FLOOD
 const MALFORMED_WINDOW_MS = 10_000;
@@ -396,7 +397,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         const limit = msg.limit ?? 50;
         background(ctx, 'my-bets', async () => {
           try {
-            const bets = await ctx.store.userBets(userId, ref, limit);
+            const bets = await userBetsWithArchive(ctx, userId, ref, limit);
             const now = clock.now();
             const list = bets
               .filter((b) => roomFilter === null || b.duration === roomFilter)
