@@ -25,7 +25,7 @@ const ARCHIVER_LOCK = 5017002;
 const PERIODS_PER_PASS = 500;
 
 /** The store reads the archiver uses; ledgerFeed when the store keeps a ledger. */
-export type ArchiveSource = Pick<Store, 'serverTime' | 'getPeriod' | 'periodBets' | 'getSeed'> & {
+export type ArchiveSource = Pick<Store, 'serverTime' | 'getPeriod' | 'periodBets' | 'getSeed' | 'history'> & {
   ledgerFeed?(after: string | null, limit: number): Promise<LedgerRow[]>;
 };
 
@@ -46,7 +46,7 @@ export interface PassResult {
   periods: number;
   bets: number;
   ledger: number;
-  /** age (s) of the oldest ended item not yet archived (0 when caught up) */
+  /** how long (s) before this pass the oldest item it archived (or waits for) ended or was written: 0 when nothing was due */
   lagS: number;
   /** more is ready right now (a pass stopped at its limit) */
   more: boolean;
@@ -71,7 +71,7 @@ export class Archiver {
     private readonly o: ArchiverOptions,
   ) {
     this.m = {
-      lag: gauge(registry, 'fived_archive_lag_seconds', 'age of the oldest ended period, bet or ledger entry not yet in PostgreSQL (0: caught up)'),
+      lag: gauge(registry, 'fived_archive_lag_seconds', 'at the last archive pass: age of the oldest ended period or ledger entry it had to copy (0: nothing was due)'),
       rows: counter(registry, 'fived_archive_rows_total', 'rows written to the archive', ['table']),
       errors: counter(registry, 'fived_archive_errors_total', 'archive passes that failed (retried)'),
       active: gauge(registry, 'fived_archive_active', '1 while this archiver holds the lock and works, 0 on standby'),
@@ -103,22 +103,30 @@ export class Archiver {
     return out;
   }
 
-  /** The ended periods of one room after its cursor, in order, until one is not finished yet. */
+  /**
+   * The ended periods of one room after its cursor, in order, until one is not finished yet.
+   * lagMs: how long ago the oldest period this pass archived or waits for ended (0: nothing due).
+   */
   private async archiveRoom(room: Room, now: number): Promise<{ periods: number; bets: number; lagMs: number; more: boolean }> {
     const stream = `period:${room.timeline}:${room.duration}`;
     const pos = await readCursor(this.pool, stream);
-    let w = pos ? nextWindow(room, windowOf(room, pos)) : windowAt(room, now - this.o.startBackMs);
+    let w = pos ? nextWindow(room, windowOf(room, pos)) : await this.firstWindow(room, now);
     let periods = 0;
     let bets = 0;
+    let lagMs = 0;
     let skipped: string | null = null;
     for (let n = 0; w.endsAt <= now; n++) {
-      if (n >= PERIODS_PER_PASS) return { periods, bets, lagMs: now - w.endsAt, more: true };
+      if (n >= PERIODS_PER_PASS) {
+        if (skipped !== null) await writeCursor(this.pool, stream, skipped);
+        return { periods, bets, lagMs, more: true };
+      }
       const rec = await this.store.getPeriod(w);
       if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) {
         skipped = w.periodId; // never committed (nothing ran then) or long expired: nothing to keep
         w = nextWindow(room, w);
         continue;
       }
+      if (lagMs === 0) lagMs = now - w.endsAt;
       const finished = rec.status === 'void' || rec.settled;
       if (!finished && !(rec.betCount === 0 && now - w.endsAt >= this.o.staleMs)) break; // the reconciler finishes it first
       bets += await this.archivePeriod(stream, w, rec);
@@ -127,7 +135,17 @@ export class Archiver {
       w = nextWindow(room, w);
     }
     if (skipped !== null) await writeCursor(this.pool, stream, skipped);
-    return { periods, bets, lagMs: w.endsAt <= now ? now - w.endsAt : 0, more: false };
+    return { periods, bets, lagMs, more: false };
+  }
+
+  /** Where a room without a cursor starts: its oldest revealed result still in the store's history
+   *  (the store keeps about 2 days), at most startBackMs back; 10 minutes back when none was revealed yet. */
+  private async firstWindow(room: Room, now: number): Promise<PeriodWindow> {
+    const floor = windowAt(room, now - this.o.startBackMs);
+    const [oldest] = await this.store.history(room.duration, room.timeline, { afterPeriodId: '20000101000000001', limit: 1 });
+    if (!oldest) return windowAt(room, now - Math.min(this.o.startBackMs, 10 * 60_000));
+    const w = windowOf(room, oldest.periodId);
+    return w.startsAt > floor.startsAt ? w : floor;
   }
 
   /** The bets in batches, then the period row and the cursor in one transaction. Returns the bets added. */
@@ -154,18 +172,20 @@ export class Archiver {
     return added;
   }
 
-  /** Ledger entries after the cursor, a batch per transaction (with the cursor), until drained. */
+  /** Ledger entries after the cursor, a batch per transaction (with the cursor). lagMs: age of the oldest entry read. */
   private async archiveLedger(now: number): Promise<{ rows: number; lagMs: number; more: boolean }> {
     const feed = this.store.ledgerFeed!.bind(this.store);
     let pos = await readCursor(this.pool, 'ledger');
     let rows = 0;
+    let lagMs = 0;
     for (let n = 0; n < 50; n++) {
       const batch = await feed(pos, this.o.batchRows);
-      if (batch.length === 0) return { rows, lagMs: 0, more: false };
+      if (batch.length === 0) return { rows, lagMs, more: false };
+      if (n === 0) lagMs = Math.max(0, now - batch[0]!.at);
       const c = await this.pool.connect();
       try {
         await c.query('BEGIN');
-        rows += await insertLedger(c, batch);
+        await insertLedger(c, batch);
         pos = batch[batch.length - 1]!.entryId;
         await writeCursor(c, 'ledger', pos);
         await c.query('COMMIT');
@@ -175,11 +195,11 @@ export class Archiver {
       } finally {
         c.release();
       }
+      rows += batch.length;
       this.m.rows.inc({ table: 'ledger' }, batch.length);
-      if (batch.length < this.o.batchRows) return { rows, lagMs: 0, more: false };
+      if (batch.length < this.o.batchRows) return { rows, lagMs, more: false };
     }
-    const next = await feed(pos, 1);
-    return { rows, lagMs: next[0] ? Math.max(0, now - next[0].at) : 0, more: next.length > 0 };
+    return { rows, lagMs, more: true };
   }
 
   private setLag(lagS: number): void {
