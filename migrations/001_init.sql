@@ -26,9 +26,10 @@ CREATE TABLE periods (
   total_payout bigint      NOT NULL,           -- minor units: payouts, or refunds of a void period
   tracking     jsonb,                          -- who computed the result (instance, host, epoch, ...)
   archived_at  timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (timeline, duration, period_id)
+  -- period id first: a day (its first 8 digits) is a range of the primary key
+  PRIMARY KEY (period_id, duration, timeline)
 );
-CREATE INDEX periods_day ON periods (day, duration);
+CREATE INDEX periods_room ON periods (timeline, duration, period_id DESC);
 
 -- One row per acknowledged bet, with its outcome.
 CREATE TABLE bets (
@@ -45,10 +46,10 @@ CREATE TABLE bets (
   placed_at     timestamptz NOT NULL,
   state         text        NOT NULL,          -- won | lost | refunded (pending only for a period archived unsettled)
   payout        bigint      NOT NULL,
-  PRIMARY KEY (timeline, duration, period_id, seq)
+  -- period id first: a day (its first 8 digits) is a range of the primary key (no index of its own)
+  PRIMARY KEY (period_id, duration, timeline, seq)
 );
 CREATE INDEX bets_user ON bets (user_id, placed_at DESC);
-CREATE INDEX bets_day ON bets (day, duration);
 
 -- One row per ledger entry (every balance change: deposit, withdrawal, stake, payout, refund).
 CREATE TABLE ledger (

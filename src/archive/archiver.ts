@@ -75,6 +75,7 @@ export class Archiver {
       rows: counter(registry, 'fived_archive_rows_total', 'rows written to the archive', ['table']),
       errors: counter(registry, 'fived_archive_errors_total', 'archive passes that failed (retried)'),
       active: gauge(registry, 'fived_archive_active', '1 while this archiver holds the lock and works, 0 on standby'),
+      busy: counter(registry, 'fived_archive_busy_seconds_total', 'time spent in archive passes that copied something (rows_total / this = rows per second of work)'),
     };
   }
 
@@ -153,8 +154,17 @@ export class Archiver {
     const bets: BetRecord[] = rec.betCount > 0 || rec.status === 'void' ? await this.store.periodBets(w) : [];
     // the result carries the seed; a void period's seed is read here, after its end (rule 4)
     const seed = rec.result ? null : await this.store.getSeed(w).catch(() => null);
+    // batches on two connections at once: PostgreSQL works on one while the next is encoded and sent
     let added = 0;
-    for (let i = 0; i < bets.length; i += this.o.batchRows) added += await insertBets(this.pool, bets.slice(i, i + this.o.batchRows));
+    const batches: BetRecord[][] = [];
+    for (let i = 0; i < bets.length; i += this.o.batchRows) batches.push(bets.slice(i, i + this.o.batchRows));
+    const lanes = Array.from({ length: Math.min(2, batches.length) }, async () => {
+      for (let b = batches.shift(); b; b = batches.shift()) {
+        const n = await insertBets(this.pool, b);
+        added += n;
+      }
+    });
+    await Promise.all(lanes);
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
@@ -228,7 +238,10 @@ export class Archiver {
       let more = false;
       try {
         if (!(await this.holdLock())) { await this.sleep(this.o.pollMs * 2); continue; }
-        more = (await this.pass()).more;
+        const t0 = performance.now();
+        const r = await this.pass();
+        if (r.periods + r.ledger > 0) this.m.busy.inc((performance.now() - t0) / 1000);
+        more = r.more;
       } catch (err) {
         this.m.errors.inc();
         logTag(this.log, 'warn', TAGS.ARCHIVE, { err: toFivedError(err) }, 'Archive pass failed; retrying');

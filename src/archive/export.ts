@@ -29,13 +29,13 @@ function pageSql(q: ExportQuery): { sql: string; key: string[] } {
   switch (q.what) {
     case 'periods':
       return {
-        sql: `SELECT 'fiveD_' || duration AS room, *, to_char(day, 'YYYY-MM-DD') AS day FROM periods WHERE day BETWEEN $1::date AND $2::date${room}
+        sql: `SELECT 'fiveD_' || duration AS room, *, to_char(day, 'YYYY-MM-DD') AS day FROM periods WHERE period_id >= to_char($1::date, 'YYYYMMDD') AND period_id < to_char($2::date + 1, 'YYYYMMDD')${room}
               AND ($3::text[] IS NULL OR (period_id, duration, timeline) > (($3::text[])[1], ($3::text[])[2]::int, ($3::text[])[3])) ORDER BY period_id, duration, timeline LIMIT ${PAGE}`,
         key: ['period_id', 'duration', 'timeline'],
       };
     case 'bets':
       return {
-        sql: `SELECT 'fiveD_' || duration AS room, period_id || ':' || seq AS bet_id, *, to_char(day, 'YYYY-MM-DD') AS day FROM bets WHERE day BETWEEN $1::date AND $2::date${room}
+        sql: `SELECT 'fiveD_' || duration AS room, period_id || ':' || seq AS bet_id, *, to_char(day, 'YYYY-MM-DD') AS day FROM bets WHERE period_id >= to_char($1::date, 'YYYYMMDD') AND period_id < to_char($2::date + 1, 'YYYYMMDD')${room}
               AND ($3::text[] IS NULL OR (period_id, duration, timeline, seq) > (($3::text[])[1], ($3::text[])[2]::int, ($3::text[])[3], ($3::text[])[4]::int)) ORDER BY period_id, duration, timeline, seq LIMIT ${PAGE}`,
         key: ['period_id', 'duration', 'timeline', 'seq'],
       };

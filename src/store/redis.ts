@@ -13,7 +13,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { commitmentOf } from '../core/draw.js';
 import { PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
-import { buildAck, buildRecord, parseEntry } from './acks.js';
+import { buildAck, buildRecord, fastRecord, parseEntry } from './acks.js';
 import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { reportHeld } from './held.js';
@@ -532,7 +532,7 @@ export class RedisStore implements Store {
           const e = parseEntry(kv[i + 1]!);
           if (nl < 0 || !e) continue;
           const payout = state.settled && !state.void && pay && pay.length >= e.seq * 8 + 8 ? pay.readDoubleLE(e.seq * 8) : 0;
-          out.push(buildRecord(period, kv[i]!.slice(0, nl), kv[i]!.slice(nl + 1), e, { ...state, payout }));
+          out.push(fastRecord(period, kv[i]!.slice(0, nl), kv[i]!.slice(nl + 1), e, { ...state, payout }));
         }
       } while (cursor !== '0');
       return out.sort((a, b) => a.seq - b.seq);
