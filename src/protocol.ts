@@ -3,6 +3,7 @@
 // is answered in the format it used last. Every message is an object with a `type`.
 // Period ids are 17-digit strings; money is integer minor units; times are epoch ms.
 
+import type { LedgerEntry } from './core/ledger.js';
 import type { BetKind, BetPick, Digits } from './core/types.js';
 
 export const WS_PATH = '/ws';
@@ -16,6 +17,7 @@ export const ClientType = {
   BET: 'bet',
   MY_BETS: 'my_bets',
   BALANCE: 'balance',
+  LEDGER: 'ledger', // issue 14: the player's own ledger entries, newest first
   PING: 'ping',
 } as const;
 export type ClientType = (typeof ClientType)[keyof typeof ClientType];
@@ -34,6 +36,7 @@ export const ServerType = {
   BET_ACK: 'bet_ack',
   MY_BETS: 'my_bets',
   BALANCE: 'balance',
+  LEDGER: 'ledger',
   PONG: 'pong',
   ERROR: 'error',
 } as const;
@@ -88,7 +91,16 @@ export interface PingMsg {
   type: typeof ClientType.PING;
   id?: string | number;
 }
-export type ClientMessage = SubscribeMsg | UnsubscribeMsg | BetMsg | MyBetsMsg | BalanceMsg | PingMsg;
+/** The player's own ledger entries (issue 14), newest first, older than `before` (an entryId). */
+export interface LedgerMsg {
+  type: typeof ClientType.LEDGER;
+  id?: string | number;
+  before?: string;
+  limit?: number; // 1..100, default 50
+}
+export const LEDGER_PAGE_DEFAULT = 50;
+export const LEDGER_PAGE_WS_MAX = 100;
+export type ClientMessage = SubscribeMsg | UnsubscribeMsg | BetMsg | MyBetsMsg | BalanceMsg | LedgerMsg | PingMsg;
 
 // ---- server → client ----
 export interface RoomInfo {
@@ -206,6 +218,14 @@ export interface MyBetsReplyMsg {
   id?: string | number;
   bets: Array<BetOutcome & { room: string; periodId: string }>;
 }
+/** `next`: the `before` of the following page (null: no older entry kept). A payout entry never
+ *  arrives before this gateway revealed its period (the balance gate, docs/design.md rule 4). */
+export interface LedgerReplyMsg {
+  type: typeof ServerType.LEDGER;
+  id?: string | number;
+  entries: LedgerEntry[];
+  next: string | null;
+}
 export interface BalanceReplyMsg {
   type: typeof ServerType.BALANCE;
   id?: string | number;
@@ -236,6 +256,7 @@ export type ServerMessage =
   | BetAckMsg
   | MyBetsReplyMsg
   | BalanceReplyMsg
+  | LedgerReplyMsg
   | PongMsg
   | ErrorMsg;
 

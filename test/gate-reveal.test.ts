@@ -49,6 +49,11 @@ describe('one gate for every read path (row 2)', () => {
     clients.push(player);
     await player.next((m) => m.type === 'hello');
     player.send({ type: 'subscribe', rooms: [ROOM] });
+    // issue 14: the player's ledger, on a socket of its own (the per-socket message rate)
+    const ledgerSock = await Client.connect(behind.port, { token: await token(user), format: 'text' });
+    clients.push(ledgerSock);
+    await ledgerSock.next((m) => m.type === 'hello');
+    ledgerSock.send({ type: 'subscribe', rooms: [ROOM] });
     // a period as the gateway that takes the bets sees it start
     const period = await player.next((m) => m.type === 'period', 8000);
     const periodId = period.periodId as string;
@@ -78,11 +83,20 @@ describe('one gate for every read path (row 2)', () => {
       while (Date.now() < stopAt) {
         player.send({ type: 'my_bets', id: `mb${i}`, room: ROOM, periodId });
         player.send({ type: 'balance', id: `bal${i}` });
+
         i++;
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    await Promise.all([httpPoll, wsPoll]);
+    const ledgerSent: number[] = [];
+    const ledgerPoll = (async () => {
+      for (let j = 0; Date.now() < stopAt; j++) {
+        ledgerSent.push(Date.now());
+        ledgerSock.send({ type: 'ledger', id: `lg${j}`, limit: 5 });
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    await Promise.all([httpPoll, wsPoll, ledgerPoll]);
     const settled = await player.next((m) => m.type === 'settled' && m.periodId === periodId, 8000);
 
     // HTTP on the gateway 200 ms ahead: no result, seed, settled state before the end
@@ -121,10 +135,24 @@ describe('one gate for every read path (row 2)', () => {
     expect(balances.length).toBeGreaterThan(5);
     for (const r of myBets) for (const b of r.msg.bets as Array<{ state: string; payout: number }>) expect(b).toMatchObject({ state: 'pending', payout: 0 });
     for (const r of balances) expect(r.msg.balance).toBe(debited);
+    // the ledger: no payout entry before the result, the stakes there; after the settlement, the payout
+    const lResult = await ledgerSock.next((m) => m.type === 'result' && m.periodId === periodId);
+    const lAll = ledgerSock.received.slice(0, ledgerSock.received.findIndex((r) => r.msg === lResult));
+    const ledgers = lAll.filter((r) => r.msg.type === 'ledger');
+    expect(ledgers.length).toBeGreaterThan(5);
+    expect(ledgerSent.filter((t) => t >= endsAt && t < endsAt + 150).length).toBeGreaterThan(2); // asked while the store had the payout
+    expect(lAll.filter((r) => r.msg.type === 'error')).toEqual([]);
+    for (const r of ledgers) {
+      const entries = r.msg.entries as Array<{ kind: string; balance: number }>;
+      expect(entries.map((e) => e.kind)).not.toContain('payout');
+      expect(entries[0]!.balance).toBe(debited);
+    }
     // and after it, the outcome and the payout are there
     const outcomes = settled.bets as Array<{ state: string; payout: number }>;
     expect(outcomes.filter((b) => b.state === 'won')).toHaveLength(1);
     expect(settled.balance).toBe(debited + outcomes.reduce((a, b) => a + b.payout, 0));
+    const after = await player.request({ type: 'ledger', limit: 1 });
+    expect(after.entries).toEqual([expect.objectContaining({ kind: 'payout', amount: outcomes.reduce((a, b) => a + b.payout, 0), balance: settled.balance, ref: `3:default:${periodId}` })]);
   }, 40_000);
 });
 

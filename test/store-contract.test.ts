@@ -10,6 +10,7 @@ import { CHANNELS } from '../src/store/keys.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { HeldInfo, PlaceBetInput, Store, StoreOptions } from '../src/store/types.js';
+import { reconcileLedger } from '../src/runtime/ledger-check.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { LIMITS, PAY, atRest, digest, invariant, openPeriod, planFor, resultOf, seedOf, windowAt } from './helpers/store-harness.js';
 
@@ -738,5 +739,177 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(events.map((e) => [e.kind, e.amount, e.count])).toEqual([['refund', 700, 1]]);
     const t = await s.walletTotals!();
     expect(t).toMatchObject({ refunds: 1000, held: 700, balanced: true });
+  });
+});
+
+// ---- issue 14: withdrawals and the ledger, on both stores ----
+
+describe.each(factories)('ledger contract: %s', (_name, make) => {
+  it('debit: idempotent by withdrawalId (the first answer again), conflicts, insufficient funds and bad input change nothing', async () => {
+    const s = await make();
+    await s.credit('w1', 1000, 'dep-w1');
+    expect(await s.debit('w1', 300, 'wd-1')).toEqual({ balance: 700, duplicate: false });
+    await s.credit('w1', 50, 'dep-w2');
+    expect(await s.debit('w1', 300, 'wd-1')).toEqual({ balance: 700, duplicate: true }); // the first answer, not today's balance
+    expect(await s.balance('w1')).toBe(750);
+    expect(await codeOf(s.debit('w1', 301, 'wd-1'))).toBe(ErrorCode.DUPLICATE_CONFLICT);
+    expect(await codeOf(s.debit('w2', 300, 'wd-1'))).toBe(ErrorCode.DUPLICATE_CONFLICT);
+    expect(await codeOf(s.debit('w1', 751, 'wd-2'))).toBe(ErrorCode.INSUFFICIENT_FUNDS);
+    expect(await codeOf(s.debit('nobody', 1, 'wd-3'))).toBe(ErrorCode.INSUFFICIENT_FUNDS);
+    expect(await codeOf(s.debit('w1', 0, 'wd-4'))).toBe(ErrorCode.INVALID_AMOUNT);
+    expect(await codeOf(s.debit('w1', 1.5, 'wd-4'))).toBe(ErrorCode.INVALID_AMOUNT);
+    expect(await codeOf(s.debit('w1', 10, 'bad id!'))).toBe(ErrorCode.INVALID_ID);
+    expect(await codeOf(s.debit('bad user{', 10, 'wd-5'))).toBe(ErrorCode.INVALID_ID);
+    expect(await s.balance('w1')).toBe(750);
+    expect(await s.debit('w1', 750, 'wd-6')).toEqual({ balance: 0, duplicate: false }); // all of it
+    const t = await s.walletTotals!();
+    expect(t).toMatchObject({ deposits: 1050, withdrawals: 1050, balances: 0, balanced: true });
+    const { entries } = await s.ledgerPage('w1', null, 100);
+    expect(entries.map((e) => [e.kind, e.amount, e.balance, e.ref])).toEqual([
+      ['withdrawal', -750, 0, 'wd-6'], ['deposit', 50, 750, 'dep-w2'], ['withdrawal', -300, 700, 'wd-1'], ['deposit', 1000, 1000, 'dep-w1'],
+    ]);
+  });
+
+  it('every balance change is one ledger entry: deposit, stake, payout, refund, withdrawal; reconcile finds them whole', async () => {
+    const s = await make();
+    const t0 = await s.serverTime();
+    const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });
+    const v = await openPeriod(s, { start: -1000, freeze: 60_000, end: 65_000 }, seedOf(8));
+    await s.credit('la', 10_000, 'dep-la');
+    await s.credit('lb', 10_000, 'dep-lb');
+    await s.credit('lb', 10_000, 'dep-lb'); // a duplicate: no second entry
+    for (let d = 0; d <= 9; d++) await s.placeBet(bet(w, d % 2 ? 'la' : 'lb', `n${d}`, 'A', d, 100), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'la', 'n1', 'A', 1, 100), LIMITS, PAY, Date.now()); // a retried bet: no second stake
+    await s.placeBet(bet(v, 'la', 'v1', 'B', 3, 40), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(v, 'la', 'v2', 'B', 4, 60), LIMITS, PAY, Date.now());
+    const plan = await planFor(s, w);
+    await s.saveSettlement(plan);
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    await s.applySettlement(w, Date.now());
+    await s.applySettlement(w, Date.now()); // settled once: no second payout entry
+    await s.voidPeriod(v, 'operator action');
+    await s.voidPeriod(v, 'again');
+    await s.debit('la', 500, 'wd-la');
+    const la = (await s.ledgerPage('la', null, 100)).entries;
+    const member = (p: typeof w) => `${p.duration}:${p.timeline}:${p.periodId}`;
+    const kinds = la.map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'stake')).toHaveLength(7);
+    expect(kinds.filter((k) => k === 'deposit')).toHaveLength(1);
+    expect(la[0]).toMatchObject({ kind: 'withdrawal', amount: -500, ref: 'wd-la', balance: await s.balance('la') });
+    expect(la.filter((e) => e.kind === 'refund')).toEqual([expect.objectContaining({ amount: 100, ref: member(v) })]);
+    const won = plan.userPayouts[plan.users.indexOf('la')]!;
+    expect(la.filter((e) => e.kind === 'payout')).toEqual(won > 0 ? [expect.objectContaining({ amount: won, ref: member(w) })] : []);
+    const stakeRefs = la.filter((e) => e.kind === 'stake').map((e) => e.ref);
+    expect(new Set(stakeRefs).size).toBe(7);
+    expect(stakeRefs.every((r) => r.startsWith(`${member(w)}:`) || r.startsWith(`${member(v)}:`))).toBe(true);
+    for (const e of la) {
+      expect(e.userId).toBe('la');
+      expect(e.at).toBeGreaterThanOrEqual(t0 - 1000);
+      expect(e.entryId).toMatch(/^\d{16}$/);
+    }
+    // newest first, ids strictly decreasing
+    expect(la.map((e) => e.entryId)).toEqual([...la.map((e) => e.entryId)].sort().reverse());
+    const report = await reconcileLedger(s, { complete: true });
+    expect(report).toMatchObject({ ok: true, users: 2, problems: [] });
+    expect(report.entries).toBe(la.length + (await s.ledgerPage('lb', null, 100)).entries.length);
+  });
+
+  it('ledgerPage pages newest first with before/next; ledgerFeed gives every user in commit order, resumable', async () => {
+    const s = await make();
+    for (let i = 0; i < 7; i++) await s.credit(i % 2 ? 'pa' : 'pb', 10 + i, `d${i}`);
+    const p1 = await s.ledgerPage('pb', null, 2);
+    expect(p1.entries.map((e) => e.amount)).toEqual([16, 14]);
+    expect(p1.next).toBe(p1.entries[1]!.entryId);
+    const p2 = await s.ledgerPage('pb', p1.next, 2);
+    expect(p2.entries.map((e) => e.amount)).toEqual([12, 10]);
+    expect(p2.next).toBeNull();
+    expect(await s.ledgerPage('nobody', null, 10)).toEqual({ entries: [], next: null });
+    const all = await s.ledgerFeed(null, 100);
+    expect(all.map((e) => e.amount)).toEqual([10, 11, 12, 13, 14, 15, 16]);
+    expect(all.map((e) => e.entryId)).toEqual([...all.map((e) => e.entryId)].sort());
+    const resumed = await s.ledgerFeed(all[2]!.entryId, 3);
+    expect(resumed.map((e) => e.amount)).toEqual([13, 14, 15]);
+    expect(await s.ledgerFeed(all[6]!.entryId, 10)).toEqual([]);
+    for (const bad of ['12', 'x'.repeat(16), '-000000000000001']) {
+      expect(await codeOf(s.ledgerPage('pb', bad, 10))).toBe(ErrorCode.BAD_REQUEST);
+      expect(await codeOf(s.ledgerFeed(bad, 10))).toBe(ErrorCode.BAD_REQUEST);
+    }
+    for (const bad of [0, -1, 1.5, 1001, Number.NaN]) expect(await codeOf(s.ledgerPage('pb', null, bad))).toBe(ErrorCode.BAD_REQUEST);
+    expect(await codeOf(s.ledgerPage('bad{', null, 10))).toBe(ErrorCode.INVALID_ID);
+  });
+
+  it('the feed holds a whole settlement in commit order, one payout per winner (chunks of 3)', async () => {
+    const s = await make({ settleChunk: 3 });
+    const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });
+    const users = Array.from({ length: 10 }, (_, i) => `fs${i}`);
+    for (const u of users) await s.credit(u, 1000, `d-${u}`);
+    for (const u of users) {
+      await s.placeBet(bet(w, u, `${u}-b`, 'SUM', 'big', 100), LIMITS, PAY, Date.now());
+      await s.placeBet(bet(w, u, `${u}-s`, 'SUM', 'small', 100), LIMITS, PAY, Date.now());
+    }
+    const before = (await s.ledgerFeed(null, 1000)).at(-1)!.entryId;
+    await s.saveSettlement(await planFor(s, w));
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    await s.applySettlement(w, Date.now());
+    const payouts = await s.ledgerFeed(before, 1000);
+    expect(payouts.map((e) => e.kind)).toEqual(users.map(() => 'payout'));
+    expect(new Set(payouts.map((e) => e.userId))).toEqual(new Set(users));
+    // read in small pieces, the feed gives the same entries
+    const pieces: string[] = [];
+    let after = before;
+    for (;;) {
+      const part = await s.ledgerFeed(after, 4);
+      if (part.length === 0) break;
+      pieces.push(...part.map((e) => e.entryId));
+      after = part.at(-1)!.entryId;
+    }
+    expect(pieces).toEqual(payouts.map((e) => e.entryId));
+    expect((await reconcileLedger(s, { complete: true })).problems).toEqual([]);
+  });
+
+  it('a held payout changes no balance and writes no entry; reconcile accepts it (held log)', async () => {
+    const s = await make({ maxBalance: 9_000 });
+    const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });
+    await s.credit('hc', 9_000, 'dh1');
+    await s.placeBet(bet(w, 'hc', 'b', 'SUM', 'big', 1000), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'hc', 's', 'SUM', 'small', 1000), LIMITS, PAY, Date.now());
+    await s.credit('hc', 2_000, 'dh2');
+    await s.saveSettlement(await planFor(s, w));
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    expect(await s.applySettlement(w, Date.now())).toMatchObject({ held: 1960 });
+    const kinds = (await s.ledgerPage('hc', null, 100)).entries.map((e) => e.kind);
+    expect(kinds).toEqual(['deposit', 'stake', 'stake', 'deposit']);
+    expect((await reconcileLedger(s, { complete: true })).ok).toBe(true);
+  });
+
+  it('reconcile reports a balance changed outside the ledger, with the user and the amounts', async () => {
+    const s = await make();
+    await s.credit('rx', 500, 'drx');
+    await s.credit('ry', 500, 'dry');
+    expect((await reconcileLedger(s, { complete: true })).ok).toBe(true);
+    await writeBalanceRaw(s, 'rx', '650');
+    const report = await reconcileLedger(s, { complete: true });
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual(['rx: the entries add up to 500, the balance is 650']);
+  });
+
+  it('a withdrawal racing bets for the same money never overdraws: balance >= 0, every accepted unit accounted', async () => {
+    const s = await make();
+    const w = await openPeriod(s, { start: -1000, freeze: 60_000, end: 65_000 });
+    for (let round = 0; round < 5; round++) {
+      const u = `race${round}`;
+      await s.credit(u, 1000, `d-${u}`);
+      // 20 bets of 100 and a withdrawal of 500 in the same tick: 2,500 asked of 1,000
+      const bets = Array.from({ length: 20 }, (_, i) => s.placeBet(bet(w, u, `r${i}`, 'C', i % 10, 100), LIMITS, PAY, Date.now()).then(() => 100, (e) => (isFivedError(e, ErrorCode.INSUFFICIENT_FUNDS) ? 0 : Promise.reject(e))));
+      const wd = s.debit(u, 500, `wd-${u}`).then(() => 500, (e) => (isFivedError(e, ErrorCode.INSUFFICIENT_FUNDS) ? 0 : Promise.reject(e)));
+      const spent = (await Promise.all([...bets, wd])).reduce((a, b) => a + b, 0);
+      const balance = await s.balance(u);
+      expect(balance).toBeGreaterThanOrEqual(0);
+      expect(spent + balance).toBe(1000);
+      expect(spent).toBeGreaterThanOrEqual(900); // only what could not fit was refused
+    }
+    const inv = await invariant(s);
+    expect(inv.left).toBe(inv.right);
+    expect((await reconcileLedger(s, { complete: true })).problems).toEqual([]);
   });
 });

@@ -6,6 +6,8 @@
 import { digitsOfOutcome, emptyTotals, exposureSummary } from '../core/exposure.js';
 import { netStake, patternOf, validateAmount } from '../core/rules.js';
 import { PATTERN_COUNT } from '../core/types.js';
+import { isEntryId } from '../core/ledger.js';
+import { LEDGER_PAGE_MAX } from '../store/ledger.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { renderMetrics } from '../runtime/metrics.js';
 import { findRoom, windowAt, windowOf, type Room } from '../runtime/rooms.js';
@@ -276,6 +278,29 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const r = await store.credit(body.userId, amount, body.depositId);
     return json(200, { userId: body.userId, ...r });
   });
+  // issue 14: a withdrawal, as the credit (idempotent by its id; E_INSUFFICIENT_FUNDS beyond the balance)
+  guarded('post', '/api/wallet/debit', 0, async (req) => {
+    operator(req);
+    const body = jsonBody(req);
+    if (typeof body.userId !== 'string' || !USER_ID.test(body.userId)) throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 of A-Z a-z 0-9 _ . : @ -');
+    if (typeof body.withdrawalId !== 'string' || body.withdrawalId.length === 0 || body.withdrawalId.length > 128) throw new FivedError(ErrorCode.INVALID_ID, 'withdrawalId must be a string of 1-128 characters');
+    const amount = validateAmount(body.amount);
+    const r = await store.debit(body.userId, amount, body.withdrawalId);
+    return json(200, { userId: body.userId, ...r });
+  });
+  // issue 14: a user's ledger, newest first, a page at a time (`next` is the following page's `before`)
+  guarded('get', '/api/wallet/:userId/ledger', 1, async (req) => {
+    operator(req);
+    const userId = req.params[0]!;
+    if (!USER_ID.test(userId)) throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 of A-Z a-z 0-9 _ . : @ -');
+    for (const k of req.query.keys()) if (k !== 'before' && k !== 'limit') throw new FivedError(ErrorCode.BAD_REQUEST, `unknown query parameter ${JSON.stringify(k.slice(0, 40))}: before, limit`);
+    const before = req.query.get('before');
+    if (before !== null && !isEntryId(before)) throw new FivedError(ErrorCode.BAD_REQUEST, 'before must be an entryId (16 digits)');
+    const raw = req.query.get('limit');
+    const limit = raw === null ? 50 : /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LEDGER_PAGE_MAX) throw new FivedError(ErrorCode.BAD_REQUEST, `limit must be an integer from 1 to ${LEDGER_PAGE_MAX}`);
+    return json(200, await store.ledgerPage(userId, before, limit));
+  });
   // the period lookup with `tracking` (who computed the result, stakes, liability): operators only
   guarded('get', '/api/rooms/:room/periods/:periodId/tracking', 2, async (req) => {
     operator(req);
@@ -321,6 +346,8 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
   });
   methodNotAllowed('/api/bets', 0);
   methodNotAllowed('/api/wallet/credit', 0);
+  methodNotAllowed('/api/wallet/debit', 0);
+  methodNotAllowed('/api/wallet/:userId/ledger', 1);
   methodNotAllowed('/api/time', 0);
   methodNotAllowed('/api/rooms', 0);
   methodNotAllowed('/api/rooms/:room/periods', 1);

@@ -4,7 +4,8 @@
 import { ErrorCode, FivedError } from '../errors.js';
 import { patternIndex, validateAmount } from '../core/rules.js';
 import type { BetKind, BetPick } from '../core/types.js';
-import { ClientType, type ClientMessage } from '../protocol.js';
+import { ClientType, LEDGER_PAGE_WS_MAX, type ClientMessage } from '../protocol.js';
+import { isEntryId } from '../core/ledger.js';
 
 export const MAX_CLIENT_BET_ID = 64;
 const MAX_ROOMS_PER_MESSAGE = 32;
@@ -114,6 +115,18 @@ export function parseClientMessage(v: unknown): ClientMessage {
     }
     case ClientType.BALANCE:
       return { type, ...optId(v) };
+    case ClientType.LEDGER: {
+      const out: ClientMessage = { type, ...optId(v) };
+      if (v.before !== undefined) {
+        if (!isEntryId(v.before)) bad('before must be an entryId (16 digits)');
+        out.before = v.before;
+      }
+      if (v.limit !== undefined) {
+        if (typeof v.limit !== 'number' || !Number.isSafeInteger(v.limit) || v.limit < 1 || v.limit > LEDGER_PAGE_WS_MAX) bad(`limit must be an integer from 1 to ${LEDGER_PAGE_WS_MAX}`);
+        out.limit = v.limit;
+      }
+      return out;
+    }
     case ClientType.PING:
       return { type, ...optId(v) };
     default:

@@ -13,7 +13,7 @@
 
 import { roomName, type Config } from '../config.js';
 import { ErrorCode, FivedError, toFivedError } from '../errors.js';
-import { ClientType, CloseCode, ServerType, WS_PATH, type ClientMessage, type ErrorMsg, type ServerMessage } from '../protocol.js';
+import { ClientType, CloseCode, LEDGER_PAGE_DEFAULT, ServerType, WS_PATH, type ClientMessage, type ErrorMsg, type ServerMessage } from '../protocol.js';
 import { findRoom, roomByDuration, windowOf, type Room } from '../runtime/rooms.js';
 import type { TokenVerifier } from './auth.js';
 import { parseProtocols } from './auth.js';
@@ -403,6 +403,20 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
               .filter((b) => roomFilter === null || b.duration === roomFilter)
               .map((b) => ({ ...betOutcome(hideUnrevealed(ctx, b, now)), room: roomName(b.duration), periodId: b.periodId }));
             reply(ws, withId({ type: ServerType.MY_BETS, bets: list }));
+          } catch (err) {
+            reply(ws, errorMsg(err, id));
+          }
+        });
+        return;
+      }
+      case ClientType.LEDGER: {
+        const { before, limit } = msg;
+        background(ctx, 'ledger', async () => {
+          try {
+            // as a balance: a payout entry of a period this gateway has not revealed must not show
+            await untilBalanceGate(ctx);
+            const page = await ctx.store.ledgerPage(userId, before ?? null, limit ?? LEDGER_PAGE_DEFAULT);
+            reply(ws, withId({ type: ServerType.LEDGER, entries: page.entries, next: page.next }));
           } catch (err) {
             reply(ws, errorMsg(err, id));
           }

@@ -115,6 +115,17 @@ export class Keys {
   get heldLog(): string { return `${this.prefix}wallet:heldlog`; }
   /** hash depositId → `${userId}:${amount}` (idempotent credit) */
   get deposits(): string { return `${this.prefix}wallet:deposits`; }
+  /** hash withdrawalId → `${userId}\n${amount}\n${balance after}` (idempotent debit, issue 14) */
+  get withdrawals(): string { return `${this.prefix}wallet:withdrawals`; }
+  /** the last ledger entry number given (issue 14; lib/ledger.lua) */
+  get ledgerSeq(): string { return `${this.prefix}ledger:seq`; }
+  /** stream: one stream entry per script call, id `${last entry number}-0`, field e = the call's
+   *  entries '\n'-separated; trimmed to the last LEDGER_FEED_KEEP entry numbers */
+  get ledgerFeed(): string { return `${this.prefix}ledger:feed`; }
+  /** prefix of the users' ledger zsets (the settlement and refund scripts name them from it) */
+  get ledgerUserPrefix(): string { return `${this.prefix}ledger:user:`; }
+  /** zset of one user's ledger entries: score = entry number, member = the entry's text */
+  ledgerUser(userId: string): string { return `${this.prefix}ledger:user:${userId}`; }
   /** zset of periods with a saved, unapplied settlement, scored by endsAt */
   get pending(): string { return `${this.prefix}settle:pending`; }
   /** zset of periods that accepted a bet and are not yet settled (or, void, refunded), scored by
@@ -140,3 +151,13 @@ export const PERIOD_TTL_S = 2 * 86_400;
 export const RESULT_TTL_S = 86_400;
 /** Entries kept in each room's history stream (approximate trimming, at least this many). */
 export const HISTORY_MAXLEN = 2000;
+
+/** Ledger retention in Redis (issue 14, docs/redis.md): the hot window. The permanent record is the
+ *  archive (FIVED_ARCHIVE_URL); without one, these entries are all that is kept. */
+/** entry numbers kept in ledger:feed (approximate trimming: at least this many) */
+export const LEDGER_FEED_KEEP = 5_000_000;
+/** a user's ledger zset lives this long after their last deposit, withdrawal or stake (> PERIOD_TTL_S:
+ *  a payout or refund always finds the zset its period's stake renewed) */
+export const LEDGER_USER_TTL_S = 30 * 86_400;
+/** entries kept per user (the oldest beyond are dropped on the user's next deposit, withdrawal or stake) */
+export const LEDGER_USER_KEEP = 10_000;

@@ -13,6 +13,7 @@ import { buildAck, buildRecord, fastRecord, formatEntry, parseEntry } from './ac
 import { decode, encode } from './codec.js';
 import { HISTORY_MAXLEN, PERIOD_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { reportHeld } from './held.js';
+import { MemLedger, validateCursor, validateLedgerLimit } from './ledger.js';
 import { storeError } from './scripts.js';
 import { SeedSealer, type SealedSeed } from './seal.js';
 import type {
@@ -81,7 +82,7 @@ export class MemoryStore implements Store {
   /** the latest held credits, newest first, at most HELD_LOG_MAX (wallet:heldlog) */
   private readonly heldLog: HeldEntry[] = [];
   private readonly maxBalance: number;
-  private readonly totals = { deposits: 0, payouts: 0, refunds: 0, stakes: 0 };
+  private readonly totals = { deposits: 0, payouts: 0, refunds: 0, stakes: 0, withdrawals: 0 };
   private readonly deposits = new Map<string, string>();
   private readonly userPeriods = new Map<string, Map<string, number>>();
   private readonly pending = new Map<string, PeriodWindow>();
@@ -97,11 +98,15 @@ export class MemoryStore implements Store {
 
   /** The store's own clock (Redis has TIME): it closes betting at the freeze whatever a caller says. */
   private readonly storeNow: () => number;
+  /** the wallet ledger (issue 14): every balance change below adds its entry in the same step */
+  private readonly ledger: MemLedger;
+  private readonly withdrawals = new Map<string, string>();
 
   constructor(opts: StoreOptions = {}, clock: () => number = Date.now) {
     this.opts = opts;
     this.maxBalance = maxBalanceOf(opts);
     this.storeNow = clock;
+    this.ledger = new MemLedger(clock);
     this.sealer = opts.seedKey ? SeedSealer.fromText(opts.seedKey, opts.seedKeysRetired ?? []) : SeedSealer.random();
     this.bus.setMaxListeners(0);
   }
@@ -265,6 +270,7 @@ export class MemoryStore implements Store {
     const newBalance = balance - c.amount;
     this.balances.set(input.userId, newBalance);
     this.totals.stakes += c.amount;
+    this.ledger.add(input.userId, 'stake', -c.amount, newBalance, `${periodMember(ref)}:${seq}`);
     const entry = { seq, pattern: c.pattern, amount: c.amount, placedAt: c.now, balance: newBalance };
     p.idem.set(field, formatEntry(entry));
     let list = p.ubets.get(input.userId);
@@ -406,6 +412,7 @@ export class MemoryStore implements Store {
     const b = this.balances.get(userId) ?? 0;
     if (Number.isSafeInteger(b) && b >= 0 && b + amount <= this.maxBalance) {
       this.balances.set(userId, b + amount);
+      this.ledger.add(userId, kind, amount, b + amount, periodMember(ref)); // a held credit changes no balance: no entry
       return false;
     }
     this.held.set(userId, (this.held.get(userId) ?? 0) + amount);
@@ -667,21 +674,51 @@ export class MemoryStore implements Store {
     const b = cur + amount;
     this.balances.set(userId, b);
     this.totals.deposits += amount;
+    this.ledger.add(userId, 'deposit', amount, b, depositId);
     return { balance: b, duplicate: false };
   }
 
   // ---- ledger (issue 14) ----
 
-  async debit(_userId: string, _amount: number, _withdrawalId: string): Promise<{ balance: number; duplicate: boolean }> {
-    throw new FivedError(ErrorCode.INTERNAL, 'debit: not implemented yet');
+  async debit(userId: string, amount: number, withdrawalId: string): Promise<{ balance: number; duplicate: boolean }> {
+    validateUserId(userId);
+    validateAmount(amount);
+    validateClientId(withdrawalId, 'withdrawalId');
+    this.open();
+    const content = `${userId}\n${amount}`;
+    const prev = this.withdrawals.get(withdrawalId);
+    if (prev !== undefined) {
+      const at = prev.lastIndexOf('\n');
+      if (prev.slice(0, at) !== content) throw storeError(ErrorCode.DUPLICATE_CONFLICT, { withdrawalId });
+      return { balance: Number(prev.slice(at + 1)), duplicate: true }; // the first answer (as debit.lua)
+    }
+    const cur = exactBalance(this.balances.get(userId), userId);
+    if (cur < amount) throw storeError(ErrorCode.INSUFFICIENT_FUNDS, { withdrawalId, userId, info: String(cur) });
+    const b = cur - amount;
+    this.withdrawals.set(withdrawalId, `${content}\n${b}`);
+    this.balances.set(userId, b);
+    this.totals.withdrawals += amount;
+    this.ledger.add(userId, 'withdrawal', -amount, b, withdrawalId);
+    return { balance: b, duplicate: false };
   }
 
-  async ledgerPage(_userId: string, _before: string | null, _limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }> {
-    return { entries: [], next: null };
+  async ledgerPage(userId: string, before: string | null, limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }> {
+    validateUserId(userId);
+    const b = validateCursor(before, 'before');
+    return this.ledger.page(userId, b, validateLedgerLimit(limit));
   }
 
-  async ledgerFeed(_after: string | null, _limit: number): Promise<LedgerEntry[]> {
-    return [];
+  async walletUsers(cursor: string | null, count: number): Promise<{ users: string[]; next: string | null }> {
+    const from = cursor === null ? 0 : Number(cursor);
+    if (!Number.isSafeInteger(from) || from < 0) throw new FivedError(ErrorCode.BAD_REQUEST, 'cursor must be a non-negative integer');
+    const all = [...this.balances.keys()];
+    const to = from + validateLedgerLimit(count, 10_000);
+    return { users: all.slice(from, to), next: to < all.length ? String(to) : null };
+  }
+
+  async ledgerFeed(after: string | null, limit: number): Promise<LedgerEntry[]> {
+    const a = validateCursor(after, 'after');
+    return this.ledger.after(a, validateLedgerLimit(limit, 100_000));
   }
 
   async balance(userId: string): Promise<number> {
@@ -695,7 +732,7 @@ export class MemoryStore implements Store {
     const t = this.totals;
     const balances = sum(this.balances.values());
     const held = sum(this.held.values());
-    const balanced = BigInt(t.deposits) + BigInt(t.payouts) + BigInt(t.refunds) === balances + BigInt(t.stakes) + held;
+    const balanced = BigInt(t.deposits) + BigInt(t.payouts) + BigInt(t.refunds) === balances + BigInt(t.stakes) + BigInt(t.withdrawals) + held;
     return { ...t, balances: Number(balances), held: Number(held), balanced };
   }
 

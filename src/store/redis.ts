@@ -17,7 +17,7 @@ import { buildAck, buildRecord, fastRecord, parseEntry } from './acks.js';
 import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { reportHeld } from './held.js';
-import { HISTORY_MAXLEN, Keys, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
+import { HISTORY_MAXLEN, Keys, LEDGER_FEED_KEEP, LEDGER_USER_KEEP, LEDGER_USER_TTL_S, PERIOD_TTL_S, RESULT_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { checkReply, defineScripts, runScript, statusError, storeError, type ScriptArg, type ScriptName } from './scripts.js';
 import type {
   LedgerEntry,   BetAck, BetLimits, BetRecord, BusHandler, Fence, HeldEntry, HistoryEntry, Lease, PeriodRecord, PlaceBetInput,
@@ -28,6 +28,8 @@ import {
   validateUserId, validateWindow, storedResultVerifies,
 } from './validate.js';
 import { validateAmount } from '../core/rules.js';
+import { parseLedgerEntry } from '../core/ledger.js';
+import { pageOf, validateCursor, validateLedgerLimit } from './ledger.js';
 
 const SNAPSHOT_CHUNK = 4 * 1024 * 1024;
 const DEFAULT_SETTLE_CHUNK = 2000;
@@ -382,7 +384,7 @@ export class RedisStore implements Store {
     const k = this.keys.period(p);
     const userNo = new Map<string, number>();
     const users: string[] = [];
-    const keys = [k.meta, k.recs, k.users, k.uidx, k.gross, k.net, k.ustake, k.idem, this.keys.balances, this.keys.totals, this.keys.unfinished];
+    const keys = [k.meta, k.recs, k.users, k.uidx, k.gross, k.net, k.ustake, k.idem, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.ledgerSeq, this.keys.ledgerFeed];
     const nums = Buffer.allocUnsafe(b.bets.length * BET_ARG_BYTES);
     const ids: string[] = [];
     b.bets.forEach((q, i) => {
@@ -392,7 +394,7 @@ export class RedisStore implements Store {
         users.push(id);
         u = users.length;
         userNo.set(id, u);
-        keys.push(this.keys.userPeriodBets(p, id), this.keys.userPeriods(id));
+        keys.push(this.keys.userPeriodBets(p, id), this.keys.userPeriods(id), this.keys.ledgerUser(id));
       }
       // '<HBddd': user, pattern, amount, net, now (binary: text parsing costs Redis more than a bet)
       const o = i * BET_ARG_BYTES;
@@ -406,7 +408,7 @@ export class RedisStore implements Store {
     const { limits: l, paytable: pt } = b;
     const args: ScriptArg[] = [
       l.maxUserStakePerPeriod, l.maxLiability, periodMember(p), PERIOD_TTL_S, pt.number, pt.bigSmall, pt.oddEven, pt.sumBigSmall, pt.sumOddEven,
-      l.maxBetsPerUserPerPeriod, users.length, ...users, nums, ...ids,
+      l.maxBetsPerUserPerPeriod, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP, users.length, ...users, nums, ...ids,
     ];
     let reply: number[];
     try {
@@ -591,7 +593,7 @@ export class RedisStore implements Store {
     const t = validateNow(now);
     const f = validateFence(fence);
     const k = this.keys.period(period);
-    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch, this.keys.unfinished, this.keys.held, this.keys.heldLog];
+    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch, this.keys.unfinished, this.keys.held, this.keys.heldLog, this.keys.ledgerSeq, this.keys.ledgerFeed];
     const chunk = this.opts.settleChunk ?? DEFAULT_SETTLE_CHUNK;
     let credited = 0;
     let held = 0;
@@ -599,7 +601,7 @@ export class RedisStore implements Store {
     let applied = false;
     try {
       for (let cursor = 0; ; cursor++) {
-        const reply = await this.op(() => this.script('fivedSettleApply', keys, [f, t, chunk, periodMember(period), this.maxBalance]));
+        const reply = await this.op(() => this.script('fivedSettleApply', keys, [f, t, chunk, periodMember(period), this.maxBalance, this.keys.ledgerUserPrefix, LEDGER_FEED_KEEP]));
         const [status, c, done, h, hc] = checkReply<[number, number, number, number, number]>(reply, { periodId: period.periodId });
         credited += num(c);
         held += num(h);
@@ -688,13 +690,13 @@ export class RedisStore implements Store {
   private async refundAll(period: PeriodRef): Promise<{ refunded: number; held: number }> {
     const k = this.keys.period(period);
     const chunk = this.opts.refundChunkBytes ?? DEFAULT_REFUND_CHUNK_BYTES;
-    const keys = [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.held, this.keys.heldLog];
+    const keys = [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.held, this.keys.heldLog, this.keys.ledgerSeq, this.keys.ledgerFeed];
     let refunded = 0;
     let held = 0;
     let heldCount = 0;
     try {
       for (;;) {
-        const reply = (await this.op(() => this.script('fivedVoidRefund', keys, [chunk, periodMember(period), this.maxBalance]))) as number[];
+        const reply = (await this.op(() => this.script('fivedVoidRefund', keys, [chunk, periodMember(period), this.maxBalance, this.keys.ledgerUserPrefix, LEDGER_FEED_KEEP]))) as number[];
         refunded += num(reply[1]);
         held += num(reply[3]);
         heldCount += num(reply[4]);
@@ -823,23 +825,61 @@ export class RedisStore implements Store {
     validateUserId(userId);
     validateAmount(amount);
     validateClientId(depositId, 'depositId');
-    const reply = await this.op(() => this.script('fivedCredit', [this.keys.balances, this.keys.totals, this.keys.deposits], [userId, amount, depositId, this.maxBalance]));
+    const keys = [this.keys.balances, this.keys.totals, this.keys.deposits, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId)];
+    const reply = await this.op(() => this.script('fivedCredit', keys, [userId, amount, depositId, this.maxBalance, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]));
     const [status, balance] = checkReply<[number, string]>(reply, { depositId, userId, maxBalance: this.maxBalance });
     return { balance: exactBalance(balance, userId), duplicate: status === 2 };
   }
 
   // ---- ledger (issue 14) ----
 
-  async debit(_userId: string, _amount: number, _withdrawalId: string): Promise<{ balance: number; duplicate: boolean }> {
-    throw new FivedError(ErrorCode.INTERNAL, 'debit: not implemented yet');
+  async debit(userId: string, amount: number, withdrawalId: string): Promise<{ balance: number; duplicate: boolean }> {
+    validateUserId(userId);
+    validateAmount(amount);
+    validateClientId(withdrawalId, 'withdrawalId');
+    const keys = [this.keys.balances, this.keys.totals, this.keys.withdrawals, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId)];
+    const reply = await this.op(() => this.script('fivedDebit', keys, [userId, amount, withdrawalId, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]));
+    const [status, balance] = checkReply<[number, string]>(reply, { withdrawalId, userId });
+    return { balance: exactBalance(balance, userId), duplicate: status === 2 };
   }
 
-  async ledgerPage(_userId: string, _before: string | null, _limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }> {
-    return { entries: [], next: null };
+  async ledgerPage(userId: string, before: string | null, limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }> {
+    validateUserId(userId);
+    const b = validateCursor(before, 'before');
+    const n = validateLedgerLimit(limit);
+    const rows = await this.op(() => this.redis.zrevrangebyscore(this.keys.ledgerUser(userId), b === null ? '+inf' : `(${b}`, '-inf', 'LIMIT', 0, n + 1));
+    const entries = rows.map(parseLedgerEntry).filter((e): e is LedgerEntry => e !== null);
+    return pageOf(entries, n);
   }
 
-  async ledgerFeed(_after: string | null, _limit: number): Promise<LedgerEntry[]> {
-    return [];
+  async walletUsers(cursor: string | null, count: number): Promise<{ users: string[]; next: string | null }> {
+    const c = cursor === null ? '0' : String(cursor);
+    if (!/^\d{1,20}$/.test(c)) throw new FivedError(ErrorCode.BAD_REQUEST, 'cursor must be a HSCAN cursor');
+    const [next, flat] = await this.op(() => this.redis.hscan(this.keys.balances, c, 'COUNT', validateLedgerLimit(count, 10_000)));
+    const users: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) users.push(flat[i]!);
+    return { users, next: next === '0' ? null : next };
+  }
+
+  async ledgerFeed(after: string | null, limit: number): Promise<LedgerEntry[]> {
+    const a = validateCursor(after, 'after');
+    const n = validateLedgerLimit(limit, 100_000);
+    const from = a ?? 0;
+    const out: LedgerEntry[] = [];
+    let start = a === null ? '-' : `(${a}-0`;
+    // blocks (one per script call) whose last entry number is above the cursor, a few at a time
+    while (out.length < n) {
+      const blocks = await this.op(() => this.redis.xrange(this.keys.ledgerFeed, start, '+', 'COUNT', 16));
+      for (const [, fields] of blocks) {
+        for (const line of (fields[1] ?? '').split('\n')) {
+          const e = parseLedgerEntry(line);
+          if (e && Number(e.entryId) > from && out.length < n) out.push(e);
+        }
+      }
+      if (blocks.length < 16) break;
+      start = `(${blocks[blocks.length - 1]![0]}`;
+    }
+    return out;
   }
 
   async balance(userId: string): Promise<number> {
@@ -853,10 +893,10 @@ export class RedisStore implements Store {
       // exact sums: many balances at the maximum add up past 2^53
       const big = (v: string | undefined) => BigInt(v ?? '0');
       const sum = (vs: string[]) => vs.reduce((a, v) => a + BigInt(v), 0n);
-      const [deposits, payouts, refunds, stakes, balances, held] = [big(t.deposits), big(t.payouts), big(t.refunds), big(t.stakes), sum(b), sum(h)];
+      const [deposits, payouts, refunds, stakes, withdrawals, balances, held] = [big(t.deposits), big(t.payouts), big(t.refunds), big(t.stakes), big(t.withdrawals), sum(b), sum(h)];
       return {
-        deposits: Number(deposits), payouts: Number(payouts), refunds: Number(refunds), stakes: Number(stakes),
-        balances: Number(balances), held: Number(held), balanced: deposits + payouts + refunds === balances + stakes + held,
+        deposits: Number(deposits), payouts: Number(payouts), refunds: Number(refunds), stakes: Number(stakes), withdrawals: Number(withdrawals),
+        balances: Number(balances), held: Number(held), balanced: deposits + payouts + refunds === balances + stakes + withdrawals + held,
       };
     });
   }

@@ -259,6 +259,8 @@ export interface Store {
   /** ALL users' entries strictly after the cursor (an entryId; null = the oldest kept), ascending by
    *  entryId (commit order), at most `limit`: what an archiver copies and resumes from. */
   ledgerFeed(after: string | null, limit: number): Promise<LedgerEntry[]>;
+  /** the users with a balance, a page at a time (`fived reconcile`); next null after the last page */
+  walletUsers(cursor: string | null, count: number): Promise<{ users: string[]; next: string | null }>;
   /** the wallet invariant's counters (operators, tests) */
   walletTotals?(): Promise<WalletTotals>;
   /** held amounts by user (all of them, or the given users), and the latest held credits (newest first, at most 1000) */
@@ -294,7 +296,7 @@ export interface StoreOptions {
   onSettleChunk?: (info: { period: PeriodRef; chunk: number; credited: number; done: boolean }) => void | Promise<void>;
 }
 
-/** The wallet's counters: deposits + payouts + refunds = balances + stakes + held, to the minor unit.
+/** The wallet's counters: deposits + payouts + refunds = balances + stakes + withdrawals + held, to the minor unit.
  *  `payouts` and `refunds` count held credits too. Sums are taken exactly (BigInt); the fields are
  *  numbers, exact below 2^53; `balanced` is the invariant checked exactly. */
 export interface WalletTotals {
@@ -302,7 +304,8 @@ export interface WalletTotals {
   payouts: number;
   refunds: number;
   stakes: number;
+  withdrawals: number; // issue 14
   balances: number; // sum of all balances
   held: number; // sum of all held amounts (payouts and refunds that would have passed the maximum balance)
-  balanced: boolean; // deposits + payouts + refunds === balances + stakes + held, exactly
+  balanced: boolean; // deposits + payouts + refunds === balances + stakes + withdrawals + held, exactly
 }

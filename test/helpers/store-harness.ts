@@ -77,10 +77,10 @@ export async function digest(store: Store): Promise<string> {
   throw new Error('unknown store');
 }
 
-/** deposits + payouts + refunds = balances + stakes + held (held: credits that would pass the maximum balance) */
+/** deposits + payouts + refunds = balances + stakes + withdrawals + held (held: credits that would pass the maximum balance) */
 export async function invariant(store: Store): Promise<{ left: number; right: number }> {
   const t = await store.walletTotals!();
-  return { left: t.deposits + t.payouts + t.refunds, right: t.balances + t.stakes + t.held };
+  return { left: t.deposits + t.payouts + t.refunds, right: t.balances + t.stakes + t.withdrawals + t.held };
 }
 
 /**

@@ -9,6 +9,7 @@ import { DEFAULT_PAYTABLE, type ClockSpec, type Paytable, type PeriodRef, type P
 import { parseEntry } from '../../../src/store/acks.js';
 import type { RedisStore } from '../../../src/store/redis.js';
 import { periodMember } from '../../../src/store/keys.js';
+import { reconcileLedger } from '../../../src/runtime/ledger-check.js';
 import type { StoredResult } from '../../../src/store/types.js';
 import type { ClientBet, FleetRecord } from './fleet.js';
 
@@ -21,6 +22,7 @@ export const INVARIANTS = [
   'settled_once', // every stored bet settled exactly once (payout as the paytable says) or refunded once
   'balances', // deposits + payouts + refunds = balances + stakes; none negative; each user's balance adds up
   'balance_in_freeze', // a balance change visible between a period's freeze and its end
+  'ledger', // issue 14 (`fived reconcile`): every user's ledger entries add up to the balance from 0; every bet one stake, a period at most one payout/refund of what was owed
   'gateway_up', // gateways stayed up except where killed; ticks continued on survivors
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
@@ -220,6 +222,11 @@ export async function check(inp: CheckInput): Promise<CheckReport> {
     if (have !== expect) flag('balances', `${user}: balance ${have}, expected ${expect} (deposit ${dep} - stakes ${u.staked} + payouts ${u.paid} + refunds ${u.refunded})`);
   }
   if (totals.deposits !== deposits) flag('balances', `wallet deposits ${totals.deposits} != ${deposits} credited by the driver`);
+
+  // ---- the ledger: the same check as `fived reconcile --complete` (nothing expires during a run) ----
+  const ledger = await reconcileLedger(inp.store, { complete: true });
+  for (const p of ledger.problems) flag('ledger', p);
+  if (!ledger.ok && ledger.problems.length === 0) flag('ledger', 'the ledger does not reconcile');
 
   // ---- balances seen between a period's freeze and its end (samplers) ----
   for (const s of inp.rec.samples) {

@@ -3,11 +3,13 @@
 -- so everything here depends on stored state. The rules are in lib/bets.lua.
 -- KEYS: 1 meta, 2 recs (packed records), 3 users (string of '\n'-terminated ids), 4 uidx (hash),
 --       5 gross (hash), 6 net (hash), 7 ustake (hash), 8 idem (hash), 9 wallet balances (hash),
---       10 wallet totals (hash), 11 unfinished periods (zset); then per distinct user u = 1..U:
---       11 + 2u - 1 the user's clientBetIds in the period (list), 11 + 2u the user's periods (zset)
+--       10 wallet totals (hash), 11 unfinished periods (zset), 12 ledger seq, 13 ledger feed; then per
+--       distinct user u = 1..U: 13 + 3u - 2 the user's clientBetIds in the period (list), 13 + 3u - 1
+--       the user's periods (zset), 13 + 3u the user's ledger (zset)
 -- ARGV: 1 max user stake per period, 2 max liability (0 = none), 3 period member, 4 ttl (s),
 --       5..9 multipliers number, bigSmall, oddEven, sumBigSmall, sumOddEven, 10 max bets of a user
---       in the period (0 = none), 11 U, 12..11+U the distinct user ids, 12+U the bets' numbers packed '<HBddd' per bet (user 1..U,
+--       in the period (0 = none), 11 ledger feed keep, 12 user ledger ttl (s), 13 user ledger keep,
+--       14 U, 15..14+U the distinct user ids, 15+U the bets' numbers packed '<HBddd' per bet (user 1..U,
 --       pattern 0..73, gross amount, net amount after the fee, caller now in ms: binary, because
 --       parsing text costs this Redis more than the bet itself), then the bets' clientBetIds
 -- returns: { stakesTotal, then per bet: status, seq, placedAt, balance }
@@ -17,26 +19,28 @@
 --          -31 stored balance out of the exact range (seq, placedAt, balance 0 when < 0);
 --          stakesTotal is the wallet's stakes counter after the batch (0 if nothing was accepted)
 --!include liability
+--!include ledger
 --!include bets
 local K = { meta = KEYS[1], recs = KEYS[2], users = KEYS[3], uidx = KEYS[4], gross = KEYS[5], net = KEYS[6],
-  ustake = KEYS[7], idem = KEYS[8], balances = KEYS[9], totals = KEYS[10], unfinished = KEYS[11] }
-local nu = tonumber(ARGV[11])
+  ustake = KEYS[7], idem = KEYS[8], balances = KEYS[9], totals = KEYS[10], unfinished = KEYS[11], lseq = KEYS[12], lfeed = KEYS[13] }
+local nu = tonumber(ARGV[14])
 local users, ukeys = {}, {}
 for u = 1, nu do
-  users[u] = ARGV[11 + u]
-  ukeys[u] = { KEYS[11 + 2 * u - 1], KEYS[11 + 2 * u] }
+  users[u] = ARGV[14 + u]
+  ukeys[u] = { KEYS[13 + 3 * u - 2], KEYS[13 + 3 * u - 1], KEYS[13 + 3 * u] }
 end
-local blob = ARGV[12 + nu]
-local n = #ARGV - 12 - nu
+local blob = ARGV[15 + nu]
+local n = #ARGV - 15 - nu
 local bu, bp, ba, bn, bw, bc, fields = {}, {}, {}, {}, {}, {}, {}
 local pos = 1
 for i = 1, n do
   bu[i], bp[i], ba[i], bn[i], bw[i], pos = struct.unpack('<HBddd', blob, pos)
-  bc[i] = ARGV[12 + nu + i]
+  bc[i] = ARGV[15 + nu + i]
   fields[i] = users[bu[i]] .. '\n' .. bc[i]
 end
 local limits = { maxUser = tonumber(ARGV[1]), cap = tonumber(ARGV[2]), maxBets = tonumber(ARGV[10]),
-  pay = { tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]) } }
+  pay = { tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]) },
+  member = ARGV[3], feedKeep = tonumber(ARGV[11]), userTtl = ARGV[12], userKeep = tonumber(ARGV[13]) }
 
 local st = bets_open(K, users, fields, limits, ukeys)
 local out = { 0 }

@@ -6,21 +6,26 @@
 -- the user's held amount (wallet:held) in the same step, logged in wallet:heldlog; `payouts` counts
 -- it either way (deposits + payouts + refunds = balances + stakes + held).
 -- KEYS: 1 meta, 2 wusers, 3 wamt, 4 wallet balances, 5 wallet totals, 6 pending zset, 7 scheduler epoch,
---       8 unfinished zset, 9 wallet held (hash), 10 wallet held log (list)
+--       8 unfinished zset, 9 wallet held (hash), 10 wallet held log (list), 11 ledger seq, 12 ledger feed
 -- ARGV: 1 fence epoch ('' = none), 2 caller now (ms), 3 chunk size (winners), 4 period member,
---       5 max balance (<= 2^53-1)
+--       5 max balance (<= 2^53-1), 6 name prefix of the users' ledger zsets, 7 ledger feed keep
+-- Every credited payout is a ledger entry (lib/ledger.lua, issue 14), ref = the period member: one
+-- ZADD per winner into the winner's ledger zset (named here from ARGV 6: the winners are only known
+-- inside the script) and one XADD per chunk. A held payout changes no balance: no entry (it is in
+-- wallet:held / heldlog). The zset's TTL is not renewed here: the winner's stake in this period
+-- renewed it (docs/redis.md).
 -- returns: {1, credited, done(0|1), held, heldCount} chunk applied | {0, 0, 1, 0, 0} already settled |
 --          {-11} stale epoch | {-1} void | {-15} no plan saved |
 --          {-12, storeNow} before the period's end by Redis TIME (or by the caller's now)
 -- The end is judged by Redis's own clock (docs/design.md rule 4: the store decides): a caller whose
 -- clock runs ahead must not move money before the end. The caller's now is only an extra check.
+--!include ledger
 if ARGV[1] ~= '' and redis.call('GET', KEYS[7]) ~= ARGV[1] then return {-11} end
 local m = redis.call('HMGET', KEYS[1], 'plan', 'settled', 'void', 'endsAt', 'cursor', 'winners')
 if m[3] then return {-1} end
 if not m[1] then return {-15} end
 if m[2] then return {0, 0, 1, 0, 0} end
-local t = redis.call('TIME')
-local storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local storeNow = store_now()
 if storeNow < tonumber(m[4]) or tonumber(ARGV[2]) < tonumber(m[4]) then return {-12, storeNow} end
 local cursor = tonumber(m[5] or '0')
 local total = tonumber(m[6] or '0')
@@ -30,6 +35,8 @@ if last >= cursor then
   local ids = redis.call('LRANGE', KEYS[2], cursor, last)
   local blob = redis.call('GETRANGE', KEYS[3], cursor * 8, (last + 1) * 8 - 1)
   local cap = tonumber(ARGV[5])
+  local L = ledger_open(KEYS[11], KEYS[12], storeNow)
+  local lpre = ARGV[6]
   -- the winners' balances, read in HMGETs of at most 1000 (one call, not one per winner; unpack stays small)
   local bals, after = {}, {}
   for i = 1, #ids, 1000 do
@@ -47,6 +54,8 @@ if last >= cursor then
         redis.call('HINCRBY', KEYS[4], ids[k], s)
         after[ids[k]] = b + amt
         credited = credited + amt
+        local lseq, ltext = ledger_add(L, ids[k], 'p', amt, b + amt, ARGV[4])
+        redis.call('ZADD', lpre .. ids[k], lseq, ltext)
       else
         redis.call('HINCRBY', KEYS[9], ids[k], s)
         redis.call('LPUSH', KEYS[10], ARGV[4] .. '|payout|' .. ids[k] .. '|' .. s)
@@ -57,6 +66,7 @@ if last >= cursor then
   end
   if nheld > 0 then redis.call('LTRIM', KEYS[10], 0, 999) end
   redis.call('HINCRBY', KEYS[5], 'payouts', string.format('%d', credited + held))
+  ledger_close(L, tonumber(ARGV[7]))
 end
 cursor = last + 1
 if cursor >= total then

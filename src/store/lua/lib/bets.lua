@@ -13,9 +13,13 @@
 -- written with '%d' (an integer conversion): tostring / '%.0f' go through the slow float printer,
 -- and Lua's tostring turns 1e12 into '1e+12'.
 --
--- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals }
--- limits: { maxUser, cap, maxBets (0 = no cap), pay }
--- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their periods zset }
+-- Every accepted bet's stake is a ledger entry (lib/ledger.lua, issue 14), ref `${periodMember}:${seq}`,
+-- written by bets_write with the rest: one ZADD per distinct user, one XADD for the batch.
+--
+-- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals, unfinished, lseq, lfeed }
+-- limits: { maxUser, cap, maxBets (0 = no cap), pay, member, feedKeep, userTtl, userKeep }
+-- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their
+-- periods zset, their ledger zset }
 -- fields: per bet (in batch order) its field of the idempotency hash, userId .. '\n' .. clientBetId
 -- entry: seq|pattern|amount|placedAt|balance (the same text MemoryStore keeps)
 
@@ -30,6 +34,8 @@ local function bets_open(K, users, fields, limits, ukeys)
   -- in after the freeze just because no freeze timer has set the flag yet.
   local t = redis.call('TIME')
   st.storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  st.L = ledger_open(K.lseq, K.lfeed, st.storeNow)
+  st.lz = {} -- per user: score, member pairs of their new ledger entries
   st.base = redis.call('STRLEN', K.recs) / 16
   st.count = 0
   st.idem = redis.call('HMGET', K.idem, unpack(fields)) -- stored entries, by bet position
@@ -129,6 +135,10 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   end
   local l = st.ubets[u]
   l[#l + 1] = cbid
+  local lseq, ltext = ledger_add(st.L, st.users[u], 's', -amount, st.bal[u], st.limits.member .. ':' .. string.format('%d', seq))
+  local z = st.lz[u]
+  if not z then z = {}; st.lz[u] = z end
+  z[#z + 1], z[#z + 2] = lseq, ltext
   return 1, seq, now, st.bal[u]
 end
 
@@ -170,7 +180,9 @@ local function bets_write(st, ukeys, member, ttl)
       redis.call('ZADD', ukeys[u][2], st.meta[6], member)
       redis.call('EXPIRE', ukeys[u][2], ttl)
     end
+    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, st.lz[u])
   end
+  ledger_close(st.L, st.limits.feedKeep)
   if st.base == 0 then
     for _, k in ipairs({ K.recs, K.users, K.uidx, K.gross, K.net, K.ustake, K.idem }) do redis.call('EXPIRE', k, ttl) end
     -- the period's first bet: it now owes a settlement (or a refund) until settle_apply or void_refund finishes
