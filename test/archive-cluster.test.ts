@@ -2,13 +2,13 @@
 // PostgreSQL of the test's own runs periods with bets; mid-way the archiver is killed (SIGKILL) and
 // PostgreSQL is stopped abruptly and restarted. At the end every period, bet and ledger entry is in
 // PostgreSQL exactly once and equal to what players were told; a period expired from Redis (its
-// keys deleted) is served from PostgreSQL by the lookup, the history and my_bets; migrate is
-// idempotent; export writes the rows in both formats.
+// keys deleted) is served from PostgreSQL by the lookup, the history and my_bets, and a user's
+// ledger by the ledger endpoint and message; migrate is idempotent; export writes both formats.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, RedisStore } from '../src/store/index.js';
 import type { PeriodRef } from '../src/core/types.js';
-import { Client, getJson, gatewayEnv, startGatewayProc, token, credit, type GatewayProc, type Msg } from './gateway-harness.js';
+import { Client, getJson, gatewayEnv, operator, startGatewayProc, token, credit, type GatewayProc, type Msg } from './gateway-harness.js';
 import { runFived } from './helpers/deploy.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
@@ -187,6 +187,29 @@ describe('archive in PostgreSQL', () => {
     expect(told.map((t) => t.betId).sort()).toEqual(expected);
     const one = (await clients.get(u)!.request({ type: 'my_bets', room: ROOM, periodId: oldest })).bets as Array<Record<string, unknown>>;
     expect(one.map((t) => t.betId).sort()).toEqual(acks.filter((a) => a.userId === u && a.periodId === oldest).map((a) => a.betId).sort());
+  }, 60_000);
+
+  it('serves a ledger expired from Redis from PostgreSQL, newest first, paged', async () => {
+    const u = USERS[1]!;
+    const rows = (await db.query('SELECT * FROM ledger WHERE user_id = $1 ORDER BY entry_id DESC', [u])).rows;
+    expect(rows.length).toBeGreaterThan(5); // a deposit, stakes, payouts
+    const want = rows.map((e) => ({ entryId: e.entry_id, userId: e.user_id, at: new Date(e.at).getTime(), kind: e.kind, amount: Number(e.amount), balance: Number(e.balance), ref: e.ref }));
+    const before = await getJson(`${gw.url}/api/wallet/${u}/ledger?limit=500`, operator(undefined, 'GET'));
+    expect(before.body.entries).toEqual(want);
+    // the user's entries expire from Redis: the same answer, from the archive, a page at a time
+    await store.client.del(store.keys.ledgerUser(u));
+    const all: unknown[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 20; i++) {
+      const page = await getJson(`${gw.url}/api/wallet/${u}/ledger?limit=4${cursor ? `&before=${cursor}` : ''}`, operator(undefined, 'GET'));
+      expect(page.status).toBe(200);
+      all.push(...(page.body.entries as unknown[]));
+      cursor = page.body.next as string | null;
+      if (cursor === null) break;
+    }
+    expect(all).toEqual(want);
+    const ws = (await clients.get(u)!.request({ type: 'ledger', limit: 3 })) as Msg;
+    expect(ws.entries).toEqual(want.slice(0, 3));
   }, 60_000);
 
   it('fived export writes the archived rows as CSV and JSON lines', async () => {

@@ -25,7 +25,7 @@ import { FinalPeriods } from './final-periods.js';
 import { betFields, periodIdOf } from './messages.js';
 import type { Periods } from './periods.js';
 import { checkReadiness } from './readiness.js';
-import { archivedHistory, archivedPeriod } from './archive.js';
+import { archivedHistory, archivedPeriod, ledgerWithArchive } from './archive.js';
 import type { StaticFile } from './static.js';
 import type { TemplatedApp } from './uws.js';
 
@@ -299,7 +299,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const raw = req.query.get('limit');
     const limit = raw === null ? 50 : /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > LEDGER_PAGE_MAX) throw new FivedError(ErrorCode.BAD_REQUEST, `limit must be an integer from 1 to ${LEDGER_PAGE_MAX}`);
-    return json(200, await store.ledgerPage(userId, before, limit));
+    return json(200, await ledgerWithArchive(ctx, userId, before, limit));
   });
   // the period lookup with `tracking` (who computed the result, stakes, liability): operators only
   guarded('get', '/api/rooms/:room/periods/:periodId/tracking', 2, async (req) => {

@@ -5,7 +5,8 @@
 // A failing archive read is logged and treated as "not there": Redis answers stay served.
 import type { Digits, PeriodRef } from '../core/types.js';
 import type { Room } from '../runtime/rooms.js';
-import type { ArchivedPeriod } from '../archive/rows.js';
+import type { ArchivedPeriod, LedgerRow } from '../archive/rows.js';
+import type { LedgerEntry } from '../core/ledger.js';
 import { ArchiveReader } from '../archive/reader.js';
 import { openPool, type Pool } from '../archive/db.js';
 import type { BetRecord, PeriodRecord } from '../store/types.js';
@@ -63,4 +64,16 @@ export async function userBetsWithArchive(ctx: GatewayContext, userId: string, r
   const seen = new Set(hot.map(key));
   const merged = [...hot, ...cold.filter((b) => !seen.has(key(b)))];
   return merged.sort((x, y) => y.placedAt - x.placedAt || y.seq - x.seq).slice(0, limit);
+}
+
+/** A user's ledger page from Redis, completed with archived entries once Redis has no older ones. */
+export async function ledgerWithArchive(ctx: GatewayContext, userId: string, before: string | null, limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }> {
+  const hot = await ctx.store.ledgerPage(userId, before, limit);
+  if (!ctx.archive || hot.next !== null) return hot;
+  const room = limit - hot.entries.length;
+  const from = hot.entries.length > 0 ? hot.entries[hot.entries.length - 1]!.entryId : before;
+  // one more than needed: whether a following page exists
+  const cold = await guarded(ctx, 'ledger', (a) => a.ledger(userId, from, room + 1), [] as LedgerRow[]);
+  const entries = [...hot.entries, ...(cold.slice(0, room) as LedgerEntry[])];
+  return { entries, next: cold.length > room && entries.length > 0 ? entries[entries.length - 1]!.entryId : null };
 }
