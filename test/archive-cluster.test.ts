@@ -10,6 +10,7 @@ import { createStore, RedisStore } from '../src/store/index.js';
 import type { PeriodRef } from '../src/core/types.js';
 import { Client, getJson, gatewayEnv, operator, startGatewayProc, token, credit, type GatewayProc, type Msg } from './gateway-harness.js';
 import { runFived } from './helpers/deploy.js';
+import { betOfRow } from '../src/archive/reader.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { isAcquired, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
@@ -136,6 +137,12 @@ describe('archive in PostgreSQL', () => {
           .toEqual({ clientBetId: t.clientBetId, kind: t.kind, pick: t.pick, amount: t.amount, payout: t.payout, state: t.state, periodId: t.periodId });
         expect(['won', 'lost']).toContain(b.state);
       }
+    }
+
+    // every field of every bet as the store holds it (placedAt, clientBetId, outcome), exactly
+    for (const id of periodIds) {
+      const held = await store.periodBets({ duration: 3, timeline: 'default', periodId: id });
+      expect(bets.filter((b) => b.period_id === id).map((b) => betOfRow(b))).toEqual(held);
     }
 
     // periods: equal to the public lookup; never archived before their end (rule 4)

@@ -72,19 +72,28 @@ export async function insertPeriod(db: Queryable, p: ArchivedPeriod): Promise<nu
   return r.rowCount ?? 0;
 }
 
-/** One multi-row insert of bets (all of one period); returns the rows actually added. */
+/**
+ * One multi-row insert of bets of ONE period; returns the rows actually added. The period's
+ * columns go once as scalars, the rest as one array per column; times as epoch ms (exact).
+ */
 export async function insertBets(db: Queryable, bets: readonly BetRecord[]): Promise<number> {
-  if (bets.length === 0) return 0;
-  const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], [], []];
-  for (const b of bets) {
-    const v = [b.timeline, b.duration, b.periodId, b.seq, dayOf(b.periodId), b.userId, b.clientBetId, b.kind, String(b.pick), b.amount, iso(b.placedAt), b.state, b.payout];
-    for (let i = 0; i < v.length; i++) cols[i]!.push(v[i]);
+  const first = bets[0];
+  if (!first) return 0;
+  const n = bets.length;
+  const seq = new Array<number>(n), user = new Array<string>(n), client = new Array<string>(n), kind = new Array<string>(n), pick = new Array<string>(n);
+  const amount = new Array<number>(n), placed = new Array<number>(n), state = new Array<string>(n), payout = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const b = bets[i]!;
+    if (b.periodId !== first.periodId || b.duration !== first.duration || b.timeline !== first.timeline) throw new Error('insertBets: bets of one period only');
+    seq[i] = b.seq; user[i] = b.userId; client[i] = b.clientBetId; kind[i] = b.kind; pick[i] = String(b.pick);
+    amount[i] = b.amount; placed[i] = b.placedAt; state[i] = b.state; payout[i] = b.payout;
   }
   const r = await db.query(
-    `INSERT INTO bets (timeline, duration, period_id, seq, day, user_id, client_bet_id, kind, pick, amount, placed_at, state, payout)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[],
-       $10::bigint[], $11::timestamptz[], $12::text[], $13::bigint[]) ON CONFLICT DO NOTHING`,
-    cols,
+    `INSERT INTO bets (timeline, duration, period_id, day, seq, user_id, client_bet_id, kind, pick, amount, placed_at, state, payout)
+     SELECT $1::text, $2::int, $3::text, $4::date, s, u, c, k, p, a, timestamptz 'epoch' + t * interval '1 millisecond', st, po
+     FROM unnest($5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[]) AS x(s, u, c, k, p, a, t, st, po)
+     ON CONFLICT DO NOTHING`,
+    [first.timeline, first.duration, first.periodId, dayOf(first.periodId), seq, user, client, kind, pick, amount, placed, state, payout],
   );
   return r.rowCount ?? 0;
 }
