@@ -25,7 +25,7 @@ const ARCHIVER_LOCK = 5017002;
 const PERIODS_PER_PASS = 500;
 
 /** The store reads the archiver uses; ledgerFeed when the store keeps a ledger. */
-export type ArchiveSource = Pick<Store, 'serverTime' | 'getPeriod' | 'periodBets' | 'getSeed' | 'history'> & {
+export type ArchiveSource = Pick<Store, 'serverTime' | 'getPeriod' | 'periodBets' | 'periodPayouts' | 'getSeed' | 'history'> & {
   ledgerFeed?(after: string | null, limit: number): Promise<LedgerRow[]>;
 };
 
@@ -59,6 +59,8 @@ export class Archiver {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private alerting = false;
+  /** bets of frozen periods read before their end (no bet can join after the freeze), by period */
+  private readonly early = new Map<string, Promise<BetRecord[] | null>>();
   private lastAlertAt = 0;
   lagS = 0;
 
@@ -88,6 +90,7 @@ export class Archiver {
     const now = await this.store.serverTime();
     const out: PassResult = { periods: 0, bets: 0, ledger: 0, lagS: 0, more: false };
     for (const room of this.rooms) {
+      this.readEarly(room, now);
       const r = await this.archiveRoom(room, now);
       out.periods += r.periods;
       out.bets += r.bets;
@@ -149,9 +152,37 @@ export class Archiver {
     return w.startsAt > floor.startsAt ? w : floor;
   }
 
+  /**
+   * Once a room's current period is frozen (by the store's clock: no bet can join any more), its
+   * bets are read ahead, outcomes still pending: after the end only the payouts remain to read.
+   */
+  private readEarly(room: Room, now: number): void {
+    const w = windowAt(room, now);
+    const key = `${room.timeline}:${room.duration}:${w.periodId}`;
+    if (now < w.freezeAt || this.early.has(key)) return;
+    this.early.set(key, this.store.periodBets(w).catch(() => null));
+    // a few per room at most (oldest first): a period never archived here (another archiver did) is dropped
+    while (this.early.size > this.rooms.length * 3) this.early.delete(this.early.keys().next().value!);
+  }
+
+  /** The period's bets with their outcomes: the early read completed with the payouts, or read now. */
+  private async betsOf(w: PeriodWindow, rec: PeriodRecord): Promise<BetRecord[]> {
+    const key = `${w.timeline}:${w.duration}:${w.periodId}`;
+    const early = await this.early.get(key);
+    this.early.delete(key);
+    if (!early || early.length !== rec.betCount || rec.status === 'void' || !rec.settled) return this.store.periodBets(w);
+    const pay = await this.store.periodPayouts(w);
+    if (!pay || pay.length !== early.length) return this.store.periodBets(w);
+    for (const b of early) {
+      b.payout = pay[b.seq] ?? 0;
+      b.state = b.payout > 0 ? 'won' : 'lost';
+    }
+    return early;
+  }
+
   /** The bets in batches, then the period row and the cursor in one transaction. Returns the bets added. */
   private async archivePeriod(stream: string, w: PeriodWindow, rec: PeriodRecord): Promise<number> {
-    const bets: BetRecord[] = rec.betCount > 0 || rec.status === 'void' ? await this.store.periodBets(w) : [];
+    const bets: BetRecord[] = rec.betCount > 0 || rec.status === 'void' ? await this.betsOf(w, rec) : [];
     // the result carries the seed; a void period's seed is read here, after its end (rule 4)
     const seed = rec.result ? null : await this.store.getSeed(w).catch(() => null);
     // batches on two connections at once: PostgreSQL works on one while the next is encoded and sent

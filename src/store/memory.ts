@@ -329,6 +329,12 @@ export class MemoryStore implements Store {
     return out;
   }
 
+  async periodPayouts(period: PeriodRef): Promise<Float64Array | null> {
+    validateRef(period);
+    const pay = this.get(period)?.plan?.pay;
+    return pay ? Float64Array.from(pay) : null;
+  }
+
   async periodBets(period: PeriodRef): Promise<BetRecord[]> {
     validateRef(period);
     const p = this.get(period);

@@ -517,6 +517,15 @@ export class RedisStore implements Store {
     });
   }
 
+  async periodPayouts(period: PeriodRef): Promise<Float64Array | null> {
+    validateRef(period);
+    const b = await this.op(() => this.redis.getBuffer(this.keys.period(period).pay));
+    if (!b) return null;
+    const out = new Float64Array(b.length >> 3);
+    for (let i = 0; i < out.length; i++) out[i] = b.readDoubleLE(i * 8);
+    return out;
+  }
+
   async periodBets(period: PeriodRef): Promise<BetRecord[]> {
     validateRef(period);
     const k = this.keys.period(period);
