@@ -237,6 +237,13 @@ describe('archive in PostgreSQL', () => {
     const periods = await runFived(['export', '--what', 'periods', '--from', days.a, '--to', days.b, '--format', 'jsonl'], e);
     const ps = periods.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const id of new Set(acks.map((x) => x.periodId))) expect(ps.some((p) => p.period_id === id && Array.isArray(p.digits))).toBe(true);
+    const ledgerDays = (await db.query("SELECT to_char(min(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS a, to_char(max(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS b, count(*)::int AS n FROM ledger")).rows[0];
+    const ledger = await runFived(['export', '--what', 'ledger', '--from', ledgerDays.a, '--to', ledgerDays.b, '--format', 'csv', '--out', `${pgs.dir}/ledger.csv`], e);
+    expect(ledger.code, ledger.stderr).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const ledgerLines = readFileSync(`${pgs.dir}/ledger.csv`, 'utf8').trim().split('\n');
+    expect(ledgerLines[0]).toBe('entry_id,user_id,at,kind,amount,balance,ref');
+    expect(ledgerLines.length - 1).toBe(ledgerDays.n);
     const bad = await runFived(['export', '--what', 'users', '--from', days.a, '--to', days.b, '--format', 'csv'], e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--what "users": one of periods, bets, ledger/);

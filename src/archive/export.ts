@@ -41,7 +41,7 @@ function pageSql(q: ExportQuery): { sql: string; key: string[] } {
       };
     case 'ledger':
       return {
-        sql: `SELECT * FROM ledger WHERE at >= $1::date AND at < $2::date + 1 AND ($3::text[] IS NULL OR entry_id > ($3::text[])[1]) ORDER BY entry_id LIMIT ${PAGE}`,
+        sql: `SELECT * FROM ledger WHERE at >= ($1::date::timestamp AT TIME ZONE 'UTC') AND at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC') AND ($3::text[] IS NULL OR entry_id > ($3::text[])[1]) ORDER BY entry_id LIMIT ${PAGE}`,
         key: ['entry_id'],
       };
   }
