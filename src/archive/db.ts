@@ -1,7 +1,7 @@
 // The archive's PostgreSQL connections (pg) and its versioned migrations (migrations/NNN_name.sql,
 // applied in order by `fived archive migrate`, each in its own transaction and recorded in
 // schema_migrations, so running it again applies nothing). docs/operations.md, "The archive".
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -12,8 +12,10 @@ pg.types.setTypeParser(20, (v: string) => Number(v));
 
 export type Pool = pg.Pool;
 
-/** migrations/ of the installed package (dist/archive/db.js and src/archive/db.ts both sit two levels below) */
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The migration files: dist/migrations beside the compiled code (the build copies them there, so
+ *  dist/ alone is complete), else the repository's migrations/ (running from src/). */
+export const MIGRATIONS_DIR = existsSync(path.join(HERE, '..', 'migrations')) ? path.join(HERE, '..', 'migrations') : path.resolve(HERE, '..', '..', 'migrations');
 
 export function validArchiveUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
