@@ -113,6 +113,11 @@ describe('archive in PostgreSQL', () => {
     await betOnePeriod(4);
     // it was behind when it came back: the alert line
     await archiver.waitFor((l) => l.tag === '5D_ARCHIVE' && l.alert === true && l.level === 'error', 20_000, 'the lag alert');
+    // PostgreSQL goes down under the running archiver: it retries, takes the lock again, goes on
+    await pgs.restart();
+    await betOnePeriod(5);
+    // its lock's session died with the server: it took the lock again on a new one
+    await until('the lock taken again', async () => archiver.lines.filter((l) => l.tag === '5D_ARCHIVE' && /lock taken/.test(l.msg)).length >= 2, 20_000);
 
     const periodIds = [...new Set(acks.map((a) => String(a.periodId)))].sort();
     expect(periodIds.length).toBeGreaterThanOrEqual(5);
