@@ -123,7 +123,8 @@ defaults
 
 # Public entry: the page, the WebSocket (/ws) and the read API, GET/HEAD only (and the demo
 # session). /metrics, /health, /ready and the operator endpoints (POST /api/bets,
-# /api/wallet/credit, …/liability, …/tracking, …/void) never pass here.
+# /api/wallet/credit, /api/wallet/debit, /api/wallet/USER/ledger, …/liability, …/tracking, …/void)
+# never pass here.
 frontend fived_public
     bind $bind
     # TLS: bind :443 ssl crt /etc/haproxy/certs/fived.pem alpn http/1.1 (and redirect :80).

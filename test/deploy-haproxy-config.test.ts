@@ -146,6 +146,8 @@ describe('a real haproxy with the generated config', () => {
       ['GET', '/%6detrics', 400],
       ['POST', '/api/bets', 405],
       ['POST', '/api/wallet/credit', 405],
+      ['POST', '/api/wallet/debit', 405],
+      ['GET', '/api/wallet/alice/ledger', 403],
       ['POST', '/api/rooms/fiveD_60/periods/20250731000000001/void', 405],
       ['GET', '/api/rooms/fiveD_60/periods/20250731000000001/liability', 403],
       ['GET', '/api/rooms/fiveD_60/periods/20250731000000001/tracking', 403],

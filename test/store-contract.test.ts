@@ -895,6 +895,39 @@ describe.each(factories)('ledger contract: %s', (_name, make) => {
     expect((await reconcileLedger(s, { complete: true })).problems).toEqual([]);
   });
 
+  it('payouts and refunds read the same before and after the user\'s next change moves them (Redis: ledger:pending into the zset)', async () => {
+    const s = await make();
+    const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });
+    const later = await openPeriod(s, { start: -1000, freeze: 60_000, end: 65_000 }, seedOf(9));
+    await s.credit('mv', 5000, 'd-mv');
+    await s.placeBet(bet(w, 'mv', 'b', 'SUM', 'big', 1000), LIMITS, PAY, Date.now());
+    await s.placeBet(bet(w, 'mv', 's', 'SUM', 'small', 1000), LIMITS, PAY, Date.now());
+    await s.saveSettlement(await planFor(s, w));
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    await s.applySettlement(w, Date.now());
+    const walk = async () => {
+      const ids: string[] = [];
+      let before: string | null = null;
+      do {
+        const page: { entries: Array<{ entryId: string }>; next: string | null } = await s.ledgerPage('mv', before, 1);
+        ids.push(...page.entries.map((e) => e.entryId));
+        before = page.next;
+      } while (before !== null);
+      return ids;
+    };
+    const all = (await s.ledgerPage('mv', null, 100)).entries;
+    expect(all.map((e) => e.kind)).toEqual(['payout', 'stake', 'stake', 'deposit']);
+    expect(await walk()).toEqual(all.map((e) => e.entryId));
+    if (s instanceof RedisStore) expect(await s.client.hget(s.keys.ledgerPending, 'mv')).toMatch(/\|p\|/);
+    await s.placeBet(bet(later, 'mv', 'n', 'A', 1, 10), LIMITS, PAY, Date.now()); // moves the payout
+    const after = (await s.ledgerPage('mv', null, 100)).entries;
+    expect(after.slice(1)).toEqual(all);
+    expect(after[0]).toMatchObject({ kind: 'stake', amount: -10 });
+    expect(await walk()).toEqual(after.map((e) => e.entryId));
+    if (s instanceof RedisStore) expect(await s.client.hget(s.keys.ledgerPending, 'mv')).toBeNull();
+    expect((await reconcileLedger(s, { complete: true })).problems).toEqual([]);
+  });
+
   it('a held payout changes no balance and writes no entry; reconcile accepts it (held log)', async () => {
     const s = await make({ maxBalance: 9_000 });
     const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });

@@ -122,8 +122,9 @@ export class Keys {
   /** stream: one stream entry per script call, id `${last entry number}-0`, field e = the call's
    *  entries '\n'-separated; trimmed to the last LEDGER_FEED_KEEP entry numbers */
   get ledgerFeed(): string { return `${this.prefix}ledger:feed`; }
-  /** prefix of the users' ledger zsets (the settlement and refund scripts name them from it) */
-  get ledgerUserPrefix(): string { return `${this.prefix}ledger:user:`; }
+  /** hash userId → entries of settlements and void refunds not yet moved into the user's zset
+   *  ('\n'-separated, oldest first; lib/ledger.lua) */
+  get ledgerPending(): string { return `${this.prefix}ledger:pending`; }
   /** zset of one user's ledger entries: score = entry number, member = the entry's text */
   ledgerUser(userId: string): string { return `${this.prefix}ledger:user:${userId}`; }
   /** zset of periods with a saved, unapplied settlement, scored by endsAt */

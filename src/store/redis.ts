@@ -384,7 +384,7 @@ export class RedisStore implements Store {
     const k = this.keys.period(p);
     const userNo = new Map<string, number>();
     const users: string[] = [];
-    const keys = [k.meta, k.recs, k.users, k.uidx, k.gross, k.net, k.ustake, k.idem, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.ledgerSeq, this.keys.ledgerFeed];
+    const keys = [k.meta, k.recs, k.users, k.uidx, k.gross, k.net, k.ustake, k.idem, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerPending];
     const nums = Buffer.allocUnsafe(b.bets.length * BET_ARG_BYTES);
     const ids: string[] = [];
     b.bets.forEach((q, i) => {
@@ -602,7 +602,7 @@ export class RedisStore implements Store {
     const t = validateNow(now);
     const f = validateFence(fence);
     const k = this.keys.period(period);
-    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch, this.keys.unfinished, this.keys.held, this.keys.heldLog, this.keys.ledgerSeq, this.keys.ledgerFeed];
+    const keys = [k.meta, k.wusers, k.wamt, this.keys.balances, this.keys.totals, this.keys.pending, this.keys.epoch, this.keys.unfinished, this.keys.held, this.keys.heldLog, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerPending];
     const chunk = this.opts.settleChunk ?? DEFAULT_SETTLE_CHUNK;
     let credited = 0;
     let held = 0;
@@ -610,7 +610,7 @@ export class RedisStore implements Store {
     let applied = false;
     try {
       for (let cursor = 0; ; cursor++) {
-        const reply = await this.op(() => this.script('fivedSettleApply', keys, [f, t, chunk, periodMember(period), this.maxBalance, this.keys.ledgerUserPrefix, LEDGER_FEED_KEEP]));
+        const reply = await this.op(() => this.script('fivedSettleApply', keys, [f, t, chunk, periodMember(period), this.maxBalance, LEDGER_FEED_KEEP]));
         const [status, c, done, h, hc] = checkReply<[number, number, number, number, number]>(reply, { periodId: period.periodId });
         credited += num(c);
         held += num(h);
@@ -699,13 +699,13 @@ export class RedisStore implements Store {
   private async refundAll(period: PeriodRef): Promise<{ refunded: number; held: number }> {
     const k = this.keys.period(period);
     const chunk = this.opts.refundChunkBytes ?? DEFAULT_REFUND_CHUNK_BYTES;
-    const keys = [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.held, this.keys.heldLog, this.keys.ledgerSeq, this.keys.ledgerFeed];
+    const keys = [k.meta, k.users, k.ustake, this.keys.balances, this.keys.totals, this.keys.unfinished, this.keys.held, this.keys.heldLog, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerPending];
     let refunded = 0;
     let held = 0;
     let heldCount = 0;
     try {
       for (;;) {
-        const reply = (await this.op(() => this.script('fivedVoidRefund', keys, [chunk, periodMember(period), this.maxBalance, this.keys.ledgerUserPrefix, LEDGER_FEED_KEEP]))) as number[];
+        const reply = (await this.op(() => this.script('fivedVoidRefund', keys, [chunk, periodMember(period), this.maxBalance, LEDGER_FEED_KEEP]))) as number[];
         refunded += num(reply[1]);
         held += num(reply[3]);
         heldCount += num(reply[4]);
@@ -834,7 +834,7 @@ export class RedisStore implements Store {
     validateUserId(userId);
     validateAmount(amount);
     validateClientId(depositId, 'depositId');
-    const keys = [this.keys.balances, this.keys.totals, this.keys.deposits, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId)];
+    const keys = [this.keys.balances, this.keys.totals, this.keys.deposits, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId), this.keys.ledgerPending];
     const reply = await this.op(() => this.script('fivedCredit', keys, [userId, amount, depositId, this.maxBalance, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]));
     const [status, balance] = checkReply<[number, string]>(reply, { depositId, userId, maxBalance: this.maxBalance });
     return { balance: exactBalance(balance, userId), duplicate: status === 2 };
@@ -846,7 +846,7 @@ export class RedisStore implements Store {
     validateUserId(userId);
     validateAmount(amount);
     validateClientId(withdrawalId, 'withdrawalId');
-    const keys = [this.keys.balances, this.keys.totals, this.keys.withdrawals, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId)];
+    const keys = [this.keys.balances, this.keys.totals, this.keys.withdrawals, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId), this.keys.ledgerPending];
     const reply = await this.op(() => this.script('fivedDebit', keys, [userId, amount, withdrawalId, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]));
     const [status, balance] = checkReply<[number, string]>(reply, { withdrawalId, userId });
     return { balance: exactBalance(balance, userId), duplicate: status === 2 };
@@ -856,9 +856,17 @@ export class RedisStore implements Store {
     validateUserId(userId);
     const b = validateCursor(before, 'before');
     const n = validateLedgerLimit(limit);
-    const rows = await this.op(() => this.redis.zrevrangebyscore(this.keys.ledgerUser(userId), b === null ? '+inf' : `(${b}`, '-inf', 'LIMIT', 0, n + 1));
-    const entries = rows.map(parseLedgerEntry).filter((e): e is LedgerEntry => e !== null);
-    return pageOf(entries, n);
+    // one MULTI: the pending entries (always newer than the zset's, lib/ledger.lua) and the zset,
+    // so an entry moved from one to the other in between is neither lost nor read twice
+    const reply = await this.op(() => this.redis.multi()
+      .hget(this.keys.ledgerPending, userId)
+      .zrevrangebyscore(this.keys.ledgerUser(userId), b === null ? '+inf' : `(${b}`, '-inf', 'LIMIT', 0, n + 1)
+      .exec());
+    const [[e1, pending], [e2, rows]] = reply as [[Error | null, string | null], [Error | null, string[]]];
+    if (e1 || e2) throw mapError(e1 ?? e2);
+    const newer = (pending ?? '').split('\n').map(parseLedgerEntry).filter((e): e is LedgerEntry => e !== null && (b === null || Number(e.entryId) < b)).reverse();
+    const older = rows.map(parseLedgerEntry).filter((e): e is LedgerEntry => e !== null);
+    return pageOf([...newer, ...older].slice(0, n + 1), n);
   }
 
   async walletUsers(cursor: string | null, count: number): Promise<{ users: string[]; next: string | null }> {

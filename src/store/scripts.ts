@@ -14,19 +14,19 @@ export const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 /** keys: the script's fixed key count, or null when it varies per call (runScript then passes numkeys). */
 export const SCRIPTS = {
   fivedCommit: { file: 'commit.lua', keys: 1 },
-  fivedBetBatch: { file: 'bet_batch.lua', keys: null }, // 13 + 3 per distinct user of the batch
+  fivedBetBatch: { file: 'bet_batch.lua', keys: null }, // 14 + 3 per distinct user of the batch
   fivedFreeze: { file: 'freeze.lua', keys: 3 },
   fivedResult: { file: 'result.lua', keys: 3 },
   fivedSettleSave: { file: 'settle_save.lua', keys: 7 },
-  fivedSettleApply: { file: 'settle_apply.lua', keys: 12 },
+  fivedSettleApply: { file: 'settle_apply.lua', keys: 13 },
   fivedVoidStart: { file: 'void_start.lua', keys: 3 },
   fivedVoidRejected: { file: 'void_rejected.lua', keys: 4 },
-  fivedVoidRefund: { file: 'void_refund.lua', keys: 10 },
+  fivedVoidRefund: { file: 'void_refund.lua', keys: 11 },
   fivedLeaseAcquire: { file: 'lease_acquire.lua', keys: 2 },
   fivedLeaseRenew: { file: 'lease_renew.lua', keys: 2 },
   fivedLeaseRelease: { file: 'lease_release.lua', keys: 1 },
-  fivedCredit: { file: 'credit.lua', keys: 6 },
-  fivedDebit: { file: 'debit.lua', keys: 6 },
+  fivedCredit: { file: 'credit.lua', keys: 7 },
+  fivedDebit: { file: 'debit.lua', keys: 7 },
   fivedLiability: { file: 'liability.lua', keys: 0 },
   fivedClaim: { file: 'claim.lua', keys: 1 },
 } as const satisfies Record<string, { file: string; keys: number | null }>;

@@ -3,9 +3,9 @@
 -- so everything here depends on stored state. The rules are in lib/bets.lua.
 -- KEYS: 1 meta, 2 recs (packed records), 3 users (string of '\n'-terminated ids), 4 uidx (hash),
 --       5 gross (hash), 6 net (hash), 7 ustake (hash), 8 idem (hash), 9 wallet balances (hash),
---       10 wallet totals (hash), 11 unfinished periods (zset), 12 ledger seq, 13 ledger feed; then per
---       distinct user u = 1..U: 13 + 3u - 2 the user's clientBetIds in the period (list), 13 + 3u - 1
---       the user's periods (zset), 13 + 3u the user's ledger (zset)
+--       10 wallet totals (hash), 11 unfinished periods (zset), 12 ledger seq, 13 ledger feed, 14 ledger
+--       pending (hash); then per distinct user u = 1..U: 14 + 3u - 2 the user's clientBetIds in the
+--       period (list), 14 + 3u - 1 the user's periods (zset), 14 + 3u the user's ledger (zset)
 -- ARGV: 1 max user stake per period, 2 max liability (0 = none), 3 period member, 4 ttl (s),
 --       5..9 multipliers number, bigSmall, oddEven, sumBigSmall, sumOddEven, 10 max bets of a user
 --       in the period (0 = none), 11 ledger feed keep, 12 user ledger ttl (s), 13 user ledger keep,
@@ -22,12 +22,12 @@
 --!include ledger
 --!include bets
 local K = { meta = KEYS[1], recs = KEYS[2], users = KEYS[3], uidx = KEYS[4], gross = KEYS[5], net = KEYS[6],
-  ustake = KEYS[7], idem = KEYS[8], balances = KEYS[9], totals = KEYS[10], unfinished = KEYS[11], lseq = KEYS[12], lfeed = KEYS[13] }
+  ustake = KEYS[7], idem = KEYS[8], balances = KEYS[9], totals = KEYS[10], unfinished = KEYS[11], lseq = KEYS[12], lfeed = KEYS[13], lpend = KEYS[14] }
 local nu = tonumber(ARGV[14])
 local users, ukeys = {}, {}
 for u = 1, nu do
   users[u] = ARGV[14 + u]
-  ukeys[u] = { KEYS[13 + 3 * u - 2], KEYS[13 + 3 * u - 1], KEYS[13 + 3 * u] }
+  ukeys[u] = { KEYS[14 + 3 * u - 2], KEYS[14 + 3 * u - 1], KEYS[14 + 3 * u] }
 end
 local blob = ARGV[15 + nu]
 local n = #ARGV - 15 - nu

@@ -6,14 +6,13 @@
 -- the user's held amount (wallet:held) in the same step, logged in wallet:heldlog; `payouts` counts
 -- it either way (deposits + payouts + refunds = balances + stakes + held).
 -- KEYS: 1 meta, 2 wusers, 3 wamt, 4 wallet balances, 5 wallet totals, 6 pending zset, 7 scheduler epoch,
---       8 unfinished zset, 9 wallet held (hash), 10 wallet held log (list), 11 ledger seq, 12 ledger feed
+--       8 unfinished zset, 9 wallet held (hash), 10 wallet held log (list), 11 ledger seq, 12 ledger feed,
+--       13 ledger pending (hash)
 -- ARGV: 1 fence epoch ('' = none), 2 caller now (ms), 3 chunk size (winners), 4 period member,
---       5 max balance (<= 2^53-1), 6 name prefix of the users' ledger zsets, 7 ledger feed keep
+--       5 max balance (<= 2^53-1), 6 ledger feed keep
 -- Every credited payout is a ledger entry (lib/ledger.lua, issue 14), ref = the period member: one
--- ZADD per winner into the winner's ledger zset (named here from ARGV 6: the winners are only known
--- inside the script) and one XADD per chunk. A held payout changes no balance: no entry (it is in
--- wallet:held / heldlog). The zset's TTL is not renewed here: the winner's stake in this period
--- renewed it (docs/redis.md).
+-- XADD per chunk and the winners' pending entries in one HMGET + HSET per 1000 winners
+-- (ledger_pend). A held payout changes no balance: no entry (it is in wallet:held / heldlog).
 -- returns: {1, credited, done(0|1), held, heldCount} chunk applied | {0, 0, 1, 0, 0} already settled |
 --          {-11} stale epoch | {-1} void | {-15} no plan saved |
 --          {-12, storeNow} before the period's end by Redis TIME (or by the caller's now)
@@ -36,7 +35,7 @@ if last >= cursor then
   local blob = redis.call('GETRANGE', KEYS[3], cursor * 8, (last + 1) * 8 - 1)
   local cap = tonumber(ARGV[5])
   local L = ledger_open(KEYS[11], KEYS[12], storeNow)
-  local lpre = ARGV[6]
+  local lids, ltexts = {}, {}
   -- the winners' balances, read in HMGETs of at most 1000 (one call, not one per winner; unpack stays small)
   local bals, after = {}, {}
   for i = 1, #ids, 1000 do
@@ -54,8 +53,8 @@ if last >= cursor then
         redis.call('HINCRBY', KEYS[4], ids[k], s)
         after[ids[k]] = b + amt
         credited = credited + amt
-        local lseq, ltext = ledger_add(L, ids[k], 'p', amt, b + amt, ARGV[4])
-        redis.call('ZADD', lpre .. ids[k], lseq, ltext)
+        local _, ltext = ledger_add(L, ids[k], 'p', amt, b + amt, ARGV[4])
+        lids[#lids + 1], ltexts[#ltexts + 1] = ids[k], ltext
       else
         redis.call('HINCRBY', KEYS[9], ids[k], s)
         redis.call('LPUSH', KEYS[10], ARGV[4] .. '|payout|' .. ids[k] .. '|' .. s)
@@ -66,7 +65,8 @@ if last >= cursor then
   end
   if nheld > 0 then redis.call('LTRIM', KEYS[10], 0, 999) end
   redis.call('HINCRBY', KEYS[5], 'payouts', string.format('%d', credited + held))
-  ledger_close(L, tonumber(ARGV[7]))
+  ledger_pend(KEYS[13], lids, ltexts)
+  ledger_close(L, tonumber(ARGV[6]))
 end
 cursor = last + 1
 if cursor >= total then

@@ -6,9 +6,10 @@
 -- lost; `refunds` counts it either way. A chunk ends early rather than let its sum pass 2^53-1,
 -- so every number here stays an exact integer.
 -- KEYS: 1 meta, 2 users (string of '\n'-terminated ids), 3 ustake, 4 wallet balances, 5 wallet totals,
---       6 unfinished zset, 7 wallet held (hash), 8 wallet held log (list), 9 ledger seq, 10 ledger feed
+--       6 unfinished zset, 7 wallet held (hash), 8 wallet held log (list), 9 ledger seq, 10 ledger feed,
+--       11 ledger pending (hash)
 -- ARGV: 1 chunk size in bytes of the users string (>= 130: one whole id at least), 2 period member,
---       3 max balance (<= 2^53-1), 4 name prefix of the users' ledger zsets, 5 ledger feed keep
+--       3 max balance (<= 2^53-1), 4 ledger feed keep
 -- Every credited refund is a ledger entry (lib/ledger.lua, issue 14), ref = the period member, as in
 -- settle_apply.lua; a held refund changes no balance: no entry.
 -- returns: {1, refunded, done(0|1), held, heldCount} | {0, 0, 1, 0, 0} nothing left (already refunded, or not void)
@@ -24,6 +25,7 @@ if cursor < len then
   local text = redis.call('GETRANGE', KEYS[2], cursor, cursor + tonumber(ARGV[1]) - 1)
   local consumed = 0
   local L = ledger_open(KEYS[9], KEYS[10], store_now())
+  local lids, ltexts = {}, {}
   for id in string.gmatch(text, '([^\n]*)\n') do
     local raw = redis.call('HGET', KEYS[3], id)
     local s = tonumber(raw or '0') -- a period stake: <= FIVED_MAX_USER_STAKE, an exact integer
@@ -33,8 +35,8 @@ if cursor < len then
       if b and b >= 0 and b <= MAX and b + s <= cap then
         redis.call('HINCRBY', KEYS[4], id, raw)
         refunded = refunded + s
-        local lseq, ltext = ledger_add(L, id, 'r', s, b + s, ARGV[2])
-        redis.call('ZADD', ARGV[4] .. id, lseq, ltext)
+        local _, ltext = ledger_add(L, id, 'r', s, b + s, ARGV[2])
+        lids[#lids + 1], ltexts[#ltexts + 1] = id, ltext
       else
         redis.call('HINCRBY', KEYS[7], id, raw)
         redis.call('LPUSH', KEYS[8], ARGV[2] .. '|refund|' .. id .. '|' .. raw)
@@ -46,7 +48,8 @@ if cursor < len then
   end
   if nheld > 0 then redis.call('LTRIM', KEYS[8], 0, 999) end
   if refunded + held > 0 then redis.call('HINCRBY', KEYS[5], 'refunds', string.format('%d', refunded + held)) end
-  ledger_close(L, tonumber(ARGV[5]))
+  ledger_pend(KEYS[11], lids, ltexts)
+  ledger_close(L, tonumber(ARGV[4]))
   cursor = cursor + consumed
 end
 if cursor >= len then

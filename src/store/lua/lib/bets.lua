@@ -16,7 +16,7 @@
 -- Every accepted bet's stake is a ledger entry (lib/ledger.lua, issue 14), ref `${periodMember}:${seq}`,
 -- written by bets_write with the rest: one ZADD per distinct user, one XADD for the batch.
 --
--- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals, unfinished, lseq, lfeed }
+-- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals, unfinished, lseq, lfeed, lpend }
 -- limits: { maxUser, cap, maxBets (0 = no cap), pay, member, feedKeep, userTtl, userKeep }
 -- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their
 -- periods zset, their ledger zset }
@@ -172,16 +172,28 @@ local function bets_write(st, ukeys, member, ttl)
   -- stakes only grows: after a reconnect, a smaller value means Redis came back with older data
   local stakes = redis.call('HINCRBY', K.totals, 'stakes', string.format('%d', st.stakes))
   redis.call('HSET', K.idem, unpack(st.entries))
+  -- the touched users' pending ledger entries (payouts, refunds) go into their zsets first
+  local tu = {}
+  for j, u in ipairs(st.touched) do tu[j] = st.users[u] end
+  local pend = redis.call('HMGET', K.lpend, unpack(tu))
+  local flushed = {}
   -- TTLs are set when a key is created (first records, a user's first bet, a user's first period)
-  for _, u in ipairs(st.touched) do
+  for j, u in ipairs(st.touched) do
     local l = st.ubets[u]
     if redis.call('RPUSH', ukeys[u][1], unpack(l)) == #l then redis.call('EXPIRE', ukeys[u][1], ttl) end
     if st.first[u] then
       redis.call('ZADD', ukeys[u][2], st.meta[6], member)
       redis.call('EXPIRE', ukeys[u][2], ttl)
     end
-    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, st.lz[u])
+    local z = {}
+    if pend[j] then
+      ledger_flush(pend[j], z)
+      flushed[#flushed + 1] = tu[j]
+    end
+    for _, x in ipairs(st.lz[u]) do z[#z + 1] = x end
+    ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, z)
   end
+  if #flushed > 0 then redis.call('HDEL', K.lpend, unpack(flushed)) end
   ledger_close(st.L, st.limits.feedKeep)
   if st.base == 0 then
     for _, k in ipairs({ K.recs, K.users, K.uidx, K.gross, K.net, K.ustake, K.idem }) do redis.call('EXPIRE', k, ttl) end

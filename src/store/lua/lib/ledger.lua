@@ -10,6 +10,12 @@
 --   ledger:user:{userId}  zset, score = entry number, member = the entry's text; its TTL is renewed
 --                         by the user's deposits, withdrawals and stakes, and it keeps at most
 --                         `user keep` entries
+--   ledger:pending        hash userId → the user's entries written by a settlement or a void refund
+--                         and not yet in their zset ('\n'-separated, oldest first). Settlement writes
+--                         thousands of users per call: one HMGET and one HSET per 1000 winners cost far
+--                         less than a ZADD per winner. The next deposit, withdrawal or stake of the
+--                         user moves them into the zset first (ledger_flush), so the pending entries
+--                         are always newer than the zset's: a reader takes pending, then the zset.
 -- Entry text: seq|at|k|amount|balance|ref|userId (k: d deposit, w withdrawal, s stake, p payout,
 -- r refund; amount signed; balance after; the user id last: it may contain '|').
 
@@ -40,10 +46,42 @@ local function ledger_close(L, keep)
   redis.call('XADD', L.kfeed, 'MINID', '~', string.format('%d', math.max(last - keep, 0)), id .. '-0', 'e', table.concat(L.lines, '\n'))
 end
 
--- the user's zset after a deposit, withdrawal or stakes: entries added (score, member pairs), TTL
--- renewed, the oldest beyond `keep` dropped
+-- payouts or refunds of many users: appended to their pending entries (users distinct), in
+-- HMGET/HSET of at most 1000
+local function ledger_pend(kpend, ids, texts)
+  for i = 1, #ids, 1000 do
+    local j = math.min(i + 999, #ids)
+    local cur = redis.call('HMGET', kpend, unpack(ids, i, j))
+    local kv = {}
+    for k = i, j do
+      local c = cur[k - i + 1]
+      kv[#kv + 1] = ids[k]
+      kv[#kv + 1] = c and (c .. '\n' .. texts[k]) or texts[k]
+    end
+    redis.call('HSET', kpend, unpack(kv))
+  end
+end
+
+-- a user's pending entries (text or nil) as score, member pairs appended to z
+local function ledger_flush(text, z)
+  if not text then return end
+  for line in string.gmatch(text, '[^\n]+') do
+    z[#z + 1] = tonumber(string.match(line, '^(%d+)|'))
+    z[#z + 1] = line
+  end
+end
+
+-- the user's zset after a deposit, withdrawal or stakes: entries added (score, member pairs: the
+-- pending ones first, see ledger_flush), TTL renewed, and the oldest beyond `keep` dropped — only
+-- when one of the new entry numbers is a multiple of 32 (a call saved on most bets: a zset holds
+-- `keep` plus a few dozen entries at most, in practice)
 local function ledger_user(key, ttl, keep, pairs_)
   redis.call('ZADD', key, unpack(pairs_))
   redis.call('EXPIRE', key, ttl)
-  redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1))
+  for i = 1, #pairs_, 2 do
+    if pairs_[i] % 32 == 0 then
+      redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1))
+      return
+    end
+  end
 end
