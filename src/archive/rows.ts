@@ -75,8 +75,20 @@ export async function insertPeriod(db: Queryable, p: ArchivedPeriod): Promise<nu
 /**
  * One multi-row insert of bets of ONE period; returns the rows actually added. The period's
  * columns go once as scalars, the rest as one array per column; times as epoch ms (exact).
+ * First as a plain INSERT (half the work of PostgreSQL's speculative insertion); when a row of
+ * the batch is already there (a period copied again after a crash: unique_violation, nothing of
+ * the statement written), again with ON CONFLICT DO NOTHING: each bet is stored exactly once.
  */
 export async function insertBets(db: Queryable, bets: readonly BetRecord[]): Promise<number> {
+  try {
+    return await insertBetsOnce(db, bets, '');
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    return insertBetsOnce(db, bets, 'ON CONFLICT DO NOTHING');
+  }
+}
+
+async function insertBetsOnce(db: Queryable, bets: readonly BetRecord[], onConflict: string): Promise<number> {
   const first = bets[0];
   if (!first) return 0;
   const n = bets.length;
@@ -92,7 +104,7 @@ export async function insertBets(db: Queryable, bets: readonly BetRecord[]): Pro
     `INSERT INTO bets (timeline, duration, period_id, day, seq, user_id, client_bet_id, kind, pick, amount, placed_at, state, payout)
      SELECT $1::text, $2::int, $3::text, $4::date, s, u, c, k, p, a, timestamptz 'epoch' + t * interval '1 millisecond', st, po
      FROM unnest($5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[]) AS x(s, u, c, k, p, a, t, st, po)
-     ON CONFLICT DO NOTHING`,
+     ${onConflict}`,
     [first.timeline, first.duration, first.periodId, dayOf(first.periodId), seq, user, client, kind, pick, amount, placed, state, payout],
   );
   return r.rowCount ?? 0;
