@@ -185,11 +185,11 @@ export class Archiver {
     const bets: BetRecord[] = rec.betCount > 0 || rec.status === 'void' ? await this.betsOf(w, rec) : [];
     // the result carries the seed; a void period's seed is read here, after its end (rule 4)
     const seed = rec.result ? null : await this.store.getSeed(w).catch(() => null);
-    // batches on two connections at once: PostgreSQL works on one while the next is encoded and sent
+    // batches on three connections at once: PostgreSQL works on two while the next is encoded and sent
     let added = 0;
     const batches: BetRecord[][] = [];
     for (let i = 0; i < bets.length; i += this.o.batchRows) batches.push(bets.slice(i, i + this.o.batchRows));
-    const lanes = Array.from({ length: Math.min(2, batches.length) }, async () => {
+    const lanes = Array.from({ length: Math.min(3, batches.length) }, async () => {
       for (let b = batches.shift(); b; b = batches.shift()) {
         const n = await insertBets(this.pool, b);
         added += n;

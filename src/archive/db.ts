@@ -21,10 +21,18 @@ export function validArchiveUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
 
-/** A pool on FIVED_ARCHIVE_URL; connection errors of idle clients are reported, never thrown. */
-export function openPool(url: string, max = 4, onError?: (err: Error) => void): Pool {
+/**
+ * A pool on FIVED_ARCHIVE_URL; connection errors of idle clients are reported, never thrown.
+ * `asyncCommit` (the archiver): synchronous_commit off for its sessions. Safe for exactly-once: a
+ * PostgreSQL crash may lose the last commits, but rows and cursor alike (one WAL, in order), so
+ * the archiver copies them again from the cursor it then finds.
+ */
+export function openPool(url: string, max = 4, onError?: (err: Error) => void, asyncCommit = false): Pool {
   if (!validArchiveUrl(url)) throw new FivedError(ErrorCode.CONFIG_INVALID, 'FIVED_ARCHIVE_URL must be postgres://user[:password]@host[:port]/database');
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, application_name: 'fived' });
+  const pool = new pg.Pool({
+    connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, application_name: 'fived',
+    ...(asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
+  });
   pool.on('error', (err) => onError?.(err));
   return pool;
 }

@@ -20,7 +20,7 @@ import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js'
 
 /** An archiver on this store and FIVED_ARCHIVE_URL (also used by `fived all`). Refuses an unmigrated schema. */
 export async function startArchiver(cfg: Readonly<Config>, store: Store, log: Logger, registry: Registry): Promise<{ archiver: Archiver; close(): Promise<void> }> {
-  const pool = openPool(cfg.archiveUrl, 4, (err) => log.warn({ err: err.message }, 'archive connection error'));
+  const pool = openPool(cfg.archiveUrl, 5, (err) => log.warn({ err: err.message }, 'archive connection error'), true);
   const want = readMigrations().at(-1)?.version ?? 0;
   const have = await schemaVersion(pool);
   if (have < want) {
