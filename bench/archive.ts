@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     ...process.env,
     FIVED_REDIS_URL: redis.url, FIVED_SEED_KEY: randomBytes(32).toString('hex'), FIVED_KEY_PREFIX: prefix,
     FIVED_DURATIONS: String(DURATION), FIVED_FREEZE_MS: String(FREEZE_MS), FIVED_SCHEDULER_PORT: '0', FIVED_LOG_LEVEL: 'info',
-    FIVED_ARCHIVE_URL: pg.url, FIVED_ARCHIVER_PORT: String(metricsPort), FIVED_ARCHIVE_POLL_MS: '200',
+    FIVED_ARCHIVE_URL: pg.url, FIVED_ARCHIVER_PORT: String(metricsPort), // default poll: the settled notice wakes it
   };
   const cfg = loadConfig(env);
   const room: Room = roomsOf(cfg)[0]!;

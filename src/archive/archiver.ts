@@ -58,6 +58,7 @@ export class Archiver {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private nudged = false;
   private alerting = false;
   /** bets of frozen periods read before their end (no bet can join after the freeze), by period */
   private readonly early = new Map<string, Promise<BetRecord[] | null>>();
@@ -304,10 +305,17 @@ export class Archiver {
     c.release(true);
   }
 
+  /** A period was settled or voided (the bus): pass now instead of at the next poll. */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
   private sleep(ms: number): Promise<void> {
+    if (this.nudged) { this.nudged = false; return Promise.resolve(); }
     return new Promise((resolve) => {
       const t = setTimeout(() => { this.wake = null; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = null; resolve(); };
+      this.wake = () => { clearTimeout(t); this.wake = null; this.nudged = false; resolve(); };
     });
   }
 

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../runtime/log.js';
 import { createRegistry, type Registry } from '../runtime/metrics.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { roomsOf } from '../runtime/rooms.js';
+import { CHANNELS } from '../store/keys.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { serveSchedulerHttp } from '../scheduler/http.js';
 import type { Store } from '../store/types.js';
@@ -32,6 +33,8 @@ export async function startArchiver(cfg: Readonly<Config>, store: Store, log: Lo
     staleMs: 10 * 60_000, startBackMs: 2 * 86_400_000,
   });
   archiver.start();
+  // at-most-once notices: a missed one only leaves the period to the next poll
+  for (const ch of [CHANNELS.settled, CHANNELS.void]) await store.subscribe(ch, () => archiver.nudge()).catch(() => undefined);
   return { archiver, close: async () => { await archiver.stop(); await pool.end(); } };
 }
 
