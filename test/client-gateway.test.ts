@@ -162,6 +162,12 @@ describe('client SDK ↔ real gateway', () => {
     expect(settled.bets).toEqual([expect.objectContaining({ betId: ack.betId, state: won ? 'won' : 'lost', payout: won ? 196 : 0 })]);
     expect(settled.balance).toBe(s.balance - 100 + (won ? 196 : 0));
     expect(await c.balance()).toBe(settled.balance);
+    // issue 14: the player's ledger, newest first: the payout (if won) after the stake
+    const led = await c.ledger({ limit: 2 });
+    expect(led.entries[0]).toMatchObject({ kind: won ? 'payout' : 'stake', balance: settled.balance });
+    const stake = led.entries.find((e) => e.kind === 'stake')!;
+    expect(stake.amount).toBe(-100);
+    expect(stake.ref.endsWith(`:default:${ack.betId}`)).toBe(true); // {duration}:{timeline}:{betId}
   });
 
   it('anonymous bets and bad bets get coded errors; JSON frames work too', async () => {

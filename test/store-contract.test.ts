@@ -855,6 +855,8 @@ describe.each(factories)('ledger contract: %s', (_name, make) => {
     const all = await s.ledgerFeed(null, 100);
     expect(all.map((e) => e.amount)).toEqual([10, 11, 12, 13, 14, 15, 16]);
     expect(all.map((e) => e.entryId)).toEqual([...all.map((e) => e.entryId)].sort());
+    // contiguous numbers: a gap would mean entries lost from the hot window
+    expect(all.map((e) => Number(e.entryId) - Number(all[0]!.entryId))).toEqual([0, 1, 2, 3, 4, 5, 6]);
     const resumed = await s.ledgerFeed(all[2]!.entryId, 3);
     expect(resumed.map((e) => e.amount)).toEqual([13, 14, 15]);
     expect(await s.ledgerFeed(all[6]!.entryId, 10)).toEqual([]);
@@ -864,6 +866,28 @@ describe.each(factories)('ledger contract: %s', (_name, make) => {
     }
     for (const bad of [0, -1, 1.5, 1001, Number.NaN]) expect(await codeOf(s.ledgerPage('pb', null, bad))).toBe(ErrorCode.BAD_REQUEST);
     expect(await codeOf(s.ledgerPage('bad{', null, 10))).toBe(ErrorCode.INVALID_ID);
+  });
+
+  it('paging 101 entries of one user (among others) 7 at a time gives every entry once, in order', async () => {
+    const s = await make();
+    for (let i = 0; i < 101; i++) {
+      await s.credit('many', 1 + i, `dm${i}`);
+      if (i % 3 === 0) await s.credit('other', 1, `do${i}`);
+    }
+    const ids: string[] = [];
+    let before: string | null = null;
+    do {
+      const page: { entries: Array<{ entryId: string; amount: number }>; next: string | null } = await s.ledgerPage('many', before, 7);
+      expect(page.entries.length).toBeLessThanOrEqual(7);
+      ids.push(...page.entries.map((e) => e.entryId));
+      before = page.next;
+    } while (before !== null);
+    const all = (await s.ledgerPage('many', null, 1000)).entries;
+    expect(all.map((e) => e.amount)).toEqual(Array.from({ length: 101 }, (_, i) => 101 - i));
+    expect(ids).toEqual(all.map((e) => e.entryId));
+    // a cursor that is not one of the user's ids still pages from there
+    const mid = Number(all[50]!.entryId) + 1;
+    expect((await s.ledgerPage('many', String(mid).padStart(16, '0'), 3)).entries.map((e) => e.entryId)).toEqual(all.slice(50, 53).map((e) => e.entryId));
   });
 
   it('the feed holds a whole settlement in commit order, one payout per winner (chunks of 3)', async () => {

@@ -78,10 +78,14 @@ export async function reconcileLedger(store: Store, opts: { complete?: boolean; 
 async function heldByUser(store: Store): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   if (!store.heldCredits) return out;
-  for (const e of (await store.heldCredits()).recent) {
-    let s = out.get(e.userId);
-    if (!s) out.set(e.userId, (s = new Set()));
-    s.add(e.member);
-  }
+  const { byUser, recent } = await store.heldCredits();
+  const add = (user: string, member: string) => {
+    let s = out.get(user);
+    if (!s) out.set(user, (s = new Set()));
+    s.add(member);
+  };
+  for (const e of recent) add(e.userId, e.member);
+  // the log keeps the latest 1,000 held credits: a user with a held amount may have older ones
+  if (recent.length >= 1000) for (const [u, v] of Object.entries(byUser)) if (v > 0) add(u, '*');
   return out;
 }

@@ -122,10 +122,10 @@ export class Keys {
   /** stream: one stream entry per script call, id `${last entry number}-0`, field e = the call's
    *  entries '\n'-separated; trimmed to the last LEDGER_FEED_KEEP entry numbers */
   get ledgerFeed(): string { return `${this.prefix}ledger:feed`; }
-  /** hash userId → entries of settlements and void refunds not yet moved into the user's zset
+  /** hash userId → entries of settlements and void refunds not yet moved into the user's list
    *  ('\n'-separated, oldest first; lib/ledger.lua) */
   get ledgerPending(): string { return `${this.prefix}ledger:pending`; }
-  /** zset of one user's ledger entries: score = entry number, member = the entry's text */
+  /** list of one user's ledger entries' texts, oldest first (lib/ledger.lua) */
   ledgerUser(userId: string): string { return `${this.prefix}ledger:user:${userId}`; }
   /** zset of periods with a saved, unapplied settlement, scored by endsAt */
   get pending(): string { return `${this.prefix}settle:pending`; }
@@ -157,8 +157,8 @@ export const HISTORY_MAXLEN = 2000;
  *  archive (FIVED_ARCHIVE_URL); without one, these entries are all that is kept. */
 /** entry numbers kept in ledger:feed (approximate trimming: at least this many) */
 export const LEDGER_FEED_KEEP = 5_000_000;
-/** a user's ledger zset lives this long after their last deposit, withdrawal or stake (> PERIOD_TTL_S:
- *  a payout or refund always finds the zset its period's stake renewed) */
+/** a user's ledger list lives this long after their last deposit, withdrawal or stake (> PERIOD_TTL_S:
+ *  it outlives the bets it records) */
 export const LEDGER_USER_TTL_S = 30 * 86_400;
-/** entries kept per user (the oldest beyond are dropped on the user's next deposit, withdrawal or stake) */
+/** entries kept per user, about (the oldest beyond are dropped by the user's deposits, withdrawals and stakes) */
 export const LEDGER_USER_KEEP = 10_000;

@@ -856,15 +856,10 @@ export class RedisStore implements Store {
     validateUserId(userId);
     const b = validateCursor(before, 'before');
     const n = validateLedgerLimit(limit);
-    // one MULTI: the pending entries (always newer than the zset's, lib/ledger.lua) and the zset,
-    // so an entry moved from one to the other in between is neither lost nor read twice
-    const reply = await this.op(() => this.redis.multi()
-      .hget(this.keys.ledgerPending, userId)
-      .zrevrangebyscore(this.keys.ledgerUser(userId), b === null ? '+inf' : `(${b}`, '-inf', 'LIMIT', 0, n + 1)
-      .exec());
-    const [[e1, pending], [e2, rows]] = reply as [[Error | null, string | null], [Error | null, string[]]];
-    if (e1 || e2) throw mapError(e1 ?? e2);
-    const newer = (pending ?? '').split('\n').map(parseLedgerEntry).filter((e): e is LedgerEntry => e !== null && (b === null || Number(e.entryId) < b)).reverse();
+    const reply = await this.op(() => this.script('fivedLedgerPage', [this.keys.ledgerUser(userId), this.keys.ledgerPending], [userId, b === null ? '' : b, n + 1]));
+    const [pending, rows] = reply as [string, string[]];
+    // pending entries are newer than the list's (lib/ledger.lua)
+    const newer = pending.split('\n').map(parseLedgerEntry).filter((e): e is LedgerEntry => e !== null && (b === null || Number(e.entryId) < b)).reverse();
     const older = rows.map(parseLedgerEntry).filter((e): e is LedgerEntry => e !== null);
     return pageOf([...newer, ...older].slice(0, n + 1), n);
   }

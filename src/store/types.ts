@@ -260,7 +260,9 @@ export interface Store {
    *  `next` is the cursor of the following page (null when no older entry is kept in the store). */
   ledgerPage(userId: string, before: string | null, limit: number): Promise<{ entries: LedgerEntry[]; next: string | null }>;
   /** ALL users' entries strictly after the cursor (an entryId; null = the oldest kept), ascending by
-   *  entryId (commit order), at most `limit`: what an archiver copies and resumes from. */
+   *  entryId (commit order), at most `limit`: what an archiver copies and resumes from. Entry
+   *  numbers are contiguous (every number is one entry), so a first entry other than cursor + 1
+   *  means the entries in between left the hot window before they were read. */
   ledgerFeed(after: string | null, limit: number): Promise<LedgerEntry[]>;
   /** the users with a balance, a page at a time (`fived reconcile`); next null after the last page */
   walletUsers(cursor: string | null, count: number): Promise<{ users: string[]; next: string | null }>;

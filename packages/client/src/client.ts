@@ -18,6 +18,7 @@ import {
   type ClientMessage,
   type ClosedMsg,
   type HelloMsg,
+  type LedgerReplyMsg,
   type MyBetsReplyMsg,
   type PeriodMsg,
   type ResultPayload,
@@ -362,6 +363,12 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
     return (await this.#request({ type: ClientType.BALANCE }, ServerType.BALANCE)).balance;
   }
 
+  /** The player's ledger entries (issue 14), newest first; `next` is the `before` of the following page. */
+  async ledger(query: { before?: string; limit?: number } = {}): Promise<{ entries: LedgerReplyMsg['entries']; next: string | null }> {
+    const reply = await this.#request({ type: ClientType.LEDGER, ...query }, ServerType.LEDGER);
+    return { entries: reply.entries, next: reply.next };
+  }
+
   /** Round trip to the gateway: its time and the measured round-trip time. */
   async ping(): Promise<{ now: number; rttMs: number }> {
     const t0 = this.#localNow();
@@ -566,6 +573,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
       case ServerType.BET_ACK:
       case ServerType.MY_BETS:
       case ServerType.BALANCE:
+      case ServerType.LEDGER:
         this.#requests.settle(msg);
         return;
       case ServerType.ERROR:

@@ -3,10 +3,10 @@
 // rejects with E_ABORTED (its reply is lost); no reply in time rejects with E_TIMEOUT.
 
 import { ErrorCode, FivedError } from '../../../src/errors.js';
-import { ClientType, ServerType, type BalanceReplyMsg, type BetAckMsg, type BetMsg, type ClientMessage, type ErrorMsg, type MyBetsReplyMsg, type PongMsg } from '../../../src/protocol.js';
+import { ClientType, ServerType, type BalanceReplyMsg, type BetAckMsg, type BetMsg, type ClientMessage, type ErrorMsg, type LedgerReplyMsg, type MyBetsReplyMsg, type PongMsg } from '../../../src/protocol.js';
 
-export type RequestReply = BetAckMsg | MyBetsReplyMsg | BalanceReplyMsg | PongMsg;
-export type RequestMessage = BetMsg | Extract<ClientMessage, { type: 'my_bets' | 'balance' | 'ping' }>;
+export type RequestReply = BetAckMsg | MyBetsReplyMsg | BalanceReplyMsg | LedgerReplyMsg | PongMsg;
+export type RequestMessage = BetMsg | Extract<ClientMessage, { type: 'my_bets' | 'balance' | 'ledger' | 'ping' }>;
 
 interface Pending {
   expected: RequestReply['type'];

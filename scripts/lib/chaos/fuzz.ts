@@ -571,7 +571,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     const balances = await store.client.hgetall(store.keys.balances);
     for (const u of Object.keys(balances)) if (!users.includes(u)) bad(`a balance appeared for ${u}`);
     const keys = await store.client.keys('*');
-    const known = /^(\{?precalc_5d_result:fiveD:(4|6):default:\d{17}\}?(:\w+)*|wallet:\w+|user:fz-rich:periods|scheduler:\w+|store:\w+|history:fiveD:(4|6):default|settle:\w+)$/;
+    const known = /^(\{?precalc_5d_result:fiveD:(4|6):default:\d{17}\}?(:\w+)*|wallet:\w+|user:fz-rich:periods|scheduler:\w+|store:\w+|history:fiveD:(4|6):default|settle:\w+|ledger:(seq|feed|pending|user:fz-rich))$/; // ledger: issue 14
     for (const k of keys) if (!known.test(k) && !/^\{precalc_5d_result:fiveD:(4|6):default:\d{17}\}:ub:fz-rich$/.test(k)) bad(`unexpected key ${JSON.stringify(k).slice(0, 100)}`);
 
     const ms = Date.now() - t0;

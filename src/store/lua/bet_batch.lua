@@ -5,7 +5,7 @@
 --       5 gross (hash), 6 net (hash), 7 ustake (hash), 8 idem (hash), 9 wallet balances (hash),
 --       10 wallet totals (hash), 11 unfinished periods (zset), 12 ledger seq, 13 ledger feed, 14 ledger
 --       pending (hash); then per distinct user u = 1..U: 14 + 3u - 2 the user's clientBetIds in the
---       period (list), 14 + 3u - 1 the user's periods (zset), 14 + 3u the user's ledger (zset)
+--       period (list), 14 + 3u - 1 the user's periods (zset), 14 + 3u the user's ledger (list)
 -- ARGV: 1 max user stake per period, 2 max liability (0 = none), 3 period member, 4 ttl (s),
 --       5..9 multipliers number, bigSmall, oddEven, sumBigSmall, sumOddEven, 10 max bets of a user
 --       in the period (0 = none), 11 ledger feed keep, 12 user ledger ttl (s), 13 user ledger keep,

@@ -3,7 +3,7 @@
 -- (checked at config), a stored balance beyond that range is refused, never rounded.
 -- The deposit's ledger entry is written here too (lib/ledger.lua).
 -- KEYS: 1 wallet balances, 2 wallet totals, 3 wallet deposits (hash id → `${userId}\n${amount}`),
---       4 ledger seq, 5 ledger feed, 6 the user's ledger zset, 7 ledger pending (hash)
+--       4 ledger seq, 5 ledger feed, 6 the user's ledger (list), 7 ledger pending (hash)
 -- ARGV: 1 userId, 2 amount, 3 depositId, 4 max balance, 5 feed keep, 6 user ledger ttl (s), 7 user keep
 -- returns: {1, balance} credited | {2, balance} duplicate (nothing changed) | {-9} same id, other content |
 --          {-30, balance} above the maximum balance (nothing changed) | {-31, balance} stored balance out of range
@@ -28,7 +28,7 @@ local seq, text = ledger_add(L, ARGV[1], 'd', tonumber(ARGV[2]), nb, ARGV[3])
 local z = {}
 ledger_flush(redis.call('HGET', KEYS[7], ARGV[1]), z)
 if #z > 0 then redis.call('HDEL', KEYS[7], ARGV[1]) end
-z[#z + 1], z[#z + 2] = seq, text
+z[#z + 1] = text
 ledger_user(KEYS[6], ARGV[6], tonumber(ARGV[7]), z)
 ledger_close(L, tonumber(ARGV[5]))
 return {1, string.format('%d', nb)}

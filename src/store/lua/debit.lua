@@ -2,7 +2,7 @@
 -- like a bet batch, so a withdrawal and a bet racing for the same money never both get it. The
 -- withdrawal's ledger entry is written here too (lib/ledger.lua).
 -- KEYS: 1 wallet balances, 2 wallet totals, 3 wallet withdrawals (hash id → `${userId}\n${amount}\n${balance after}`),
---       4 ledger seq, 5 ledger feed, 6 the user's ledger zset, 7 ledger pending (hash)
+--       4 ledger seq, 5 ledger feed, 6 the user's ledger (list), 7 ledger pending (hash)
 -- ARGV: 1 userId, 2 amount, 3 withdrawalId, 4 feed keep, 5 user ledger ttl (s), 6 user keep
 -- returns: {1, balance} debited | {2, balance} duplicate: the first answer (nothing changed) |
 --          {-9} same id, other content | {-8, balance} insufficient funds (nothing changed) |
@@ -28,7 +28,7 @@ local seq, text = ledger_add(L, ARGV[1], 'w', -tonumber(ARGV[2]), nb, ARGV[3])
 local z = {}
 ledger_flush(redis.call('HGET', KEYS[7], ARGV[1]), z)
 if #z > 0 then redis.call('HDEL', KEYS[7], ARGV[1]) end
-z[#z + 1], z[#z + 2] = seq, text
+z[#z + 1] = text
 ledger_user(KEYS[6], ARGV[5], tonumber(ARGV[6]), z)
 ledger_close(L, tonumber(ARGV[4]))
 return {1, nbs}

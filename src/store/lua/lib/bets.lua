@@ -14,12 +14,13 @@
 -- and Lua's tostring turns 1e12 into '1e+12'.
 --
 -- Every accepted bet's stake is a ledger entry (lib/ledger.lua, issue 14), ref `${periodMember}:${seq}`,
--- written by bets_write with the rest: one ZADD per distinct user, one XADD for the batch.
+-- written by bets_write with the rest: one RPUSH per distinct user (after their pending payouts and
+-- refunds, if any), one XADD for the batch.
 --
 -- K: { meta, recs, users, uidx, gross, net, ustake, idem, balances, totals, unfinished, lseq, lfeed, lpend }
 -- limits: { maxUser, cap, maxBets (0 = no cap), pay, member, feedKeep, userTtl, userKeep }
 -- users: ids of the distinct users of the batch; ukeys[u] = { their bet list in the period, their
--- periods zset, their ledger zset }
+-- periods zset, their ledger list }
 -- fields: per bet (in batch order) its field of the idempotency hash, userId .. '\n' .. clientBetId
 -- entry: seq|pattern|amount|placedAt|balance (the same text MemoryStore keeps)
 
@@ -35,7 +36,7 @@ local function bets_open(K, users, fields, limits, ukeys)
   local t = redis.call('TIME')
   st.storeNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   st.L = ledger_open(K.lseq, K.lfeed, st.storeNow)
-  st.lz = {} -- per user: score, member pairs of their new ledger entries
+  st.lz = {} -- per user: the texts of their new ledger entries
   st.base = redis.call('STRLEN', K.recs) / 16
   st.count = 0
   st.idem = redis.call('HMGET', K.idem, unpack(fields)) -- stored entries, by bet position
@@ -135,10 +136,10 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
   end
   local l = st.ubets[u]
   l[#l + 1] = cbid
-  local lseq, ltext = ledger_add(st.L, st.users[u], 's', -amount, st.bal[u], st.limits.member .. ':' .. string.format('%d', seq))
+  local _, ltext = ledger_add(st.L, st.users[u], 's', -amount, st.bal[u], st.limits.member .. ':' .. seq)
   local z = st.lz[u]
   if not z then z = {}; st.lz[u] = z end
-  z[#z + 1], z[#z + 2] = lseq, ltext
+  z[#z + 1] = ltext
   return 1, seq, now, st.bal[u]
 end
 
@@ -172,7 +173,7 @@ local function bets_write(st, ukeys, member, ttl)
   -- stakes only grows: after a reconnect, a smaller value means Redis came back with older data
   local stakes = redis.call('HINCRBY', K.totals, 'stakes', string.format('%d', st.stakes))
   redis.call('HSET', K.idem, unpack(st.entries))
-  -- the touched users' pending ledger entries (payouts, refunds) go into their zsets first
+  -- the touched users' pending ledger entries (payouts, refunds) go into their lists first
   local tu = {}
   for j, u in ipairs(st.touched) do tu[j] = st.users[u] end
   local pend = redis.call('HMGET', K.lpend, unpack(tu))
@@ -185,12 +186,14 @@ local function bets_write(st, ukeys, member, ttl)
       redis.call('ZADD', ukeys[u][2], st.meta[6], member)
       redis.call('EXPIRE', ukeys[u][2], ttl)
     end
-    local z = {}
-    if pend[j] then
-      ledger_flush(pend[j], z)
+    local z = st.lz[u]
+    if pend[j] then -- rare: older than the stakes, so they go first
+      local p = {}
+      ledger_flush(pend[j], p)
+      for _, x in ipairs(z) do p[#p + 1] = x end
+      z = p
       flushed[#flushed + 1] = tu[j]
     end
-    for _, x in ipairs(st.lz[u]) do z[#z + 1] = x end
     ledger_user(ukeys[u][3], st.limits.userTtl, st.limits.userKeep, z)
   end
   if #flushed > 0 then redis.call('HDEL', K.lpend, unpack(flushed)) end

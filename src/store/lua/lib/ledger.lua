@@ -7,15 +7,16 @@
 --                         field e = the call's entries, '\n'-separated (one XADD per call, not per
 --                         entry: settlement writes thousands per call); trimmed with MINID ~ to the
 --                         last `feed keep` entry numbers (the archiver copies it well before that)
---   ledger:user:{userId}  zset, score = entry number, member = the entry's text; its TTL is renewed
---                         by the user's deposits, withdrawals and stakes, and it keeps at most
---                         `user keep` entries
+--   ledger:user:{userId}  list of the entries' texts, oldest first (RPUSH: O(1); a zset cost more per
+--                         bet); its TTL is set at creation and renewed every 32
+--                         entries (ledger_user), and it keeps about `user keep` entries. Read by
+--                         ledger_page.lua (binary search on the entry numbers)
 --   ledger:pending        hash userId → the user's entries written by a settlement or a void refund
 --                         and not yet in their zset ('\n'-separated, oldest first). Settlement writes
 --                         thousands of users per call: one HMGET and one HSET per 1000 winners cost far
 --                         less than a ZADD per winner. The next deposit, withdrawal or stake of the
 --                         user moves them into the zset first (ledger_flush), so the pending entries
---                         are always newer than the zset's: a reader takes pending, then the zset.
+--                         are always newer than the list's: a reader takes pending, then the list.
 -- Entry text: seq|at|k|amount|balance|ref|userId (k: d deposit, w withdrawal, s stake, p payout,
 -- r refund; amount signed; balance after; the user id last: it may contain '|').
 
@@ -62,26 +63,19 @@ local function ledger_pend(kpend, ids, texts)
   end
 end
 
--- a user's pending entries (text or nil) as score, member pairs appended to z
+-- a user's pending entries (text or nil) appended to the list of texts z
 local function ledger_flush(text, z)
   if not text then return end
-  for line in string.gmatch(text, '[^\n]+') do
-    z[#z + 1] = tonumber(string.match(line, '^(%d+)|'))
-    z[#z + 1] = line
-  end
+  for line in string.gmatch(text, '[^\n]+') do z[#z + 1] = line end
 end
 
--- the user's zset after a deposit, withdrawal or stakes: entries added (score, member pairs: the
--- pending ones first, see ledger_flush), TTL renewed, and the oldest beyond `keep` dropped — only
--- when one of the new entry numbers is a multiple of 32 (a call saved on most bets: a zset holds
--- `keep` plus a few dozen entries at most, in practice)
-local function ledger_user(key, ttl, keep, pairs_)
-  redis.call('ZADD', key, unpack(pairs_))
-  redis.call('EXPIRE', key, ttl)
-  for i = 1, #pairs_, 2 do
-    if pairs_[i] % 32 == 0 then
-      redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1))
-      return
-    end
-  end
+-- the user's list after a deposit, withdrawal or stakes: texts appended (the pending ones first,
+-- see ledger_flush). Two calls saved on most bets, from the length RPUSH returns: the TTL is set
+-- when the list is created and renewed each time it passes a multiple of 32 entries (not at every
+-- write), and the oldest entries beyond `keep` are dropped once it holds 32 more than that.
+local function ledger_user(key, ttl, keep, texts)
+  local len = redis.call('RPUSH', key, unpack(texts))
+  local was = len - #texts
+  if was == 0 or math.floor(was / 32) ~= math.floor(len / 32) then redis.call('EXPIRE', key, ttl) end
+  if len > keep + 32 then redis.call('LTRIM', key, -keep, -1) end
 end
