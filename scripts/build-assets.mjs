@@ -1,5 +1,6 @@
 // Copies the non-TypeScript runtime assets next to the compiled code, so dist/ is complete on
-// its own (a deployment may ship dist/ without src/): the Redis Lua scripts; and the built
+// its own (a deployment may ship dist/ without src/): the Redis Lua scripts, the PostgreSQL
+// migrations; and the built
 // @fived/client (packages/client/dist, built just before this) as dist/client/, so the server
 // package's `fived/client` export keeps working without a dependency on the unpublished client
 // package (its one import, msgpackr, is a dependency of the server too).
@@ -13,6 +14,8 @@ const copy = (fromRel, toRel) => {
 };
 
 copy('../src/store/lua/', '../dist/store/lua/');
+// the archive's schema migrations (issue 14): `fived archive migrate` reads them from dist/migrations
+copy('../migrations/', '../dist/migrations/');
 if (!existsSync(new URL('../packages/client/dist/index.js', import.meta.url))) {
   console.error('build-assets: packages/client/dist is missing: build the client first (node packages/client/build.mjs, or npm run build)');
   process.exit(1);

@@ -6,7 +6,7 @@
 // PREREQS_AS=user|root overrides who we are (tests: the non-root answer without dropping privileges,
 // the root path against a fake apt-get). Not a FIVED_* setting.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -19,7 +19,19 @@ export const TOOLS = [
   { bin: 'systemd-analyze', pkg: 'systemd', why: 'test/deploy-systemd.test.ts (unit files verified)' },
   { bin: 'openssl', pkg: 'openssl', why: 'test/docs-fairness.test.ts (the recipe with standard tools)' },
   { bin: 'basenc', pkg: 'coreutils', why: 'test/docs-fairness.test.ts (the recipe with standard tools)' },
+  // Debian keeps the server's programs under /usr/lib/postgresql/<version>/bin, off PATH (issue 14)
+  { bin: 'postgres', pkg: 'postgresql', why: 'test/archive-*.test.ts, bench:archive (each starts its own PostgreSQL)', dirs: postgresBinDirs },
 ];
+
+/** /usr/lib/postgresql/<version>/bin of every installed version */
+export function postgresBinDirs() {
+  const root = '/usr/lib/postgresql';
+  try {
+    return readdirSync(root).map((v) => path.join(root, v, 'bin'));
+  } catch {
+    return [];
+  }
+}
 
 // Debian keeps haproxy in /usr/sbin, which a normal user's PATH lacks; vitest.config.ts adds these
 // to the tests' PATH, so a program found there counts as present.
@@ -43,7 +55,7 @@ function found(bin, searchPath) {
 
 /** the tools not found on PATH (+ sbin folders) */
 export function missingTools(searchPath = withSbin()) {
-  return TOOLS.filter((t) => !found(t.bin, searchPath));
+  return TOOLS.filter((t) => !found(t.bin, t.dirs ? [searchPath, ...t.dirs()].join(path.delimiter) : searchPath));
 }
 
 export function installCommand(pkgs, root) {

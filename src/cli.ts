@@ -24,6 +24,9 @@ export const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   // issue 13: settings changes and backups
   config: () => import('./commands/config.js'),
   backup: () => import('./commands/backup.js'),
+  archive: () => import('./commands/archive.js'),
+  archiver: () => import('./commands/archiver.js'),
+  export: () => import('./commands/export.js'),
 };
 
 const HOW = 'from a checkout: `npx fived <command>` (or `node bin/fived.js <command>`) after `npm install` and `npm run build`';

@@ -68,6 +68,12 @@ export interface Config {
   schedulerHost: string; // FIVED_SCHEDULER_HOST; default FIVED_HOST
   leaseTtlMs: number;
   logLevel: string;
+  // archive in PostgreSQL (issue 14): '' = none, nothing changes
+  archiveUrl: string;
+  archiveBatchRows: number; // rows per insert
+  archivePollMs: number; // pause of the archiver between passes when caught up
+  archiveAlertLagS: number; // the archiver logs an alert line beyond this lag
+  archiverPort: number; // metrics/health port of `fived archiver`; 0 = none
 }
 
 type Env = Record<string, string | undefined>;
@@ -135,6 +141,12 @@ export const SETTINGS = [
   'FIVED_SEED_KEYS_RETIRED',
   // issue 15: the Socket.IO compatibility layer (docs/socketio.md)
   'FIVED_SOCKETIO',
+  // issue 14: the permanent record in PostgreSQL
+  'FIVED_ARCHIVE_URL',
+  'FIVED_ARCHIVE_BATCH',
+  'FIVED_ARCHIVE_POLL_MS',
+  'FIVED_ARCHIVE_ALERT_LAG_S',
+  'FIVED_ARCHIVER_PORT',
 ] as const;
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -278,6 +290,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     else redisSentinels.push({ host: m[1]!, port: Number(m[2]) });
   }
 
+  const archiveUrl = str('FIVED_ARCHIVE_URL', '');
+  if (archiveUrl !== '' && !/^postgres(ql)?:\/\//.test(archiveUrl)) problems.push(`FIVED_ARCHIVE_URL: expected postgres://user[:password]@host[:port]/database`);
+
   const seed = seedKeys(env, (redisUrl !== '' || redisSentinels.length > 0) && !opts.tool, problems);
 
   const origins = str('FIVED_ORIGINS', '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -346,6 +361,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     schedulerHost: str('FIVED_SCHEDULER_HOST', '') || str('FIVED_HOST', '0.0.0.0'),
     leaseTtlMs: int('FIVED_LEASE_TTL_MS', 3000, 500, 600_000),
     logLevel: str('FIVED_LOG_LEVEL', 'info'),
+    // issue 14: the archive
+    archiveUrl,
+    archiveBatchRows: int('FIVED_ARCHIVE_BATCH', 5000, 100, 100_000),
+    archivePollMs: int('FIVED_ARCHIVE_POLL_MS', 1000, 50, 60_000),
+    archiveAlertLagS: int('FIVED_ARCHIVE_ALERT_LAG_S', 60, 1, 86_400),
+    archiverPort: int('FIVED_ARCHIVER_PORT', 9310, 0, 65535),
     ...overrides,
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
@@ -429,7 +450,7 @@ export function describeConfig(cfg: Readonly<Config>): Record<string, unknown> {
     return k ? `*** (id ${seedKeyId(k)})` : mask(s);
   };
   return {
-    ...cfg, jwtSecret: mask(cfg.jwtSecret), operatorToken: mask(cfg.operatorToken), redisUrl: cfg.redisUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    ...cfg, jwtSecret: mask(cfg.jwtSecret), operatorToken: mask(cfg.operatorToken), redisUrl: cfg.redisUrl.replace(/\/\/[^@/]*@/, '//***@'), archiveUrl: cfg.archiveUrl.replace(/\/\/[^@/]*@/, '//***@'),
     seedKey: keyMask(cfg.seedKey), seedKeysRetired: cfg.seedKeysRetired.map(keyMask),
   };
 }

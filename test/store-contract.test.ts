@@ -337,6 +337,34 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     expect(await s.balance('early')).toBe(before + 98 * 9);
   });
 
+  it('periodBets lists every bet of a period by seq as userBets shows it, pending until settled; periodPayouts is the plan (issue 14: the archiver)', async () => {
+    const s = await make();
+    const w = await openPeriod(s, { start: -1000, freeze: 300, end: 700 });
+    for (const u of ['pa', 'pb']) await s.credit(u, 10_000, `dep-${u}`);
+    for (let d = 0; d < 6; d++) await s.placeBet(bet(w, d % 2 ? 'pb' : 'pa', `x${d}`, 'B', d, 100 + d), LIMITS, PAY, Date.now());
+    const all = async () => [...(await s.userBets('pa', w)), ...(await s.userBets('pb', w))].sort((a, b) => a.seq - b.seq);
+    const early = await s.periodBets(w);
+    expect(early.map((b) => b.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(early).toEqual(await all());
+    expect(early.every((b) => b.state === 'pending' && b.payout === 0)).toBe(true);
+    expect(await s.periodPayouts(w)).toBeNull();
+    const plan = await planFor(s, w);
+    await s.saveSettlement(plan);
+    await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+    await s.applySettlement(w, Date.now());
+    const done = await s.periodBets(w);
+    expect(done).toEqual(await all());
+    expect(done.map((b) => b.payout)).toEqual([...plan.payouts]);
+    expect(done.some((b) => b.state === 'won') && done.some((b) => b.state === 'lost')).toBe(true);
+    expect([...(await s.periodPayouts(w))!]).toEqual([...plan.payouts]);
+    // a void period: every bet refunded; an unknown period: nothing
+    const v = await openPeriod(s, { start: -1000, freeze: 60_000, end: 65_000 });
+    await s.placeBet(bet(v, 'pa', 'v0', 'SUM', 'odd', 300), LIMITS, PAY, Date.now());
+    await s.voidPeriod(v, 'test');
+    expect((await s.periodBets(v)).map((b) => [b.clientBetId, b.state, b.payout])).toEqual([['v0', 'refunded', 300]]);
+    expect(await s.periodBets(windowAt(Date.now()))).toEqual([]);
+  });
+
   it('settlement plans are checked and fenced', async () => {
     const s = await make();
     const lease = (await s.acquireLease('sched', 10_000))!;

@@ -13,6 +13,7 @@ import { onShutdown } from '../runtime/shutdown.js';
 import { noArguments, reportUsage, type UsageError } from './args.js';
 import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
+import { startArchiver } from './archiver.js';
 
 /** What `fived all` prints once it listens: where to open the page and how to bet in demo mode. */
 export function startBanner(cfg: Pick<Config, 'bindHost' | 'demo' | 'jwtSecret' | 'redisUrl' | 'redisSentinels'>, port: number, unknown: string[] = []): string {
@@ -62,6 +63,15 @@ export const command: Command = {
       await store.close();
       return 1;
     }
+    // with FIVED_ARCHIVE_URL the archiver runs in this process too (the in-memory store is only here)
+    let archiver: Awaited<ReturnType<typeof startArchiver>> | null = null;
+    if (cfg.archiveUrl !== '') {
+      try {
+        archiver = await startArchiver(cfg, store, createLogger(cfg, 'archiver'), registry);
+      } catch (err) {
+        log.error({ err }, `archiver not started: ${(err as Error).message}`);
+      }
+    }
     log.info({ port: gateway.port }, `fived all listening on port ${gateway.port}`);
     // for a person at a terminal (`npm start`): plain lines beside the JSON log
     process.stderr.write(startBanner(cfg, gateway.port, unknown));
@@ -70,6 +80,7 @@ export const command: Command = {
       async () => {
         // the gateway drains its clients first; the scheduler releases its lease
         await Promise.all([gateway.stop(), scheduler.stop()]);
+        await archiver?.close();
         await pool.close();
         await store.close();
         log.info('fived all stopped');

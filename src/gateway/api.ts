@@ -26,6 +26,7 @@ import { FinalPeriods } from './final-periods.js';
 import { betFields, periodIdOf } from './messages.js';
 import type { Periods } from './periods.js';
 import { checkReadiness } from './readiness.js';
+import { archivedHistory, archivedPeriod, ledgerWithArchive } from './archive.js';
 import type { StaticFile } from './static.js';
 import type { TemplatedApp } from './uws.js';
 
@@ -179,6 +180,9 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const ref = { duration: room.duration, timeline: room.timeline, periodId };
     let rec = await store.getPeriod(ref);
     if (rec.status === 'unknown' && rec.commitment === null && rec.result === null) {
+      // expired from Redis: the archive's record (FIVED_ARCHIVE_URL), when it has one
+      const archived = await archivedPeriod(ctx, room, periodId);
+      if (archived) return { rec: archived, now: clock.now() };
       if (!throwIfNone) return null;
       notFound(`no record of period ${periodId} in ${room.name}`);
     }
@@ -246,8 +250,15 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
       })
       .sort((a, b) => (a.periodId < b.periodId ? 1 : a.periodId > b.periodId ? -1 : 0))
       .slice(0, limit);
-    const views = await Promise.all(shown.map((h) => publicView(room, h.periodId, h)));
-    return json(200, views.filter((v): v is PeriodView => v !== null));
+    const views = (await Promise.all(shown.map((h) => publicView(room, h.periodId, h)))).filter((v): v is PeriodView => v !== null);
+    // older than what Redis keeps (HISTORY_MAXLEN, expiry): from the archive, same view builder
+    if (views.length < limit && ctx.archive) {
+      const before = views.length > 0 ? views[views.length - 1]!.periodId : null;
+      const older = await archivedHistory(ctx, room, before, limit - views.length);
+      const t = clock.now();
+      for (const rec of older) if (revealed(ctx, windowOf(room, rec.periodId).endsAt, t)) views.push(periodView(ctx, room, rec, t));
+    }
+    return json(200, views);
   });
 
   // ---- operator API ----
@@ -289,7 +300,7 @@ export function mountApi(app: TemplatedApp, ctx: GatewayContext, periods: Period
     const raw = req.query.get('limit');
     const limit = raw === null ? 50 : /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > LEDGER_PAGE_MAX) throw new FivedError(ErrorCode.BAD_REQUEST, `limit must be an integer from 1 to ${LEDGER_PAGE_MAX}`);
-    return json(200, await store.ledgerPage(userId, before, limit));
+    return json(200, await ledgerWithArchive(ctx, userId, before, limit));
   });
   // the period lookup with `tracking` (who computed the result, stakes, liability): operators only
   guarded('get', '/api/rooms/:room/periods/:periodId/tracking', 2, async (req) => {

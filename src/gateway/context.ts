@@ -11,6 +11,7 @@ import type { ComputePool } from '../worker/pool.js';
 import type { Hub } from './hub.js';
 import type { SettingsFollower } from '../runtime/follow.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { ArchiveReader } from '../archive/reader.js';
 
 export interface GatewayDeps {
   store: Store;
@@ -44,6 +45,8 @@ export interface GatewayContext extends GatewayDeps {
   leadMs: number;
   /** The mirror bound: how far the store's clock may run ahead of this one (ms). 0 until measured. */
   behindMs: number;
+  /** reads of the PostgreSQL archive (FIVED_ARCHIVE_URL; issue 14), null without one */
+  archive: ArchiveReader | null;
 }
 
 /**

@@ -25,6 +25,7 @@ import { LIBUS_LISTEN_EXCLUSIVE_PORT, loadUws, type TemplatedApp, type us_listen
 import { mountWs } from './ws.js';
 import { GatewayLimits } from './limits.js';
 import { mountSocketIo, type SocketIoHandle } from './socketio/index.js';
+import { openArchive } from './archive.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -73,8 +74,10 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const metrics = gatewayMetrics(deps.registry);
   watchHeldCredits(deps.store, deps.registry, logger);
   const hub = new Hub(metrics, rooms.map((r) => r.name));
+  const archive = openArchive(cfg.archiveUrl, logger);
   const ctx: GatewayContext = {
     ...deps, cfg, settings, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0,
+    archive: archive?.reader ?? null,
     get rooms() { return settings.view.roomsAt(deps.clock.now()); },
   };
   const periods = new Periods(() => ctx.rooms);
@@ -176,6 +179,7 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
       settings.stop();
       stopLoopDelay();
       closeApp(app);
+      await archive?.pool.end();
     })());
 
   return { port, stop, drain };

@@ -32,6 +32,7 @@ import { RateBucket } from './ratelimit.js';
 import { missedResults, missedSettlements } from './recovery.js';
 import { betOutcome } from './settlement.js';
 import type { HttpResponse, TemplatedApp, Uws } from './uws.js';
+import { ledgerWithArchive, userBetsWithArchive } from './archive.js';
 
 const MALFORMED_LIMIT = 10; // malformed frames per window before MALFORMED_FLOOD
 const MALFORMED_WINDOW_MS = 10_000;
@@ -396,7 +397,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
         const limit = msg.limit ?? 50;
         background(ctx, 'my-bets', async () => {
           try {
-            const bets = await ctx.store.userBets(userId, ref, limit);
+            const bets = await userBetsWithArchive(ctx, userId, ref, limit);
             const now = clock.now();
             const list = bets
               .filter((b) => roomFilter === null || b.duration === roomFilter)
@@ -414,7 +415,7 @@ export function mountWs(app: TemplatedApp, uws: Uws, ctx: GatewayContext, period
           try {
             // as a balance: a payout entry of a period this gateway has not revealed must not show
             await untilBalanceGate(ctx);
-            const page = await ctx.store.ledgerPage(userId, before ?? null, limit ?? LEDGER_PAGE_DEFAULT);
+            const page = await ledgerWithArchive(ctx, userId, before ?? null, limit ?? LEDGER_PAGE_DEFAULT);
             reply(ws, withId({ type: ServerType.LEDGER, entries: page.entries, next: page.next }));
           } catch (err) {
             reply(ws, errorMsg(err, id));

@@ -21,6 +21,7 @@ export const TAGS = {
   TICK: '5D_TICK', // late ticks
   BALANCE_HELD: '5D_BALANCE_HELD', // payouts/refunds held: they would pass FIVED_MAX_BALANCE
   RESULT_MISMATCH: '5D_RESULT_MISMATCH', // a stored result that does not verify against its commitment (error: voided, or settled already: alert)
+  ARCHIVE: '5D_ARCHIVE', // the PostgreSQL archiver (issue 14): lock, progress, lag alerts
 } as const;
 export type Tag = (typeof TAGS)[keyof typeof TAGS];
 

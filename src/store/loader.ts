@@ -17,6 +17,7 @@ import { BET_RECORD_BYTES, DEFAULT_PAYTABLE, PATTERN_COUNT, type Paytable, type 
 import { patternOf } from '../core/rules.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { PERIOD_TTL_S } from './keys.js';
+import { formatEntry } from './acks.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { Store } from './types.js';
@@ -34,6 +35,9 @@ export interface LoadOptions {
   /** PRNG seed: the same options give the same bets */
   random?: number;
   paytable?: Paytable;
+  /** Redis: also write each bet's idempotency entry (clientBetId `L${i}`, placed at the period's
+   *  start), so the archiver (Store.periodBets) sees the bets: bench:archive (issue 14) */
+  idem?: boolean;
 }
 
 export interface LoadResult {
@@ -92,6 +96,7 @@ export async function loadBets(store: Store, period: PeriodWindow, count: number
 
   if (store instanceof RedisStore) {
     await loadRedis(store, period, { records, users, gross, net, ustake, total, count });
+    if (opts.idem) await loadIdem(store, period, records, users);
   } else if (store instanceof MemoryStore) {
     for (let u = 0; u < userCount; u++) await store.credit(users[u]!, ustake[u]!, `load-${period.periodId}-${u}`);
     const limits = { minStake: 1, maxStake: Number.MAX_SAFE_INTEGER, maxUserStakePerPeriod: Number.MAX_SAFE_INTEGER, maxLiability: 0, maxBetsPerUserPerPeriod: 0 };
@@ -146,4 +151,22 @@ async function loadRedis(store: RedisStore, period: PeriodWindow, d: Loaded): Pr
   await Promise.all([k.uidx, k.ustake, k.gross, k.net].map((key) => r.expire(key, ttl)));
   // the records last: their length is the bet count, so until then the period looks empty
   await r.set(k.recs, Buffer.from(d.records.buffer, d.records.byteOffset, d.records.byteLength), 'EX', ttl);
+}
+
+/** The idempotency entries of loaded bets (`user\nL${i}` → seq|pattern|amount|placedAt|balance), in big HSETs. */
+async function loadIdem(store: RedisStore, period: PeriodWindow, records: Uint8Array, users: string[]): Promise<void> {
+  const k = store.keys.period(period);
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const count = records.byteLength / BET_RECORD_BYTES;
+  const jobs: Array<Promise<unknown>> = [];
+  for (let i = 0; i < count; i += 10_000) {
+    const args: string[] = [];
+    for (let j = i; j < Math.min(i + 10_000, count); j++) {
+      const o = j * BET_RECORD_BYTES;
+      args.push(`${users[view.getUint32(o, true)]!}\nL${j}`, formatEntry({ seq: j, pattern: view.getUint8(o + 4), amount: view.getFloat64(o + 8, true), placedAt: period.startsAt, balance: 0 }));
+    }
+    jobs.push(store.client.hset(k.idem, ...args));
+  }
+  await Promise.all(jobs);
+  await store.client.expire(k.idem, PERIOD_TTL_S);
 }

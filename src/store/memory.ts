@@ -9,7 +9,7 @@ import { commitmentOf } from '../core/draw.js';
 import { liabilityUpperBound, validateAmount } from '../core/rules.js';
 import { BET_RECORD_BYTES, PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
-import { buildAck, buildRecord, formatEntry, parseEntry } from './acks.js';
+import { buildAck, buildRecord, fastRecord, formatEntry, parseEntry } from './acks.js';
 import { decode, encode } from './codec.js';
 import { HISTORY_MAXLEN, PERIOD_TTL_S, parsePeriodMember, periodMember } from './keys.js';
 import { reportHeld } from './held.js';
@@ -332,6 +332,27 @@ export class MemoryStore implements Store {
       if (out.length >= max) break;
     }
     return out;
+  }
+
+  async periodPayouts(period: PeriodRef): Promise<Float64Array | null> {
+    validateRef(period);
+    const pay = this.get(period)?.plan?.pay;
+    return pay ? Float64Array.from(pay) : null;
+  }
+
+  async periodBets(period: PeriodRef): Promise<BetRecord[]> {
+    validateRef(period);
+    const p = this.get(period);
+    if (!p) return [];
+    const out: BetRecord[] = [];
+    for (const [key, entry] of p.idem) {
+      const nl = key.indexOf('\n');
+      const e = parseEntry(entry);
+      if (nl < 0 || !e) continue;
+      const payout = p.settled && p.plan ? p.plan.pay[e.seq] ?? 0 : 0;
+      out.push(fastRecord(p.ref, key.slice(0, nl), key.slice(nl + 1), e, { void: p.void, settled: p.settled, payout }));
+    }
+    return out.sort((a, b) => a.seq - b.seq);
   }
 
   // ---- results ----

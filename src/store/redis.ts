@@ -13,7 +13,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { commitmentOf } from '../core/draw.js';
 import { PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
-import { buildAck, buildRecord, parseEntry } from './acks.js';
+import { buildAck, buildRecord, fastRecord, parseEntry } from './acks.js';
 import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { reportHeld } from './held.js';
@@ -520,6 +520,39 @@ export class RedisStore implements Store {
         });
       }
       return out;
+    });
+  }
+
+  async periodPayouts(period: PeriodRef): Promise<Float64Array | null> {
+    validateRef(period);
+    const b = await this.op(() => this.redis.getBuffer(this.keys.period(period).pay));
+    if (!b) return null;
+    const out = new Float64Array(b.length >> 3);
+    for (let i = 0; i < out.length; i++) out[i] = b.readDoubleLE(i * 8);
+    return out;
+  }
+
+  async periodBets(period: PeriodRef): Promise<BetRecord[]> {
+    validateRef(period);
+    const k = this.keys.period(period);
+    return this.op(async () => {
+      const [meta, pay] = await Promise.all([this.redis.hmget(k.meta, 'void', 'settled'), this.redis.getBuffer(k.pay)]);
+      const state = { void: meta[0] !== null, settled: meta[1] !== null };
+      const out: BetRecord[] = [];
+      // HSCAN, not HGETALL: a period of a million bets is read in pieces that never stall Redis
+      let cursor = '0';
+      do {
+        const [next, kv] = await this.redis.hscan(k.idem, cursor, 'COUNT', 5000);
+        cursor = next;
+        for (let i = 0; i + 1 < kv.length; i += 2) {
+          const nl = kv[i]!.indexOf('\n');
+          const e = parseEntry(kv[i + 1]!);
+          if (nl < 0 || !e) continue;
+          const payout = state.settled && !state.void && pay && pay.length >= e.seq * 8 + 8 ? pay.readDoubleLE(e.seq * 8) : 0;
+          out.push(fastRecord(period, kv[i]!.slice(0, nl), kv[i]!.slice(nl + 1), e, { ...state, payout }));
+        }
+      } while (cursor !== '0');
+      return out.sort((a, b) => a.seq - b.seq);
     });
   }
 

@@ -190,6 +190,12 @@ export interface Store {
   /** per-pattern gross stake totals (length 74) */
   patternTotals(period: PeriodRef): Promise<Float64Array>;
   userBets(userId: string, period?: PeriodRef, limit?: number): Promise<BetRecord[]>;
+  /** Every bet of one period, by seq, with its outcome (pending until the settlement is applied):
+   *  the archiver's read (issue 14), called only once the period has ended and is settled or void. */
+  periodBets(period: PeriodRef): Promise<BetRecord[]>;
+  /** The saved settlement's payout per bet, by seq (null without a plan): with bets read at the
+   *  freeze, the archiver needs only this after the end (issue 14). */
+  periodPayouts(period: PeriodRef): Promise<Float64Array | null>;
 
   // ---- results ----
   /** SET … NX on the runbook key; returns whichever result the store kept. */

@@ -55,8 +55,9 @@ export function requireBuild(): void {
   }
 }
 
-export function spawnScheduler(name: string, env: Record<string, string>): SchedulerProc {
-  const child = spawn(process.execPath, [BIN, 'scheduler'], {
+/** `fived scheduler` (or another long-running fived command, e.g. `archiver`) with JSON logs parsed. */
+export function spawnScheduler(name: string, env: Record<string, string>, command = 'scheduler'): SchedulerProc {
+  const child = spawn(process.execPath, [BIN, command], {
     cwd: ROOT,
     env: { ...process.env, FIVED_INSTANCE: name, FIVED_SCHEDULER_PORT: '0', FIVED_LOG_LEVEL: 'info', FIVED_SEED_KEY: TEST_SEED_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
