@@ -14,6 +14,7 @@ import { commitmentOf } from '../core/draw.js';
 import { PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { buildAck, buildRecord, parseEntry } from './acks.js';
+import { connectionOptions, isAuthError } from './connection.js';
 import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { reportHeld } from './held.js';
@@ -53,11 +54,20 @@ function isConnectionError(err: unknown): boolean {
   return true; // closed/unwritable stream, timeouts, MaxRetriesPerRequestError, ECONNREFUSED, ...
 }
 
-function mapError(err: unknown): FivedError {
+/** `lastConnError`: the connection's latest 'error' event (a refused AUTH shows only there; the
+ *  command itself fails with "Connection is closed"). */
+function mapError(err: unknown, lastConnError: Error | null = null): FivedError {
   if (isFivedError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isAuthError(err)) return authError(message);
+  if (isConnectionError(err) && isAuthError(lastConnError)) return authError(lastConnError!.message);
   if (isConnectionError(err)) return new FivedError(ErrorCode.STORE_UNAVAILABLE, `redis unavailable: ${message}`);
   return new FivedError(ErrorCode.INTERNAL, `redis: ${message}`);
+}
+
+/** E_STORE_AUTH: what was refused, and the settings that give the credentials. */
+function authError(message: string): FivedError {
+  return new FivedError(ErrorCode.STORE_AUTH, `redis refused the credentials (${message}): check the user:password of FIVED_REDIS_URL and, with Sentinels, FIVED_REDIS_SENTINEL_PASSWORD`);
 }
 
 function num(v: unknown): number {
@@ -72,6 +82,7 @@ export class RedisStore implements Store {
 
   private readonly redis: Redis;
   private sub: Redis | null = null;
+  private lastConnError: Error | null = null;
   private readonly opts: StoreOptions;
   private readonly light: boolean;
   /** no credit, payout or refund takes a balance above this (StoreOptions.maxBalance) */
@@ -103,8 +114,10 @@ export class RedisStore implements Store {
     this.redis = new Redis(this.connectionOptions(false));
     defineScripts(this.redis);
     this.events.setMaxListeners(100);
-    this.redis.on('error', () => undefined); // surfaced through 'down' and coded errors instead
+    // surfaced through 'down' and coded errors instead (E_STORE_AUTH when it was the credentials)
+    this.redis.on('error', (err: Error) => { this.lastConnError = err; });
     this.redis.on('ready', () => {
+      this.lastConnError = null;
       this.connected = true;
       if (this.initialized) void this.afterReconnect();
     });
@@ -132,19 +145,7 @@ export class RedisStore implements Store {
       retryStrategy: (times: number) => Math.min(50 * times, 1000),
       connectionName: `fived:${o.instance ?? process.pid}${subscriber ? ':sub' : ''}`,
     };
-    if (o.sentinels && o.sentinels.length > 0) {
-      return { ...base, sentinels: o.sentinels, name: o.sentinelName ?? 'mymaster' };
-    }
-    const u = new URL(o.redisUrl ?? 'redis://127.0.0.1:6379');
-    return {
-      ...base,
-      host: u.hostname,
-      port: Number(u.port || 6379),
-      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    };
+    return connectionOptions(o, base);
   }
 
   /** Runs one store operation, turning ioredis failures into coded errors. */
@@ -153,7 +154,7 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      throw mapError(err);
+      throw mapError(err, this.lastConnError);
     }
   }
 
