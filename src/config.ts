@@ -30,7 +30,7 @@ export interface Config {
   // issue 13: Sentinel with a password and acknowledged bets on a replica (docs/operations.md)
   redisSentinelPassword: string; // AUTH for the Sentinels ('' = none); the data nodes use FIVED_REDIS_URL's user:pass
   redisMinReplicas: number; // a bet is acknowledged only after WAIT confirms this many replicas
-  redisWaitTimeoutMs: number; // how long that WAIT may take before the bet is answered E_BET_UNCONFIRMED
+  redisWaitTimeoutMs: number; // how long that WAIT may take before the bet is answered E_STORE_UNCONFIRMED
   keyPrefix: string;
   /** the seed key as given (64 hex or base64; kept as text: a frozen Config cannot hold a Buffer).
    *  Seeds are stored only sealed under it. Required with Redis; generated in memory otherwise. */

@@ -15,6 +15,7 @@ import { PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type Pe
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { buildAck, buildRecord, parseEntry } from './acks.js';
 import { connectionOptions, isAuthError } from './connection.js';
+import { ReplicaWait } from './replicas.js';
 import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { reportHeld } from './held.js';
@@ -50,7 +51,8 @@ interface BetBatch {
 /** ioredis failures that mean "Redis is not reachable right now" rather than a bug. */
 function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'ReplyError') return /LOADING|MASTERDOWN|READONLY|BUSY/.test(err.message);
+  // NOREPLICAS: the primary refuses writes while too few replicas are connected (min-replicas-to-write)
+  if (err.name === 'ReplyError') return /LOADING|MASTERDOWN|READONLY|BUSY|NOREPLICAS/.test(err.message);
   return true; // closed/unwritable stream, timeouts, MaxRetriesPerRequestError, ECONNREFUSED, ...
 }
 
@@ -81,6 +83,10 @@ export class RedisStore implements Store {
   inconsistencies = 0;
 
   private readonly redis: Redis;
+  /** bets and credits: their own connection when they wait for replicas (a WAIT holds up every later
+   *  command of its connection, reads included), else the command connection */
+  private readonly writer: Redis;
+  private readonly replicas: ReplicaWait;
   private sub: Redis | null = null;
   private lastConnError: Error | null = null;
   private readonly opts: StoreOptions;
@@ -111,8 +117,15 @@ export class RedisStore implements Store {
     this.maxBalance = maxBalanceOf(opts);
     this.keys = new Keys(opts.keyPrefix ?? '');
     this.light = opts.light ?? !isMainThread;
-    this.redis = new Redis(this.connectionOptions(false));
+    this.redis = new Redis(this.connectionOptions('commands'));
     defineScripts(this.redis);
+    const minReplicas = opts.minReplicas ?? 0;
+    this.writer = minReplicas > 0 ? new Redis(this.connectionOptions('writer')) : this.redis;
+    if (this.writer !== this.redis) {
+      defineScripts(this.writer);
+      this.writer.on('error', () => undefined); // its commands fail with coded errors
+    }
+    this.replicas = new ReplicaWait(this.writer, minReplicas, opts.waitTimeoutMs ?? 1000, (err) => mapError(err, this.lastConnError));
     this.events.setMaxListeners(100);
     // surfaced through 'down' and coded errors instead (E_STORE_AUTH when it was the credentials)
     this.redis.on('error', (err: Error) => { this.lastConnError = err; });
@@ -129,8 +142,9 @@ export class RedisStore implements Store {
     });
   }
 
-  private connectionOptions(subscriber: boolean): RedisOptions {
+  private connectionOptions(role: 'commands' | 'writer' | 'subscriber'): RedisOptions {
     const o = this.opts;
+    const subscriber = role === 'subscriber';
     const base: RedisOptions = {
       lazyConnect: true,
       enableAutoPipelining: !subscriber,
@@ -143,7 +157,7 @@ export class RedisStore implements Store {
       commandTimeout: subscriber ? undefined : (o.commandTimeoutMs ?? 5000),
       connectTimeout: 2000,
       retryStrategy: (times: number) => Math.min(50 * times, 1000),
-      connectionName: `fived:${o.instance ?? process.pid}${subscriber ? ':sub' : ''}`,
+      connectionName: `fived:${o.instance ?? process.pid}${subscriber ? ':sub' : role === 'writer' ? ':w' : ''}`,
     };
     return connectionOptions(o, base);
   }
@@ -166,12 +180,22 @@ export class RedisStore implements Store {
 
   async init(): Promise<void> {
     if (this.initialized) return;
+    // refused credentials end the wait at once (in Sentinel mode ioredis would retry for ever)
+    const connect = (r: Redis) => new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => { if (isAuthError(err)) { cleanup(); reject(err); } };
+      const cleanup = () => r.off('error', onError);
+      r.on('error', onError);
+      const done = (p: Promise<unknown>) => p.then(() => { cleanup(); resolve(); }, (err: unknown) => { cleanup(); reject(err); });
+      if (r.status === 'wait') done(r.connect());
+      else if (r.status === 'ready') done(Promise.resolve());
+      else done(new Promise<void>((res, rej) => {
+        r.once('ready', res);
+        r.once('end', () => rej(new Error('connection ended')));
+      }));
+    });
     await this.op(async () => {
-      if (this.redis.status === 'wait') await this.redis.connect();
-      else if (this.redis.status !== 'ready') await new Promise<void>((resolve, reject) => {
-        this.redis.once('ready', resolve);
-        this.redis.once('end', () => reject(new Error('connection ended')));
-      });
+      await connect(this.redis);
+      if (this.writer !== this.redis) await connect(this.writer);
     });
     this.connected = true;
     if (!this.light) {
@@ -254,7 +278,7 @@ export class RedisStore implements Store {
         r.disconnect();
       }
     };
-    await Promise.all([quit(this.redis), this.sub ? quit(this.sub) : Promise.resolve()]);
+    await Promise.all([quit(this.redis), this.writer !== this.redis ? quit(this.writer) : Promise.resolve(), this.sub ? quit(this.sub) : Promise.resolve()]);
   }
 
   async serverTime(): Promise<number> {
@@ -265,7 +289,7 @@ export class RedisStore implements Store {
   }
 
   healthy(): boolean {
-    return this.connected && this.consistent && !this.closed && this.redis.status === 'ready';
+    return this.connected && this.consistent && !this.closed && this.redis.status === 'ready' && this.writer.status === 'ready';
   }
 
   on<E extends keyof StoreEvents>(event: E, fn: StoreEvents[E]): void {
@@ -411,11 +435,16 @@ export class RedisStore implements Store {
     ];
     let reply: number[];
     try {
-      reply = (await this.op(() => this.script('fivedBetBatch', keys, args))) as number[];
+      reply = (await this.op(() => runScript(this.writer, 'fivedBetBatch', keys, args))) as number[];
+      // acknowledged only once replicated (FIVED_REDIS_MIN_REPLICAS): a failover loses no acked bet
+      await this.replicas.confirm();
     } catch (err) {
-      for (const q of b.bets) q.reject(err); // e.g. Redis down: E_STORE_UNAVAILABLE for every bet
+      // e.g. Redis down: E_STORE_UNAVAILABLE (nothing written) or E_STORE_UNCONFIRMED (written, not
+      // replicated in time: its retry with the same clientBetId answers whether it stands)
+      for (const q of b.bets) q.reject(err);
       return;
     }
+    // counters seen only once replicated: a promoted replica holds them, so no false "older data"
     const stakes = num(reply[0]);
     if (stakes > this.maxStakes) this.maxStakes = stakes;
     let tracked = false;
@@ -737,7 +766,7 @@ export class RedisStore implements Store {
 
   private subscriber(): Redis {
     if (this.sub) return this.sub;
-    const sub = new Redis(this.connectionOptions(true)); // autoResubscribe (default) resubscribes after a reconnect
+    const sub = new Redis(this.connectionOptions('subscriber')); // autoResubscribe (default) resubscribes after a reconnect
     this.sub = sub;
     sub.on('error', () => undefined);
     const prefix = this.keys.prefix;
@@ -800,7 +829,11 @@ export class RedisStore implements Store {
     validateUserId(userId);
     validateAmount(amount);
     validateClientId(depositId, 'depositId');
-    const reply = await this.op(() => this.script('fivedCredit', [this.keys.balances, this.keys.totals, this.keys.deposits], [userId, amount, depositId, this.maxBalance]));
+    const reply = await this.op(async () => {
+      const r = await runScript(this.writer, 'fivedCredit', [this.keys.balances, this.keys.totals, this.keys.deposits], [userId, amount, depositId, this.maxBalance]);
+      await this.replicas.confirm(); // a deposit too is acknowledged only once replicated
+      return r;
+    });
     const [status, balance] = checkReply<[number, string]>(reply, { depositId, userId, maxBalance: this.maxBalance });
     return { balance: exactBalance(balance, userId), duplicate: status === 2 };
   }
@@ -840,6 +873,11 @@ export class RedisStore implements Store {
   }
 
   // ---- for tools and tests ----
+
+  /** WAIT calls sent for bets and credits (FIVED_REDIS_MIN_REPLICAS > 0; tests, bench:store) */
+  get replicaWaits(): number {
+    return this.replicas.waits;
+  }
 
   /** The command connection (loader, inspect, tests). */
   get client(): Redis {
