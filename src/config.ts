@@ -154,6 +154,8 @@ export const TOOL_VARIABLES: Readonly<Record<string, string>> = {
   FIVED_LB_OPERATOR_PORT: 'scripts/cluster.sh',
   FIVED_REDIS_PORT: 'scripts/cluster.sh',
   FIVED_READY_TIMEOUT_S: 'scripts/cluster.sh',
+  // issue 13: the password of the cluster's own Redis (made per cluster folder, kept in cluster.env)
+  FIVED_CLUSTER_REDIS_PASSWORD: 'scripts/cluster.sh',
 };
 /** prefixes of the tools' families of variables */
 export const TOOL_PREFIXES: Readonly<Record<string, string>> = {
