@@ -50,11 +50,17 @@ export async function startReplicaSet(opts: { replicas?: number; downAfterMs?: n
   const min = opts.minReplicasToWrite ?? 1;
   const primary = await startRedis({ password, extraArgs: nodeArgs(password, min) });
   const replicas: TestRedis[] = [];
-  for (let i = 0; i < (opts.replicas ?? 1); i++) {
-    replicas.push(await startRedis({ password, extraArgs: [...nodeArgs(password, min), '--replicaof', '127.0.0.1', String(primary.port)] }));
+  let sentinels: TestSentinels;
+  try {
+    for (let i = 0; i < (opts.replicas ?? 1); i++) {
+      replicas.push(await startRedis({ password, extraArgs: [...nodeArgs(password, min), '--replicaof', '127.0.0.1', String(primary.port)] }));
+    }
+    for (const r of replicas) await waitForSync(r);
+    sentinels = await startSentinels(primary.port, password, 3, opts);
+  } catch (err) {
+    await Promise.all([primary, ...replicas].map((r) => r.stop())); // nothing of a failed start stays behind
+    throw err;
   }
-  for (const r of replicas) await waitForSync(r);
-  const sentinels = await startSentinels(primary.port, password, 3, opts);
   const all = [primary, ...replicas];
   return {
     primary, replicas, sentinels, password,
