@@ -20,9 +20,10 @@ export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' |
   };
 }
 
-/** What a worker thread opens its store with: no seed keys (it gets the unsealed seed in its task). */
+/** What a worker thread opens its store with: no seed keys (it gets the unsealed seed in its task), */
 export function workerStoreOptions(o: StoreOptions): StoreOptions {
-  const { seedKey: _k, seedKeysRetired: _r, ...rest } = o;
+  // nor a writer connection of its own: a worker places no bet and credits nobody (issue 13)
+  const { seedKey: _k, seedKeysRetired: _r, minReplicas: _m, waitTimeoutMs: _w, ...rest } = o;
   return rest;
 }
 
