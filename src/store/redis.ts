@@ -72,6 +72,23 @@ function authError(message: string): FivedError {
   return new FivedError(ErrorCode.STORE_AUTH, `redis refused the credentials (${message}): check the user:password of FIVED_REDIS_URL and, with Sentinels, FIVED_REDIS_SENTINEL_PASSWORD`);
 }
 
+/** Connects (or waits for a connection under way); refused credentials end the wait at once (in
+ *  Sentinel mode ioredis would otherwise retry for ever). */
+function connectOnce(r: Redis): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => { if (isAuthError(err)) { cleanup(); reject(err); } };
+    const cleanup = () => r.off('error', onError);
+    r.on('error', onError);
+    const done = (p: Promise<unknown>) => p.then(() => { cleanup(); resolve(); }, (err: unknown) => { cleanup(); reject(err); });
+    if (r.status === 'wait') done(r.connect());
+    else if (r.status === 'ready') done(Promise.resolve());
+    else done(new Promise<void>((res, rej) => {
+      r.once('ready', res);
+      r.once('end', () => rej(new Error('connection ended')));
+    }));
+  });
+}
+
 function num(v: unknown): number {
   return typeof v === 'number' ? v : Number(v ?? 0);
 }
@@ -180,22 +197,9 @@ export class RedisStore implements Store {
 
   async init(): Promise<void> {
     if (this.initialized) return;
-    // refused credentials end the wait at once (in Sentinel mode ioredis would retry for ever)
-    const connect = (r: Redis) => new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => { if (isAuthError(err)) { cleanup(); reject(err); } };
-      const cleanup = () => r.off('error', onError);
-      r.on('error', onError);
-      const done = (p: Promise<unknown>) => p.then(() => { cleanup(); resolve(); }, (err: unknown) => { cleanup(); reject(err); });
-      if (r.status === 'wait') done(r.connect());
-      else if (r.status === 'ready') done(Promise.resolve());
-      else done(new Promise<void>((res, rej) => {
-        r.once('ready', res);
-        r.once('end', () => rej(new Error('connection ended')));
-      }));
-    });
     await this.op(async () => {
-      await connect(this.redis);
-      if (this.writer !== this.redis) await connect(this.writer);
+      await connectOnce(this.redis);
+      if (this.writer !== this.redis) await connectOnce(this.writer);
     });
     this.connected = true;
     if (!this.light) {
