@@ -12,6 +12,12 @@ import { Redis } from 'ioredis';
 export const REDIS_USER = 'fived';
 export const SENTINEL_NAME = 'mymaster';
 
+/** The ACL lines of every Redis the chaos tools start: the user fived with `password`, the default
+ *  user off (keeping its permissions for the AOF's replay; redis/fived-redis.conf). */
+export function aclArgs(password: string): string[] {
+  return ['--user', REDIS_USER, 'on', `>${password}`, '~*', '&*', '+@all', '--user', 'default', 'off', '~*', '&*', '+@all'];
+}
+
 export class RedisNodes {
   readonly password = randomBytes(12).toString('hex');
   readonly sentinelPassword = randomBytes(12).toString('hex');
@@ -22,7 +28,7 @@ export class RedisNodes {
   nodeArgs(port: number, dir: string, replicaOf?: number): string[] {
     return [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no',
-      '--user', REDIS_USER, 'on', `>${this.password}`, '~*', '&*', '+@all', '--user', 'default', 'off', '~*', '&*', '+@all',
+      ...aclArgs(this.password),
       ...(this.sentinel ? ['--masteruser', REDIS_USER, '--masterauth', this.password, '--min-replicas-to-write', '1', '--min-replicas-max-lag', '10', '--repl-diskless-sync-delay', '0'] : []),
       ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
     ];
