@@ -1,8 +1,12 @@
 // Issue 13, item 2: a failover of the Redis primary loses nothing acknowledged. A real primary, one
 // replica and three Sentinels on loopback (passwords everywhere, min-replicas-to-write 1), a
 // scheduler and two gateways in Sentinel mode (FIVED_REDIS_MIN_REPLICAS defaults to 1 there). Players
-// bet continuously through both gateways; the primary gets kill -9; the Sentinels promote the
-// replica; the killed node comes back (as systemd would restart it) and the Sentinels make it the
+// bet continuously through both gateways. The replica's link first stops passing the primary's
+// stream (it stays connected, as a replica behind a slow network), so the primary takes bets the
+// replica does not have — the window asynchronous replication always has, made wide enough to
+// matter: without WAIT those bets would be acknowledged, then lost (FIVED_REDIS_MIN_REPLICAS=0 makes
+// this test fail). Then the link is cut and the primary gets kill -9 (its host dies with what it
+// had not sent); the Sentinels promote the replica; the killed node comes back (as systemd would restart it) and the Sentinels make it the
 // new primary's replica, so writes are accepted again. Then:
 //  - every acknowledged bet is in the store and settled (won/lost) or refunded with its period's void;
 //  - each player's balance = credit - stakes + payouts + refunds, the wallet invariant holds;
@@ -108,6 +112,13 @@ describe('Redis primary killed, replica promoted (issue 13)', () => {
     await waitUntil('bets acknowledged before the kill', async () => (ackCount(bettors) >= 40 ? true : undefined), 30_000);
 
     const replica = set.replicas[0]!;
+    // the replica falls behind: bets written now are on the primary only
+    const unconfirmed = () => bettors.reduce((n, b) => n + (b.errors.E_STORE_UNCONFIRMED ?? 0), 0);
+    const [acks0, unconfirmed0] = [ackCount(bettors), unconfirmed()];
+    set.links[0]!.hold();
+    // with WAIT these bets are refused E_STORE_UNCONFIRMED; without it they would be acknowledged
+    await waitUntil('bets sent while the replica lags', async () => (unconfirmed() >= unconfirmed0 + 8 || ackCount(bettors) >= acks0 + 20 ? true : undefined), 30_000);
+    set.links[0]!.cut();
     await set.primary.kill();
     const killedAt = Date.now();
     await waitUntil('the Sentinels to promote the replica', async () => ((await set.sentinels.primaryPort()) === replica.port ? true : undefined), 30_000, 200);

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -25,9 +26,23 @@ export interface TestSentinels {
   primaryPort(): Promise<number>;
 }
 
+/**
+ * The replication link of one replica, through a TCP relay of the test's own: `hold()` stops passing
+ * the primary's stream on (the replica stays connected and keeps acknowledging its old offset, as
+ * a replica behind a slow network does), and `cut()` drops the connection with whatever it held —
+ * what a primary's host that dies takes with it. On loopback otherwise nothing is ever lost: the
+ * kernel delivers a killed process's socket buffers.
+ */
+export interface ReplicationLink {
+  hold(): void;
+  cut(): void;
+}
+
 export interface TestReplicaSet {
   primary: TestRedis;
   replicas: TestRedis[];
+  /** the replicas' links to the first primary (the Sentinels later connect nodes directly) */
+  links: ReplicationLink[];
   sentinels: TestSentinels;
   /** redis://fived:PASSWORD@mymaster (in Sentinel mode the host is ignored; user, password and TLS count) */
   url: string;
@@ -50,14 +65,18 @@ export async function startReplicaSet(opts: { replicas?: number; downAfterMs?: n
   const min = opts.minReplicasToWrite ?? 1;
   const primary = await startRedis({ password, extraArgs: nodeArgs(password, min) });
   const replicas: TestRedis[] = [];
+  const links: Array<ReplicationLink & { port: number }> = [];
   let sentinels: TestSentinels;
   try {
     for (let i = 0; i < (opts.replicas ?? 1); i++) {
-      replicas.push(await startRedis({ password, extraArgs: [...nodeArgs(password, min), '--replicaof', '127.0.0.1', String(primary.port)] }));
+      const link = await startLink(primary.port);
+      links.push(link);
+      replicas.push(await startRedis({ password, extraArgs: [...nodeArgs(password, min), '--replicaof', '127.0.0.1', String(link.port)] }));
     }
     for (const r of replicas) await waitForSync(r);
     sentinels = await startSentinels(primary.port, password, 3, opts);
   } catch (err) {
+    for (const l of links) l.cut();
     await Promise.all([primary, ...replicas].map((r) => r.stop())); // nothing of a failed start stays behind
     throw err;
   }
@@ -65,7 +84,28 @@ export async function startReplicaSet(opts: { replicas?: number; downAfterMs?: n
   return {
     primary, replicas, sentinels, password,
     url: `redis://${TEST_REDIS_USER}:${password}@${SENTINEL_NAME}`,
-    stop: async () => { await sentinels.stop(); await Promise.all(all.map((r) => r.stop())); },
+    links,
+    stop: async () => { await sentinels.stop(); for (const l of links) l.cut(); await Promise.all(all.map((r) => r.stop())); },
+  };
+}
+
+/** A relay on a free loopback port to the primary on `target` (see ReplicationLink). */
+async function startLink(target: number): Promise<ReplicationLink & { port: number }> {
+  const port = await freePort();
+  const sockets = new Set<net.Socket>();
+  let held = false;
+  const server = net.createServer((down) => {
+    const up = net.connect(target, '127.0.0.1');
+    sockets.add(down).add(up);
+    for (const s of [down, up]) s.on('error', () => undefined).on('close', () => { down.destroy(); up.destroy(); });
+    down.on('data', (d: Buffer) => up.write(d)); // the replica's commands and ACKs always pass
+    up.on('data', (d: Buffer) => { if (!held) down.write(d); }); // the stream: dropped while held
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  return {
+    port,
+    hold: () => { held = true; },
+    cut: () => { for (const s of sockets) s.destroy(); server.close(); },
   };
 }
 
