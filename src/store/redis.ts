@@ -263,11 +263,28 @@ export class RedisStore implements Store {
         console.error(JSON.stringify({ level: 'error', msg: 'voiding after data loss failed', periodId: w.periodId, err: String(err) }));
       }
     }
-    // start a new generation: the store is consistent again from here on
-    this.generation = await this.adoptGeneration();
-    this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
-    this.consistent = true;
-    this.events.emit('ready');
+    await this.newGeneration();
+  }
+
+  /**
+   * Starts a new generation: the store is consistent again from here on. Retried each second while
+   * Redis refuses the write (e.g. `NOREPLICAS` right after a failover): a single try that failed
+   * left every bet refused E_STORE_INCONSISTENT until the next reconnect, which may never come
+   * (found by test/redis-failover.test.ts with FIVED_REDIS_MIN_REPLICAS=0).
+   */
+  private async newGeneration(): Promise<void> {
+    while (!this.closed) {
+      try {
+        this.generation = await this.adoptGeneration();
+        this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
+        this.consistent = true;
+        this.events.emit('ready');
+        return;
+      } catch (err) {
+        console.error(JSON.stringify({ level: 'warn', msg: 'store inconsistent: a new generation could not be written yet; retrying in 1 s', err: String(err), instance: this.opts.instance }));
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   }
 
   async close(): Promise<void> {
