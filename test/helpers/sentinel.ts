@@ -97,7 +97,8 @@ async function startLink(target: number): Promise<ReplicationLink & { port: numb
   const server = net.createServer((down) => {
     const up = net.connect(target, '127.0.0.1');
     sockets.add(down).add(up);
-    for (const s of [down, up]) s.on('error', () => undefined).on('close', () => { down.destroy(); up.destroy(); });
+    // no Nagle delay: a replica's REPLCONF ACK is a few bytes, and a WAIT waits for it
+    for (const s of [down, up]) s.setNoDelay(true).on('error', () => undefined).on('close', () => { down.destroy(); up.destroy(); });
     down.on('data', (d: Buffer) => up.write(d)); // the replica's commands and ACKs always pass
     up.on('data', (d: Buffer) => { if (!held) down.write(d); }); // the stream: dropped while held
   });
