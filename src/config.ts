@@ -458,7 +458,8 @@ export function maskRedisUrl(url: string): string {
 /**
  * Advice `fived check-config` prints about a valid configuration that is unsafe beyond one host
  * (issue 13): a Redis URL without credentials, Sentinels without a password, a failover that can
- * lose acknowledged bets.
+ * lose acknowledged bets. (Plain redis:// on a private network is the operator's call: rediss://
+ * is supported, docs/operations.md.)
  */
 export function configWarnings(cfg: Readonly<Config>): string[] {
   const out: string[] = [];
@@ -473,10 +474,6 @@ export function configWarnings(cfg: Readonly<Config>): string[] {
   }
   if (cfg.redisSentinels.length > 0 && cfg.redisMinReplicas === 0) {
     out.push('FIVED_REDIS_MIN_REPLICAS=0 in Sentinel mode: a failover can lose bets that were already acknowledged (docs/reliability.md)');
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'];
-  if (url && url.protocol === 'redis:' && cfg.redisSentinels.length === 0 && !loopback.includes(url.hostname)) {
-    out.push(`FIVED_REDIS_URL is plain redis:// to ${url.hostname}: the password and every bet cross the network in clear; use rediss:// (TLS) unless that network is private`);
   }
   return out;
 }
