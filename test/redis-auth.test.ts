@@ -7,7 +7,12 @@
 //  - FIVED_REDIS_MIN_REPLICAS: a bet is acknowledged only once WAIT confirms the replica holds it;
 //    with the replica gone it is E_STORE_UNCONFIRMED, and its retry with the same clientBetId, once
 //    the replica is back, answers the same bet (it stood) rather than placing a second one;
-//  - `fived check-config` warns about a Redis URL without credentials.
+//  - `fived check-config` warns about a Redis URL without credentials;
+//  - rediss:// reaches a TLS-only Redis (a self-signed certificate, trusted through NODE_EXTRA_CA_CERTS).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { configWarnings, loadConfig } from '../src/config.js';
@@ -15,6 +20,7 @@ import { ErrorCode, isFivedError } from '../src/errors.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { StoreOptions } from '../src/store/types.js';
 import { runFived } from './helpers/deploy.js';
+import { freePort, waitForPort } from './helpers/ports.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { startReplicaSet, waitForSync, type TestReplicaSet } from './helpers/sentinel.js';
 import { LIMITS, PAY, openPeriod } from './helpers/store-harness.js';
@@ -137,5 +143,31 @@ describe('Sentinel mode with passwords, bets acknowledged once replicated', () =
     const again = await patient.placeBet(bet, LIMITS, PAY, Date.now());
     expect(again.duplicate).toBe(true); // the same bet, not a second one
     expect(await patient.balance('q')).toBe(10_000 - 25);
+  });
+});
+
+describe('rediss:// (TLS)', () => {
+  it('a fived tool reaches a TLS-only Redis with the ACL user; its certificate is trusted through NODE_EXTRA_CA_CERTS', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-tls-'));
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const port = await freePort();
+    const child = spawn('redis-server', [
+      '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert,
+      '--tls-auth-clients', 'no', '--save', '', '--dir', dir, '--user', 'fived', 'on', '>tls-test-password', '~*', '&*', '+@all', '--user', 'default', 'off',
+    ], { stdio: 'ignore' });
+    try {
+      await waitForPort(port);
+      const env = { FIVED_REDIS_URL: `rediss://fived:tls-test-password@127.0.0.1:${port}`, NODE_EXTRA_CA_CERTS: cert };
+      const ok = await runFived(['wallet'], env);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout).totals.balanced).toBe(true);
+      // the same server over plain redis:// does not answer as Redis (it speaks TLS only)
+      const plain = await runFived(['wallet'], { ...env, FIVED_REDIS_URL: env.FIVED_REDIS_URL.replace('rediss:', 'redis:') });
+      expect(plain.code).not.toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
