@@ -2,6 +2,9 @@
 //   bets_per_s, bet_p99_ms             placeBet (bets of one event-loop turn batched into one Lua call) from CONCURRENCY concurrent
 //                                      callers on one auto-pipelined connection, persistence off
 //   bets_per_s_fsync, bet_p99_ms_fsync the same with appendonly yes + appendfsync always
+//   bets_per_s_wait, bet_p99_ms_wait   the same (durable) on a primary with one replica: each bet
+//                                      acknowledged only after WAIT 1 confirms the replica holds it
+//                                      (FIVED_REDIS_MIN_REPLICAS=1, min-replicas-to-write 1; issue 13)
 //   snapshot_1m_ms                     snapshot of 1,000,000 bets written by the bulk loader
 //                                      (freeze + records blob + user list, decoded to BetSnapshot)
 //   settle_100k_ms                     applySettlement of a plan with 100,000 winners (journaled chunks)
@@ -16,8 +19,9 @@ import { recordCount, readRecord } from '../dist/core/betbuf.js';
 import { DEFAULT_PAYTABLE, type PeriodWindow } from '../dist/core/types.js';
 import { loadBets } from '../dist/store/loader.js';
 import { RedisStore } from '../dist/store/redis.js';
-import type { BetLimits, SettlementPlan } from '../dist/store/types.js';
-import { startRedis, type TestRedis } from '../test/helpers/redis.js';
+import type { BetLimits, SettlementPlan, StoreOptions } from '../dist/store/types.js';
+import { startRedis, TEST_REDIS_USER, type TestRedis } from '../test/helpers/redis.js';
+import { waitForSync } from '../test/helpers/sentinel.js';
 
 const CONCURRENCY = 64;
 const BET_SECONDS = 4;
@@ -62,8 +66,8 @@ async function betRun(store: RedisStore, tag: string): Promise<{ perS: number; p
   return { perS: lat.length / secs, p99: lat[Math.floor(lat.length * 0.99)]! };
 }
 
-async function betBench(redis: TestRedis, label: string): Promise<{ perS: number; p99: number }> {
-  const store = new RedisStore({ redisUrl: redis.url, keyPrefix: `bench:${label}:`, instance: 'bench', seedKey: SEED_KEY });
+async function betBench(redis: TestRedis, label: string, extra: Partial<StoreOptions> = {}): Promise<{ perS: number; p99: number }> {
+  const store = new RedisStore({ redisUrl: redis.url, keyPrefix: `bench:${label}:`, instance: 'bench', seedKey: SEED_KEY, ...extra });
   await store.init();
   for (let u = 0; u < USERS; u++) await store.credit(`b${u}`, 1e11, `dep-${u}`);
   const runs: Array<{ perS: number; p99: number }> = [];
@@ -144,6 +148,9 @@ async function main(): Promise<void> {
     await durable.stop();
   }
 
+  log('primary + one replica (both appendonly yes + appendfsync always), WAIT 1 per bet batch');
+  Object.assign(result, await waitBench());
+
   result.concurrency = CONCURRENCY;
   // other processes on this 2-core machine inflate every figure: record the load they ran under
   result.loadavg_start = round(load0, 2);
@@ -151,6 +158,22 @@ async function main(): Promise<void> {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/store.json', JSON.stringify(result, null, 2) + '\n');
   console.log(`RESULT ${JSON.stringify(result)}`);
+}
+
+/** bets_per_s_wait: a durable primary with min-replicas-to-write 1 and one replica logged in as the ACL user. */
+async function waitBench(): Promise<Record<string, number>> {
+  const password = randomBytes(12).toString('hex');
+  const common = ['--masteruser', TEST_REDIS_USER, '--masterauth', password, '--min-replicas-to-write', '1', '--min-replicas-max-lag', '10'];
+  const primary = await startRedis({ persistent: true, password, extraArgs: common });
+  const replica = await startRedis({ persistent: true, password, extraArgs: [...common, '--replicaof', '127.0.0.1', String(primary.port)] });
+  try {
+    await waitForSync(replica);
+    const b = await betBench(primary, 'wait', { minReplicas: 1, waitTimeoutMs: 1000 });
+    return { bets_per_s_wait: Math.round(b.perS), bet_p99_ms_wait: round(b.p99, 2) };
+  } finally {
+    await replica.stop();
+    await primary.stop();
+  }
 }
 
 main().catch((err) => {

@@ -7,6 +7,9 @@
 //   --http-fuzz N   (FIVED_CHAOS_HTTP_FUZZ, default 1000000; 0 skips the HTTP fuzz run)
 //   --ci            the CI size: 60 s, 60 clients, a fault every 8 s, 100,000 fuzz and 100,000 HTTP fuzz inputs
 //   --offset MS     clock offset: the last gateway runs ahead by MS, the one before it behind (default 300)
+//   --sentinel / --no-sentinel  Redis as a primary, a replica and three Sentinels, and the fault
+//                   "primary killed, replica promoted" instead of "Redis killed and restarted"
+//                   (FIVED_CHAOS_SENTINEL=1/0; default on for the long run, off with --ci)
 // Prints the tables and a last line `RESULT {json}`; writes bench/results/chaos.json. Exit 1 when
 // any invariant was violated (or the minimum periods/faults were not reached).
 
@@ -38,7 +41,9 @@ async function main(): Promise<number> {
   const minFaults = ci ? 5 : 20;
 
   const t0 = Date.now();
-  const r = await runChaos({ seconds, clients, faultEveryMs, clockOffsetMs: offset });
+  const sentinelEnv = process.env.FIVED_CHAOS_SENTINEL;
+  const sentinel = process.argv.includes('--sentinel') || (!process.argv.includes('--no-sentinel') && (sentinelEnv !== undefined && sentinelEnv !== '' ? /^(1|true|yes|on)$/i.test(sentinelEnv) : !ci));
+  const r = await runChaos({ seconds, clients, faultEveryMs, clockOffsetMs: offset, sentinel });
   console.log('');
   console.log(r.text);
   let fuzz: Awaited<ReturnType<typeof runFuzz>> | null = null;

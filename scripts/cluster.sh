@@ -21,7 +21,9 @@
 #                         ports from FIVED_SCHEDULER_PORT (9300), +1, …; 0 = none
 #   FIVED_LB_PORT=8080    HAProxy public frontend; FIVED_LB_STATS_PORT=8404 stats page;
 #                         FIVED_LB_OPERATOR_PORT=8081 operator endpoints (0 = none)
-#   FIVED_REDIS_URL       use this Redis instead of starting one; else FIVED_REDIS_PORT=6390
+#   FIVED_REDIS_URL       use this Redis instead of starting one; else FIVED_REDIS_PORT=6390, with
+#                         the ACL user fived and a password made per cluster folder
+#                         (FIVED_CLUSTER_REDIS_PASSWORD in cluster.env), the default user off
 #   FIVED_READY_TIMEOUT_S=60
 #   FIVED_APP_DIR         the fived app the processes run (default: this checkout); e.g. a release
 #                         tree's current/ (scripts/install-systemd.sh --release, scripts/rollout.sh)
@@ -65,7 +67,35 @@ load_settings() { # from the environment (start) or from the saved file (every o
     is_int "${!v}" || die "$v: expected a number, got '${!v}'" 2
   done
   [ "$GATEWAYS" -ge 1 ] || die "FIVED_GATEWAYS must be at least 1" 2
-  if [ -n "${FIVED_REDIS_URL:-}" ]; then OWN_REDIS=0; REDIS_URL="$FIVED_REDIS_URL"; else OWN_REDIS=1; REDIS_URL="redis://127.0.0.1:$REDIS_PORT"; fi
+  if [ -n "${FIVED_REDIS_URL:-}" ]; then OWN_REDIS=0; REDIS_URL="$FIVED_REDIS_URL"
+  else
+    OWN_REDIS=1
+    # issue 13: its own Redis too runs with a password (an ACL user), like redis/fived-redis.conf
+    if [ -z "${FIVED_CLUSTER_REDIS_PASSWORD:-}" ]; then
+      FIVED_CLUSTER_REDIS_PASSWORD="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+      export FIVED_CLUSTER_REDIS_PASSWORD
+    fi
+    REDIS_URL="redis://fived:$FIVED_CLUSTER_REDIS_PASSWORD@127.0.0.1:$REDIS_PORT"
+  fi
+}
+
+mask_url() { sed -E 's#//([^:@/]*):[^@/]*@#//\1:***@#' <<<"$1"; }
+
+redis_ping() { # the cluster's own Redis answers, logged in as the ACL user
+  REDISCLI_AUTH="$FIVED_CLUSTER_REDIS_PASSWORD" redis-cli --no-auth-warning --user fived -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG
+}
+
+write_redis_acl() { # the ACL lines as a config file of mode 0600 (the password stays off the command line)
+  local conf="$DIR/redis/acl.conf"
+  (umask 077; cat >"$conf" <<ACL
+# written by scripts/cluster.sh: the same users as redis/fived-redis.conf
+user fived on >$FIVED_CLUSTER_REDIS_PASSWORD ~* &* +@all
+# nobody logs in as default; it keeps its permissions because Redis 7.0 replays the AOF's
+# transactions with them (without them a restart loses data: NOPERM)
+user default off ~* &* +@all
+ACL
+)
+  echo "$conf"
 }
 
 save_settings() {
@@ -170,7 +200,7 @@ start_one() {
     redis)
       port_busy "$REDIS_PORT" && die "port $REDIS_PORT (FIVED_REDIS_PORT) is in use"
       mkdir -p "$DIR/redis"
-      launch redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DIR/redis" \
+      launch redis redis-server "$(write_redis_acl)" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DIR/redis" \
         --appendonly yes --appendfsync always --save '' --daemonize no
       ;;
     scheduler-*)
@@ -221,7 +251,7 @@ wait_ready() { # name: until it serves (or its process dies, or the timeout)
       return 1
     fi
     case "$name" in
-      redis) redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0 ;;
+      redis) redis_ping && return 0 ;;
       gateway-*) [ "$(http_status "$(gateway_port "$name")" /ready)" = 200 ] && return 0 ;;
       scheduler-*) [ "$(scheduler_port "$name")" -eq 0 ] && return 0
                    [ "$(http_status "$(scheduler_port "$name")" /ready)" = 200 ] && return 0 ;;
@@ -281,9 +311,10 @@ write_info() { # cluster.json: where everything is, for tests, benchmarks and sc
   for ((i = 1; i <= SCHEDULERS; i++)); do p="$(scheduler_port "scheduler-$i")"; scheds+="${scheds:+,}$p"; done
   local pids="" n
   for n in $(names); do pids+="${pids:+,}\"$n\":$(pid_of "$n")"; done
-  cat >"$DIR/cluster.json" <<JSON
+  (umask 077; cat >"$DIR/cluster.json" <<JSON
 {"dir":"$DIR","lbPort":$LB_PORT,"statsPort":$STATS_PORT,"operatorPort":$OP_PORT,"gatewayPorts":[$gws],"schedulerPorts":[$scheds],"redisUrl":"$REDIS_URL","ownRedis":$([ "$OWN_REDIS" -eq 1 ] && echo true || echo false),"haproxySocket":"$DIR/haproxy.sock","pids":{$pids}}
 JSON
+)
 }
 
 # ---- commands -------------------------------------------------------------------------------
@@ -331,7 +362,7 @@ EOF
   cat <<EOF
   gateways:       $gw_list (each: /ready /health /metrics)
   schedulers:     ${sc_list:- none}
-  redis:           $REDIS_URL$([ "$OWN_REDIS" -eq 1 ] && echo " (appendonly, data in $DIR/redis)")
+  redis:           $(mask_url "$REDIS_URL")$([ "$OWN_REDIS" -eq 1 ] && echo " (appendonly, user fived, password in $DIR/cluster.env; data in $DIR/redis)")
   logs:            $DIR/logs/
   stop:            scripts/cluster.sh stop
 EOF
@@ -369,7 +400,7 @@ cmd_status() {
     detail=""
     if ours "$n"; then state=running; else state=stopped; bad=1; fi
     case "$n" in
-      redis) detail="redis://127.0.0.1:$REDIS_PORT" ;;
+      redis) detail="$(mask_url "$REDIS_URL")" ;;
       gateway-*) detail="127.0.0.1:$(gateway_port "$n")"
                  [ "$state" = running ] && detail+=" /ready $(http_status "$(gateway_port "$n")" /ready)" ;;
       scheduler-*) [ "$(scheduler_port "$n")" -ne 0 ] && detail="127.0.0.1:$(scheduler_port "$n")"

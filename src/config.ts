@@ -27,6 +27,10 @@ export interface Config {
   redisUrl: string; // '' = in-memory store (single process only)
   redisSentinels: Array<{ host: string; port: number }>;
   redisSentinelName: string;
+  // issue 13: Sentinel with a password and acknowledged bets on a replica (docs/operations.md)
+  redisSentinelPassword: string; // AUTH for the Sentinels ('' = none); the data nodes use FIVED_REDIS_URL's user:pass
+  redisMinReplicas: number; // a bet is acknowledged only after WAIT confirms this many replicas
+  redisWaitTimeoutMs: number; // how long that WAIT may take before the bet is answered E_STORE_UNCONFIRMED
   keyPrefix: string;
   /** the seed key as given (64 hex or base64; kept as text: a frozen Config cannot hold a Buffer).
    *  Seeds are stored only sealed under it. Required with Redis; generated in memory otherwise. */
@@ -147,6 +151,10 @@ export const SETTINGS = [
   'FIVED_ARCHIVE_POLL_MS',
   'FIVED_ARCHIVE_ALERT_LAG_S',
   'FIVED_ARCHIVER_PORT',
+  // issue 13: Redis credentials for the Sentinels, replicated acknowledgements
+  'FIVED_REDIS_SENTINEL_PASSWORD',
+  'FIVED_REDIS_MIN_REPLICAS',
+  'FIVED_REDIS_WAIT_TIMEOUT_MS',
 ] as const;
 export type SettingName = (typeof SETTINGS)[number];
 
@@ -166,6 +174,8 @@ export const TOOL_VARIABLES: Readonly<Record<string, string>> = {
   FIVED_REDIS_PORT: 'scripts/cluster.sh',
   FIVED_READY_TIMEOUT_S: 'scripts/cluster.sh',
   FIVED_APP_DIR: 'scripts/cluster.sh', // issue 13: the app (a release's current/) the cluster runs
+  // issue 13: the password of the cluster's own Redis (made per cluster folder, kept in cluster.env)
+  FIVED_CLUSTER_REDIS_PASSWORD: 'scripts/cluster.sh',
 };
 /** prefixes of the tools' families of variables */
 export const TOOL_PREFIXES: Readonly<Record<string, string>> = {
@@ -282,7 +292,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const maxBalance = int('FIVED_MAX_BALANCE', 1e15, 1, Number.MAX_SAFE_INTEGER);
 
   const redisUrl = str('FIVED_REDIS_URL', '');
-  if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) problems.push(`FIVED_REDIS_URL=${JSON.stringify(redisUrl)}: expected redis://host:port[/db]`);
+  if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) problems.push(`FIVED_REDIS_URL=${JSON.stringify(redisUrl)}: expected redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
   const redisSentinels: Array<{ host: string; port: number }> = [];
   for (const part of str('FIVED_REDIS_SENTINELS', '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^([^:]+):(\d+)$/.exec(part);
@@ -326,6 +336,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     redisUrl,
     redisSentinels,
     redisSentinelName: str('FIVED_REDIS_SENTINEL_NAME', 'mymaster'),
+    redisSentinelPassword: str('FIVED_REDIS_SENTINEL_PASSWORD', ''),
+    // Sentinel mode: a failover promotes a replica, so a bet waits for one by default (docs/reliability.md)
+    redisMinReplicas: int('FIVED_REDIS_MIN_REPLICAS', redisSentinels.length > 0 ? 1 : 0, 0, 16),
+    redisWaitTimeoutMs: int('FIVED_REDIS_WAIT_TIMEOUT_MS', 1000, 10, 60_000),
     keyPrefix: str('FIVED_KEY_PREFIX', ''),
     seedKey: seed.current,
     seedKeysRetired: seed.retired,
@@ -450,9 +464,38 @@ export function describeConfig(cfg: Readonly<Config>): Record<string, unknown> {
     return k ? `*** (id ${seedKeyId(k)})` : mask(s);
   };
   return {
-    ...cfg, jwtSecret: mask(cfg.jwtSecret), operatorToken: mask(cfg.operatorToken), redisUrl: cfg.redisUrl.replace(/\/\/[^@/]*@/, '//***@'), archiveUrl: cfg.archiveUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    ...cfg, jwtSecret: mask(cfg.jwtSecret), operatorToken: mask(cfg.operatorToken), redisUrl: maskRedisUrl(cfg.redisUrl), archiveUrl: maskRedisUrl(cfg.archiveUrl),
+    redisSentinelPassword: mask(cfg.redisSentinelPassword),
     seedKey: keyMask(cfg.seedKey), seedKeysRetired: cfg.seedKeysRetired.map(keyMask),
   };
+}
+
+/** redis://fived:secret@host → redis://fived:***@host (the user name stays: it tells which ACL user). */
+export function maskRedisUrl(url: string): string {
+  return url.replace(/\/\/([^@/:]*)(:[^@/]*)?@/, (_m, user: string, pass?: string) => `//${user}${pass ? ':***' : ''}@`);
+}
+
+/**
+ * Advice `fived check-config` prints about a valid configuration that is unsafe beyond one host
+ * (issue 13): a Redis URL without credentials, Sentinels without a password, a failover that can
+ * lose acknowledged bets. (Plain redis:// on a private network is the operator's call: rediss://
+ * is supported, docs/operations.md.)
+ */
+export function configWarnings(cfg: Readonly<Config>): string[] {
+  const out: string[] = [];
+  if (cfg.redisUrl === '' && cfg.redisSentinels.length === 0) return out;
+  let url: URL | null = null;
+  try { url = cfg.redisUrl === '' ? null : new URL(cfg.redisUrl); } catch { url = null; }
+  if (!url || url.password === '') {
+    out.push('FIVED_REDIS_URL has no credentials: give the ACL user and password, redis://fived:PASSWORD@host:6379 (docs/operations.md, "Redis with a password and Sentinel"); in Sentinel mode they go to the primary and the replicas');
+  }
+  if (cfg.redisSentinels.length > 0 && cfg.redisSentinelPassword === '') {
+    out.push('FIVED_REDIS_SENTINELS without FIVED_REDIS_SENTINEL_PASSWORD: Sentinels that answer anyone let anyone trigger a failover or learn the primary');
+  }
+  if (cfg.redisSentinels.length > 0 && cfg.redisMinReplicas === 0) {
+    out.push('FIVED_REDIS_MIN_REPLICAS=0 in Sentinel mode: a failover can lose bets that were already acknowledged (docs/reliability.md)');
+  }
+  return out;
 }
 
 export function roomName(duration: number): string {

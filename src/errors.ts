@@ -58,6 +58,8 @@ export const ErrorCode = {
   // infrastructure
   STORE_UNAVAILABLE: 'E_STORE_UNAVAILABLE',
   STORE_INCONSISTENT: 'E_STORE_INCONSISTENT', // Redis came back empty or older: generation mismatch
+  STORE_AUTH: 'E_STORE_AUTH', // Redis or a Sentinel refused the credentials (FIVED_REDIS_URL user:password, FIVED_REDIS_SENTINEL_PASSWORD)
+  STORE_UNCONFIRMED: 'E_STORE_UNCONFIRMED', // written on the primary, not confirmed by FIVED_REDIS_MIN_REPLICAS replicas in time: resend with the same id
   NATIVE_UWS_MISSING: 'E_NATIVE_UWS_MISSING',
   LISTEN_FAILED: 'E_LISTEN_FAILED', // a serving port that cannot be bound (in use, not an address of this host)
   POOL_BUSY: 'E_POOL_BUSY',
@@ -92,6 +94,8 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_INTERNAL: 500,
   E_STORE_UNAVAILABLE: 503,
   E_STORE_INCONSISTENT: 503,
+  E_STORE_AUTH: 503,
+  E_STORE_UNCONFIRMED: 503,
   E_NOT_READY: 503,
   E_POOL_BUSY: 503,
   E_TIMEOUT: 504,

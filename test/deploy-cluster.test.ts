@@ -116,11 +116,16 @@ describe('scripts/cluster.sh', () => {
   it('runs its own Redis with the production durability settings', async () => {
     expect(info.ownRedis).toBe(true);
     const port = new URL(info.redisUrl).port;
-    const aof = await run('redis-cli', ['-p', port, 'config', 'get', 'appendonly']);
-    const fsync = await run('redis-cli', ['-p', port, 'config', 'get', 'appendfsync']);
+    // with a password (issue 13): the URL carries the ACL user's; without it Redis refuses
+    expect(new URL(info.redisUrl).username).toBe('fived');
+    expect(new URL(info.redisUrl).password).toBe(saved('FIVED_CLUSTER_REDIS_PASSWORD'));
+    expect((await run('redis-cli', ['-p', port, 'get', 'x'])).stdout).toMatch(/NOAUTH/);
+    const cli = (...args: string[]) => run('redis-cli', ['--no-auth-warning', '-u', info.redisUrl, ...args]);
+    const aof = await cli('config', 'get', 'appendonly');
+    const fsync = await cli('config', 'get', 'appendfsync');
     expect(aof.stdout.split('\n')[1]).toBe('yes');
     expect(fsync.stdout.split('\n')[1]).toBe('always');
-    const dirOf = await run('redis-cli', ['-p', port, 'config', 'get', 'dir']);
+    const dirOf = await cli('config', 'get', 'dir');
     expect(dirOf.stdout.split('\n')[1]).toBe(path.join(dir, 'redis'));
   });
 

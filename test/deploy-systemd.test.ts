@@ -63,7 +63,7 @@ describe('scripts/install-systemd.sh --root', () => {
   });
 
   it('keeps an existing env file and re-enables exactly the ports listed', async () => {
-    const existing = `FIVED_REDIS_URL=redis://10.0.0.2:6379\nFIVED_SEED_KEY=${'5e'.repeat(32)}\n`;
+    const existing = `FIVED_REDIS_URL=redis://fived:kept-password@10.0.0.2:6379\nFIVED_SEED_KEY=${'5e'.repeat(32)}\n`;
     writeFileSync(envFile, existing);
     const r = await run(SCRIPT, ['--root', root, '--ports', '4000,4005', '--no-scheduler', '--app-dir', REPO, '--node', process.execPath]);
     expect(r.code).toBe(0);
@@ -156,7 +156,7 @@ describe('systemd/fived.env.example', () => {
     expect(env.FIVED_SEED_KEY).toBe('');
     expect(() => loadConfig(env)).toThrow(/FIVED_SEED_KEY is required/);
     const cfg = loadConfig({ ...env, FIVED_SEED_KEY: 'ab'.repeat(32) });
-    expect(cfg.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(cfg.redisUrl).toBe('redis://fived:CHANGE-ME@127.0.0.1:6379'); // with credentials (issue 13)
     expect(cfg.durations).toEqual([60, 180, 300, 600]);
   });
 

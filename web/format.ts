@@ -125,6 +125,8 @@ export function playerError(code: string | undefined, message = '', fallback = '
       return 'Too many requests; wait a moment and try again.';
     case 'E_TIMEOUT':
       return 'No answer from the server in time; check "My bets" before trying again.';
+    case 'E_STORE_UNCONFIRMED':
+      return 'Your bet could not be confirmed yet; check "My bets" before trying again.';
     case 'E_NOT_READY':
     case 'E_STORE_UNAVAILABLE':
     case 'E_POOL_BUSY':

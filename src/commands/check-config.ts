@@ -3,7 +3,7 @@
 // Stricter than a start: a FIVED_* name that is no setting (a typo such as FIVED_DURATION) is a
 // problem here, with a "did you mean"; a serving process only logs a warning about it.
 import type { Command } from '../cli.js';
-import { describeConfig, loadConfig, unknownSettings } from '../config.js';
+import { configWarnings, describeConfig, loadConfig, unknownSettings } from '../config.js';
 import { settingsFingerprint, settingsOf } from '../runtime/settings.js';
 import { ErrorCode, isFivedError } from '../errors.js';
 import { noArguments, reportUsage, type UsageError } from './args.js';
@@ -17,7 +17,10 @@ export const command: Command = {
     try {
       const cfg = loadConfig();
       if (unknown.length === 0) {
-        console.log(JSON.stringify({ ok: true, fingerprint: settingsFingerprint(settingsOf(cfg)), config: describeConfig(cfg) }, null, 2));
+        // valid but unsafe beyond one host (a Redis URL without credentials, ...): said, not refused
+        const warnings = configWarnings(cfg);
+        for (const w of warnings) console.error(`warning: ${w}`);
+        console.log(JSON.stringify({ ok: true, fingerprint: settingsFingerprint(settingsOf(cfg)), ...(warnings.length > 0 ? { warnings } : {}), config: describeConfig(cfg) }, null, 2));
         return 0;
       }
       return fail(ErrorCode.CONFIG_INVALID, unknown);

@@ -5,11 +5,14 @@ import type { Config } from '../config.js';
 import type { StoreOptions } from '../store/types.js';
 import { ComputePool } from '../worker/pool.js';
 
-export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'keyPrefix' | 'instance' | 'maxBalance'> & Partial<Pick<Config, 'seedKey' | 'seedKeysRetired'>>): StoreOptions {
+export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'keyPrefix' | 'instance' | 'maxBalance'> & Partial<Pick<Config, 'seedKey' | 'seedKeysRetired' | 'redisSentinelPassword' | 'redisMinReplicas' | 'redisWaitTimeoutMs'>>): StoreOptions {
   return {
     redisUrl: cfg.redisUrl,
     maxBalance: cfg.maxBalance,
     ...(cfg.redisSentinels.length > 0 ? { sentinels: [...cfg.redisSentinels], sentinelName: cfg.redisSentinelName } : {}),
+    ...(cfg.redisSentinelPassword ? { sentinelPassword: cfg.redisSentinelPassword } : {}),
+    ...(cfg.redisMinReplicas ? { minReplicas: cfg.redisMinReplicas } : {}),
+    ...(cfg.redisWaitTimeoutMs ? { waitTimeoutMs: cfg.redisWaitTimeoutMs } : {}),
     keyPrefix: cfg.keyPrefix,
     instance: cfg.instance,
     ...(cfg.seedKey ? { seedKey: cfg.seedKey } : {}),
@@ -17,9 +20,10 @@ export function storeOptionsOf(cfg: Pick<Config, 'redisUrl' | 'redisSentinels' |
   };
 }
 
-/** What a worker thread opens its store with: no seed keys (it gets the unsealed seed in its task). */
+/** What a worker thread opens its store with: no seed keys (it gets the unsealed seed in its task), */
 export function workerStoreOptions(o: StoreOptions): StoreOptions {
-  const { seedKey: _k, seedKeysRetired: _r, ...rest } = o;
+  // nor a writer connection of its own: a worker places no bet and credits nobody (issue 13)
+  const { seedKey: _k, seedKeysRetired: _r, minReplicas: _m, waitTimeoutMs: _w, ...rest } = o;
   return rest;
 }
 

@@ -7,7 +7,7 @@
 import type { Config } from '../config.js';
 import type { PeriodWindow } from '../core/types.js';
 import { ErrorCode, isFivedError, toFivedError } from '../errors.js';
-import type { Lease, Store, StoreOptions } from '../store/types.js';
+import type { Fence, Lease, Store, StoreOptions } from '../store/types.js';
 import { periodMember } from '../store/keys.js';
 import type { ComputePool } from '../worker/pool.js';
 import { at, everySecond, type Cancel, type Clock } from '../runtime/clock.js';
@@ -19,6 +19,7 @@ import { logTag, TAGS, type Logger } from '../runtime/log.js';
 import type { Registry } from '../runtime/metrics.js';
 import { nextWindow, windowAt, type Room } from '../runtime/rooms.js';
 import { SettingsFollower, startupLog } from '../runtime/follow.js';
+import { GAP_REWIND_MS, GapSweep } from '../runtime/gaps.js';
 import { finish, reconcile, type Finished } from '../runtime/reconcile.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { watchHeldCredits } from '../runtime/wallet.js';
@@ -107,6 +108,10 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   const precalculated = new Set<string>(); // periods this process pre-calculated (settled-elsewhere metric)
   const running = new Map<string, Promise<void>>(); // pre-calculations in flight, by period
   let reconciling = false;
+  /** periods that ended while the store refused writes (issue 13), walked from this process's start on */
+  const gaps = new GapSweep({ roomAt: (d, t) => view().roomAt(d, t), roomsBetween: (a, b) => view().roomsBetween(a, b) }, clock.now());
+  // a reconnect may be a failover that rolled back what the walk saw finished: look again
+  store.on('ready', () => gaps.rewind(clock.now() - GAP_REWIND_MS));
   let stopping = false;
 
   const cancelAll = () => {
@@ -168,6 +173,9 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     cancelAll();
     abort = new AbortController();
     lastCommitted.clear();
+    // what the previous holder (or this one, before it lost the lease) saw finished may have been
+    // rolled back; a standby's walk starts where this process started, at most GAP_LOOKBACK_MS back
+    gaps.rewind(clock.now() - GAP_REWIND_MS);
     ticker = everySecond(clock, () => {
       track(commitTick());
       scheduleNewRooms();
@@ -210,6 +218,14 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
   }
 
   /** Finish every period with bets that ended by `endedBy` and is not settled (or refunded) yet. */
+  /** Voids or finishes the periods that ended with nothing (or only a commitment) stored. */
+  async function fillGaps(endedBy: number, fence: Fence): Promise<void> {
+    const filled = await gaps.sweep(computeDeps, { now: clock.now(), endedBy, who: who(fence.epoch), fence, signal: abort.signal }, (w, err) => {
+      logTag(log, 'warn', TAGS.VOID, { room: `fiveD_${w.duration}`, periodId: w.periodId, err: toFivedError(err) }, `Period ${w.periodId} ended with nothing stored and could not be finished yet; retrying next second`);
+    });
+    for (const w of filled) logTag(log, 'warn', TAGS.VOID, { room: `fiveD_${w.duration}`, periodId: w.periodId }, `Period ${w.periodId} ended while the store refused writes: finished now (void, or result from its commitment)`);
+  }
+
   async function reconcileOverdue(endedBy: number): Promise<void> {
     const fence = keeper.fence();
     if (!fence || reconciling || stopping) return;
@@ -233,6 +249,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
         m.settled.inc({ room: `fiveD_${d.w.duration}` });
         logTag(log, 'warn', TAGS.SETTLE, { room: `fiveD_${d.w.duration}`, periodId: d.w.periodId, how: d.how, credited: d.credited }, `Completed period ${d.w.periodId} left unfinished at its end (${d.how})`);
       }
+      await fillGaps(endedBy, fence);
     } catch (err) {
       if (isFivedError(err, ErrorCode.STALE_EPOCH)) keeper.lose('the store refused our epoch (E_STALE_EPOCH)');
       else throw err;

@@ -14,6 +14,8 @@ import { commitmentOf } from '../core/draw.js';
 import { PATTERN_COUNT, type BetSnapshot, type Paytable, type PeriodRef, type PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { buildAck, buildRecord, fastRecord, parseEntry } from './acks.js';
+import { connectionOptions, isAuthError } from './connection.js';
+import { ReplicaWait } from './replicas.js';
 import { SeedSealer } from './seal.js';
 import { decode, encode, f64Buffer } from './codec.js';
 import { reportHeld } from './held.js';
@@ -56,15 +58,42 @@ interface BetBatch {
 /** ioredis failures that mean "Redis is not reachable right now" rather than a bug. */
 function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'ReplyError') return /LOADING|MASTERDOWN|READONLY|BUSY/.test(err.message);
+  // NOREPLICAS: the primary refuses writes while too few replicas are connected (min-replicas-to-write)
+  if (err.name === 'ReplyError') return /LOADING|MASTERDOWN|READONLY|BUSY|NOREPLICAS/.test(err.message);
   return true; // closed/unwritable stream, timeouts, MaxRetriesPerRequestError, ECONNREFUSED, ...
 }
 
-function mapError(err: unknown): FivedError {
+/** `lastConnError`: the connection's latest 'error' event (a refused AUTH shows only there; the
+ *  command itself fails with "Connection is closed"). */
+function mapError(err: unknown, lastConnError: Error | null = null): FivedError {
   if (isFivedError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isAuthError(err)) return authError(message);
+  if (isConnectionError(err) && isAuthError(lastConnError)) return authError(lastConnError!.message);
   if (isConnectionError(err)) return new FivedError(ErrorCode.STORE_UNAVAILABLE, `redis unavailable: ${message}`);
   return new FivedError(ErrorCode.INTERNAL, `redis: ${message}`);
+}
+
+/** E_STORE_AUTH: what was refused, and the settings that give the credentials. */
+function authError(message: string): FivedError {
+  return new FivedError(ErrorCode.STORE_AUTH, `redis refused the credentials (${message}): check the user:password of FIVED_REDIS_URL and, with Sentinels, FIVED_REDIS_SENTINEL_PASSWORD`);
+}
+
+/** Connects (or waits for a connection under way); refused credentials end the wait at once (in
+ *  Sentinel mode ioredis would otherwise retry for ever). */
+function connectOnce(r: Redis): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => { if (isAuthError(err)) { cleanup(); reject(err); } };
+    const cleanup = () => r.off('error', onError);
+    r.on('error', onError);
+    const done = (p: Promise<unknown>) => p.then(() => { cleanup(); resolve(); }, (err: unknown) => { cleanup(); reject(err); });
+    if (r.status === 'wait') done(r.connect());
+    else if (r.status === 'ready') done(Promise.resolve());
+    else done(new Promise<void>((res, rej) => {
+      r.once('ready', res);
+      r.once('end', () => rej(new Error('connection ended')));
+    }));
+  });
 }
 
 function num(v: unknown): number {
@@ -78,7 +107,12 @@ export class RedisStore implements Store {
   inconsistencies = 0;
 
   private readonly redis: Redis;
+  /** bets and credits: their own connection when they wait for replicas (a WAIT holds up every later
+   *  command of its connection, reads included), else the command connection */
+  private readonly writer: Redis;
+  private readonly replicas: ReplicaWait;
   private sub: Redis | null = null;
+  private lastConnError: Error | null = null;
   private readonly opts: StoreOptions;
   private readonly light: boolean;
   /** no credit, payout or refund takes a balance above this (StoreOptions.maxBalance) */
@@ -107,11 +141,20 @@ export class RedisStore implements Store {
     this.maxBalance = maxBalanceOf(opts);
     this.keys = new Keys(opts.keyPrefix ?? '');
     this.light = opts.light ?? !isMainThread;
-    this.redis = new Redis(this.connectionOptions(false));
+    this.redis = new Redis(this.connectionOptions('commands'));
     defineScripts(this.redis);
+    const minReplicas = opts.minReplicas ?? 0;
+    this.writer = minReplicas > 0 ? new Redis(this.connectionOptions('writer')) : this.redis;
+    if (this.writer !== this.redis) {
+      defineScripts(this.writer);
+      this.writer.on('error', () => undefined); // its commands fail with coded errors
+    }
+    this.replicas = new ReplicaWait(this.writer, minReplicas, opts.waitTimeoutMs ?? 1000, (err) => mapError(err, this.lastConnError));
     this.events.setMaxListeners(100);
-    this.redis.on('error', () => undefined); // surfaced through 'down' and coded errors instead
+    // surfaced through 'down' and coded errors instead (E_STORE_AUTH when it was the credentials)
+    this.redis.on('error', (err: Error) => { this.lastConnError = err; });
     this.redis.on('ready', () => {
+      this.lastConnError = null;
       this.connected = true;
       if (this.initialized) void this.afterReconnect();
     });
@@ -123,8 +166,9 @@ export class RedisStore implements Store {
     });
   }
 
-  private connectionOptions(subscriber: boolean): RedisOptions {
+  private connectionOptions(role: 'commands' | 'writer' | 'subscriber'): RedisOptions {
     const o = this.opts;
+    const subscriber = role === 'subscriber';
     const base: RedisOptions = {
       lazyConnect: true,
       enableAutoPipelining: !subscriber,
@@ -137,21 +181,9 @@ export class RedisStore implements Store {
       commandTimeout: subscriber ? undefined : (o.commandTimeoutMs ?? 5000),
       connectTimeout: 2000,
       retryStrategy: (times: number) => Math.min(50 * times, 1000),
-      connectionName: `fived:${o.instance ?? process.pid}${subscriber ? ':sub' : ''}`,
+      connectionName: `fived:${o.instance ?? process.pid}${subscriber ? ':sub' : role === 'writer' ? ':w' : ''}`,
     };
-    if (o.sentinels && o.sentinels.length > 0) {
-      return { ...base, sentinels: o.sentinels, name: o.sentinelName ?? 'mymaster' };
-    }
-    const u = new URL(o.redisUrl ?? 'redis://127.0.0.1:6379');
-    return {
-      ...base,
-      host: u.hostname,
-      port: Number(u.port || 6379),
-      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    };
+    return connectionOptions(o, base);
   }
 
   /** Runs one store operation, turning ioredis failures into coded errors. */
@@ -160,7 +192,7 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      throw mapError(err);
+      throw mapError(err, this.lastConnError);
     }
   }
 
@@ -173,11 +205,8 @@ export class RedisStore implements Store {
   async init(): Promise<void> {
     if (this.initialized) return;
     await this.op(async () => {
-      if (this.redis.status === 'wait') await this.redis.connect();
-      else if (this.redis.status !== 'ready') await new Promise<void>((resolve, reject) => {
-        this.redis.once('ready', resolve);
-        this.redis.once('end', () => reject(new Error('connection ended')));
-      });
+      await connectOnce(this.redis);
+      if (this.writer !== this.redis) await connectOnce(this.writer);
     });
     this.connected = true;
     if (!this.light) {
@@ -241,11 +270,28 @@ export class RedisStore implements Store {
         console.error(JSON.stringify({ level: 'error', msg: 'voiding after data loss failed', periodId: w.periodId, err: String(err) }));
       }
     }
-    // start a new generation: the store is consistent again from here on
-    this.generation = await this.adoptGeneration();
-    this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
-    this.consistent = true;
-    this.events.emit('ready');
+    await this.newGeneration();
+  }
+
+  /**
+   * Starts a new generation: the store is consistent again from here on. Retried each second while
+   * Redis refuses the write (e.g. `NOREPLICAS` right after a failover): a single try that failed
+   * left every bet refused E_STORE_INCONSISTENT until the next reconnect, which may never come
+   * (found by test/redis-failover.test.ts with FIVED_REDIS_MIN_REPLICAS=0).
+   */
+  private async newGeneration(): Promise<void> {
+    while (!this.closed) {
+      try {
+        this.generation = await this.adoptGeneration();
+        this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
+        this.consistent = true;
+        this.events.emit('ready');
+        return;
+      } catch (err) {
+        console.error(JSON.stringify({ level: 'warn', msg: 'store inconsistent: a new generation could not be written yet; retrying in 1 s', err: String(err), instance: this.opts.instance }));
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -260,7 +306,7 @@ export class RedisStore implements Store {
         r.disconnect();
       }
     };
-    await Promise.all([quit(this.redis), this.sub ? quit(this.sub) : Promise.resolve()]);
+    await Promise.all([quit(this.redis), this.writer !== this.redis ? quit(this.writer) : Promise.resolve(), this.sub ? quit(this.sub) : Promise.resolve()]);
   }
 
   async serverTime(): Promise<number> {
@@ -271,7 +317,7 @@ export class RedisStore implements Store {
   }
 
   healthy(): boolean {
-    return this.connected && this.consistent && !this.closed && this.redis.status === 'ready';
+    return this.connected && this.consistent && !this.closed && this.redis.status === 'ready' && this.writer.status === 'ready';
   }
 
   on<E extends keyof StoreEvents>(event: E, fn: StoreEvents[E]): void {
@@ -418,11 +464,16 @@ export class RedisStore implements Store {
     ];
     let reply: number[];
     try {
-      reply = (await this.op(() => this.script('fivedBetBatch', keys, args))) as number[];
+      reply = (await this.op(() => runScript(this.writer, 'fivedBetBatch', keys, args))) as number[];
+      // acknowledged only once replicated (FIVED_REDIS_MIN_REPLICAS): a failover loses no acked bet
+      await this.replicas.confirm();
     } catch (err) {
-      for (const q of b.bets) q.reject(err); // e.g. Redis down: E_STORE_UNAVAILABLE for every bet
+      // e.g. Redis down: E_STORE_UNAVAILABLE (nothing written) or E_STORE_UNCONFIRMED (written, not
+      // replicated in time: its retry with the same clientBetId answers whether it stands)
+      for (const q of b.bets) q.reject(err);
       return;
     }
+    // counters seen only once replicated: a promoted replica holds them, so no false "older data"
     const stakes = num(reply[0]);
     if (stakes > this.maxStakes) this.maxStakes = stakes;
     let tracked = false;
@@ -777,7 +828,7 @@ export class RedisStore implements Store {
 
   private subscriber(): Redis {
     if (this.sub) return this.sub;
-    const sub = new Redis(this.connectionOptions(true)); // autoResubscribe (default) resubscribes after a reconnect
+    const sub = new Redis(this.connectionOptions('subscriber')); // autoResubscribe (default) resubscribes after a reconnect
     this.sub = sub;
     sub.on('error', () => undefined);
     const prefix = this.keys.prefix;
@@ -841,7 +892,11 @@ export class RedisStore implements Store {
     validateAmount(amount);
     validateClientId(depositId, 'depositId');
     const keys = [this.keys.balances, this.keys.totals, this.keys.deposits, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId), this.keys.ledgerPending];
-    const reply = await this.op(() => this.script('fivedCredit', keys, [userId, amount, depositId, this.maxBalance, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]));
+    const reply = await this.op(async () => {
+      const r = await runScript(this.writer, 'fivedCredit', keys, [userId, amount, depositId, this.maxBalance, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]);
+      await this.replicas.confirm(); // a deposit too is acknowledged only once replicated
+      return r;
+    });
     const [status, balance] = checkReply<[number, string]>(reply, { depositId, userId, maxBalance: this.maxBalance });
     return { balance: exactBalance(balance, userId), duplicate: status === 2 };
   }
@@ -853,7 +908,12 @@ export class RedisStore implements Store {
     validateAmount(amount);
     validateClientId(withdrawalId, 'withdrawalId');
     const keys = [this.keys.balances, this.keys.totals, this.keys.withdrawals, this.keys.ledgerSeq, this.keys.ledgerFeed, this.keys.ledgerUser(userId), this.keys.ledgerPending];
-    const reply = await this.op(() => this.script('fivedDebit', keys, [userId, amount, withdrawalId, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]));
+    const reply = await this.op(async () => {
+      const r = await runScript(this.writer, 'fivedDebit', keys, [userId, amount, withdrawalId, LEDGER_FEED_KEEP, LEDGER_USER_TTL_S, LEDGER_USER_KEEP]);
+      // a withdrawal is acknowledged only once replicated: a failover must not hand the money back
+      await this.replicas.confirm();
+      return r;
+    });
     const [status, balance] = checkReply<[number, string]>(reply, { withdrawalId, userId });
     return { balance: exactBalance(balance, userId), duplicate: status === 2 };
   }
@@ -935,6 +995,11 @@ export class RedisStore implements Store {
   }
 
   // ---- for tools and tests ----
+
+  /** WAIT calls sent for bets and credits (FIVED_REDIS_MIN_REPLICAS > 0; tests, bench:store) */
+  get replicaWaits(): number {
+    return this.replicas.waits;
+  }
 
   /** The command connection (loader, inspect, tests). */
   get client(): Redis {

@@ -280,6 +280,12 @@ export interface StoreOptions {
   redisUrl?: string; // '' or undefined = memory
   sentinels?: Array<{ host: string; port: number }>;
   sentinelName?: string;
+  /** AUTH for the Sentinels (FIVED_REDIS_SENTINEL_PASSWORD); the data nodes get redisUrl's user:password */
+  sentinelPassword?: string;
+  /** a bet is acknowledged only once WAIT confirms this many replicas (FIVED_REDIS_MIN_REPLICAS; default 0) */
+  minReplicas?: number;
+  /** the longest such a WAIT may block (FIVED_REDIS_WAIT_TIMEOUT_MS; default 1000) */
+  waitTimeoutMs?: number;
   keyPrefix?: string; // '' in production; tests use their own prefix
   instance?: string; // for logs
   /** the seed key (64 hex or base64): seeds are stored sealed under it (src/store/seal.ts). Required by

@@ -1,14 +1,23 @@
 // Starts a redis-server of the test's own on a free loopback port, and stops exactly that process
 // by pid. Tests never touch a Redis they did not start (the machine's 6379 is left alone).
+// Like production (redis/fived-redis.conf), it runs with an ACL user and a password and the default
+// user off: the URL it returns carries the credentials, so every test that uses it exercises AUTH.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 
+/** the ACL user every test Redis has (its password is made per server) */
+export const TEST_REDIS_USER = 'fived';
+
 export interface TestRedis {
   port: number;
+  /** redis://fived:PASSWORD@127.0.0.1:PORT */
   url: string;
+  user: string;
+  password: string;
   dir: string;
   pid: number;
   /** kill -9 (simulated crash) */
@@ -21,11 +30,23 @@ export interface TestRedis {
 export interface TestRedisOptions {
   /** appendonly yes + appendfsync always (the production durability settings) */
   persistent?: boolean;
+  /** the ACL user's password (default: random for this server) */
+  password?: string;
+  /** more redis-server arguments (e.g. ['--replicaof', '127.0.0.1', '6390']) */
+  extraArgs?: string[];
+}
+
+/** The ACL lines of a test Redis: the user fived may do everything, the default user is off. */
+export function aclArgs(password: string): string[] {
+  // the default user is off (nobody logs in as it) but keeps its permissions: Redis 7.0 replays the
+  // AOF's transactions with them, and a default user without any loses data at a restart (NOPERM)
+  return ['--user', TEST_REDIS_USER, 'on', `>${password}`, '~*', '&*', '+@all', '--user', 'default', 'off', '~*', '&*', '+@all'];
 }
 
 export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-redis-'));
+  const password = opts.password ?? randomBytes(12).toString('hex');
   let child: ChildProcess | null = null;
 
   const args = () => [
@@ -33,6 +54,7 @@ export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis
     '--appendonly', opts.persistent ? 'yes' : 'no',
     ...(opts.persistent ? ['--appendfsync', 'always'] : []),
     '--logfile', path.join(dir, 'redis.log'), '--daemonize', 'no',
+    ...aclArgs(password), ...(opts.extraArgs ?? []),
   ];
 
   const launch = async () => {
@@ -53,7 +75,9 @@ export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis
   await launch();
   const handle: TestRedis = {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${TEST_REDIS_USER}:${password}@127.0.0.1:${port}`,
+    user: TEST_REDIS_USER,
+    password,
     dir,
     get pid() { return child?.pid ?? -1; },
     kill: () => killWith('SIGKILL'),

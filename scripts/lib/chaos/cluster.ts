@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, httpRequest, portOpen, startProc, waitFor, type Proc } from './procs.js';
+import { RedisNodes } from './redis-nodes.js';
+import type { StoreOptions } from '../../../src/store/types.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = path.join(REPO, 'bin', 'fived.js');
@@ -33,11 +35,13 @@ export interface ClusterOptions {
   haproxy?: boolean;
   /** HAProxy's global connection limit (default 4000; needs 2 descriptors per connection) */
   maxconn?: number;
+  /** a primary, a replica and three Sentinels; fived in Sentinel mode (issue 13) */
+  sentinel?: boolean;
 }
 
 export interface Member {
   name: string;
-  kind: 'redis' | 'scheduler' | 'gateway' | 'haproxy';
+  kind: 'redis' | 'sentinel' | 'scheduler' | 'gateway' | 'haproxy';
   port: number;
   proc: Proc | null;
   /** how many times it was started */
@@ -55,10 +59,29 @@ export class ChaosCluster {
   /** FIVED_SEED_KEY of every process of this cluster (seeds are stored in Redis only sealed under it) */
   readonly seedKey = randomBytes(32).toString('hex');
 
-  constructor(readonly o: ClusterOptions) {}
+  /** the Redis nodes' users and passwords (and the Sentinels') */
+  readonly nodes: RedisNodes;
+
+  constructor(readonly o: ClusterOptions) {
+    this.nodes = new RedisNodes(o.sentinel === true);
+  }
 
   get redisUrl(): string {
-    return `redis://127.0.0.1:${this.redisPort}`;
+    return this.nodes.url(this.redisPort);
+  }
+
+  /** What a RedisStore of the driver opens (the checker's reads). */
+  storeOptions(): StoreOptions {
+    return { redisUrl: this.redisUrl, ...(this.o.sentinel ? { sentinels: this.sentinelPorts().map((port) => ({ host: '127.0.0.1', port })), sentinelPassword: this.nodes.sentinelPassword } : {}) };
+  }
+
+  sentinelPorts(): number[] {
+    return this.members.filter((m) => m.kind === 'sentinel').map((m) => m.port);
+  }
+
+  /** The data nodes (redis, and redis-2 and redis-3 in Sentinel mode). */
+  redisNodes(): Member[] {
+    return this.members.filter((m) => m.kind === 'redis');
   }
 
   member(name: string): Member {
@@ -81,6 +104,7 @@ export class ChaosCluster {
     return {
       ...env,
       FIVED_REDIS_URL: this.redisUrl,
+      ...(this.o.sentinel ? { FIVED_REDIS_SENTINELS: this.sentinelPorts().map((p) => `127.0.0.1:${p}`).join(','), FIVED_REDIS_SENTINEL_PASSWORD: this.nodes.sentinelPassword } : {}),
       FIVED_DURATIONS: this.o.durations.join(','),
       FIVED_FREEZE_MS: String(this.o.freezeMs),
       FIVED_JWT_SECRET: this.o.jwtSecret,
@@ -103,9 +127,22 @@ export class ChaosCluster {
     mkdirSync(path.join(this.o.dir, 'logs'), { recursive: true });
     this.redisPort = await freePort();
     this.members.push({ name: 'redis', kind: 'redis', port: this.redisPort, proc: null, starts: 0 });
+    if (this.o.sentinel) {
+      // two replicas, as docs/operations.md advises: after a failover the new primary still has one,
+      // so min-replicas-to-write 1 lets writes resume as soon as it is promoted
+      for (const n of ['redis-2', 'redis-3']) this.members.push({ name: n, kind: 'redis', port: await freePort(), proc: null, starts: 0 });
+      for (let i = 1; i <= 3; i++) this.members.push({ name: `sentinel-${i}`, kind: 'sentinel', port: await freePort(), proc: null, starts: 0 });
+    }
     for (let i = 1; i <= this.o.schedulers; i++) this.members.push({ name: `scheduler-${i}`, kind: 'scheduler', port: await freePort(), proc: null, starts: 0 });
     for (let i = 1; i <= this.o.gateways; i++) this.members.push({ name: `gateway-${i}`, kind: 'gateway', port: await freePort(), proc: null, starts: 0 });
     await this.launch('redis');
+    if (this.o.sentinel) {
+      for (const n of ['redis-2', 'redis-3']) {
+        await this.launch(n);
+        if (!(await waitFor(() => this.nodes.replicaInSync(this.member(n).port), 30_000, 100))) throw new Error(`${n} did not sync with the primary`);
+      }
+      for (const m of this.members.filter((x) => x.kind === 'sentinel')) await this.launch(m.name);
+    }
     for (const s of this.schedulers()) await this.launch(s.name);
     await Promise.all(this.gateways().map((g) => this.launch(g.name)));
     if (this.o.haproxy !== false) {
@@ -136,9 +173,14 @@ export class ChaosCluster {
     const log = path.join(this.o.dir, 'logs', `${name}.log`);
     let proc: Proc;
     if (m.kind === 'redis') {
-      const dataDir = path.join(this.o.dir, 'redis');
+      const dataDir = path.join(this.o.dir, name);
       mkdirSync(dataDir, { recursive: true });
-      proc = startProc(name, 'redis-server', ['--port', String(m.port), '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no'], { logFile: log });
+      // redis-2 and redis-3 start as replicas; at a restart either node comes back as it was started and
+      // the Sentinels reconfigure it (a former primary becomes the new primary's replica)
+      const replicaOf = name === 'redis' ? undefined : this.redisPort;
+      proc = startProc(name, 'redis-server', this.nodes.nodeArgs(m.port, dataDir, replicaOf), { logFile: log });
+    } else if (m.kind === 'sentinel') {
+      proc = startProc(name, 'redis-server', this.nodes.sentinelArgs(m.port, path.join(this.o.dir, name), this.redisPort), { logFile: log });
     } else if (m.kind === 'scheduler') {
       proc = startProc(name, process.execPath, [BIN, 'scheduler'], { logFile: log, cwd: REPO, env: { ...this.baseEnv(), FIVED_INSTANCE: name, FIVED_SCHEDULER_PORT: String(m.port) } });
     } else if (m.kind === 'gateway') {
@@ -179,7 +221,7 @@ export class ChaosCluster {
 
   async serving(m: Member): Promise<boolean> {
     switch (m.kind) {
-      case 'redis': return portOpen(m.port);
+      case 'redis': case 'sentinel': return portOpen(m.port);
       case 'scheduler': return (await httpRequest(m.port, '/health', { timeoutMs: 1000 })).status === 200;
       case 'gateway': return (await httpRequest(m.port, '/ready', { timeoutMs: 1000 })).status === 200;
       case 'haproxy': return (await httpRequest(m.port, '/api/time', { timeoutMs: 1000 })).status === 200;
@@ -210,7 +252,7 @@ export class ChaosCluster {
   }
 
   async stop(): Promise<void> {
-    const order = ['haproxy', 'gateway', 'scheduler', 'redis'];
+    const order = ['haproxy', 'gateway', 'scheduler', 'sentinel', 'redis'];
     for (const kind of order) {
       await Promise.all(this.members.filter((m) => m.kind === kind && m.proc).map(async (m) => {
         this.expected.add(m.proc!.pid);

@@ -4,10 +4,12 @@
 
 import type { ChaosCluster } from './cluster.js';
 import type { Fleet } from './fleet.js';
-import { sleep } from './procs.js';
+import { sleep, waitFor } from './procs.js';
 
 export const FAULT_KINDS = ['kill_active_scheduler', 'kill_gateway', 'stop_scheduler', 'kill_redis', 'drop_client'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/** with Sentinels (issue 13) "primary killed, replica promoted" takes kill_redis's place */
+export const SENTINEL_FAULT_KINDS = ['kill_active_scheduler', 'kill_gateway', 'stop_scheduler', 'failover_redis', 'drop_client'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof SENTINEL_FAULT_KINDS)[number];
 
 export interface FaultEvent {
   kind: FaultKind;
@@ -23,9 +25,9 @@ function rand(lo: number, hi: number): number {
 }
 
 /** A shuffled round of every fault kind, so a short run still sees each of them. */
-function* schedule(): Generator<FaultKind> {
+function* schedule(kinds: readonly FaultKind[]): Generator<FaultKind> {
   for (;;) {
-    const round = [...FAULT_KINDS];
+    const round = [...kinds];
     for (let i = round.length - 1; i > 0; i--) {
       const j = rand(0, i);
       [round[i], round[j]] = [round[j]!, round[i]!];
@@ -70,6 +72,8 @@ export async function inject(kind: FaultKind, cluster: ChaosCluster, fleet: Flee
       await cluster.launch('redis');
       return { kind, at, target: 'redis', detail: `kill -9 ${pid}, restarted from its AOF as ${cluster.member('redis').proc!.pid}`, downMs: Date.now() - at };
     }
+    case 'failover_redis':
+      return failover(cluster, at);
     case 'drop_client': {
       const who = fleet.dropMidBet();
       return { kind, at, target: who ?? '-', detail: who ? 'socket terminated without a close frame' : 'no connected client', downMs: 0 };
@@ -77,10 +81,30 @@ export async function inject(kind: FaultKind, cluster: ChaosCluster, fleet: Flee
   }
 }
 
+/** kill -9 of the primary; the Sentinels promote the replica; the killed node comes back (as systemd
+ *  restarts it) and the Sentinels make it the new primary's replica, so writes are accepted again. */
+async function failover(cluster: ChaosCluster, at: number): Promise<FaultEvent> {
+  const kind = 'failover_redis';
+  const ports = cluster.sentinelPorts();
+  const primaryPort = await cluster.nodes.primaryPort(ports);
+  const primary = cluster.redisNodes().find((m) => m.port === primaryPort && m.proc?.alive());
+  if (!primary) return { kind, at, target: '-', detail: 'no primary found through the Sentinels', downMs: 0 };
+  const pid = await cluster.signal(primary.name, 'SIGKILL');
+  const promoted = await waitFor(async () => {
+    const now = await cluster.nodes.primaryPort(ports);
+    return now !== null && now !== primary.port;
+  }, 30_000, 200);
+  const promotedMs = Date.now() - at;
+  await cluster.launch(primary.name);
+  const synced = await waitFor(() => cluster.nodes.replicaInSync(primary.port), 30_000, 200);
+  const detail = `kill -9 ${pid} (primary); ${promoted ? `replica promoted after ${promotedMs} ms` : 'NO promotion within 30 s'}; restarted as ${primary.proc!.pid}, ${synced ? 'now a replica in sync' : 'NOT in sync within 30 s'}`;
+  return { kind, at, target: primary.name, detail, downMs: Date.now() - at };
+}
+
 /** Injects faults every ~everyMs (±50 %) until `until`; returns the log. */
 export async function faultLoop(cluster: ChaosCluster, fleet: Fleet, everyMs: number, until: number, onFault: (e: FaultEvent) => void): Promise<FaultEvent[]> {
   const log: FaultEvent[] = [];
-  const next = schedule();
+  const next = schedule(cluster.o.sentinel ? SENTINEL_FAULT_KINDS : FAULT_KINDS);
   await sleep(rand(everyMs * 0.3, everyMs * 0.8));
   while (Date.now() < until) {
     const kind = next.next().value as FaultKind;

@@ -97,7 +97,7 @@ export interface FleetOptions {
   lateFraction?: number;
 }
 
-const TRANSIENT = new Set(['E_STORE_UNAVAILABLE', 'E_STORE_INCONSISTENT', 'E_TIMEOUT', 'E_INTERNAL', 'E_NOT_READY', 'E_POOL_BUSY', 'E_RATE_LIMITED']);
+const TRANSIENT = new Set(['E_STORE_UNAVAILABLE', 'E_STORE_UNCONFIRMED', 'E_STORE_INCONSISTENT', 'E_TIMEOUT', 'E_INTERNAL', 'E_NOT_READY', 'E_POOL_BUSY', 'E_RATE_LIMITED']);
 
 export async function tokenFor(secret: string, userId: string, ttlS = 3600): Promise<string> {
   const now = Math.floor(Date.now() / 1000);

@@ -23,6 +23,7 @@ import { Redis } from 'ioredis';
 import { periodAt } from '../../../src/core/clock.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { REPO } from './cluster.js';
+import { aclArgs, REDIS_USER } from './redis-nodes.js';
 import { prng } from './fuzz.js';
 import { freePort, httpRequest, portOpen, startProc, stopAll, waitFor, type Proc } from './procs.js';
 
@@ -287,14 +288,15 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
   const conns: Conn[] = [];
   try {
     const redisPort = await freePort();
-    procs.push(startProc('fuzz-http-redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { logFile: path.join(dir, 'redis.log') }));
+    const redisPassword = randomBytes(12).toString('hex'); // as in production: an ACL user with a password
+    procs.push(startProc('fuzz-http-redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...aclArgs(redisPassword)], { logFile: path.join(dir, 'redis.log') }));
     if (!(await waitFor(() => portOpen(redisPort), 10_000))) throw new Error(`fuzz redis did not start; see ${dir}`);
     const gwPort = await freePort();
     const schedPort = await freePort();
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FIVED_')) base[k] = v;
     const env: NodeJS.ProcessEnv = {
-      ...base, FIVED_REDIS_URL: `redis://127.0.0.1:${redisPort}`, FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','), FIVED_FREEZE_MS: String(FREEZE_MS),
+      ...base, FIVED_REDIS_URL: `redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','), FIVED_FREEZE_MS: String(FREEZE_MS),
       FIVED_SETTLE_GRACE_MS: '1000', FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500',
       // per-IP limits (when present) off: every input comes from 127.0.0.1; a 429 is still a valid answer
       FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_CONNS_PER_IP: '0', FIVED_OPERATOR_FAILURES_PER_MIN: '0', FIVED_DEMO_SESSIONS_PER_IP: '0',
@@ -311,7 +313,7 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
       return Array.isArray(list) && list.length === DURATIONS.length && list.every((x) => typeof x.commitment === 'string');
     }, 30_000, 200);
     if (!committed) throw new Error('the fuzz gateway announced no committed period within 30 s');
-    redis = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    redis = new Redis(`redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, { lazyConnect: true, maxRetriesPerRequest: 3 });
     await redis.connect();
 
     // ---- state to protect: deposits, bets, settled results ----

@@ -17,6 +17,7 @@ import { periodAt } from '../../../src/core/clock.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import { REPO } from './cluster.js';
+import { aclArgs, REDIS_USER } from './redis-nodes.js';
 import { freePort, httpRequest, portOpen, rssOf, sleep, startProc, stopAll, waitFor, type Proc } from './procs.js';
 import { tokenFor } from './fleet.js';
 
@@ -90,10 +91,11 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const count = (cat: string, n = 1) => { byCategory[cat] = (byCategory[cat] ?? 0) + n; inputs += n; };
 
   const redisPort = await freePort();
+  const redisPassword = randomBytes(12).toString('hex'); // as in production: an ACL user with a password
   const procs: Proc[] = [];
   let store: RedisStore | null = null;
   try {
-    procs.push(startProc('fuzz-redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { logFile: path.join(dir, 'redis.log') }));
+    procs.push(startProc('fuzz-redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...aclArgs(redisPassword)], { logFile: path.join(dir, 'redis.log') }));
     if (!(await waitFor(() => portOpen(redisPort), 10_000))) throw new Error(`fuzz redis did not start; see ${dir}`);
     const gwPorts = [await freePort(), await freePort()];
     const seedKey = randomBytes(32).toString('hex'); // both gateways seal and unseal the same seeds
@@ -101,7 +103,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       const e: NodeJS.ProcessEnv = {};
       for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FIVED_')) e[k] = v;
       return {
-        ...e, FIVED_REDIS_URL: `redis://127.0.0.1:${redisPort}`, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','),
+        ...e, FIVED_REDIS_URL: `redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','),
         FIVED_FREEZE_MS: String(FREEZE_MS), FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_SEED_KEY: seedKey, FIVED_RATE_LIMIT: String(rate),
         FIVED_MAX_PAYLOAD: String(MAX_PAYLOAD), FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500', FIVED_INSTANCE: `fuzz-${port}`,
         // the fuzzer's sockets and requests all come from 127.0.0.1 as one user: limits off (0)
@@ -122,7 +124,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       return Array.isArray(list) && list.length === DURATIONS.length && list.every((x) => typeof x.commitment === 'string');
     }, 30_000, 200);
     if (!committed) throw new Error('the fuzz gateway announced no committed period within 30 s');
-    store = new RedisStore({ redisUrl: `redis://127.0.0.1:${redisPort}`, keyPrefix: '', light: true });
+    store = new RedisStore({ redisUrl: `redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, keyPrefix: '', light: true });
     await store.init();
 
     // players: funded ones (valid bets, replays) and a broke one

@@ -28,6 +28,9 @@ export interface ChaosOptions {
   schedulers?: number;
   dir?: string;
   log?: (line: string) => void;
+  /** Redis as a primary, a replica and three Sentinels, with the fault "primary killed, replica
+   *  promoted" instead of a restart of the one Redis (issue 13) */
+  sentinel?: boolean;
 }
 
 export interface ChaosResult {
@@ -58,6 +61,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     dir, gateways, schedulers: o.schedulers ?? 2, durations, freezeMs, jwtSecret: JWT_SECRET, operatorToken: OPERATOR_TOKEN,
     clockOffsets: Array.from({ length: gateways }, (_, i) => (i === gateways - 1 ? offset : i === gateways - 2 && gateways >= 3 ? -offset : 0)),
     maxClockSkewMs: o.maxClockSkewMs ?? 500,
+    sentinel: o.sentinel === true,
     env: { FIVED_DRAIN_MS: '1000', FIVED_LEASE_TTL_MS: '2000', FIVED_SETTLE_GRACE_MS: '2000', FIVED_RATE_LIMIT: '200', FIVED_LOG_LEVEL: 'info' },
   });
   let store: RedisStore | null = null;
@@ -65,10 +69,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let watching = true;
   const watchers: Array<Promise<void>> = [];
   try {
-    log(`chaos: starting the cluster in ${dir} (redis appendonly+always, ${o.schedulers ?? 2} schedulers, ${gateways} gateways, gateway-${gateways} clock ${offset} ms, haproxy)`);
+    log(`chaos: starting the cluster in ${dir} (redis appendonly+always${o.sentinel ? ', two replicas and 3 Sentinels' : ''}, ${o.schedulers ?? 2} schedulers, ${gateways} gateways, gateway-${gateways} clock ${offset} ms, haproxy)`);
     await cluster.start();
-    log(`chaos: cluster up; LB 127.0.0.1:${cluster.lbPort}, redis ${cluster.redisUrl}`);
-    store = new RedisStore({ redisUrl: cluster.redisUrl, keyPrefix: '', light: true, instance: 'chaos-checker' });
+    log(`chaos: cluster up; LB 127.0.0.1:${cluster.lbPort}, redis ${cluster.redisUrl.replace(/:[^:@/]*@/, ':***@')}`);
+    store = new RedisStore({ ...cluster.storeOptions(), keyPrefix: '', light: true, instance: 'chaos-checker' });
     await store.init();
 
     const credit = async (userId: string, amount: number, depositId: string): Promise<void> => {
