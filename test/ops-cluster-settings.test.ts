@@ -2,7 +2,7 @@
 // registered fails saying exactly what differs (the /ready reasons, field by field) instead of a
 // bare "not ready"; after `fived config apply` registers them, the same start succeeds and the
 // instances keep the settings in effect until the registered instant.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,10 @@ describe('cluster.sh and changed game settings', () => {
 
     // the runbook's procedure: register the new settings (from the next game-day start), then start
     expect((await cluster({}, 'restart', 'redis')).code).toBe(0);
-    const tool = { FIVED_REDIS_URL: `redis://127.0.0.1:${redisPort}`, FIVED_DURATIONS: '30,60', FIVED_FREEZE_MS: '1500' };
+    // the cluster's own Redis runs with an ACL user whose password start saved in cluster.env
+    const password = /^FIVED_CLUSTER_REDIS_PASSWORD=(.*)$/m.exec(readFileSync(path.join(dir, 'cluster.env'), 'utf8'))?.[1];
+    expect(password).toBeTruthy();
+    const tool = { FIVED_REDIS_URL: `redis://fived:${password}@127.0.0.1:${redisPort}`, FIVED_DURATIONS: '30,60', FIVED_FREEZE_MS: '1500' };
     const applied = await runFived(['config', 'apply'], tool);
     expect(applied.code, applied.stderr).toBe(0);
     const at = JSON.parse(applied.stdout).atMs as number;
