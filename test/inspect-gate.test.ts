@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { drawDigits, drawMessage } from '../src/core/draw.js';
 import { roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
-import { REPO } from './gateway-harness.js';
+import { REPO, type JsonBody } from './gateway-harness.js';
 import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 
@@ -62,7 +62,7 @@ describe('fived inspect (row 4)', () => {
     expect(report.redisTime).toBeLessThan(w.endsAt);
     expect(frozen).not.toContain(seed);
     expect(frozen).not.toMatch(/"digits"|tracking|"sum"/);
-    const keys = report.keys as Record<string, any>;
+    const keys = report.keys as Record<string, JsonBody>;
     const resultKey = Object.keys(keys).find((k) => k.includes('precalc_5d_result') && !k.includes('{'))!;
     expect(keys[resultKey].value).toMatch(/hidden until the period ends/);
     const metaKey = Object.keys(keys).find((k) => k.endsWith(':meta'))!;

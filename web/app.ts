@@ -507,7 +507,7 @@ async function main(): Promise<void> {
     if (v && v.info.periodId === c.periodId) showCountdown(v, v.remainingMs, true);
   });
   client.on('result', (r) => addResult(r));
-  client.on('recovery', ({ results }) => results.forEach((r) => addResult(r)));
+  client.on('recovery', ({ results }) => { for (const r of results) addResult(r); });
   client.on('void', (m) => onVoid(m.room, m.periodId, m.reason));
   client.on('settled', onSettled);
   // players read plain sentences: the codes and details stay in the SDK's events (and the console of a developer who wants them)

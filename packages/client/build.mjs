@@ -23,6 +23,7 @@ const r = spawnSync(process.execPath, [tsc, '-p', `${here}tsconfig.json`], { std
 if (r.status !== 0) process.exit(r.status ?? 1);
 writeFileSync(`${dist}/index.d.ts`, "export * from './types/packages/client/src/index.js';\n");
 
+/** @type {import('esbuild').BuildOptions} */
 const common = {
   absWorkingDir: fileURLToPath(new URL('../..', import.meta.url)),
   entryPoints: [`${here}src/index.ts`],

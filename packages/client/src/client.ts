@@ -496,7 +496,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
 
   #send(msg: ClientMessage): boolean {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== 1) return false;
+    if (ws?.readyState !== 1) return false;
     try {
       ws.send(encodeMessage(msg, this.format));
       return true;
