@@ -1,5 +1,5 @@
 // The demo page: rooms with their countdown (server ticks), period id and commitment, results as
-// they arrive with a verify button (recomputed here: WebCrypto, or the core's pure SHA-256 where the page is not a secure context), a bet slip on a demo
+// they arrive with a verify button (recomputed here with @noble/hashes, also where the page is not a secure context), a bet slip on a demo
 // session, and the player's own bets. Everything goes through the client SDK, which reconnects
 // and recovers missed results by itself. Bundled by scripts/build-web.mjs; no CDN.
 
