@@ -1,14 +1,15 @@
 // Issue 17 item 5, every line checked: tsconfig.json type-checks test/, bench/, scripts/ and bin/
 // (strict) beside src/, web/ and packages/client through their own configs, all run by
 // `npm run typecheck`; tsconfig.build.json compiles src/ alone; Biome lints the repo (`npm run lint`);
-// `npm test` runs both before the build (its pretest).
+// `npm test` runs both before the build (its pretest). Item 6: the test lanes of test/lanes.ts.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { REPO } from './gateway-harness.js';
+import { INTEGRATION, SYSTEM } from './lanes.js';
 
 function parsed(file: string): ts.ParsedCommandLine {
   const read = ts.readConfigFile(path.join(REPO, file), (f) => ts.sys.readFile(f));
@@ -70,5 +71,31 @@ describe('every line checked (issue 17 item 5)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('test lanes (issue 17 item 6)', () => {
+  const all = readdirSync(path.join(REPO, 'test')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
+  const unit = all.filter((f) => !INTEGRATION.includes(f) && !SYSTEM.includes(f));
+
+  it('every listed file exists and is in one lane only', () => {
+    for (const f of [...INTEGRATION, ...SYSTEM]) expect(all, f).toContain(f);
+    expect(INTEGRATION.filter((f) => SYSTEM.includes(f))).toEqual([]);
+    expect(new Set([...INTEGRATION, ...SYSTEM]).size).toBe(INTEGRATION.length + SYSTEM.length);
+    expect(unit.length).toBeGreaterThan(15);
+  });
+
+  it('a unit file starts no Redis, no process and needs no build', () => {
+    const forbidden = /startRedis|child_process|helpers\/(deploy|scheduler|redis)\.js|startGatewayProc|TwoGateways|bin\/fived|\/dist\//;
+    const offenders = unit.filter((f) => forbidden.test(readFileSync(path.join(REPO, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('npm test runs every lane; test:unit, test:integration and test:system one each', () => {
+    const s = scripts();
+    expect(s.test).toBe('vitest run');
+    expect(s['test:unit']).toBe('vitest run --project unit');
+    expect(s['test:integration']).toMatch(/vitest run --project integration$/);
+    expect(s['test:system']).toMatch(/vitest run --project system$/);
   });
 });
