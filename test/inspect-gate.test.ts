@@ -15,7 +15,8 @@ import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 
 const run = promisify(execFile);
-const env = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000' };
+// the freeze leaves 2 s before the end for a `fived inspect` to start and answer on a loaded machine
+const env = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '2000' };
 let redis: TestRedis;
 let store: RedisStore;
 let prefix: string;
