@@ -6,7 +6,8 @@ try {
   ({ main } = await import('../dist/cli.js'));
 } catch (err) {
   // a checkout that was never built: say so instead of a stack trace
-  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('cli.js')) {
+  const e = /** @type {{ code?: unknown, message?: unknown } | null | undefined} */ (err);
+  if (e?.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('cli.js')) {
     console.error('fived: not built yet (dist/cli.js is missing): run `npm run build` first (npm start and npm test build it themselves)');
     process.exit(1);
   }

@@ -6,6 +6,7 @@
 // package (its one import, msgpackr, is a dependency of the server too).
 import { cpSync, existsSync, rmSync } from 'node:fs';
 
+/** @param {string} fromRel @param {string} toRel */
 const copy = (fromRel, toRel) => {
   const from = new URL(fromRel, import.meta.url);
   const to = new URL(toRel, import.meta.url);

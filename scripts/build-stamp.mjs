@@ -22,6 +22,7 @@ const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsco
 const SKIP = new Set(['node_modules', 'dist']);
 const MARGIN_MS = 1000;
 
+/** @param {string} root */
 function stampPaths(root) {
   return { started: path.join(root, 'dist', '.build-started'), stamp: path.join(root, 'dist', '.build-stamp') };
 }
@@ -29,6 +30,7 @@ function stampPaths(root) {
 /** the newest input's mtime (ms) and its path */
 export function newestInput(root = ROOT) {
   let newest = { mtimeMs: 0, file: '' };
+  /** @param {string} file */
   const see = (file) => {
     let st;
     try { st = statSync(file); } catch { return; }
@@ -54,6 +56,7 @@ export function staleReason(root = ROOT) {
   return null;
 }
 
+/** @param {string | undefined} mode */
 function main(mode) {
   const { started, stamp } = stampPaths(ROOT);
   switch (mode) {

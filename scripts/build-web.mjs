@@ -21,6 +21,7 @@ mkdirSync(out, { recursive: true });
 /** `@fived/client` stays an import, of the SDK bundle next to app.js */
 const sdkBundle = {
   name: 'fived-client-bundle',
+  /** @param {import('esbuild').PluginBuild} b */
   setup(b) {
     b.onResolve({ filter: /^@fived\/client$/ }, () => ({ path: './fived-client.js', external: true }));
   },

@@ -43,6 +43,7 @@ export function withSbin(p = process.env.PATH ?? '') {
   return [...parts, ...SBIN_DIRS.filter((d) => !parts.includes(d))].join(path.delimiter);
 }
 
+/** @param {string} bin @param {string} searchPath */
 function found(bin, searchPath) {
   for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
     try {
@@ -58,6 +59,7 @@ export function missingTools(searchPath = withSbin()) {
   return TOOLS.filter((t) => !found(t.bin, t.dirs ? [searchPath, ...t.dirs()].join(path.delimiter) : searchPath));
 }
 
+/** @param {string[]} pkgs @param {boolean} root */
 export function installCommand(pkgs, root) {
   const sudo = root ? '' : 'sudo ';
   return `${sudo}apt-get update && ${sudo}DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
@@ -70,6 +72,7 @@ function isRoot() {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
+/** @param {typeof TOOLS} missing */
 function describe(missing) {
   return missing.map((t) => `  - ${t.bin} (Debian package ${t.pkg}): ${t.why}`).join('\n');
 }

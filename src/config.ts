@@ -1,15 +1,17 @@
 // One options object for every runtime (gateway, scheduler, all, CLI tools): read from the
 // environment once at start, validated with clear messages, then frozen. `fived check-config`
-// prints it (secrets masked) or the list of problems.
+// prints it (secrets masked) or the list of problems. The settings themselves (names, defaults,
+// ranges, docs) are declared in src/settings.ts: adding one starts there (its header says how).
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { ErrorCode, FivedError } from './errors.js';
-import { DEFAULT_PAYTABLE, type DayStart, type Paytable } from './core/types.js';
+import type { DayStart, Paytable } from './core/types.js';
 import type { BetLimits } from './store/types.js';
 import { parseSeedKey, seedKeyId } from './store/seal.js';
+import { acceptsOf, schemaOf, SETTING_SPECS, SETTINGS, type SettingName } from './settings.js';
 import { closest } from './suggest.js';
 
 export interface Config {
@@ -82,81 +84,11 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-/**
- * Every setting loadConfig reads, and the only names it can read (its readers take a SettingName).
- * `fived check-config` refuses any other FIVED_* name (a typo must not silently fall back to a
- * default) except the tools' own variables below; a test checks this list is exactly what
- * loadConfig reads.
- */
-export const SETTINGS = [
-  'FIVED_DURATIONS',
-  'FIVED_FREEZE_MS',
-  'FIVED_TIMELINE',
-  'FIVED_DAY_START',
-  'FIVED_DAY_OFFSET',
-  'FIVED_FEE_BPS',
-  'FIVED_PAY_NUMBER',
-  'FIVED_PAY_BIG_SMALL',
-  'FIVED_PAY_ODD_EVEN',
-  'FIVED_PAY_SUM_BIG_SMALL',
-  'FIVED_PAY_SUM_ODD_EVEN',
-  'FIVED_MIN_STAKE',
-  'FIVED_MAX_STAKE',
-  'FIVED_MAX_USER_STAKE',
-  'FIVED_MAX_LIABILITY',
-  'FIVED_MAX_BETS_PER_PERIOD',
-  'FIVED_MAX_BALANCE',
-  'FIVED_REDIS_URL',
-  'FIVED_REDIS_SENTINELS',
-  'FIVED_ORIGINS',
-  'FIVED_DEMO',
-  'FIVED_JWT_SECRET',
-  'FIVED_OPERATOR_TOKEN',
-  'FIVED_TRUSTED_PROXIES',
-  'FIVED_INSTANCE',
-  'FIVED_REDIS_SENTINEL_NAME',
-  'FIVED_KEY_PREFIX',
-  'FIVED_PORT',
-  'FIVED_HOST',
-  'FIVED_MAX_TOKEN_AGE_S',
-  'FIVED_MAX_PAYLOAD',
-  'FIVED_MAX_BACKPRESSURE',
-  'FIVED_IDLE_TIMEOUT_S',
-  'FIVED_RATE_LIMIT',
-  'FIVED_MAX_SOCKETS_PER_USER',
-  'FIVED_USER_BET_RATE',
-  'FIVED_MAX_CONNS_PER_IP',
-  'FIVED_HTTP_RATE_PER_IP',
-  'FIVED_DEMO_SESSIONS_PER_IP',
-  'FIVED_OPERATOR_FAILURES_PER_MIN',
-  'FIVED_MAX_CLOCK_SKEW_MS',
-  'FIVED_CLOCK_OFFSET_MS',
-  'FIVED_DRAIN_MS',
-  'FIVED_SETTLE_GRACE_MS',
-  'FIVED_POOL_THREADS',
-  'FIVED_POOL_NICE',
-  'FIVED_ALLOW_UWS_FALLBACK',
-  'FIVED_SCHEDULER_PORT',
-  'FIVED_SCHEDULER_HOST', // issue 13
-  'FIVED_LEASE_TTL_MS',
-  'FIVED_LOG_LEVEL',
-  'FIVED_SEED_KEY',
-  'FIVED_SEED_KEY_FILE',
-  'FIVED_SEED_KEYS_RETIRED',
-  // issue 15: the Socket.IO compatibility layer (docs/socketio.md)
-  'FIVED_SOCKETIO',
-  // issue 14: the permanent record in PostgreSQL
-  'FIVED_ARCHIVE_URL',
-  'FIVED_ARCHIVE_BATCH',
-  'FIVED_ARCHIVE_POLL_MS',
-  'FIVED_ARCHIVE_ALERT_LAG_S',
-  'FIVED_ARCHIVER_PORT',
-  // issue 13: Redis credentials for the Sentinels, replicated acknowledgements
-  'FIVED_REDIS_SENTINEL_PASSWORD',
-  'FIVED_REDIS_MIN_REPLICAS',
-  'FIVED_REDIS_WAIT_TIMEOUT_MS',
-] as const;
-export type SettingName = (typeof SETTINGS)[number];
+// SETTINGS (every setting loadConfig reads, and the only names it can read: its readers take a
+// SettingName) and their defaults, ranges and docs are declared in src/settings.ts. `fived
+// check-config` refuses any other FIVED_* name (a typo must not silently fall back to a default)
+// except the tools' own variables below; a test checks SETTINGS is exactly what loadConfig reads.
+export { SETTINGS, type SettingName } from './settings.js';
 
 /**
  * FIVED_* variables that are not settings of fived but of the repo's tools, which pass their whole
@@ -217,33 +149,38 @@ export interface LoadOptions {
 
 const DURATION_DIVIDES = 86_400;
 
+/** the settings of one kind */
+type NameOf<K extends 'int' | 'bool' | 'text'> = { [N in SettingName]: (typeof SETTING_SPECS)[N]['kind'] extends K ? N : never }[SettingName];
+
 /** Reads, validates and freezes the configuration. Throws E_CONFIG_INVALID listing every problem. */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}, opts: LoadOptions = {}): Readonly<Config> {
   const problems: string[] = [];
-  const int = (name: SettingName, def: number, min: number, max: number): number => {
+  // each reader takes the setting's default and range from its schema (src/settings.ts); a second
+  // argument replaces a default computed at start
+  const int = (name: NameOf<'int'>, def: number = SETTING_SPECS[name].default): number => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return def;
-    const v = Number(raw);
-    if (!Number.isSafeInteger(v) || v < min || v > max) {
-      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+    const r = schemaOf(SETTING_SPECS[name]).safeParse(raw);
+    if (!r.success) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected ${acceptsOf(SETTING_SPECS[name])}`);
       return def;
     }
-    return v;
+    return r.data;
   };
-  const str = (name: SettingName, def: string): string => {
+  const str = (name: NameOf<'text'>, def: string = SETTING_SPECS[name].default): string => {
     const raw = env[name];
     return raw === undefined ? def : raw.trim();
   };
-  const bool = (name: SettingName, def: boolean): boolean => {
+  const bool = (name: NameOf<'bool'>): boolean => {
     const raw = env[name];
+    const def = SETTING_SPECS[name].default;
     if (raw === undefined || raw.trim() === '') return def;
-    if (/^(1|true|yes|on)$/i.test(raw)) return true;
-    if (/^(0|false|no|off)$/i.test(raw)) return false;
-    problems.push(`${name}=${JSON.stringify(raw)}: expected true/false`);
-    return def;
+    const r = schemaOf(SETTING_SPECS[name]).safeParse(raw);
+    if (!r.success) problems.push(`${name}=${JSON.stringify(raw)}: expected ${acceptsOf(SETTING_SPECS[name])}`);
+    return r.success ? r.data : def;
   };
 
-  const durationsRaw = str('FIVED_DURATIONS', '60,180,300,600');
+  const durationsRaw = str('FIVED_DURATIONS');
   const durations = durationsRaw.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   if (durations.length === 0) problems.push('FIVED_DURATIONS: at least one room duration is needed');
   for (const d of durations) {
@@ -253,72 +190,72 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   }
   if (new Set(durations).size !== durations.length) problems.push('FIVED_DURATIONS: a duration is listed twice');
 
-  const freezeMs = int('FIVED_FREEZE_MS', 5000, 0, 86_400_000);
+  const freezeMs = int('FIVED_FREEZE_MS');
   for (const d of durations) {
     if (Number.isSafeInteger(d) && freezeMs >= d * 1000) {
       problems.push(`FIVED_FREEZE_MS=${freezeMs} must be shorter than every room (${d} s)`);
     }
   }
 
-  const timeline = str('FIVED_TIMELINE', 'default');
+  const timeline = str('FIVED_TIMELINE');
   if (!/^[a-z0-9_-]{1,32}$/i.test(timeline)) problems.push(`FIVED_TIMELINE=${JSON.stringify(timeline)}: letters, digits, _ and - only (1-32)`);
 
-  const dayStart = parseDayStart(str('FIVED_DAY_START', '00:00'), str('FIVED_DAY_OFFSET', '+00:00'), problems);
+  const dayStart = parseDayStart(str('FIVED_DAY_START'), str('FIVED_DAY_OFFSET'), problems);
 
   const paytable: Paytable = {
-    feeBps: int('FIVED_FEE_BPS', DEFAULT_PAYTABLE.feeBps, 0, 9999),
-    number: int('FIVED_PAY_NUMBER', DEFAULT_PAYTABLE.number, 1, 1000),
-    bigSmall: int('FIVED_PAY_BIG_SMALL', DEFAULT_PAYTABLE.bigSmall, 1, 1000),
-    oddEven: int('FIVED_PAY_ODD_EVEN', DEFAULT_PAYTABLE.oddEven, 1, 1000),
-    sumBigSmall: int('FIVED_PAY_SUM_BIG_SMALL', DEFAULT_PAYTABLE.sumBigSmall, 1, 1000),
-    sumOddEven: int('FIVED_PAY_SUM_ODD_EVEN', DEFAULT_PAYTABLE.sumOddEven, 1, 1000),
+    feeBps: int('FIVED_FEE_BPS'),
+    number: int('FIVED_PAY_NUMBER'),
+    bigSmall: int('FIVED_PAY_BIG_SMALL'),
+    oddEven: int('FIVED_PAY_ODD_EVEN'),
+    sumBigSmall: int('FIVED_PAY_SUM_BIG_SMALL'),
+    sumOddEven: int('FIVED_PAY_SUM_ODD_EVEN'),
   };
 
   // the smallest stake whose net is >= 1 after the fee
   const minNetStake = Math.ceil(10_000 / (10_000 - paytable.feeBps));
   const limits: BetLimits = {
-    minStake: int('FIVED_MIN_STAKE', Math.max(minNetStake, 1), 1, Number.MAX_SAFE_INTEGER),
-    maxStake: int('FIVED_MAX_STAKE', 10_000_000, 1, Number.MAX_SAFE_INTEGER),
-    maxUserStakePerPeriod: int('FIVED_MAX_USER_STAKE', 100_000_000, 1, Number.MAX_SAFE_INTEGER),
-    maxLiability: int('FIVED_MAX_LIABILITY', 0, 0, Number.MAX_SAFE_INTEGER),
+    minStake: int('FIVED_MIN_STAKE', Math.max(minNetStake, 1)),
+    maxStake: int('FIVED_MAX_STAKE'),
+    maxUserStakePerPeriod: int('FIVED_MAX_USER_STAKE'),
+    maxLiability: int('FIVED_MAX_LIABILITY'),
     // as the replaced system: at most 100 bets of one user in one period (0 = no cap)
-    maxBetsPerUserPerPeriod: int('FIVED_MAX_BETS_PER_PERIOD', 100, 0, 1_000_000),
+    maxBetsPerUserPerPeriod: int('FIVED_MAX_BETS_PER_PERIOD'),
   };
   if (Math.floor((limits.minStake * (10_000 - paytable.feeBps)) / 10_000) < 1) {
     problems.push(`FIVED_MIN_STAKE=${limits.minStake}: the net stake after a ${paytable.feeBps} bps fee would be 0 (need >= ${minNetStake})`);
   }
   if (limits.maxStake < limits.minStake) problems.push('FIVED_MAX_STAKE must be >= FIVED_MIN_STAKE');
   // at most 2^53-1: every balance stays an exact integer in Lua, JavaScript and JSON
-  const maxBalance = int('FIVED_MAX_BALANCE', 1e15, 1, Number.MAX_SAFE_INTEGER);
+  const maxBalance = int('FIVED_MAX_BALANCE');
 
-  const redisUrl = str('FIVED_REDIS_URL', '');
+  const redisUrl = str('FIVED_REDIS_URL');
   if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) problems.push(`FIVED_REDIS_URL=${JSON.stringify(redisUrl)}: expected redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
   const redisSentinels: Array<{ host: string; port: number }> = [];
-  for (const part of str('FIVED_REDIS_SENTINELS', '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of str('FIVED_REDIS_SENTINELS').split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^([^:]+):(\d+)$/.exec(part);
     if (!m) problems.push(`FIVED_REDIS_SENTINELS: ${JSON.stringify(part)} is not host:port`);
     else redisSentinels.push({ host: m[1]!, port: Number(m[2]) });
   }
 
-  const archiveUrl = str('FIVED_ARCHIVE_URL', '');
+  const archiveUrl = str('FIVED_ARCHIVE_URL');
   if (archiveUrl !== '' && !/^postgres(ql)?:\/\//.test(archiveUrl)) problems.push(`FIVED_ARCHIVE_URL: expected postgres://user[:password]@host[:port]/database`);
 
   const seed = seedKeys(env, (redisUrl !== '' || redisSentinels.length > 0) && !opts.tool, problems);
 
-  const origins = str('FIVED_ORIGINS', '').split(',').map((s) => s.trim()).filter(Boolean);
-  const demo = bool('FIVED_DEMO', false);
+  const origins = str('FIVED_ORIGINS').split(',').map((s) => s.trim()).filter(Boolean);
+  const demo = bool('FIVED_DEMO');
   // No built-in secret, not even for the demo: anyone who knows it can sign a token for any user
   // id, and a demo gateway on a real store would hand out real users' balances (issue 12, row 6).
   // Without a secret nobody can bet: anonymous watching only.
-  const jwtSecret = str('FIVED_JWT_SECRET', '');
+  const jwtSecret = str('FIVED_JWT_SECRET');
   if (jwtSecret === '') {
     if (demo) problems.push('FIVED_DEMO=true needs an explicit FIVED_JWT_SECRET (at least 16 random characters, e.g. `openssl rand -hex 32`): demo mode no longer signs with a built-in secret');
   } else if (jwtSecret.length < 16) problems.push('FIVED_JWT_SECRET: use at least 16 characters');
-  const operatorToken = str('FIVED_OPERATOR_TOKEN', '');
+  const operatorToken = str('FIVED_OPERATOR_TOKEN');
   if (operatorToken !== '' && operatorToken.length < 32) {
     problems.push(`FIVED_OPERATOR_TOKEN: use at least 32 characters (got ${operatorToken.length}), e.g. \`openssl rand -hex 32\``);
   }
-  const trustedProxies = str('FIVED_TRUSTED_PROXIES', '127.0.0.1,::1').split(',').map((s) => s.trim()).filter(Boolean);
+  const trustedProxies = str('FIVED_TRUSTED_PROXIES').split(',').map((s) => s.trim()).filter(Boolean);
   for (const p of trustedProxies) {
     if (!validProxy(p)) problems.push(`FIVED_TRUSTED_PROXIES: ${JSON.stringify(p)} is not an IP address or CIDR range (e.g. 10.0.0.0/8)`);
   }
@@ -335,52 +272,52 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     maxBalance,
     redisUrl,
     redisSentinels,
-    redisSentinelName: str('FIVED_REDIS_SENTINEL_NAME', 'mymaster'),
-    redisSentinelPassword: str('FIVED_REDIS_SENTINEL_PASSWORD', ''),
+    redisSentinelName: str('FIVED_REDIS_SENTINEL_NAME'),
+    redisSentinelPassword: str('FIVED_REDIS_SENTINEL_PASSWORD'),
     // Sentinel mode: a failover promotes a replica, so a bet waits for one by default (docs/reliability.md)
-    redisMinReplicas: int('FIVED_REDIS_MIN_REPLICAS', redisSentinels.length > 0 ? 1 : 0, 0, 16),
-    redisWaitTimeoutMs: int('FIVED_REDIS_WAIT_TIMEOUT_MS', 1000, 10, 60_000),
-    keyPrefix: str('FIVED_KEY_PREFIX', ''),
+    redisMinReplicas: int('FIVED_REDIS_MIN_REPLICAS', redisSentinels.length > 0 ? 1 : 0),
+    redisWaitTimeoutMs: int('FIVED_REDIS_WAIT_TIMEOUT_MS'),
+    keyPrefix: str('FIVED_KEY_PREFIX'),
     seedKey: seed.current,
     seedKeysRetired: seed.retired,
-    port: int('FIVED_PORT', 3000, 0, 65535),
-    bindHost: str('FIVED_HOST', '0.0.0.0'),
+    port: int('FIVED_PORT'),
+    bindHost: str('FIVED_HOST'),
     jwtSecret,
-    maxTokenAgeS: int('FIVED_MAX_TOKEN_AGE_S', 86_400, 60, 30 * 86_400),
+    maxTokenAgeS: int('FIVED_MAX_TOKEN_AGE_S'),
     operatorToken,
     origins,
-    maxPayloadBytes: int('FIVED_MAX_PAYLOAD', 16 * 1024, 256, 16 * 1024 * 1024),
-    maxBackpressureBytes: int('FIVED_MAX_BACKPRESSURE', 256 * 1024, 1024, 64 * 1024 * 1024),
-    idleTimeoutS: int('FIVED_IDLE_TIMEOUT_S', 120, 8, 960),
-    rateLimitPerS: int('FIVED_RATE_LIMIT', 50, 1, 100_000),
-    maxSocketsPerUser: int('FIVED_MAX_SOCKETS_PER_USER', 5, 0, 100_000),
-    userBetRatePerS: int('FIVED_USER_BET_RATE', 10, 0, 100_000),
+    maxPayloadBytes: int('FIVED_MAX_PAYLOAD'),
+    maxBackpressureBytes: int('FIVED_MAX_BACKPRESSURE'),
+    idleTimeoutS: int('FIVED_IDLE_TIMEOUT_S'),
+    rateLimitPerS: int('FIVED_RATE_LIMIT'),
+    maxSocketsPerUser: int('FIVED_MAX_SOCKETS_PER_USER'),
+    userBetRatePerS: int('FIVED_USER_BET_RATE'),
     // carrier NAT puts thousands of players behind one address: generous per-IP defaults
-    maxConnsPerIp: int('FIVED_MAX_CONNS_PER_IP', 500, 0, 10_000_000),
-    httpRatePerIp: int('FIVED_HTTP_RATE_PER_IP', 100, 0, 10_000_000),
-    demoSessionsPerIpPerHour: int('FIVED_DEMO_SESSIONS_PER_IP', 20, 0, 1_000_000),
-    operatorFailuresPerMin: int('FIVED_OPERATOR_FAILURES_PER_MIN', 10, 0, 1_000_000),
+    maxConnsPerIp: int('FIVED_MAX_CONNS_PER_IP'),
+    httpRatePerIp: int('FIVED_HTTP_RATE_PER_IP'),
+    demoSessionsPerIpPerHour: int('FIVED_DEMO_SESSIONS_PER_IP'),
+    operatorFailuresPerMin: int('FIVED_OPERATOR_FAILURES_PER_MIN'),
     trustedProxies,
-    maxClockSkewMs: int('FIVED_MAX_CLOCK_SKEW_MS', 250, 1, 60_000),
-    clockOffsetMs: int('FIVED_CLOCK_OFFSET_MS', 0, -60_000, 60_000),
-    drainMs: int('FIVED_DRAIN_MS', 5000, 0, 120_000),
-    settleGraceMs: int('FIVED_SETTLE_GRACE_MS', 3000, 0, 600_000),
-    poolThreads: int('FIVED_POOL_THREADS', 1, 1, 64),
-    poolNice: int('FIVED_POOL_NICE', 10, 0, 19),
+    maxClockSkewMs: int('FIVED_MAX_CLOCK_SKEW_MS'),
+    clockOffsetMs: int('FIVED_CLOCK_OFFSET_MS'),
+    drainMs: int('FIVED_DRAIN_MS'),
+    settleGraceMs: int('FIVED_SETTLE_GRACE_MS'),
+    poolThreads: int('FIVED_POOL_THREADS'),
+    poolNice: int('FIVED_POOL_NICE'),
     demo,
-    allowUwsFallback: bool('FIVED_ALLOW_UWS_FALLBACK', false),
-    // issue 15: the Socket.IO compatibility layer, on unless FIVED_SOCKETIO=false
-    socketIo: bool('FIVED_SOCKETIO', true),
-    schedulerPort: int('FIVED_SCHEDULER_PORT', 9300, 0, 65535),
-    schedulerHost: str('FIVED_SCHEDULER_HOST', '') || str('FIVED_HOST', '0.0.0.0'),
-    leaseTtlMs: int('FIVED_LEASE_TTL_MS', 3000, 500, 600_000),
-    logLevel: str('FIVED_LOG_LEVEL', 'info'),
-    // issue 14: the archive
+    allowUwsFallback: bool('FIVED_ALLOW_UWS_FALLBACK'),
+    // the Socket.IO compatibility layer (docs/socketio.md), on unless FIVED_SOCKETIO=false
+    socketIo: bool('FIVED_SOCKETIO'),
+    schedulerPort: int('FIVED_SCHEDULER_PORT'),
+    schedulerHost: str('FIVED_SCHEDULER_HOST') || str('FIVED_HOST'),
+    leaseTtlMs: int('FIVED_LEASE_TTL_MS'),
+    logLevel: str('FIVED_LOG_LEVEL'),
+    // the archive (docs/operations.md, section 16)
     archiveUrl,
-    archiveBatchRows: int('FIVED_ARCHIVE_BATCH', 5000, 100, 100_000),
-    archivePollMs: int('FIVED_ARCHIVE_POLL_MS', 1000, 50, 60_000),
-    archiveAlertLagS: int('FIVED_ARCHIVE_ALERT_LAG_S', 60, 1, 86_400),
-    archiverPort: int('FIVED_ARCHIVER_PORT', 9310, 0, 65535),
+    archiveBatchRows: int('FIVED_ARCHIVE_BATCH'),
+    archivePollMs: int('FIVED_ARCHIVE_POLL_MS'),
+    archiveAlertLagS: int('FIVED_ARCHIVE_ALERT_LAG_S'),
+    archiverPort: int('FIVED_ARCHIVER_PORT'),
     ...overrides,
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {

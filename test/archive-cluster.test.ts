@@ -6,7 +6,7 @@
 // ledger by the ledger endpoint and message; migrate is idempotent; export writes both formats.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, RedisStore } from '../src/store/index.js';
+import { createStore, type RedisStore } from '../src/store/index.js';
 import type { PeriodRef } from '../src/core/types.js';
 import { Client, getJson, gatewayEnv, operator, startGatewayProc, token, credit, type GatewayProc, type Msg } from './gateway-harness.js';
 import { runFived } from './helpers/deploy.js';

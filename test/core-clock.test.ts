@@ -134,6 +134,7 @@ describe('period clock', () => {
     for (const bad of ['20230229000000001', '20251301000000001', '20250732000000001', '20250731000000000', '20250731000001441', '2025073100000001', '2025073100000000a', '']) {
       expect(code(() => periodById(bad, s))).toBe('E_INVALID_PERIOD');
     }
+    // biome-ignore lint/correctness/noPrecisionLoss: a number where the id string belongs is the bad input
     expect(code(() => periodById(20250731000000001 as unknown as string, s))).toBe('E_INVALID_PERIOD');
     expect(code(() => periodById({ duration: 180, timeline: 'default', periodId: '20250731000000001' }, s))).toBe('E_INVALID_PERIOD');
     expect(code(() => periodById('20250731000000480', spec(180)))).toBeUndefined();

@@ -1,21 +1,12 @@
-// The pure-TypeScript SHA-256 / HMAC-SHA256 (used where a browser has no crypto.subtle) against
-// node:crypto, and the async draw through each backend against the synchronous node:crypto draw.
+// The draw's SHA-256 / HMAC-SHA256 (@noble/hashes, src/core/hash.ts: every runtime, including
+// browsers without crypto.subtle) against the standards' vectors and node:crypto, and the draw's
+// digits and commitment against node:crypto's HMAC and SHA-256 and against the async forms.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyResult } from '../packages/client/src/verify.js';
-import {
-  commitmentOf,
-  commitmentOfAsync,
-  defaultHashBackend,
-  drawDigits,
-  drawDigitsAsync,
-  drawMessage,
-  pureHashBackend,
-  subtleHashBackend,
-  verifyDrawAsync,
-} from '../src/core/draw.js';
-import { hmacSha256, sha256 } from '../src/core/sha256.js';
+import { commitmentOf, commitmentOfAsync, digitsFromStream, drawDigits, drawDigitsAsync, drawMessage, verifyDrawAsync } from '../src/core/draw.js';
+import { hmacSha256, sha256 } from '../src/core/hash.js';
 import type { ResultPayload } from '../src/protocol.js';
 import { verifyInBrowser } from '../web/verify-view.js';
 
@@ -27,9 +18,7 @@ const nodeHmac = (k: Uint8Array, d: Uint8Array) => createHmac('sha256', k).updat
 // block, 64 is exactly one block of data; the rest cover several blocks and their edges.
 const EDGE_LENGTHS = [0, 1, 31, 32, 54, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 191, 192, 1000, 4096, 65_537];
 
-const subtle = globalThis.crypto.subtle; // Node 20 has WebCrypto; the suite tests both paths
-
-describe('sha256 (pure TypeScript)', () => {
+describe('sha256 (@noble/hashes)', () => {
   it('matches the FIPS 180-4 examples', () => {
     const enc = new TextEncoder();
     expect(hex(sha256(new Uint8Array(0)))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
@@ -64,7 +53,7 @@ describe('sha256 (pure TypeScript)', () => {
   });
 });
 
-describe('hmacSha256 (pure TypeScript)', () => {
+describe('hmacSha256 (@noble/hashes)', () => {
   it('matches RFC 4231 test case 2', () => {
     const enc = new TextEncoder();
     expect(hex(hmacSha256(enc.encode('Jefe'), enc.encode('what do ya want for nothing?')))).toBe(
@@ -102,43 +91,36 @@ describe('hmacSha256 (pure TypeScript)', () => {
   });
 });
 
-describe('async draw backends', () => {
-  const backends = [
-    ['pure', pureHashBackend],
-    ['WebCrypto', subtleHashBackend(subtle)],
-  ] as const;
+describe('the draw with @noble/hashes', () => {
+  // the reference: the same digit rule over node:crypto's HMAC, the commitment over its SHA-256
+  const nodeDraw = (seed: string, message: string) =>
+    digitsFromStream((round) => createHmac('sha256', Buffer.from(seed, 'hex')).update(`${message}:${round}`, 'utf8').digest());
 
-  for (const [name, backend] of backends) {
-    it(`${name}: drawDigitsAsync equals drawDigits, commitmentOfAsync equals commitmentOf (property)`, async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.string({ minLength: 1, maxLength: 256 }), async (bytes, message) => {
-          const seed = hex(bytes);
-          expect(await drawDigitsAsync(seed, message, backend)).toEqual(drawDigits(seed, message));
-          expect(await commitmentOfAsync(seed, backend)).toBe(commitmentOf(seed));
-        }),
-        { numRuns: 200 },
-      );
-    });
-  }
+  it('drawDigits and commitmentOf equal node:crypto, and the async forms equal them (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.string({ minLength: 1, maxLength: 256 }), async (bytes, message) => {
+        const seed = hex(bytes);
+        expect(drawDigits(seed, message)).toEqual(nodeDraw(seed, message));
+        expect(commitmentOf(seed)).toBe(nodeSha(bytes));
+        expect(await drawDigitsAsync(seed, message)).toEqual(drawDigits(seed, message));
+        expect(await commitmentOfAsync(seed)).toBe(commitmentOf(seed));
+      }),
+      { numRuns: 200 },
+    );
+  });
 
-  it('pure: verifyDrawAsync reproduces fairness.md vector 3 and rejects a foreign commitment', async () => {
+  it('verifyDrawAsync reproduces fairness.md vector 3 and rejects a foreign commitment', async () => {
     const seed = '888a9b3b39cf0a4cafdf930e1e68651056304a5f651253cc72abf29f6630e84b';
     const commitment = 'f2d8386d29c54ad6e34f1fb1b120e041a0ca361f7a9afae2bc6b746c8acf1836';
     const message = 'fiveD:600:default:20240229000000144';
-    expect(await verifyDrawAsync(seed, commitment, message, pureHashBackend)).toEqual({ digits: [6, 1, 3, 6, 8], sum: 24, commitmentOk: true });
+    expect(await verifyDrawAsync(seed, commitment, message)).toEqual({ digits: [6, 1, 3, 6, 8], sum: 24, commitmentOk: true });
     const other = commitmentOf(randomBytes(32).toString('hex'));
-    expect((await verifyDrawAsync(seed, other, message, pureHashBackend)).commitmentOk).toBe(false);
+    expect((await verifyDrawAsync(seed, other, message)).commitmentOk).toBe(false);
   });
 
-  it('still accepts a SubtleCrypto directly (older callers), with the same digits', async () => {
-    const seed = randomBytes(32).toString('hex');
-    const message = 'fiveD:60:default:20250731000000001';
-    expect(await drawDigitsAsync(seed, message, subtle)).toEqual(drawDigits(seed, message));
-  });
-
-  it('bad input is refused the same way on the pure path', async () => {
-    await expect(drawDigitsAsync('xyz', 'fiveD:60:default:20250731000000001', pureHashBackend)).rejects.toMatchObject({ code: 'E_INVALID_SEED' });
-    await expect(drawDigitsAsync('00'.repeat(32), '', pureHashBackend)).rejects.toMatchObject({ code: 'E_BAD_REQUEST' });
+  it('bad input is refused the same way on the async path', async () => {
+    await expect(drawDigitsAsync('xyz', 'fiveD:60:default:20250731000000001')).rejects.toMatchObject({ code: 'E_INVALID_SEED' });
+    await expect(drawDigitsAsync('00'.repeat(32), '')).rejects.toMatchObject({ code: 'E_BAD_REQUEST' });
   });
 });
 
@@ -154,11 +136,10 @@ describe('a page without crypto.subtle (plain HTTP on another host)', () => {
     return { room: 'fiveD_60', ...ref, digits: d.digits, sum: d.sum, seed, commitment: commitmentOf(seed), endsAt: 0 };
   }
 
-  it('the default backend falls back to the pure one, and the SDK and the verify button still verify', async () => {
+  it('the SDK and the verify button still verify (no WebCrypto needed)', async () => {
     // what an insecure browser context exposes: crypto without subtle
     vi.stubGlobal('crypto', { getRandomValues: globalThis.crypto.getRandomValues.bind(globalThis.crypto) });
     expect(globalThis.crypto.subtle).toBeUndefined();
-    expect(defaultHashBackend()).toBe(pureHashBackend);
 
     const r = genuine();
     const v = await verifyResult(r, r.commitment);
@@ -169,9 +150,5 @@ describe('a page without crypto.subtle (plain HTTP on another host)', () => {
 
     const tampered = { ...r, seed: randomBytes(32).toString('hex') };
     expect((await verifyInBrowser(tampered, null)).label).toMatch(/Does not match/);
-  });
-
-  it('with WebCrypto present the default backend uses it (not the fallback)', () => {
-    expect(defaultHashBackend()).not.toBe(pureHashBackend);
   });
 });

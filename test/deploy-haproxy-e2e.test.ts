@@ -175,6 +175,7 @@ describe('HAProxy in front of two gateways', () => {
     expect(onACount).toBeGreaterThan(0);
     // period ids exceed 2^53: compare them as BigInt, never as Number
     const ids = (p: PlayerClient) => [...p.results.keys()].map(BigInt);
+    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
     const before = players.map((p) => ids(p).reduce((a, b) => (b > a ? b : a))).reduce((a, b) => (b > a ? b : a));
 
     const aExit = gateways[0]!.stop(); // SIGTERM: drain
@@ -192,6 +193,7 @@ describe('HAProxy in front of two gateways', () => {
     // (live or recovered), and they all agree
     const target = String(before + 2n);
     for (const p of players) await p.until(`result ${target}`, () => p.results.has(target), 30_000);
+    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min/max do not take
     const firstCommon = players.map((p) => ids(p).reduce((a, b) => (b < a ? b : a))).reduce((a, b) => (b > a ? b : a));
     for (let id = firstCommon; id <= BigInt(target); id++) {
       const versions = new Set(players.map((p) => JSON.stringify(p.results.get(String(id)) ?? null)));

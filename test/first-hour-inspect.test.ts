@@ -13,9 +13,10 @@ import { REPO, run } from './helpers/deploy.js';
 import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 
-const CLUSTER = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000' };
+// the freeze leaves 2 s before the end for a `fived inspect` to start and answer on a loaded machine
+const CLUSTER = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '2000' };
 // the operator's shell: the same room, but a game day that starts a minute earlier (UTC+00:01)
-const OPERATOR = { ...CLUSTER, FIVED_DAY_OFFSET: '+00:01', FIVED_FREEZE_MS: '2000' };
+const OPERATOR = { ...CLUSTER, FIVED_DAY_OFFSET: '+00:01', FIVED_FREEZE_MS: '2500' };
 let redis: TestRedis;
 let store: RedisStore;
 let prefix: string;
@@ -52,7 +53,7 @@ describe('fived inspect takes the period times from the store', () => {
     await store.storeResult(resultOf(w, seed));
 
     // by the operator's own settings this period ended a minute ago: the old inspect showed its seed
-    const theirs = periodById(w.periodId, { duration: 3, freezeMs: 2000, dayStart: loadConfig(OPERATOR).dayStart });
+    const theirs = periodById(w.periodId, { duration: 3, freezeMs: 2500, dayStart: loadConfig(OPERATOR).dayStart });
     expect(theirs.endsAt).toBeLessThan(Date.now());
     const before = await inspect(w.periodId);
     expect(before.code, before.stderr).toBe(0);

@@ -101,9 +101,9 @@ describe('scripts/prereqs.mjs (npm pretest)', () => {
     expect(r.stderr).toMatch(/No apt-get here: .*redis-server.*chromium/);
   });
 
-  it('is the first step of npm test (before the build), and .ci/run only runs npm ci and npm test', () => {
+  it('is the first step of npm test (before the type check, the lint and the build), and .ci/run only runs npm ci and npm test', () => {
     const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.pretest).toBe('node scripts/prereqs.mjs && npm run build');
+    expect(pkg.scripts.pretest).toBe('node scripts/prereqs.mjs && npm run typecheck && npm run lint && npm run build');
     const ci = readFileSync(path.join(REPO, '.ci', 'run'), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
     expect(ci).toEqual(['set -euo pipefail', 'cd "$(dirname "$0")/.."', 'node --version', 'npm --version', 'npm ci', 'npm test']);
   });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
 import { isAcquired, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
-import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc, type Msg } from './gateway-harness.js';
+import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc, type JsonBody, type Msg } from './gateway-harness.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;
@@ -34,7 +34,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-interface Seen { at: number; body: any }
+interface Seen { at: number; body: JsonBody }
 
 describe('one gate for every read path (row 2)', () => {
   it('nothing of a period reaches anyone before its end: HTTP lookup and history, my_bets, balance, settled after result', async () => {

@@ -34,7 +34,7 @@ function raw(port: number, text: string): Promise<{ status: number; body: string
     const s = net.connect(port, '127.0.0.1');
     let buf = '';
     const done = () => {
-      const m = /^HTTP\/1\.\d (\d{3})[^]*?\r\n\r\n([^]*)$/.exec(buf);
+      const m = /^HTTP\/1\.\d (\d{3})[\s\S]*?\r\n\r\n([\s\S]*)$/.exec(buf);
       resolve({ status: m ? Number(m[1]) : 0, body: m ? m[2]! : '' });
     };
     const t = setTimeout(() => { s.destroy(); done(); }, 5000);

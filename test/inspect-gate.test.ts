@@ -10,12 +10,13 @@ import { loadConfig } from '../src/config.js';
 import { drawDigits, drawMessage } from '../src/core/draw.js';
 import { roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
-import { REPO } from './gateway-harness.js';
+import { REPO, type JsonBody } from './gateway-harness.js';
 import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 
 const run = promisify(execFile);
-const env = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000' };
+// the freeze leaves 2 s before the end for a `fived inspect` to start and answer on a loaded machine
+const env = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '2000' };
 let redis: TestRedis;
 let store: RedisStore;
 let prefix: string;
@@ -62,7 +63,7 @@ describe('fived inspect (row 4)', () => {
     expect(report.redisTime).toBeLessThan(w.endsAt);
     expect(frozen).not.toContain(seed);
     expect(frozen).not.toMatch(/"digits"|tracking|"sum"/);
-    const keys = report.keys as Record<string, any>;
+    const keys = report.keys as Record<string, JsonBody>;
     const resultKey = Object.keys(keys).find((k) => k.includes('precalc_5d_result') && !k.includes('{'))!;
     expect(keys[resultKey].value).toMatch(/hidden until the period ends/);
     const metaKey = Object.keys(keys).find((k) => k.endsWith(':meta'))!;

@@ -67,6 +67,7 @@ const card = (sel = '') => `.room[data-room="${ROOM}"] ${sel}`.trim();
 
 /** What a player can read on the page: no instance name, no error code, no setting's name. */
 async function expectPlayerText(p: Page): Promise<void> {
+  // biome-ignore lint/performance/useDomNodeTextContent: innerText is what a player sees (not hidden text)
   const text = await p.evaluate(() => document.body.innerText + ' ' + [...document.querySelectorAll('[title]')].map((e) => e.getAttribute('title')).join(' '));
   expect(text).not.toContain(INSTANCE);
   expect(text).not.toMatch(/\bE_[A-Z_]{3,}/);

@@ -10,7 +10,7 @@ import { runbookName } from '../src/store/keys.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { StoredResult } from '../src/store/types.js';
 import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
+import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc, type JsonBody } from './gateway-harness.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;
@@ -62,7 +62,7 @@ describe('a stored result that does not verify (row 10)', () => {
     await store.client.set(prefix + runbookName(ref), encode(bad), 'EX', 3600);
 
     // from the end on, the HTTP lookup never shows the bad digits or seed, and turns void
-    const lookups: Array<{ at: number; body: any }> = [];
+    const lookups: Array<{ at: number; body: JsonBody }> = [];
     await new Promise((r) => setTimeout(r, Math.max(0, endsAt - Date.now())));
     while (Date.now() < endsAt + 3000) {
       const r = await getJson(`${gw.url}/api/rooms/${ROOM}/periods/${periodId}`);

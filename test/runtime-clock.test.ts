@@ -1,6 +1,6 @@
 // Runtime time helpers: `at` never fires before its instant (even on a clock that lags the timer
 // base), cancels cleanly; `everySecond` fires on wall-clock second boundaries, without drift.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import { at, elapsed, everySecond, sleep, systemClock, type Clock } from '../src/runtime/clock.js';
 import { createLogger, logTag, TAGS } from '../src/runtime/log.js';
@@ -47,16 +47,28 @@ describe('at', () => {
   });
 });
 
+// on fake timers (Date.now and setTimeout): the seconds pass at once, from an instant mid-second
 describe('everySecond', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('fires once per wall-clock second boundary, never early, with small lateness', async () => {
+    vi.useFakeTimers({ now: 1_753_920_000_437 });
     const clock = systemClock();
     const ticks: Array<{ boundary: number; now: number; lateness: number }> = [];
-    await new Promise<void>((resolve) => {
+    const done = new Promise<void>((resolve) => {
       const cancel = everySecond(clock, (boundary, lateness) => {
         ticks.push({ boundary, now: clock.now(), lateness });
         if (ticks.length === 3) { cancel(); resolve(); }
       });
     });
+    await vi.advanceTimersByTimeAsync(2_600);
+    expect(ticks).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(5_000); // cancelled: no fourth tick
+    await done;
+    expect(ticks).toHaveLength(3);
+    expect(ticks[0]!.boundary).toBe(1_753_920_001_000);
     for (const t of ticks) {
       expect(t.boundary % 1000).toBe(0);
       expect(t.now).toBeGreaterThanOrEqual(t.boundary);
@@ -67,12 +79,31 @@ describe('everySecond', () => {
     expect(ticks[2]!.boundary - ticks[1]!.boundary).toBe(1000);
   });
 
+  it('skips the seconds a blocked loop missed and reports its lateness', async () => {
+    vi.useFakeTimers({ now: 1_753_920_000_000 });
+    const clock = systemClock();
+    const ticks: Array<{ boundary: number; lateness: number }> = [];
+    const cancel = everySecond(clock, (boundary, lateness) => {
+      ticks.push({ boundary, lateness });
+      if (ticks.length === 1) vi.setSystemTime(clock.now() + 2_250); // the loop was blocked 2.25 s
+    });
+    await vi.advanceTimersByTimeAsync(2_000);
+    cancel();
+    expect(ticks[0]).toEqual({ boundary: 1_753_920_001_000, lateness: 0 });
+    expect(ticks[1]!.boundary).toBe(1_753_920_004_000); // 2 and 3 missed, not fired late in a burst
+    expect(ticks.every((t) => t.boundary % 1000 === 0)).toBe(true);
+  });
+
   it('follows the offset clock: boundaries are whole seconds of that clock', async () => {
+    vi.useFakeTimers({ now: 1_753_920_000_000 });
     const clock = systemClock(333);
-    const boundary = await new Promise<number>((resolve) => {
+    const fired = new Promise<number>((resolve) => {
       const cancel = everySecond(clock, (b) => { cancel(); resolve(b); });
     });
+    await vi.advanceTimersByTimeAsync(1_000);
+    const boundary = await fired;
     expect(boundary % 1000).toBe(0);
+    expect(boundary).toBe(1_753_920_001_000); // the offset clock's next second, 667 ms of system time later
     expect(clock.now()).toBeGreaterThanOrEqual(boundary);
   });
 });

@@ -213,8 +213,8 @@ describe('the SDK against a live gateway', () => {
         client.on('error', (e) => closes.push(`${e.code} ${e.message}`));
         await client.ready(10_000).catch((err) => { throw new Error(`${err.message}: ${closes.join('; ')}`); });
         await client.next('subscribed', 10_000);
-        let ack;
-        let retry;
+        let ack: Awaited<ReturnType<typeof client.bet>> | undefined;
+        let retry: Awaited<ReturnType<typeof client.bet>> | undefined;
         while (!ack) {
           const periodId = client.room(room)!.periodId;
           const clientBetId = sdk.newClientBetId();

@@ -7,7 +7,6 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawMessage, verifyDraw } from '../src/core/draw.js';
 import { runFived } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { spawnScheduler, isAcquired, type SchedulerProc } from './helpers/scheduler.js';
 import { Client, credit, gatewayEnv, JWT_SECRET, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';

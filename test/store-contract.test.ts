@@ -203,6 +203,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       [ErrorCode.INVALID_ID, () => s.placeBet(bet(w, 'u', 'has space', 'A', 1, 100), LIMITS, PAY, now)],
       [ErrorCode.INVALID_ID, () => s.placeBet(bet(w, 'u\n', 'q', 'A', 1, 100), LIMITS, PAY, now)],
       [ErrorCode.INVALID_PERIOD, () => s.placeBet(bet({ ...w, periodId: '2025010100000001' }, 'u', 'r', 'A', 1, 100), LIMITS, PAY, now)],
+      // biome-ignore lint/correctness/noPrecisionLoss: a number where the id string belongs is the bad input
       [ErrorCode.INVALID_PERIOD, () => s.placeBet(bet({ ...w, periodId: 20250101000000001 as unknown as string }, 'u', 's', 'A', 1, 100), LIMITS, PAY, now)],
       [ErrorCode.INVALID_DURATION, () => s.placeBet(bet({ ...w, duration: 7 }, 'u', 't', 'A', 1, 100), LIMITS, PAY, now)],
       [ErrorCode.INVALID_ID, () => s.credit('u', 100, 'bad id')],
@@ -589,7 +590,7 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     const users = Array.from({ length: 20 }, (_, i) => `r${i}`);
     for (const u of users) await s.credit(u, 1_000_000, `d-${u}`);
     const w = await openPeriod(s);
-    const bets = Array.from({ length: 1000 }, (_, i) => bet(w, users[i % 20]!, `cb${i}`, (['A', 'B', 'C', 'D', 'E'] as const)[i % 5], i % 10, 2 + (i % 50)));
+    const bets = Array.from({ length: 1000 }, (_, i) => bet(w, users[i % 20]!, `cb${i}`, (['A', 'B', 'C', 'D', 'E'] as const)[i % 5]!, i % 10, 2 + (i % 50)));
     // every bet is sent twice at once (a client retry), plus a third time later
     const acks = await Promise.all([...bets, ...bets].map((b) => s.placeBet(b, LIMITS, PAY, Date.now())));
     const retried = await Promise.all(bets.slice(0, 100).map((b) => s.placeBet(b, LIMITS, PAY, Date.now())));

@@ -172,7 +172,7 @@ describe('RedisStore on its own redis-server', () => {
     expect(done.credited).toBe(total - creditedByChild);
     expect(await s.applySettlement(w, Date.now())).toEqual({ applied: false, credited: 0, held: 0 });
     const after = await Promise.all(snap.users.map((u) => s.balance(u)));
-    after.forEach((b, i) => expect(b - before[i]!).toBe(userPayouts[i]));
+    after.forEach((b, i) => { expect(b - before[i]!).toBe(userPayouts[i]); });
     expect(await s.pendingSettlements()).toEqual([]);
     const inv = await invariant(s);
     expect(inv.left).toBe(inv.right);
@@ -184,8 +184,8 @@ describe('RedisStore on its own redis-server', () => {
     await s.credit('g', 1000, 'dg');
     await s.placeBet({ period: w, userId: 'g', clientBetId: 'a', kind: 'A', pick: 1, amount: 100 }, LIMITS, PAY, Date.now());
     await s.client.hset(s.keys.totals, 'stakes', 0); // as a lagging replica would have it
-    const inconsistent = new Promise((r) => s.on('inconsistent', r));
-    const ready = new Promise((r) => s.on('ready', r));
+    const inconsistent = new Promise<void>((r) => s.on('inconsistent', () => r()));
+    const ready = new Promise<void>((r) => s.on('ready', () => r()));
     const id = await s.client.client('ID');
     const admin = await open(redis.url, { light: true });
     await admin.client.client('KILL', 'ID', String(id));
@@ -236,7 +236,7 @@ describe('RedisStore and a Redis that restarts', () => {
       await s.credit('p', 1000, 'dp');
       await s.placeBet({ period: w, userId: 'p', clientBetId: 'a', kind: 'B', pick: 2, amount: 100 }, LIMITS, PAY, Date.now());
       const inconsistent = new Promise<{ expected: string | null; found: string | null }>((r) => s.on('inconsistent', r));
-      const ready = new Promise((r) => s.on('ready', r));
+      const ready = new Promise<void>((r) => s.on('ready', () => r()));
       await redis.restart();
       const info = await inconsistent;
       expect(info.expected).not.toBeNull();
@@ -264,7 +264,7 @@ describe('RedisStore and a Redis that restarts', () => {
       for (let i = 0; i < 20; i++) acked.push((await s.placeBet({ period: w, userId: 'k', clientBetId: `a${i}`, kind: 'C', pick: i % 10, amount: 10 }, LIMITS, PAY, Date.now())).seq);
       let inconsistent = false;
       s.on('inconsistent', () => { inconsistent = true; });
-      const down = new Promise((r) => s.on('down', r));
+      const down = new Promise<void>((r) => s.on('down', () => r()));
       await redis.kill();
       await down;
       expect(s.healthy()).toBe(false);
@@ -274,7 +274,7 @@ describe('RedisStore and a Redis that restarts', () => {
       expect(whileDown).toEqual([ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE]);
       expect(await codeOf(s.balance('k'))).toBe(ErrorCode.STORE_UNAVAILABLE);
       expect(Date.now() - t0).toBeLessThan(2000); // fail fast, no offline queue
-      const ready = new Promise((r) => s.on('ready', r));
+      const ready = new Promise<void>((r) => s.on('ready', () => r()));
       await redis.restart();
       await ready;
       expect(inconsistent).toBe(false);

@@ -1,5 +1,5 @@
 // The demo page: rooms with their countdown (server ticks), period id and commitment, results as
-// they arrive with a verify button (recomputed here: WebCrypto, or the core's pure SHA-256 where the page is not a secure context), a bet slip on a demo
+// they arrive with a verify button (recomputed here with @noble/hashes, also where the page is not a secure context), a bet slip on a demo
 // session, and the player's own bets. Everything goes through the client SDK, which reconnects
 // and recovers missed results by itself. Bundled by scripts/build-web.mjs; no CDN.
 
@@ -507,7 +507,7 @@ async function main(): Promise<void> {
     if (v && v.info.periodId === c.periodId) showCountdown(v, v.remainingMs, true);
   });
   client.on('result', (r) => addResult(r));
-  client.on('recovery', ({ results }) => results.forEach((r) => addResult(r)));
+  client.on('recovery', ({ results }) => { for (const r of results) addResult(r); });
   client.on('void', (m) => onVoid(m.room, m.periodId, m.reason));
   client.on('settled', onSettled);
   // players read plain sentences: the codes and details stay in the SDK's events (and the console of a developer who wants them)

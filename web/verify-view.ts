@@ -1,8 +1,7 @@
-// What the verify button shows: the SDK's verification (recomputed in this browser with WebCrypto,
-// or with the core's pure SHA-256 on plain-HTTP pages where crypto.subtle is missing) turned into
-// a verdict and a sentence. Pure; unit-tested in test/web-verify.test.ts.
+// What the verify button shows: the SDK's verification (recomputed in this browser, with
+// @noble/hashes, so plain-HTTP pages without crypto.subtle verify too) turned into a verdict and a
+// sentence. Pure; unit-tested in test/web-verify.test.ts.
 
-import type { HashBackendOption } from '../src/core/draw-stream.js';
 import { verifyResult, type ResultVerification } from '@fived/client';
 import type { ResultPayload } from '../src/protocol.js';
 
@@ -27,8 +26,8 @@ export function verdictOf(v: ResultVerification): VerifyVerdict {
 }
 
 /** Recomputes the draw in this browser and returns the verdict. */
-export async function verifyInBrowser(r: ResultPayload, announcedCommitment: string | null, backend?: HashBackendOption): Promise<VerifyVerdict> {
-  return verdictOf(await verifyResult(r, announcedCommitment, backend));
+export async function verifyInBrowser(r: ResultPayload, announcedCommitment: string | null): Promise<VerifyVerdict> {
+  return verdictOf(await verifyResult(r, announcedCommitment));
 }
 
 /** A result read from the history API (`result` of a period object), as the SDK would have delivered it, verified here. */

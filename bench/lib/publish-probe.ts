@@ -35,7 +35,7 @@ export async function probePublish(opts: { clients: number; rounds: number; work
     upgrade: (res, req, context) => {
       const data: SocketData = {
         id: ++nextId, userId: null, expiresAt: null, format: 'binary', rooms: new Set(), bucket: new RateBucket(50, Date.now()),
-        malformed: 0, malformedWindow: 0, open: true, remote: '',
+        malformed: 0, malformedWindow: 0, open: true, remote: '', messages: 0,
       };
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },

@@ -4,7 +4,7 @@
 //                    <script type="module"> or import() without a bundler; the demo page loads it
 //   dist/index.d.ts  the types (tsc declarations under dist/types/)
 // The SDK's sources import the pure parts of the server's tree (src/errors.ts, src/protocol.ts,
-// src/core/{types,clock,draw-stream,sha256}.ts): they are compiled into these files, so the
+// src/core/{types,clock,draw-stream,hash}.ts, and @noble/hashes): they are compiled into these files, so the
 // package depends on no server code or server dependency (uWebSockets.js, ioredis, pino...).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -23,6 +23,7 @@ const r = spawnSync(process.execPath, [tsc, '-p', `${here}tsconfig.json`], { std
 if (r.status !== 0) process.exit(r.status ?? 1);
 writeFileSync(`${dist}/index.d.ts`, "export * from './types/packages/client/src/index.js';\n");
 
+/** @type {import('esbuild').BuildOptions} */
 const common = {
   absWorkingDir: fileURLToPath(new URL('../..', import.meta.url)),
   entryPoints: [`${here}src/index.ts`],

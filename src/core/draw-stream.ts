@@ -1,7 +1,7 @@
-// The fair draw, platform-neutral half: message format, seed validation, and the one place where
-// digits are read from the HMAC byte stream, plus the async backends (WebCrypto, or the pure
-// sha256.ts where a browser has no crypto.subtle). No node: imports here, so browsers (the client
-// SDK) can import this file directly; src/core/draw.ts adds the synchronous node:crypto backend.
+// The fair draw: message format, seed validation, and the one place where digits are read from the
+// HMAC byte stream, hashed with @noble/hashes (hash.ts) everywhere. No node: imports here, so
+// browsers (the client SDK, the page) import this file directly; src/core/draw.ts adds the
+// Node-only constant-time commitment check.
 //
 // Algorithm (docs/fairness.md is the public description; keep the two identical):
 //   seed        32 random bytes chosen by the caller, shown as 64 lowercase hex chars
@@ -14,7 +14,7 @@
 
 import { ErrorCode, FivedError } from '../errors.js';
 import { parsePeriodId, validateDuration, validateTimeline } from './clock.js';
-import { hmacSha256, sha256 } from './sha256.js';
+import { hmacSha256, sha256 } from './hash.js';
 import type { Digits, DrawResult, PeriodRef } from './types.js';
 
 export const SEED_BYTES = 32;
@@ -66,10 +66,7 @@ export function roundData(message: string, round: number): string {
   return `${message}:${round}`;
 }
 
-/**
- * Feeds one HMAC block into the digit accumulator; returns true once five digits are accepted.
- * Every backend (sync node:crypto, async WebCrypto or pure TypeScript) calls this, so the rule lives in one place.
- */
+/** Feeds one HMAC block into the digit accumulator; returns true once five digits are accepted. */
 export function acceptDigits(block: Uint8Array, acc: number[]): boolean {
   for (let i = 0; i < block.length && acc.length < 5; i++) {
     const b = block[i]!;
@@ -96,78 +93,17 @@ export function digitsFromStream(nextBlock: (round: number) => Uint8Array): Draw
   return exhausted();
 }
 
-/** Digits from an asynchronous block source (WebCrypto or the pure fallback). */
-export async function digitsFromStreamAsync(nextBlock: (round: number) => Promise<Uint8Array>): Promise<DrawResult> {
-  const acc: number[] = [];
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (acceptDigits(await nextBlock(round), acc)) return toResult(acc);
-  }
-  return exhausted();
+/** SHA-256 of the 32 seed bytes, lowercase hex: the commitment published before betting opens. */
+export function commitmentOf(seedHex: string): string {
+  return bytesToHex(sha256(hexToBytes(normalizeHex64(seedHex))));
 }
 
-/**
- * The two primitives the async draw needs. WebCrypto where the page has it; the pure-TypeScript
- * fallback (sha256.ts) where it does not: browsers expose crypto.subtle only in secure contexts,
- * so a phone opening the demo over http://<lan-ip> has none.
- */
-export interface HashBackend {
-  sha256(data: Uint8Array): Promise<Uint8Array>;
-  /** An HMAC-SHA256 signer for one key (WebCrypto imports the key once per draw, not per round). */
-  hmacSha256(key: Uint8Array): Promise<(data: Uint8Array) => Promise<Uint8Array>>;
-}
-
-/** What the async functions accept: a backend, or a SubtleCrypto to wrap (older callers). */
-export type HashBackendOption = HashBackend | SubtleCrypto;
-
-// Uint8Array<ArrayBuffer> as BufferSource: WebCrypto's typings want a plain ArrayBuffer backing.
-function bufferSource(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
-
-/** HashBackend over WebCrypto. */
-export function subtleHashBackend(subtle: SubtleCrypto): HashBackend {
-  return {
-    sha256: async (data) => new Uint8Array(await subtle.digest('SHA-256', bufferSource(data))),
-    hmacSha256: async (keyBytes) => {
-      const key = await subtle.importKey('raw', bufferSource(keyBytes), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-      return async (data) => new Uint8Array(await subtle.sign('HMAC', key, bufferSource(data)));
-    },
-  };
-}
-
-/** HashBackend in plain TypeScript: works everywhere, including insecure browser contexts. */
-export const pureHashBackend: HashBackend = Object.freeze({
-  sha256: async (data: Uint8Array) => sha256(data),
-  hmacSha256: async (key: Uint8Array) => {
-    const k = key.slice(); // the caller's buffer may change later
-    return async (data: Uint8Array) => hmacSha256(k, data);
-  },
-});
-
-/** WebCrypto when this context has it, the pure fallback otherwise. */
-export function defaultHashBackend(): HashBackend {
-  const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
-  return subtle ? subtleHashBackend(subtle) : pureHashBackend;
-}
-
-function resolveBackend(option: HashBackendOption | undefined): HashBackend {
-  if (option === undefined) return defaultHashBackend();
-  return 'hmacSha256' in option ? option : subtleHashBackend(option);
-}
-
-/** The draw with WebCrypto or the pure fallback (browsers, Node 20+): same digits as drawDigits. */
-export async function drawDigitsAsync(seedHex: string, message: string, backend?: HashBackendOption): Promise<DrawResult> {
-  const seed = hexToBytes(normalizeHex64(seedHex));
+/** The five digits (and sum) drawn from a seed for a draw message. */
+export function drawDigits(seedHex: string, message: string): DrawResult {
+  const key = hexToBytes(normalizeHex64(seedHex));
   validateDrawMessage(message);
-  const sign = await resolveBackend(backend).hmacSha256(seed);
   const enc = new TextEncoder();
-  return digitsFromStreamAsync((round) => sign(enc.encode(roundData(message, round))));
-}
-
-/** SHA-256 of the seed bytes, lowercase hex (WebCrypto or the pure fallback). */
-export async function commitmentOfAsync(seedHex: string, backend?: HashBackendOption): Promise<string> {
-  const seed = hexToBytes(normalizeHex64(seedHex));
-  return bytesToHex(await resolveBackend(backend).sha256(seed));
+  return digitsFromStream((round) => hmacSha256(key, enc.encode(roundData(message, round))));
 }
 
 export interface DrawVerification extends DrawResult {
@@ -175,12 +111,24 @@ export interface DrawVerification extends DrawResult {
   commitmentOk: boolean;
 }
 
-/** Async verification (browsers, any context): digits from the seed, and whether the seed matches the commitment. */
-export async function verifyDrawAsync(seedHex: string, commitmentHex: string, message: string, backend?: HashBackendOption): Promise<DrawVerification> {
+// The async forms below are what the client SDK and the page called when browsers hashed with
+// WebCrypto; hashing is synchronous now (@noble/hashes), and they stay for those callers.
+
+/** drawDigits, as a promise. */
+export async function drawDigitsAsync(seedHex: string, message: string): Promise<DrawResult> {
+  return drawDigits(seedHex, message);
+}
+
+/** commitmentOf, as a promise. */
+export async function commitmentOfAsync(seedHex: string): Promise<string> {
+  return commitmentOf(seedHex);
+}
+
+/** Digits from the seed, and whether SHA-256(seed) matches the commitment (any context). */
+export async function verifyDrawAsync(seedHex: string, commitmentHex: string, message: string): Promise<DrawVerification> {
   const commitment = normalizeHex64(commitmentHex, 'commitment');
-  const b = resolveBackend(backend);
-  const draw = await drawDigitsAsync(seedHex, message, b);
-  return { ...draw, commitmentOk: (await commitmentOfAsync(seedHex, b)) === commitment };
+  const draw = drawDigits(seedHex, message);
+  return { ...draw, commitmentOk: commitmentOf(seedHex) === commitment };
 }
 
 /** Validates a DrawResult handed across a boundary (5 digits 0..9, sum consistent). */

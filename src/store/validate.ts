@@ -40,6 +40,7 @@ export function parseHeldEntry(line: string): HeldEntry | null {
 }
 
 // Ids end up inside key names and journal entries: printable, no separators we rely on.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const USER_ID = /^[^\s\x00-\x1f\x7f{}]{1,128}$/u;
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 

@@ -2,10 +2,11 @@
 // event recorded with its arrival time, and awaitable (no sleeping where an event can be awaited).
 import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
+import type { JsonBody } from '../gateway-harness.js';
 
 export interface Seen {
   event: string;
-  payload: any;
+  payload: JsonBody;
   at: number;
 }
 
@@ -47,7 +48,7 @@ export class SioPlayer {
   }
 
   /** The first event (already seen or still to come) matching; rejects after timeoutMs. */
-  next(event: string, pred: (p: any) => boolean = () => true, timeoutMs = 20_000, from = 0): Promise<any> {
+  next(event: string, pred: (p: JsonBody) => boolean = () => true, timeoutMs = 20_000, from = 0): Promise<JsonBody> {
     const hit = this.seen.slice(from).find((s) => s.event === event && pred(s.payload));
     if (hit) return Promise.resolve(hit.payload);
     return new Promise((resolve, reject) => {
@@ -57,7 +58,7 @@ export class SioPlayer {
   }
 
   /** Waits for the next `event` after this call (ignores the ones already seen). */
-  fresh(event: string, pred: (p: any) => boolean = () => true, timeoutMs = 20_000): Promise<any> {
+  fresh(event: string, pred: (p: JsonBody) => boolean = () => true, timeoutMs = 20_000): Promise<JsonBody> {
     return this.next(event, pred, timeoutMs, this.seen.length);
   }
 

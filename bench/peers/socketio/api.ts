@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { unpack } from 'msgpackr';
 import { periodAt, periodById } from '../../../src/core/clock.js';
-import type { ClockSpec } from '../../../src/core/types.js';
+import type { ClockSpec, PeriodWindow } from '../../../src/core/types.js';
 import type { Keys } from '../../../src/store/keys.js';
 import type { StoredResult } from '../../../src/store/types.js';
 import { roomInfo } from './payloads.js';
@@ -43,7 +43,7 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
     [/^\/api\/rooms\/([^/]+)\/periods\/([^/]+)\/?$/, async (_req, res, [roomName, periodId]) => {
       const room = d.rooms.find((r) => r.name === roomName);
       if (!room) return json(res, 404, { code: 'E_NOT_FOUND', message: `unknown room ${roomName}` });
-      let w;
+      let w: PeriodWindow;
       try {
         w = periodById(periodId ?? '', room.spec, d.timeline);
       } catch (err) {

@@ -76,7 +76,7 @@ export interface ClientOptions {
   staleAfterMs?: number;
   /** verify every result against its commitment (default true) */
   verify?: boolean;
-  /** WebCrypto to verify with (defaults to globalThis.crypto.subtle; without it, e.g. on a plain-http page, the core's pure SHA-256) */
+  /** @deprecated ignored: results are verified with @noble/hashes in every context (no WebCrypto needed) */
   subtle?: SubtleCrypto;
   /** a result arriving more than this before its end by the server clock is held and flagged (default 250 ms) */
   earlyToleranceMs?: number;
@@ -503,7 +503,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
 
   #send(msg: ClientMessage): boolean {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== 1) return false;
+    if (ws?.readyState !== 1) return false;
     try {
       ws.send(encodeMessage(msg, this.format));
       return true;
@@ -650,7 +650,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
     const verification: ResultVerification =
       this.#opts.verify === false
         ? { verified: false, commitmentOk: false, digitsOk: false, announcedOk: null, reason: 'verification is turned off' }
-        : await verifyResult(r, this.#commitments.get(key) ?? null, this.#opts.subtle);
+        : await verifyResult(r, this.#commitments.get(key) ?? null);
     if (early) await this.#waitUntilServerTime(endsAt);
     this.#cursor.sawOutcome(r.room, r.periodId);
     if (!verification.verified && this.#opts.verify !== false) {

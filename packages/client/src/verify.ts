@@ -1,9 +1,8 @@
-// Checks a revealed result against its commitment with the core's draw, through WebCrypto where
-// the context has it and the core's pure-TypeScript SHA-256 where it does not (plain-HTTP pages on
-// another host), so the same code runs in every browser and in Node. The digit rule itself lives
-// only in core/draw-stream.
+// Checks a revealed result against its commitment with the core's draw (hashed with @noble/hashes,
+// which needs no WebCrypto: plain-HTTP pages on another host verify too), so the same code runs in
+// every browser and in Node. The digit rule itself lives only in core/draw-stream.
 
-import { drawMessage, normalizeHex64, verifyDrawAsync, type HashBackendOption } from '../../../src/core/draw-stream.js';
+import { drawMessage, normalizeHex64, verifyDrawAsync } from '../../../src/core/draw-stream.js';
 import { isFivedError } from '../../../src/errors.js';
 import type { ResultPayload } from '../../../src/protocol.js';
 import type { Digits } from '../../../src/core/types.js';
@@ -27,15 +26,14 @@ export interface ResultVerification {
  * Recomputes the draw of `r` from its revealed seed and compares it with the announced digits, the
  * commitment it carries and, when known, the commitment announced before betting opened.
  * Never throws: a malformed seed or period makes `verified: false` with a reason.
- * `backend` defaults to WebCrypto when present, else the pure fallback (draw-stream.ts).
  */
-export async function verifyResult(r: ResultPayload, announcedCommitment?: string | null, backend?: HashBackendOption): Promise<ResultVerification> {
+export async function verifyResult(r: ResultPayload, announcedCommitment?: string | null): Promise<ResultVerification> {
   let announcedOk: boolean | null = null;
   try {
     const commitment = normalizeHex64(r.commitment, 'commitment');
     if (announcedCommitment) announcedOk = normalizeHex64(announcedCommitment, 'commitment') === commitment;
     const message = drawMessage({ duration: r.duration, timeline: r.timeline, periodId: r.periodId });
-    const v = await verifyDrawAsync(r.seed, commitment, message, backend);
+    const v = await verifyDrawAsync(r.seed, commitment, message);
     const expected = { digits: v.digits, sum: v.sum };
     const digitsOk = Array.isArray(r.digits) && r.digits.length === 5 && v.digits.every((d, i) => r.digits[i] === d) && r.sum === v.sum;
     const verified = v.commitmentOk && digitsOk && announcedOk !== false;

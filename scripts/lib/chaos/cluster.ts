@@ -232,7 +232,7 @@ export class ChaosCluster {
   async signal(name: string, sig: NodeJS.Signals): Promise<number> {
     const m = this.member(name);
     const p = m.proc;
-    if (!p || !p.alive()) throw new Error(`${name} is not running`);
+    if (!p?.alive()) throw new Error(`${name} is not running`);
     if (sig === 'SIGKILL' || sig === 'SIGTERM') this.expected.add(p.pid);
     p.signal(sig);
     if (sig === 'SIGKILL' || sig === 'SIGTERM') await p.exited;

@@ -77,7 +77,7 @@ interface Answer { status: number; body: string; closed: boolean; timedOut: bool
 /** One keep-alive HTTP/1.1 connection: one request at a time, the answer parsed from the bytes. */
 class Conn {
   private sock: net.Socket | null = null;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiting: { head: boolean; resolve: (a: Answer) => void; timer: NodeJS.Timeout } | null = null;
   /** the socket carried an earlier request: a close before the answer may be the server closing an idle connection */
   reused = false;

@@ -307,7 +307,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       let noIdExpected = 0;
       let noIdSeen = 0;
       let closeCode: number | null = null;
-      let closeInfo: { at: number; buffered: number; clientError: string | null; received: number; tcp: string } | null = null;
+      // set by the close handler below, which flow analysis does not follow into: typed by `as`
+      let closeInfo = null as { at: number; buffered: number; clientError: string | null; received: number; tcp: string } | null;
       let received = 0;
       let receivedBytes = 0;
       const sentAt = Date.now();
