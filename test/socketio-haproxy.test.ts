@@ -157,6 +157,10 @@ describe('Socket.IO front ends through HAProxy to two gateways', () => {
     for (const port of ports) expect(after[`gw-127.0.0.1:${port}`]! - (before[`gw-127.0.0.1:${port}`] ?? 0)).toBeGreaterThan(0);
     const open = await Promise.all(ports.map(async (port) => Number(/^fived_gateway_socketio_connections (\d+)$/m.exec((await http(port, 'GET', '/metrics')).body)?.[1] ?? NaN)));
     expect(open.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(users.length);
+    // the WebSocket-first players were served by the native path, the polling and upgrading ones by the socket.io package (docs/socketio.md "Two paths")
+    const served = async (path: string) => (await Promise.all(ports.map(async (port) => Number(new RegExp(`^fived_gateway_socketio_opened_total\\{path="${path}"\\} (\\d+)$`, 'm').exec((await http(port, 'GET', '/metrics')).body)?.[1] ?? 0)))).reduce((x, y) => x + y, 0);
+    expect(await served('native')).toBeGreaterThanOrEqual(2);
+    expect(await served('package')).toBeGreaterThanOrEqual(2);
 
     for (const p of ps) {
       const joined = await p.ask('joinGame', { gameType: 'fiveD', duration: DURATION }, ['joinedGame', 'error']);

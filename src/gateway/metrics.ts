@@ -14,6 +14,7 @@ export function gatewayMetrics(registry: Registry) {
     connections: gauge(registry, 'fived_gateway_connections', 'open WebSocket connections'),
     // issue 15
     socketIoConnections: gauge(registry, 'fived_gateway_socketio_connections', 'open Socket.IO connections (the compatibility layer, docs/socketio.md)'),
+    socketIoOpened: counter<'path'>(registry, 'fived_gateway_socketio_opened_total', 'Socket.IO connections admitted, by the path serving them: native (WebSocket opened directly, the gateway speaks the protocol) or package (polling and its upgrades, the socket.io package), docs/socketio.md', ['path']),
     subscriptions: gauge<'room'>(registry, 'fived_gateway_subscriptions', 'subscribed connections per room', ['room']),
     messagesIn: counter<'format'>(registry, 'fived_gateway_messages_in_total', 'WebSocket messages received', ['format']),
     messagesOut: counter<'kind'>(registry, 'fived_gateway_messages_out_total', 'WebSocket messages sent (a publish counts once per subscriber)', ['kind']),

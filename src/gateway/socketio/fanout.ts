@@ -1,60 +1,39 @@
 // Rooms and users of the Socket.IO connections, and the fan-out of room events. No Socket.IO
 // adapter and no Socket.IO rooms (docs/socketio.md "How it is built"): fived's bus already reaches
 // every gateway, and each gateway's own clock and results drive its rooms. A room event is encoded
-// once; WebSocket-transport connections get it through one uWS topic publish (in C++), polling
-// connections through their Engine.IO socket. Per-connection sends made after an await are corked
-// (uWS: writes outside a uWS callback must be corked, src/gateway/uws.ts).
+// once; every connection on the WebSocket transport (native or upgraded) gets it through one uWS
+// topic publish (in C++), polling connections through their Engine.IO socket.
 
-import type { Socket } from 'socket.io';
-import type { TemplatedApp, WebSocket } from '../uws.js';
-
-/** Engine.IO "message" (4) + Socket.IO EVENT (2) to the default namespace, no ack id. */
-export function encodeEvent(event: string, payload: unknown): string {
-  return `2${JSON.stringify([event, payload])}`;
-}
-
-/** The uWS socket under a connection on the WebSocket transport, else null (polling). */
-function uwsOf(socket: Socket): WebSocket<unknown> | null {
-  const t = socket.conn.transport as unknown as { name: string; socket?: WebSocket<unknown> };
-  return t.name === 'websocket' && t.socket ? t.socket : null;
-}
-
-/** Runs `fn` corked on the connection's uWS socket (a no-op wrapper on polling: Engine.IO corks its responses). */
-export function corked(socket: Socket, fn: () => void): void {
-  const ws = uwsOf(socket);
-  if (!ws) return fn();
-  try {
-    ws.cork(fn);
-  } catch {
-    fn(); // closed between the check and the cork: Engine.IO drops the write itself
-  }
-}
+import type { TemplatedApp } from '../uws.js';
+import { encodeEvent, PackageConn, type CompatConn } from './conn.js';
 
 const topicOf = (room: string): string => `sio/${room}`;
 
 export class Fanout {
-  private readonly byRoom = new Map<string, Set<Socket>>();
-  private readonly roomOf = new Map<Socket, string>();
-  private readonly byUser = new Map<string, Set<Socket>>();
+  private readonly byRoom = new Map<string, Set<CompatConn>>();
+  private readonly roomOf = new Map<CompatConn, string>();
+  private readonly byUser = new Map<string, Set<CompatConn>>();
   private total = 0;
 
   constructor(private readonly app: TemplatedApp, rooms: readonly string[]) {
     for (const r of rooms) this.byRoom.set(r, new Set());
   }
 
-  addUser(socket: Socket, userId: string): void {
-    let s = this.byUser.get(userId);
-    if (!s) this.byUser.set(userId, (s = new Set()));
-    if (!s.has(socket)) this.total += 1;
-    s.add(socket);
+  addUser(c: CompatConn): void {
+    let s = this.byUser.get(c.userId);
+    if (!s) this.byUser.set(c.userId, (s = new Set()));
+    if (!s.has(c)) this.total += 1;
+    s.add(c);
     // a polling connection that upgrades to WebSocket moves to the room's topic
-    socket.conn.on('upgrade', () => {
-      const room = this.roomOf.get(socket);
-      if (room !== undefined) uwsOf(socket)?.subscribe(topicOf(room));
-    });
+    if (c instanceof PackageConn) {
+      c.onUpgrade(() => {
+        const room = this.roomOf.get(c);
+        if (room !== undefined) c.uws()?.subscribe(topicOf(room));
+      });
+    }
   }
 
-  userSockets(userId: string): ReadonlySet<Socket> {
+  userSockets(userId: string): ReadonlySet<CompatConn> {
     return this.byUser.get(userId) ?? new Set();
   }
 
@@ -63,47 +42,47 @@ export class Fanout {
   }
 
   /** One game room per connection, as the replaced system: joining one leaves the other. */
-  join(socket: Socket, room: string): void {
-    this.leave(socket);
-    this.byRoom.get(room)?.add(socket);
-    this.roomOf.set(socket, room);
-    uwsOf(socket)?.subscribe(topicOf(room));
+  join(c: CompatConn, room: string): void {
+    this.leave(c);
+    this.byRoom.get(room)?.add(c);
+    this.roomOf.set(c, room);
+    c.uws()?.subscribe(topicOf(room));
   }
 
-  leave(socket: Socket): string | undefined {
-    const room = this.roomOf.get(socket);
+  leave(c: CompatConn): string | undefined {
+    const room = this.roomOf.get(c);
     if (room === undefined) return undefined;
-    this.byRoom.get(room)?.delete(socket);
-    this.roomOf.delete(socket);
+    this.byRoom.get(room)?.delete(c);
+    this.roomOf.delete(c);
     try {
-      uwsOf(socket)?.unsubscribe(topicOf(room));
+      c.uws()?.unsubscribe(topicOf(room));
     } catch {
       // already closed: uWS dropped its subscriptions
     }
     return room;
   }
 
-  room(socket: Socket): string | undefined {
-    return this.roomOf.get(socket);
+  room(c: CompatConn): string | undefined {
+    return this.roomOf.get(c);
   }
 
   count(room: string): number {
     return this.byRoom.get(room)?.size ?? 0;
   }
 
-  remove(socket: Socket, userId: string): void {
-    this.leave(socket);
-    const s = this.byUser.get(userId);
-    if (s?.delete(socket)) this.total -= 1;
-    if (s && s.size === 0) this.byUser.delete(userId);
+  remove(c: CompatConn): void {
+    this.leave(c);
+    const s = this.byUser.get(c.userId);
+    if (s?.delete(c)) this.total -= 1;
+    if (s && s.size === 0) this.byUser.delete(c.userId);
   }
 
-  /** Sockets of a room whose uWS buffer is so full that a publish now would skip them. */
-  laggards(room: string, limit: number): Socket[] {
-    const out: Socket[] = [];
-    for (const s of this.byRoom.get(room) ?? []) {
-      const ws = uwsOf(s);
-      if (ws && ws.getBufferedAmount() > limit) out.push(s);
+  /** Connections of a room whose uWS buffer is so full that a publish now would skip them. */
+  laggards(room: string, limit: number): CompatConn[] {
+    const out: CompatConn[] = [];
+    for (const c of this.byRoom.get(room) ?? []) {
+      const ws = c.uws();
+      if (ws && ws.getBufferedAmount() > limit) out.push(c);
     }
     return out;
   }
@@ -114,8 +93,8 @@ export class Fanout {
     if (!members || members.size === 0) return 0;
     const packet = encodeEvent(event, payload);
     this.app.publish(topicOf(room), `4${packet}`, false);
-    for (const s of members) {
-      if (uwsOf(s) === null && s.connected) s.conn.write(packet);
+    for (const c of members) {
+      if (c.uws() === null) c.write(packet);
     }
     return members.size;
   }

@@ -1,9 +1,10 @@
 // What a Socket.IO connection may ask (docs/socketio.md "Events"), answered as the replaced
 // system did: no acknowledgement callbacks, every answer a separate event to the asking socket.
+// One table for both paths (conn.ts): the native WebSocket path and the socket.io package look an
+// event up here, after the same per-connection message rate (session.ts).
 // The user id always comes from the token (auth.ts), never from a payload. Bets go through the
 // gateway's one bet path (../bets.ts) and its per-user bet rate; answers after an await are corked.
 
-import type { Socket } from 'socket.io';
 import { ErrorCode, FivedError } from '../../errors.js';
 import { findRoom, windowAt, type Room } from '../../runtime/rooms.js';
 import { placeBet } from '../bets.js';
@@ -13,7 +14,8 @@ import type { Periods } from '../periods.js';
 import { untilBalanceGate } from '../ws.js';
 import { betErrorPayload, betSuccess, compatBetError, parsePlaceBet } from './bets.js';
 import { balanceUpdate, errorEvent, GAME_TYPE, IN, iso, OUT, periodFields, roomId } from './events.js';
-import { corked, type Fanout } from './fanout.js';
+import type { CompatConn } from './conn.js';
+import type { Fanout } from './fanout.js';
 import { minorToRupees } from './rupees.js';
 import { betItems, pagination } from './views.js';
 
@@ -37,71 +39,82 @@ function invalidGame(ctx: GatewayContext, p: unknown) {
   return errorEvent(`Invalid game: ${String(o.gameType)} ${String(o.duration)}s`, 'INVALID_GAME_DURATION', { availableOptions: [...ctx.cfg.durations].sort((a, b) => a - b) });
 }
 
-/** Emits after an await: corked, and only while the connection is open. */
-function later(s: Socket, event: string, payload: unknown): void {
-  if (s.connected) corked(s, () => s.emit(event, payload));
+type Handler = (c: CompatConn, p: unknown, d: HandlerDeps) => void;
+
+function join(s: CompatConn, p: unknown, { ctx, fanout }: HandlerDeps): void {
+  if (typeof p !== 'object' || p === null) return void s.emit(OUT.ERROR, errorEvent('Failed to join game'));
+  const room = gameRoom(ctx, p);
+  if (!room) return void s.emit(OUT.ERROR, invalidGame(ctx, p));
+  fanout.join(s, room.name);
+  const now = ctx.clock.now();
+  const info = periodFields(room, windowAt(room, now), now);
+  s.emit(OUT.JOINED, { gameType: GAME_TYPE, duration: room.duration, roomId: room.name, message: `Joined ${GAME_TYPE} ${room.duration}s room`, timestamp: iso(now), bettingEnabled: true, clientCount: fanout.count(room.name) });
+  s.emit(OUT.PERIOD_INFO, { ...info, timestamp: iso(now), source: 'websocket_validated' });
+  s.emit(OUT.CURRENT_PERIOD, { ...info, timestamp: iso(now), status: info.bettingOpen ? 'betting' : 'closed' });
 }
 
-export function attachHandlers(s: Socket, userId: string, d: HandlerDeps): void {
-  const { ctx, fanout } = d;
-  const { clock } = ctx;
-  s.on(IN.JOIN, (p: unknown) => {
-    if (typeof p !== 'object' || p === null) return void s.emit(OUT.ERROR, errorEvent('Failed to join game'));
-    const room = gameRoom(ctx, p);
-    if (!room) return void s.emit(OUT.ERROR, invalidGame(ctx, p));
-    fanout.join(s, room.name);
-    const now = clock.now();
-    const info = periodFields(room, windowAt(room, now), now);
-    s.emit(OUT.JOINED, { gameType: GAME_TYPE, duration: room.duration, roomId: room.name, message: `Joined ${GAME_TYPE} ${room.duration}s room`, timestamp: iso(now), bettingEnabled: true, clientCount: fanout.count(room.name) });
-    s.emit(OUT.PERIOD_INFO, { ...info, timestamp: iso(now), source: 'websocket_validated' });
-    s.emit(OUT.CURRENT_PERIOD, { ...info, timestamp: iso(now), status: info.bettingOpen ? 'betting' : 'closed' });
+function leave(s: CompatConn, p: unknown, { fanout }: HandlerDeps): void {
+  const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+  const left = fanout.leave(s);
+  s.emit(OUT.LEFT, { gameType: o.gameType, duration: o.duration, roomId: left ?? (typeof o.duration === 'number' ? roomId(o.duration) : null) });
+}
+
+function periodInfo(s: CompatConn, p: unknown, { ctx, fanout }: HandlerDeps): void {
+  const room = gameRoom(ctx, p);
+  if (!room) return void s.emit(OUT.ERROR, invalidGame(ctx, p));
+  const now = ctx.clock.now();
+  const info = periodFields(room, windowAt(room, now), now);
+  const { endTime, ...rest } = info;
+  s.emit(OUT.PERIOD_INFO_RESPONSE, { success: true, data: { ...rest, endTime, currentTime: iso(now), canBet: info.bettingOpen && fanout.room(s) === room.name }, timestamp: iso(now) });
+}
+
+function periodStats(s: CompatConn, p: unknown, { ctx }: HandlerDeps): void {
+  const room = gameRoom(ctx, p);
+  if (!room) return void s.emit(OUT.ERROR, errorEvent('Failed to get period stats', 'PERIOD_STATS_ERROR'));
+  const now = ctx.clock.now();
+  const w = windowAt(room, now);
+  const left = Math.max(0, w.endsAt - now);
+  // no stake totals and no other players' ids (the replaced system leaked them here)
+  s.emit(OUT.PERIOD_STATS, {
+    success: true,
+    data: { periodId: w.periodId, gameType: GAME_TYPE, duration: room.duration, active: true, timeRemaining: Math.round(left / 1000), bettingTimeRemaining: Math.max(0, Math.round((w.freezeAt - now) / 1000)), isBettingOpen: now < w.freezeAt, endTime: iso(w.endsAt), bettingCloseTime: iso(w.freezeAt) },
+    timestamp: iso(now),
   });
-  s.on(IN.LEAVE, (p: unknown) => {
-    const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
-    const left = fanout.leave(s);
-    s.emit(OUT.LEFT, { gameType: o.gameType, duration: o.duration, roomId: left ?? (typeof o.duration === 'number' ? roomId(o.duration) : null) });
-  });
-  s.on(IN.PERIOD_INFO, (p: unknown) => {
-    const room = gameRoom(ctx, p);
-    if (!room) return void s.emit(OUT.ERROR, invalidGame(ctx, p));
-    const now = clock.now();
-    const info = periodFields(room, windowAt(room, now), now);
-    const { endTime, ...rest } = info;
-    s.emit(OUT.PERIOD_INFO_RESPONSE, { success: true, data: { ...rest, endTime, currentTime: iso(now), canBet: info.bettingOpen && fanout.room(s) === room.name }, timestamp: iso(now) });
-  });
-  s.on(IN.PERIOD_STATS, (p: unknown) => {
-    const room = gameRoom(ctx, p);
-    if (!room) return void s.emit(OUT.ERROR, errorEvent('Failed to get period stats', 'PERIOD_STATS_ERROR'));
-    const now = clock.now();
-    const w = windowAt(room, now);
-    const left = Math.max(0, w.endsAt - now);
-    // no stake totals and no other players' ids (the replaced system leaked them here)
-    s.emit(OUT.PERIOD_STATS, {
-      success: true,
-      data: { periodId: w.periodId, gameType: GAME_TYPE, duration: room.duration, active: true, timeRemaining: Math.round(left / 1000), bettingTimeRemaining: Math.max(0, Math.round((w.freezeAt - now) / 1000)), isBettingOpen: now < w.freezeAt, endTime: iso(w.endsAt), bettingCloseTime: iso(w.freezeAt) },
-      timestamp: iso(now),
-    });
-  });
-  s.on(IN.PING, () => {
-    const now = clock.now();
-    const r = fanout.room(s);
-    const currentGame = r === undefined ? null : { gameType: GAME_TYPE, duration: findRoom(ctx.rooms, r).duration, roomId: r };
-    // one pong (the replaced system sent two, from two handlers)
-    s.emit(OUT.PONG, { timestamp: iso(now), serverTime: now, connectionId: s.id, gameTicksActive: true, currentGame, bettingEnabled: true });
-  });
-  s.on(IN.BALANCE, () => background(ctx, 'sio-balance', async () => {
+}
+
+function ping(s: CompatConn, _p: unknown, { ctx, fanout }: HandlerDeps): void {
+  const now = ctx.clock.now();
+  const r = fanout.room(s);
+  const currentGame = r === undefined ? null : { gameType: GAME_TYPE, duration: findRoom(ctx.rooms, r).duration, roomId: r };
+  // one pong (the replaced system sent two, from two handlers)
+  s.emit(OUT.PONG, { timestamp: iso(now), serverTime: now, connectionId: s.id, gameTicksActive: true, currentGame, bettingEnabled: true });
+}
+
+function balance(s: CompatConn, _p: unknown, { ctx }: HandlerDeps): void {
+  background(ctx, 'sio-balance', async () => {
     try {
       await untilBalanceGate(ctx); // a payout of a period not revealed here must not show (rule 4)
-      later(s, OUT.BALANCE, balanceUpdate(await ctx.store.balance(userId), minorToRupees, clock.now()));
+      s.later(OUT.BALANCE, balanceUpdate(await ctx.store.balance(s.userId), minorToRupees, ctx.clock.now()));
     } catch {
-      later(s, OUT.ERROR, errorEvent('Failed to get balance', 'BALANCE_ERROR'));
+      s.later(OUT.ERROR, errorEvent('Failed to get balance', 'BALANCE_ERROR'));
     }
-  }));
-  s.on(IN.MY_BETS, (p: unknown) => myBets(s, userId, p, d));
-  s.on(IN.BET, (p: unknown) => bet(s, userId, p, d));
+  });
 }
 
-function myBets(s: Socket, userId: string, p: unknown, { ctx }: HandlerDeps): void {
+/** Every event a client may send, by name; anything else is ignored, as by the replaced system. */
+export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
+  [IN.JOIN, join],
+  [IN.LEAVE, leave],
+  [IN.PERIOD_INFO, periodInfo],
+  [IN.PERIOD_STATS, periodStats],
+  [IN.PING, ping],
+  [IN.BALANCE, balance],
+  [IN.MY_BETS, myBets],
+  [IN.BET, bet],
+]);
+
+function myBets(s: CompatConn, p: unknown, { ctx }: HandlerDeps): void {
+  const userId = s.userId;
   const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
   const room = gameRoom(ctx, p);
   const periodId = typeof o.periodId === 'string' ? o.periodId : null;
@@ -112,14 +125,15 @@ function myBets(s: Socket, userId: string, p: unknown, { ctx }: HandlerDeps): vo
       const bets = (await ctx.store.userBets(userId, ref, 200)).filter((b) => b.duration === room.duration).slice(0, 50);
       const items = await betItems(ctx, bets);
       const filters = { gameType: GAME_TYPE, duration: room.duration, periodId, status: null, startDate: null, endDate: null };
-      later(s, OUT.MY_BETS, { success: true, data: { bets: items, pagination: pagination(items.length, 1, 50, 0), filters }, gameType: GAME_TYPE, duration: room.duration, periodId, timestamp: iso(ctx.clock.now()) });
+      s.later(OUT.MY_BETS, { success: true, data: { bets: items, pagination: pagination(items.length, 1, 50, 0), filters }, gameType: GAME_TYPE, duration: room.duration, periodId, timestamp: iso(ctx.clock.now()) });
     } catch {
-      later(s, OUT.ERROR, errorEvent('Failed to get bet history', 'BET_HISTORY_ERROR'));
+      s.later(OUT.ERROR, errorEvent('Failed to get bet history', 'BET_HISTORY_ERROR'));
     }
   });
 }
 
-function bet(s: Socket, userId: string, p: unknown, { ctx, periods, limits }: HandlerDeps): void {
+function bet(s: CompatConn, p: unknown, { ctx, periods, limits }: HandlerDeps): void {
+  const userId = s.userId;
   const { cfg, clock } = ctx;
   let amount: number | null = null;
   try {
@@ -133,9 +147,9 @@ function bet(s: Socket, userId: string, p: unknown, { ctx, periods, limits }: Ha
     background(ctx, 'sio-bet', async () => {
       try {
         const ack = await placeBet(ctx, periods, userId, parsed.fields);
-        later(s, OUT.BET_SUCCESS, betSuccess(ack, cfg.paytable, cfg.timeline));
+        s.later(OUT.BET_SUCCESS, betSuccess(ack, cfg.paytable, cfg.timeline));
       } catch (err) {
-        later(s, OUT.BET_ERROR, betErrorPayload(compatBetError(err, amount, cfg.paytable.feeBps), clock.now()));
+        s.later(OUT.BET_ERROR, betErrorPayload(compatBetError(err, amount, cfg.paytable.feeBps), clock.now()));
       }
     });
   } catch (err) {

@@ -2,7 +2,9 @@
 // (npm `socket.io`, Engine.IO 4 / Socket.IO 5) on the gateway's own uWebSockets.js app and port,
 // path /socket.io/, WebSocket and polling transports, the replaced system's ping settings. It
 // reuses the gateway's rooms, clock, results, store, limits and reveal gate: no second engine, no
-// Socket.IO adapter. On by default; FIVED_SOCKETIO=false leaves it out.
+// Socket.IO adapter. On by default; FIVED_SOCKETIO=false leaves it out. Two paths share one
+// session, one auth and one handler table (session.ts): a WebSocket opened directly is served
+// natively (native.ts), polling and its upgrades by the socket.io package.
 
 import { createRequire } from 'node:module';
 import { Server, type Socket } from 'socket.io';
@@ -10,13 +12,14 @@ import type { GatewayContext } from '../context.js';
 import type { GatewayLimits } from '../limits.js';
 import type { Periods } from '../periods.js';
 import type { TemplatedApp } from '../uws.js';
-import { AUTH_TEXT, CompatAuthError, CompatVerifier, findToken } from './auth.js';
-import { RateBucket } from '../ratelimit.js';
-import { errorEvent, OUT, iso } from './events.js';
+import { CompatVerifier } from './auth.js';
+import { PackageConn } from './conn.js';
 import { Fanout } from './fanout.js';
-import { attachHandlers } from './handlers.js';
 import { SocketIoMirror } from './mirror.js';
+import { NativePath } from './native.js';
 import { mountCompatRest } from './rest.js';
+import { routeWebSockets, withoutWsRoute } from './route.js';
+import { admit, closeSession, dispatch, openSession, type SessionDeps } from './session.js';
 
 export const SOCKETIO_PATH = '/socket.io/';
 /** the replaced system's settings (docs/socketio.md) */
@@ -28,12 +31,6 @@ export interface SocketIoHandle {
   /** disconnect every Socket.IO client (they reconnect, through HAProxy, to another gateway) */
   drain(): void;
   stop(): Promise<void>;
-}
-
-interface SocketState {
-  userId: string;
-  remote: string;
-  expiry: NodeJS.Timeout | null;
 }
 
 /** socket.io's attachApp patches its in-memory adapter for uWS room publishes; we publish ourselves (fanout.ts), so that process-wide patch is undone. */
@@ -56,86 +53,58 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
     // the session id as a cookie in the first answer: HAProxy learns sid → gateway from it (docs/socketio.md)
     cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
   });
-  // engine.io passes maxBackpressure on to the uWS WebSocket route (a publish skips a socket past it)
-  io.attachApp(app, { maxBackpressure: cfg.maxBackpressureBytes } as Parameters<Server['attachApp']>[1]);
+  // engine.io's HTTP route goes on the app; its WebSocket route is taken aside (route.ts) and
+  // served behind one /socket.io/ route with the native path. engine.io passes maxBackpressure on
+  // to that route (a publish skips a socket past it)
+  const engine = withoutWsRoute(app);
+  io.attachApp(engine.app, { maxBackpressure: cfg.maxBackpressureBytes } as Parameters<Server['attachApp']>[1]);
   undoAdapterPatch();
   const fanout = new Fanout(app, ctx.rooms.map((r) => r.name));
+  const d: SessionDeps = { ctx, periods, fanout, limits, verifier };
+  const native = new NativePath(d, { pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS, maxPayload: MAX_HTTP_BUFFER });
+  routeWebSockets(app, SOCKETIO_PATH, engine.taken(), native, (where, err) => {
+    ctx.metrics.errors.inc({ where });
+    ctx.logger.error({ err, where }, `socket.io ${where} failed`);
+  });
   ctx.hub.addMirror(new SocketIoMirror(ctx, periods, fanout));
   mountCompatRest(app, ctx, verifier);
-
-  io.use(admit(ctx, limits, fanout, verifier));
-
-  io.on('connection', (socket: Socket) => {
-    const st = socket.data as SocketState & { expiresAt: number };
-    // the handshake is built (socket.handshake): the first HTTP request is not needed any more
-    // (socket.io's advice for memory per connection)
-    (socket.conn as unknown as { request: unknown }).request = null;
-    limits.connsPerIp.inc(st.remote);
-    fanout.addUser(socket, st.userId);
-    ctx.metrics.socketIoConnections.set(fanout.connections);
-    // a token's end ends the connection, as on fived's own WebSocket
-    st.expiry = setTimeout(() => socket.disconnect(true), Math.max(0, st.expiresAt - clock.now()));
-    st.expiry.unref();
-    socket.on('disconnect', () => {
-      if (st.expiry) clearTimeout(st.expiry);
-      limits.connsPerIp.dec(st.remote);
-      fanout.remove(socket, st.userId);
-      ctx.metrics.socketIoConnections.set(fanout.connections);
-    });
-    // the per-connection message rate of fived's WebSocket (FIVED_RATE_LIMIT): over it an `error`,
-    // far over it the connection is closed
-    const bucket = new RateBucket(cfg.rateLimitPerS, clock.now());
-    socket.use((_packet, next) => {
-      const verdict = bucket.take(clock.now());
-      if (verdict === 'ok') return next();
-      if (verdict === 'flood') socket.disconnect(true);
-      else socket.emit(OUT.ERROR, errorEvent(`Too many requests: over ${cfg.rateLimitPerS} messages per second (FIVED_RATE_LIMIT)`, 'RATE_LIMITED'));
-    });
-    attachHandlers(socket, st.userId, { ctx, periods, fanout, limits });
-    socket.emit(OUT.CONNECTED, {
-      message: 'Connected to DueWin game server (Multi-Instance)', timestamp: iso(clock.now()), mode: 'MULTI_INSTANCE_SETUP',
-      supportedGames: ['fiveD'], bettingEnabled: true, connectionId: socket.id,
-    });
-  });
+  servePackage(io, d);
 
   return {
     // the connection is closed under the Socket.IO session ("transport close" at the client), not
     // ended by the server ("io server disconnect"): socket.io-client reconnects on its own only
     // after the former, and HAProxy sends it to another gateway
     drain: () => {
+      native.closeAll();
       for (const s of io.sockets.sockets.values()) s.conn.close();
     },
     stop: async () => {
+      native.stop();
       io.disconnectSockets(true);
       io.engine.close();
     },
   };
 }
 
-/** The connection middleware: the token (auth.ts), then draining and the limits; refusals are connect_error texts. */
-function admit(ctx: GatewayContext, limits: GatewayLimits, fanout: Fanout, verifier: CompatVerifier) {
-  return (socket: Socket, next: (err?: Error) => void): void => {
-    const remote = limits.address.resolve(String(socket.handshake.address ?? ''), String(socket.handshake.headers['x-forwarded-for'] ?? ''));
-    verifier.verify(findToken(socket.handshake)).then((id) => {
-      if (ctx.draining) return next(new Error('Server shutting down - reconnect'));
-      const over = overLimit(ctx, limits, fanout, remote, id.userId);
-      if (over !== null) return next(new Error(over));
-      socket.data = { userId: id.userId, remote, expiry: null, expiresAt: id.expiresAt };
+/** The package path: its connection middleware is the shared admission, its events the shared dispatch. */
+function servePackage(io: Server, d: SessionDeps): void {
+  const conns = new WeakMap<Socket, PackageConn>();
+  io.use((socket, next) => {
+    const c = new PackageConn(socket);
+    c.remote = d.limits.address.resolve(String(socket.handshake.address ?? ''), String(socket.handshake.headers['x-forwarded-for'] ?? ''));
+    admit(d, c.remote, socket.handshake).then((id) => {
+      conns.set(socket, c);
+      socket.data = id;
       next();
-    }, (err: unknown) => next(new Error(err instanceof CompatAuthError ? err.message : AUTH_TEXT.INTERNAL)));
-  };
-}
-
-function overLimit(ctx: GatewayContext, limits: GatewayLimits, fanout: Fanout, remote: string, userId: string): string | null {
-  const { cfg, hub } = ctx;
-  if (cfg.maxConnsPerIp > 0 && limits.connsPerIp.get(remote) >= cfg.maxConnsPerIp) {
-    ctx.metrics.refused.inc({ reason: 'conns_per_ip' });
-    return `Too many connections from this address (at most ${cfg.maxConnsPerIp}, FIVED_MAX_CONNS_PER_IP)`;
-  }
-  const mine = (hub.userSockets(userId)?.size ?? 0) + fanout.userSockets(userId).size;
-  if (cfg.maxSocketsPerUser > 0 && mine >= cfg.maxSocketsPerUser) {
-    ctx.metrics.refused.inc({ reason: 'sockets_per_user' });
-    return `Too many connections for this user (at most ${cfg.maxSocketsPerUser}, FIVED_MAX_SOCKETS_PER_USER)`;
-  }
-  return null;
+    }, (err: Error) => next(err));
+  });
+  io.on('connection', (socket: Socket) => {
+    const c = conns.get(socket)!;
+    // the handshake is built (socket.handshake): the first HTTP request is not needed any more
+    // (socket.io's advice for memory per connection)
+    (socket.conn as unknown as { request: unknown }).request = null;
+    socket.on('disconnect', () => closeSession(d, c));
+    socket.onAny((event: string, payload: unknown) => dispatch(d, c, event, payload));
+    openSession(d, c, socket.data);
+  });
 }

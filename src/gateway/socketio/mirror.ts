@@ -11,7 +11,7 @@ import type { HubMirror } from '../hub.js';
 import type { Periods } from '../periods.js';
 import { betTypeOf, oddsOf } from './bets.js';
 import { balanceUpdate, bettingClosed, GAME_TYPE, iso, OUT, periodResult, periodStart, resultDigits, timeUpdate } from './events.js';
-import { corked, type Fanout } from './fanout.js';
+import type { Fanout } from './fanout.js';
 import { minorToRupees } from './rupees.js';
 
 const LAGGARD_MARGIN = 4096;
@@ -52,7 +52,7 @@ export class SocketIoMirror implements HubMirror {
         // reconnect (their front end reads the result from last-result), as fived's own clients
         const lagging = this.fanout.laggards(roomName, Math.max(0, this.ctx.cfg.maxBackpressureBytes - LAGGARD_MARGIN));
         this.fanout.emit(roomName, OUT.PERIOD_RESULT, periodResult(msg, now));
-        for (const s of lagging) s.conn.close(); // "transport close": the client reconnects on its own
+        for (const c of lagging) c.closeTransport(); // the client reconnects on its own
         this.flush(roomName);
         return;
       }
@@ -102,11 +102,9 @@ export class SocketIoMirror implements HubMirror {
     if (!result) return; // never before the result went out (Settlement.notify checks it too)
     const payload = betResult(this.ctx, room, msg, resultDigits(result), now);
     const balance = balanceUpdate(msg.balance, minorToRupees, now);
-    for (const s of this.fanout.userSockets(userId)) {
-      corked(s, () => {
-        s.emit(OUT.BET_RESULT, payload);
-        s.emit(OUT.BALANCE, balance);
-      });
+    for (const c of this.fanout.userSockets(userId)) {
+      c.later(OUT.BET_RESULT, payload);
+      c.later(OUT.BALANCE, balance);
     }
   }
 }

@@ -1,0 +1,89 @@
+// A Socket.IO session, the same on both paths (docs/socketio.md "Two paths"): admission at the
+// CONNECT packet (the token by the replaced system's rules, then draining and fived's limits; a
+// refusal is a connect_error text), the open (limits, fan-out, token expiry, `connected`), every
+// incoming event (the per-connection message rate, then the one handler table) and the close.
+
+import { AUTH_TEXT, CompatAuthError, findToken, type CompatIdentity, type CompatVerifier, type HandshakeLike } from './auth.js';
+import type { GatewayContext } from '../context.js';
+import type { GatewayLimits } from '../limits.js';
+import type { Periods } from '../periods.js';
+import { RateBucket } from '../ratelimit.js';
+import type { CompatConn } from './conn.js';
+import { errorEvent, iso, OUT } from './events.js';
+import type { Fanout } from './fanout.js';
+import { HANDLERS } from './handlers.js';
+
+export interface SessionDeps {
+  ctx: GatewayContext;
+  periods: Periods;
+  fanout: Fanout;
+  limits: GatewayLimits;
+  verifier: CompatVerifier;
+}
+
+/** Who may connect: resolves the identity, or rejects with an Error whose message is the connect_error text. */
+export async function admit(d: SessionDeps, remote: string, handshake: HandshakeLike): Promise<CompatIdentity> {
+  let id: CompatIdentity;
+  try {
+    id = await d.verifier.verify(findToken(handshake));
+  } catch (err) {
+    throw new Error(err instanceof CompatAuthError ? err.message : AUTH_TEXT.INTERNAL);
+  }
+  if (d.ctx.draining) throw new Error('Server shutting down - reconnect');
+  const over = overLimit(d, remote, id.userId);
+  if (over !== null) throw new Error(over);
+  return id;
+}
+
+function overLimit({ ctx, limits, fanout }: SessionDeps, remote: string, userId: string): string | null {
+  const { cfg, hub } = ctx;
+  if (cfg.maxConnsPerIp > 0 && limits.connsPerIp.get(remote) >= cfg.maxConnsPerIp) {
+    ctx.metrics.refused.inc({ reason: 'conns_per_ip' });
+    return `Too many connections from this address (at most ${cfg.maxConnsPerIp}, FIVED_MAX_CONNS_PER_IP)`;
+  }
+  const mine = (hub.userSockets(userId)?.size ?? 0) + fanout.userSockets(userId).size;
+  if (cfg.maxSocketsPerUser > 0 && mine >= cfg.maxSocketsPerUser) {
+    ctx.metrics.refused.inc({ reason: 'sockets_per_user' });
+    return `Too many connections for this user (at most ${cfg.maxSocketsPerUser}, FIVED_MAX_SOCKETS_PER_USER)`;
+  }
+  return null;
+}
+
+/** An admitted connection: counted, in the fan-out, ended at its token's expiry, greeted with `connected`. */
+export function openSession(d: SessionDeps, c: CompatConn, id: CompatIdentity): void {
+  const { ctx, limits, fanout } = d;
+  const now = ctx.clock.now();
+  c.userId = id.userId;
+  c.bucket = new RateBucket(ctx.cfg.rateLimitPerS, now);
+  limits.connsPerIp.inc(c.remote);
+  fanout.addUser(c);
+  ctx.metrics.socketIoConnections.set(fanout.connections);
+  ctx.metrics.socketIoOpened.inc({ path: c.path });
+  // a token's end ends the connection, as on fived's own WebSocket
+  c.expiry = setTimeout(() => c.disconnect(), Math.max(0, id.expiresAt - now));
+  c.expiry.unref();
+  c.emit(OUT.CONNECTED, {
+    message: 'Connected to DueWin game server (Multi-Instance)', timestamp: iso(now), mode: 'MULTI_INSTANCE_SETUP',
+    supportedGames: ['fiveD'], bettingEnabled: true, connectionId: c.id,
+  });
+}
+
+export function closeSession({ ctx, limits, fanout }: SessionDeps, c: CompatConn): void {
+  if (c.expiry) clearTimeout(c.expiry);
+  c.expiry = null;
+  limits.connsPerIp.dec(c.remote);
+  fanout.remove(c);
+  ctx.metrics.socketIoConnections.set(fanout.connections);
+}
+
+/**
+ * An event from an admitted connection: the per-connection message rate of fived's WebSocket
+ * (FIVED_RATE_LIMIT: over it an `error`, far over it the connection is closed), then the handler.
+ */
+export function dispatch(d: SessionDeps, c: CompatConn, event: string, payload: unknown): void {
+  const { cfg, clock } = d.ctx;
+  const verdict = c.bucket?.take(clock.now()) ?? 'ok';
+  if (verdict === 'flood') return c.disconnect();
+  if (verdict === 'limited') return c.emit(OUT.ERROR, errorEvent(`Too many requests: over ${cfg.rateLimitPerS} messages per second (FIVED_RATE_LIMIT)`, 'RATE_LIMITED'));
+  HANDLERS.get(event)?.(c, payload, d);
+}

@@ -1,0 +1,154 @@
+// The two paths of the Socket.IO layer (docs/socketio.md "Two paths"), on a real `fived all`
+// process: a client that opens the WebSocket transport directly is served by the gateway's native
+// handler, polling and its upgrade to WebSocket by the socket.io package; the metric
+// fived_gateway_socketio_opened_total{path} tells which one served each client. The raw frames of
+// the native path (open packet, CONNECT with the auth payload, events, namespaces) are checked with
+// a bare WebSocket.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { http, spawnFived, waitUntil, type FivedProcess } from './helpers/deploy.js';
+import { freePort } from './helpers/ports.js';
+import { claimsToken, SioPlayer, type SioOptions } from './helpers/sio.js';
+
+const SECRET = 'socketio-paths-secret-0123456789';
+
+/** A bare WebSocket that records text frames and awaits the next one. */
+class Raw {
+  readonly ws: WebSocket;
+  private frames: string[] = [];
+  private waiting: ((f: string) => void) | null = null;
+  readonly closed: Promise<number>;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('message', (d) => {
+      const f = String(d);
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w(f);
+      } else this.frames.push(f);
+    });
+    this.closed = new Promise((resolve) => this.ws.on('close', (code) => resolve(code)));
+  }
+
+  opened(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+  }
+
+  next(timeoutMs = 10_000): Promise<string> {
+    const f = this.frames.shift();
+    if (f !== undefined) return Promise.resolve(f);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no frame')), timeoutMs);
+      this.waiting = (x) => {
+        clearTimeout(t);
+        resolve(x);
+      };
+    });
+  }
+}
+
+describe('Socket.IO: the native WebSocket path and the socket.io package path', () => {
+  let proc: FivedProcess;
+  let port = 0;
+  const players: SioPlayer[] = [];
+  const raws: Raw[] = [];
+
+  beforeAll(async () => {
+    port = await freePort();
+    proc = spawnFived(`sio-paths-${port}`, ['all'], { FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_LOG_LEVEL: 'warn', FIVED_JWT_SECRET: SECRET, FIVED_DURATIONS: '60', FIVED_MAX_CONNS_PER_IP: '0' });
+    await waitUntil('health', async () => ((await http(port, 'GET', '/health').catch(() => ({ status: 0 }))).status === 200 ? true : undefined), 30_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of players) p.close();
+    for (const r of raws) r.ws.terminate();
+    await proc?.stop();
+  });
+
+  const opened = async () => {
+    const body = (await http(port, 'GET', '/metrics')).body;
+    const of = (path: string) => Number(new RegExp(`^fived_gateway_socketio_opened_total\\{path="${path}"\\} (\\d+)$`, 'm').exec(body)?.[1] ?? 0);
+    return { native: of('native'), package: of('package') };
+  };
+  const player = async (o: Omit<SioOptions, 'auth'>, userId: number) => {
+    const p = new SioPlayer(`http://127.0.0.1:${port}`, { ...o, auth: { token: await claimsToken(SECRET, { userId }) } });
+    players.push(p);
+    return p;
+  };
+
+  it('serves a client that opens the WebSocket transport directly natively, with the same events', async () => {
+    const before = await opened();
+    const p = await player({ transport: 'websocket' }, 9101);
+    const hello = await p.next('connected');
+    expect(hello.connectionId).toBe(p.socket.id);
+    expect(await opened()).toEqual({ native: before.native + 1, package: before.package });
+    const joined = await p.ask('joinGame', { gameType: 'fiveD', duration: 60 }, ['joinedGame', 'error']);
+    expect(joined.payload).toMatchObject({ roomId: 'fiveD_60', clientCount: 1 });
+    // the room's events come through the room's uWS topic
+    expect(await p.fresh('timeUpdate', () => true, 5_000)).toMatchObject({ roomId: 'fiveD_60', duration: 60 });
+    const pong = await p.ask('ping', undefined, ['pong']);
+    expect(pong.payload).toMatchObject({ connectionId: p.socket.id, currentGame: { roomId: 'fiveD_60' } });
+    const bad = await p.ask('placeBet', { gameType: 'fiveD', duration: 60, position: 'A', selection: 11, amount: 10 }, ['betSuccess', 'betError']);
+    expect(bad).toMatchObject({ event: 'betError', payload: { code: 'INVALID_DATA' } });
+  });
+
+  it('leaves polling and the upgrade from polling to WebSocket to the socket.io package', async () => {
+    const before = await opened();
+    const polling = await player({ transport: 'polling' }, 9102);
+    const upgrading = await player({ transport: 'upgrade' }, 9103);
+    await polling.next('connected');
+    await upgrading.next('connected');
+    await waitUntil('the upgrade to WebSocket', async () => (upgrading.socket.io.engine.transport.name === 'websocket' ? true : undefined), 15_000);
+    expect(await opened()).toEqual({ native: before.native, package: before.package + 2 });
+    // after the upgrade: answers, and the room's events through the same topic
+    await upgrading.ask('joinGame', { gameType: 'fiveD', duration: 60 }, ['joinedGame']);
+    expect(await upgrading.fresh('timeUpdate', () => true, 5_000)).toMatchObject({ roomId: 'fiveD_60' });
+    expect((await upgrading.ask('ping', undefined, ['pong'])).payload.connectionId).toBe(upgrading.socket.id);
+  });
+
+  it('speaks Engine.IO 4 / Socket.IO 5 frames: open packet, CONNECT with auth, connect_error, events with an ack id, namespaces, disconnect', async () => {
+    const gauge = async () => Number(/^fived_gateway_socketio_connections (\d+)$/m.exec((await http(port, 'GET', '/metrics')).body)?.[1]);
+    const before = await gauge();
+    const r = new Raw(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`);
+    raws.push(r);
+    await r.opened();
+    const open = await r.next();
+    expect(open[0]).toBe('0');
+    expect(JSON.parse(open.slice(1))).toMatchObject({ sid: expect.any(String), upgrades: [], pingInterval: 25_000, pingTimeout: 60_000, maxPayload: 1e6 });
+    r.ws.send('40/admin,{}');
+    expect(await r.next()).toBe('44/admin,{"message":"Invalid namespace"}');
+    r.ws.send('40{"token":"null"}');
+    expect(JSON.parse((await r.next()).slice(2))).toEqual({ message: 'Invalid token - frontend sending "null" string' });
+    r.ws.send('42["ping"]'); // not connected: ignored
+    r.ws.send(`40${JSON.stringify({ token: await claimsToken(SECRET, { sub: 'raw-user' }) })}`);
+    const ok = await r.next();
+    expect(ok).toMatch(/^40\{"sid":"[\w-]+"\}$/);
+    const sid = JSON.parse(ok.slice(2)).sid;
+    const connected = JSON.parse((await r.next()).slice(2));
+    expect(connected).toEqual(['connected', expect.objectContaining({ connectionId: sid })]);
+    expect(await gauge()).toBe(before + 1);
+    r.ws.send('4217["ping",{}]'); // an ack id: the event is handled, no ack is owed (no handler acknowledges)
+    expect(JSON.parse((await r.next()).slice(2))).toEqual(['pong', expect.objectContaining({ connectionId: sid })]);
+    r.ws.send('3'); // a pong is taken silently
+    r.ws.send('41');
+    expect(await r.closed).toBe(1000);
+    await waitUntil('the session closed', async () => ((await gauge()) === before ? true : undefined));
+  });
+
+  it('closes a native connection on a frame that does not parse', async () => {
+    const r = new Raw(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`);
+    raws.push(r);
+    await r.opened();
+    await r.next();
+    r.ws.send(`40${JSON.stringify({ token: await claimsToken(SECRET, { userId: 9104 }) })}`);
+    await r.next();
+    await r.next();
+    r.ws.send('42["ping"');
+    expect(await r.closed).toBe(1000);
+  });
+});
