@@ -71,6 +71,7 @@ export const INTEGRATION = [
   'test/ops-config-apply.test.ts',
   'test/redis-auth.test.ts',
   'test/runtime-gaps.test.ts',
+  'test/socketio-paths.test.ts',
   'test/socketio-switch.test.ts',
   'test/start-cleanly.test.ts',
   'test/wallet-ledger.test.ts',
