@@ -342,7 +342,9 @@ describe.each(factories)('store contract: %s', (_name, make) => {
     const s = await make();
     const w = await openPeriod(s, { start: -1000, freeze: 300, end: 700 });
     for (const u of ['pa', 'pb']) await s.credit(u, 10_000, `dep-${u}`);
-    for (let d = 0; d < 6; d++) await s.placeBet(bet(w, d % 2 ? 'pb' : 'pa', `x${d}`, 'B', d, 100 + d), LIMITS, PAY, Date.now());
+    // number bets on position B: the first on its drawn digit (won), the others on other digits (lost)
+    const drawnB = resultOf(w).digits[1]!;
+    for (let d = 0; d < 6; d++) await s.placeBet(bet(w, d % 2 ? 'pb' : 'pa', `x${d}`, 'B', (drawnB + d) % 10, 100 + d), LIMITS, PAY, Date.now());
     const all = async () => [...(await s.userBets('pa', w)), ...(await s.userBets('pb', w))].sort((a, b) => a.seq - b.seq);
     const early = await s.periodBets(w);
     expect(early.map((b) => b.seq)).toEqual([0, 1, 2, 3, 4, 5]);
