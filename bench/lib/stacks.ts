@@ -40,6 +40,8 @@ export interface ServerResult {
   subscribers: number | null;
   note: string;
 }
+/** End → the last result frame of a period handed to the kernel on every socket of one server (issue 18). */
+export interface ServerSent { instance: number; periodId: string; at?: number; sentMs: number }
 
 export interface Stack {
   name: StackName;
@@ -53,6 +55,7 @@ export interface Stack {
   startObserving(): void;
   serverTicks(): Promise<ServerTick[]>;
   serverResults(): Promise<ServerResult[]>;
+  serverSent(): Promise<ServerSent[]>;
   /** stop the scheduler so the next period's result must be computed by the stack itself */
   stopScheduler(): Promise<void>;
   /** bulk-load `count` bets into the period; resolves with the load time (ms) */
@@ -182,6 +185,7 @@ class MetricsPoller {
   private last = new Map<string, Hist>();
   readonly ticks: ServerTick[] = [];
   readonly results: ServerResult[] = [];
+  readonly sent: ServerSent[] = [];
   readonly subscribers = new Map<number, number>();
 
   constructor(private readonly ports: number[]) {}
@@ -208,7 +212,8 @@ class MetricsPoller {
       }
       const subs = /^fived_gateway_subscriptions\{[^}]*\} (\d+)/m.exec(text);
       if (subs) this.subscribers.set(i, Number(subs[1]));
-      for (const [metric, kind] of [['fived_gateway_tick_lateness_seconds', 'tick'], ['fived_gateway_result_delivery_lag_seconds', 'result']] as const) {
+      const kinds = [['fived_gateway_tick_lateness_seconds', 'tick'], ['fived_gateway_result_delivery_lag_seconds', 'result'], ['fived_gateway_result_sent_seconds', 'sent']] as const;
+      for (const [metric, kind] of kinds) {
         const h = parseHistogram(text, metric);
         if (!h) continue;
         const key = `${i}:${kind}`;
@@ -219,6 +224,7 @@ class MetricsPoller {
         if (!d) continue;
         const ms = (d.exact ?? d.maxBound) * 1000;
         if (kind === 'tick') this.ticks.push({ instance: i, boundary, lateMs: ms });
+        else if (kind === 'sent') this.sent.push({ instance: i, periodId: '', at: boundary, sentMs: ms });
         else this.results.push({ instance: i, periodId: '', at: boundary, publishMs: ms, subscribers: this.subscribers.get(i) ?? null, note: d.exact === null ? 'bucket bound' : 'exact' });
       }
     }));
@@ -291,7 +297,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
       const r = await fetch(`http://127.0.0.1:${port}${o.name === 'peer' ? '/bench/stats' : '/stats'}`, { signal: AbortSignal.timeout(10_000) });
       return (await r.json()) as {
         ticks: Array<{ boundary: number; lateMs: number }>;
-        results: Array<{ periodId: string; lateMs: number; publishMs?: number; emitMs?: number; subscribers?: number; sockets?: number; source?: string }>;
+        results: Array<{ periodId: string; lateMs: number; publishMs?: number; emitMs?: number; subscribers?: number; sockets?: number; source?: string; sentMs?: number }>;
       };
     }));
 
@@ -317,6 +323,11 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
         instance: i, periodId: r.periodId, publishMs: (r.publishMs ?? r.emitMs ?? NaN), subscribers: r.subscribers ?? r.sockets ?? null,
         note: r.source ? `${r.source}; end→emit ${Math.round(r.lateMs)} ms` : 'publish',
       })));
+    },
+    async serverSent() {
+      if (poller) return poller.sent;
+      const all = await statsOf();
+      return all.flatMap((s, i) => s.results.filter((r) => typeof r.sentMs === 'number').map((r) => ({ instance: i, periodId: r.periodId, sentMs: r.sentMs! })));
     },
     async stopScheduler() {
       if (scheduler) {

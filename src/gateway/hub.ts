@@ -6,6 +6,7 @@
 import { CloseCode, roomTopic, type ServerMessage } from '../protocol.js';
 import { Frames, encode, type Format } from './codec.js';
 import type { GatewayMetrics } from './metrics.js';
+import { watchFlush, type FlushWatch } from './flush.js';
 import type { RateBucket } from './ratelimit.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 
@@ -32,6 +33,11 @@ const SEND_DROPPED = 2;
 
 export function topicOf(room: string, format: Format): string {
   return format === 'binary' ? roomTopic(room) : `${roomTopic(room)}/json`;
+}
+
+/** Bytes uWS still holds for a socket (0 once closed: a closed socket must not be touched). */
+function bufferedOf(ws: Socket): number {
+  return ws.getUserData().open ? ws.getBufferedAmount() : 0;
 }
 
 export class Hub {
@@ -164,6 +170,11 @@ export class Hub {
       this.metrics.messagesOut.inc({ kind: msg.type }, n);
     }
     return frames;
+  }
+
+  /** Calls done(ms) once every socket of the room has handed what was published to the kernel. */
+  whenFlushed(room: string, done: (flushedAt: number, stillPending: number) => void): FlushWatch {
+    return watchFlush(this.roomSockets(room), bufferedOf, done);
   }
 
   /**

@@ -1,0 +1,40 @@
+// When a broadcast has left the process: after app.publish a frame is either written to the
+// kernel or queued in a socket's user-space buffer (backpressure). watchFlush reports the instant
+// the last of those queues emptied — the "result sent" figure of bench:fanout (issue 18) and the
+// fived_gateway_result_sent_seconds histogram. One scan of the sockets right after the publish;
+// then only the few still buffering are re-checked, every millisecond, for at most `limitMs`.
+
+export interface FlushWatch {
+  /** sockets that still held bytes right after the publish */
+  readonly pendingAtStart: number;
+  cancel(): void;
+}
+
+export function watchFlush<S>(
+  sockets: Iterable<S>,
+  buffered: (s: S) => number,
+  done: (flushedAt: number, stillPending: number) => void,
+  limitMs = 10_000,
+): FlushWatch {
+  let pending: S[] = [];
+  for (const s of sockets) if (buffered(s) > 0) pending.push(s);
+  const pendingAtStart = pending.length;
+  let timer: NodeJS.Timeout | null = null;
+  if (pending.length === 0) {
+    done(performance.now(), 0);
+    return { pendingAtStart, cancel: () => undefined };
+  }
+  const giveUpAt = performance.now() + limitMs;
+  const check = () => {
+    pending = pending.filter((s) => buffered(s) > 0);
+    const now = performance.now();
+    if (pending.length === 0 || now >= giveUpAt) {
+      timer = null;
+      done(now, pending.length);
+      return;
+    }
+    timer = setTimeout(check, 1);
+  };
+  timer = setTimeout(check, 1);
+  return { pendingAtStart, cancel: () => { if (timer) clearTimeout(timer); timer = null; } };
+}
