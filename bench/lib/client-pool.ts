@@ -17,6 +17,7 @@ export interface PoolOptions {
   rooms: string[];
   sourceAddresses: string[];
   inFlight?: number;
+  resultsOnly?: boolean;
   onProgress?: (ready: number, failed: number) => void;
 }
 
@@ -67,6 +68,7 @@ export class ClientPool {
           rooms: o.rooms,
           sourceAddresses: o.sourceAddresses,
           inFlight: o.inFlight ?? 64,
+          resultsOnly: o.resultsOnly === true,
         };
         const child = fork(workerPath, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
         const t = adopt(`clients-${i}`, child);

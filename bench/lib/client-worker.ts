@@ -15,6 +15,8 @@ export interface WorkerConfig {
   rooms: string[];
   sourceAddresses: string[];
   inFlight: number;
+  /** decode result frames only (bench:scale: the clients stay cheap) */
+  resultsOnly?: boolean;
 }
 
 /** Parent → worker */
@@ -85,6 +87,7 @@ function main(): void {
         dialect: cfg.dialect,
         format: cfg.format,
         rooms: cfg.rooms,
+        resultsOnly: cfg.resultsOnly === true,
         onMessage,
         onReady: () => {
           if (settled) return;

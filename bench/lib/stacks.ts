@@ -27,6 +27,8 @@ export interface StackOptions {
   haproxyMaxconn: number;
   format: 'binary' | 'text';
   log: (s: string) => void;
+  /** false: no HAProxy, clients connect to the (single) instance itself (bench:scale) */
+  haproxy?: boolean;
 }
 
 /** One server-side tick observation: its boundary and how late it was published (ms). */
@@ -287,9 +289,10 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
   for (let i = 0; i < o.instances; i++) {
     await alive(servers[i]!, waitHttp(`http://127.0.0.1:${instancePorts[i]}${health}`, 60_000), path.join(o.dir, `${o.name}-${i}.log`));
   }
-  const haproxy = await startHaproxy({ port: lbPort, servers: instancePorts, healthPath: health, dir: o.dir, maxconn: o.haproxyMaxconn, processes: o.haproxyProcesses });
+  const direct = o.haproxy === false;
+  const haproxy = direct ? [] : await startHaproxy({ port: lbPort, servers: instancePorts, healthPath: health, dir: o.dir, maxconn: o.haproxyMaxconn, processes: o.haproxyProcesses });
   procs.push(...haproxy);
-  o.log(`${o.name}: ${o.instances} instance(s) on ${instancePorts.join(',')}, HAProxy ×${o.haproxyProcesses} on ${lbPort}${redisUrl ? `, ${redisUrl}` : ''}`);
+  o.log(`${o.name}: ${o.instances} instance(s) on ${instancePorts.join(',')}, ${direct ? 'no HAProxy' : `HAProxy ×${o.haproxyProcesses} on ${lbPort}`}${redisUrl ? `, ${redisUrl}` : ''}`);
 
   const poller = o.name === 'gateway' ? new MetricsPoller(instancePorts) : null;
   const statsOf = async () =>
@@ -304,7 +307,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
   return {
     name: o.name,
     dialect: o.name === 'peer' ? 'sio' : 'fived',
-    lbPort,
+    lbPort: direct ? instancePorts[0]! : lbPort,
     instancePorts,
     serverPids: servers.map((s) => s.pid),
     haproxyPids: haproxy.map((h) => h.pid),
