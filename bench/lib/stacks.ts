@@ -65,6 +65,19 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * V8 flags the gateways run with (issue 18, docs/operations.md): a young generation of 8–32 MB
+ * instead of V8's 1 MB start (a scavenge every ~15 s instead of every ~2 s at a gateway's
+ * allocation rate, and so rarely in a tick's turn) and no memory reducer (its idle-time
+ * Mark-Compacts paused the loop 5–30 ms). FIVED_BENCH_V8_FLAGS overrides them ("none": V8's defaults).
+ */
+export const GATEWAY_V8_FLAGS = ['--min-semi-space-size=8', '--max-semi-space-size=32', '--no-memory-reducer'];
+function gatewayV8Flags(): string[] {
+  const v = process.env.FIVED_BENCH_V8_FLAGS;
+  if (v === undefined) return GATEWAY_V8_FLAGS;
+  return v === 'none' ? [] : v.split(' ').filter((x) => x !== '');
+}
+
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const fivedBin = path.join(repo, 'bin/fived.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -270,7 +283,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
     if (o.name === 'gateway') {
       // FIVED_BENCH_NODE_ARGS: extra node flags for the gateways (e.g. --trace-gc, --cpu-prof) to explain a stall
       const nodeArgs = (process.env.FIVED_BENCH_NODE_ARGS ?? '').split(' ').filter((x) => x !== '');
-      const [c, a] = maxFd(process.execPath, [...nodeArgs, fivedBin, 'gateway']);
+      const [c, a] = maxFd(process.execPath, [...gatewayV8Flags(), ...nodeArgs, fivedBin, 'gateway']);
       t = start(`gateway-${i}`, c, a, { env: fivedEnv(redisUrl, o, { FIVED_PORT: String(port), FIVED_INSTANCE: `bench-gw-${i}` }), logFile: path.join(o.dir, `gateway-${i}.log`) });
     } else if (o.name === 'peer') {
       const [c, a] = maxFd(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/socketio/server.ts')]);
