@@ -1,7 +1,7 @@
 // npm run bench:scale — how far one gateway goes (issue 18): one gateway process (plus Redis and
 // the scheduler) and the bare floor server (bench/peers/floor), each with 25,000, 50,000 and
 // 100,000 light clients connected straight to it (no HAProxy), spread over several loopback source
-// addresses (127.0.0.2, …: each holds ~28,000 ephemeral ports towards one server port) and over
+// addresses (127.0.<step>.2, …: a fresh block per step, a few thousand connections on each) and over
 // several client processes, all subscribed to one room. A fresh stack per step. Per step and stack:
 // connections per second, server RSS per connection, result p99 after the end (at the clients),
 // worst tick lateness at the server (its own figure), failures (connects that failed, results
@@ -34,8 +34,13 @@ const STACKS = arg('stacks', process.env.FIVED_BENCH_SCALE_STACKS ?? 'gateway,fl
 const P = Number(arg('periods', '2'));
 const D = Number(arg('duration', '10'));
 const FREEZE_MS = 3000;
-const PER_SOURCE = 25_000; // connections per loopback source address (ephemeral range ~28,000)
-const PER_CLIENT_PROC = 12_000; // sockets per client process (under its fd limit)
+// Connections per loopback source address. A client socket bound to an address gets its port at
+// bind(), before the destination is known, so a port is unique per address across every server
+// and every TIME_WAIT left by the previous step: the port search slows long before the ~28,000
+// ports run out. So: few connections per address, and a fresh block of addresses for every step.
+const PER_SOURCE = 5_000;
+const PER_CLIENT_PROC = 6_000; // sockets per client process (under its fd limit; parallel handshakes)
+let sourceBlock = 0;
 const SPEC = { duration: D, freezeMs: FREEZE_MS, dayStart: DEFAULT_DAY_START };
 const ROOM = `fiveD_${D}`;
 
@@ -68,7 +73,7 @@ export function preflight(steps: number[]): string[] {
   const nrOpen = Number(readFileSync('/proc/sys/fs/nr_open', 'utf8').trim());
   if (nrOpen < max + 1000) problems.push(`fs.nr_open is ${nrOpen}: no process may hold ${max + 1000} fds (sysctl -w fs.nr_open=${max * 2}).`);
   const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-  if (hi! - lo! < PER_SOURCE + 1000) problems.push(`the ephemeral port range ${lo}-${hi} is under ${PER_SOURCE + 1000} ports per source address.`);
+  if (hi! - lo! < 2 * PER_SOURCE) problems.push(`the ephemeral port range ${lo}-${hi} is under ${PER_SOURCE + 1000} ports per source address.`);
   return problems;
 }
 
@@ -99,8 +104,9 @@ async function runStep(name: ScaleStack, clients: number): Promise<StepResult> {
     name, dir, instances: 1, duration: D, freezeMs: FREEZE_MS, haproxyProcesses: 0, haproxyMaxconn: 0, format: 'binary', haproxy: false,
     log: (s) => log(`${tag} ${s}`),
   });
-  const sources = Math.max(1, Math.ceil(clients / PER_SOURCE));
-  const procs = Math.max(2, Math.ceil(clients / PER_CLIENT_PROC));
+  const sources = Math.max(2, Math.ceil(clients / PER_SOURCE));
+  const procs = Math.max(4, Math.ceil(clients / PER_CLIENT_PROC));
+  const block = ++sourceBlock; // 127.0.<block>.2, …: never the addresses of an earlier step
   let pool: ClientPool | null = null;
   try {
     await sleep(2000);
@@ -110,7 +116,7 @@ async function runStep(name: ScaleStack, clients: number): Promise<StepResult> {
     let shown = 0;
     pool = new ClientPool({
       host: '127.0.0.1', port: stack.lbPort, clients, workers: procs, dialect: 'fived', format: 'binary', rooms: [ROOM],
-      sourceAddresses: Array.from({ length: sources }, (_, i) => `127.0.0.${i + 2}`), inFlight: 128, resultsOnly: true,
+      sourceAddresses: Array.from({ length: sources }, (_, i) => `127.0.${block}.${i + 2}`), inFlight: 128, resultsOnly: true,
       onProgress: (ready, failed) => {
         if (Date.now() - shown > 2000) { shown = Date.now(); log(`${tag} connecting ${ready}/${clients}${failed ? ` (${failed} failed)` : ''}`); }
       },
