@@ -1,12 +1,12 @@
 // When a broadcast has left the process: after app.publish a frame is either written to the
 // kernel or queued in a socket's user-space buffer (backpressure). watchFlush reports the instant
 // the last of those queues emptied — the "result sent" figure of bench:fanout (issue 18) and the
-// fived_gateway_result_sent_seconds histogram. One scan of the sockets right after the publish;
-// then only the few still buffering are re-checked, every millisecond, for at most `limitMs`.
+// fived_gateway_result_sent_seconds histogram. uWS may write a publish only at the end of the
+// loop iteration, so the first scan of the sockets waits for the next iteration (a timer); then
+// only the few still buffering are re-checked, every millisecond, for at most `limitMs`. The
+// instant reported is an upper bound, to the millisecond.
 
 export interface FlushWatch {
-  /** sockets that still held bytes right after the publish */
-  readonly pendingAtStart: number;
   cancel(): void;
 }
 
@@ -17,13 +17,7 @@ export function watchFlush<S>(
   limitMs = 10_000,
 ): FlushWatch {
   let pending: S[] = [];
-  for (const s of sockets) if (buffered(s) > 0) pending.push(s);
-  const pendingAtStart = pending.length;
   let timer: NodeJS.Timeout | null = null;
-  if (pending.length === 0) {
-    done(performance.now(), 0);
-    return { pendingAtStart, cancel: () => undefined };
-  }
   const giveUpAt = performance.now() + limitMs;
   const check = () => {
     pending = pending.filter((s) => buffered(s) > 0);
@@ -35,6 +29,9 @@ export function watchFlush<S>(
     }
     timer = setTimeout(check, 1);
   };
-  timer = setTimeout(check, 1);
-  return { pendingAtStart, cancel: () => { if (timer) clearTimeout(timer); timer = null; } };
+  timer = setTimeout(() => {
+    for (const s of sockets) if (buffered(s) > 0) pending.push(s);
+    check();
+  }, 0);
+  return { cancel: () => { if (timer) clearTimeout(timer); timer = null; } };
 }
