@@ -9,8 +9,14 @@
 // FIVED_BENCH_FALLBACK_BETS bets bulk-loaded, so the stack computes the result and settlement
 // itself (ticks during it, at the servers and the clients); then a short tail.
 //
-// env: FIVED_BENCH_QUICK=1 (or --quick): 500 clients, 2 periods, 10 s rooms, 100,000 bets, 1 run
-//      FIVED_BENCH_CLIENTS (10000), FIVED_BENCH_PERIODS (3), FIVED_BENCH_DURATION (20 s),
+// Two steps per stack and run (issue 18): FIVED_BENCH_SMALL_CLIENTS (2,000: clients not saturated,
+// measured periods only, no fallback period) and FIVED_BENCH_CLIENTS (10,000, with the fallback).
+// Each server reports when the last result frame of a period left for the kernel on every socket
+// (result_sent_ms: the gateway's fived_gateway_result_sent_seconds, the floor's and the peer's
+// /stats sentMs), so the servers are compared without the clients' own reading in the figure.
+//
+// env: FIVED_BENCH_QUICK=1 (or --quick): 500 (and 200) clients, 2 periods, 10 s rooms, 100,000 bets, 1 run
+//      FIVED_BENCH_CLIENTS (10000), FIVED_BENCH_SMALL_CLIENTS (2000; 0 skips the step), FIVED_BENCH_PERIODS (3), FIVED_BENCH_DURATION (20 s),
 //      FIVED_BENCH_RUNS (3), FIVED_BENCH_FALLBACK_BETS (1000000), FIVED_BENCH_STACKS
 //      (floor,gateway,peer,compat), FIVED_BENCH_INSTANCES (2), FIVED_BENCH_CLIENT_PROCS (4),
 //      FIVED_BENCH_FORMAT (binary | text), FIVED_BENCH_KEEP=1 keeps the logs dir,
@@ -26,7 +32,7 @@ import { DEFAULT_DAY_START, type PeriodWindow } from '../src/core/types.js';
 import { ClientPool } from './lib/client-pool.js';
 import { maxconnFor } from './lib/haproxy.js';
 import { cpuMsOf, rssKb, stopAll } from './lib/procs.js';
-import { startStack, type ServerResult, type ServerTick, type Stack, type StackName } from './lib/stacks.js';
+import { startStack, type ServerResult, type ServerSent, type ServerTick, type Stack, type StackName } from './lib/stacks.js';
 import { cdf, medianOf, pct, r2, summarize, type Pcts } from './lib/stats.js';
 import { probePublish, type ProbeResult } from './lib/publish-probe.js';
 import { lineChart, type Series } from './lib/svg.js';
@@ -36,6 +42,9 @@ const env = process.env;
 const quick = env.FIVED_BENCH_QUICK === '1' || process.argv.includes('--quick');
 const int = (name: string, def: number) => (env[name] ? Number(env[name]) : def);
 const K = int('FIVED_BENCH_CLIENTS', quick ? 500 : 10_000);
+const SMALL = int('FIVED_BENCH_SMALL_CLIENTS', quick ? 200 : 2000);
+/** the steps: [clients, with a fallback period] — the small one first */
+const STEPS: Array<[number, boolean]> = [...(SMALL > 0 && SMALL < K ? [[SMALL, false] as [number, boolean]] : []), [K, true]];
 const P = int('FIVED_BENCH_PERIODS', quick ? 2 : 3);
 const D = int('FIVED_BENCH_DURATION', quick ? 10 : 20);
 const FREEZE_MS = int('FIVED_BENCH_FREEZE_MS', 3000);
@@ -88,18 +97,21 @@ interface StackRun {
   serverCores: number;
   haproxyCores: number;
   closes: Record<string, number>;
+  /** end → last result frame handed to the kernel on every socket, worst server, median of the periods */
+  resultSentMs: number | null;
+  resultSentPeriods: number[];
   // for the plots
   resultCdf: Array<[number, number]>;
   tickSeries: { client: Array<[number, number]>; clientMax: Array<[number, number]>; server: Array<[number, number]> };
   window: { from: number; fallbackFrom: number; fallbackTo: number; to: number };
 }
 
-async function runStack(name: StackName, run: number): Promise<StackRun> {
+async function runStack(name: StackName, run: number, K: number, withFallback: boolean): Promise<StackRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `fived-bench-${name}-`));
   const { hard } = fdLimits();
   const maxconn = maxconnFor(hard);
   const haproxyProcesses = Math.max(1, Math.ceil((K * 1.05) / maxconn));
-  const tag = `[${name} ${run}/${RUNS}]`;
+  const tag = `[${name} ${K} ${run}/${RUNS}]`;
   const stack: Stack = await startStack({
     name, dir, instances: INSTANCES, duration: D, freezeMs: FREEZE_MS, haproxyProcesses, haproxyMaxconn: maxconn, format: FORMAT,
     log: (s) => log(`${tag} ${s}`),
@@ -131,8 +143,8 @@ async function runStack(name: StackName, run: number): Promise<StackRun> {
     const measured: PeriodWindow[] = [first];
     while (measured.length < P) measured.push(nextPeriod(measured[measured.length - 1]!, SPEC));
     const fb = nextPeriod(measured[measured.length - 1]!, SPEC);
-    const end = fb.endsAt + TAIL_MS;
-    log(`${tag} measuring periods ${measured.map((w) => w.periodId.slice(-4)).join(',')} + fallback ${fb.periodId.slice(-4)} (${FALLBACK_BETS} bets); done in ~${Math.round((end - Date.now()) / 1000)} s`);
+    const end = withFallback ? fb.endsAt + TAIL_MS : measured[measured.length - 1]!.endsAt + 3000;
+    log(`${tag} measuring periods ${measured.map((w) => w.periodId.slice(-4)).join(',')}${withFallback ? ` + fallback ${fb.periodId.slice(-4)} (${FALLBACK_BETS} bets)` : ''}; done in ~${Math.round((end - Date.now()) / 1000)} s`);
     stack.startObserving();
     const cpuBefore = await Promise.all(stack.serverPids.map(cpuMsOf));
     const lbCpuBefore = await Promise.all(stack.haproxyPids.map(cpuMsOf));
@@ -142,22 +154,7 @@ async function runStack(name: StackName, run: number): Promise<StackRun> {
       await sleepUntil(w.endsAt + 300);
       log(`${tag} period ${w.periodId.slice(-4)} ended`);
     }
-    // fallback period: the scheduler is gone and the period holds FALLBACK_BETS bets
-    await stack.stopScheduler();
-    log(`${tag} scheduler stopped; loading ${FALLBACK_BETS} bets into ${fb.periodId.slice(-4)}`);
-    let fallbackLoadMs: number | null = null;
-    let fallbackLoadInTime: boolean | null = null;
-    if (name !== 'floor') {
-      try {
-        fallbackLoadMs = await stack.loadBets(fb, FALLBACK_BETS);
-        fallbackLoadInTime = Date.now() < fb.freezeAt;
-        log(`${tag} loaded ${FALLBACK_BETS} bets in ${fallbackLoadMs} ms${fallbackLoadInTime ? '' : ' — AFTER the freeze: the fallback period has fewer bets than asked'}`);
-      } catch (err) {
-        log(`${tag} loading bets failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-      }
-    }
-    await sleepUntil(fb.endsAt + 300);
-    log(`${tag} fallback period ${fb.periodId.slice(-4)} ended; tail ${TAIL_MS / 1000} s`);
+    const fbLoad = withFallback ? await fallbackPeriod(stack, name, fb, tag) : { loadMs: null, inTime: null };
     await sleepUntil(end + 700);
     const wall = Date.now() - wallBefore;
     const cpuAfter = await Promise.all(stack.serverPids.map(cpuMsOf));
@@ -168,8 +165,9 @@ async function runStack(name: StackName, run: number): Promise<StackRun> {
     const samples = await pool.collect();
     const serverTicks = await stack.serverTicks();
     const serverResults = await stack.serverResults();
+    const serverSent = await stack.serverSent();
     return analyse({
-      name, run, conn, kbPerConn, measured, fb, end, samples, serverTicks, serverResults, fallbackLoadMs, fallbackLoadInTime, serverCores, haproxyCores,
+      name, run, clients: K, withFallback, serverSent, conn, kbPerConn, measured, fb, end, samples, serverTicks, serverResults, fallbackLoadMs: fbLoad.loadMs, fallbackLoadInTime: fbLoad.inTime, serverCores, haproxyCores,
     });
   } finally {
     await pool?.close();
@@ -179,8 +177,28 @@ async function runStack(name: StackName, run: number): Promise<StackRun> {
   }
 }
 
+/** The fallback period: the scheduler is gone and the period holds FALLBACK_BETS bets. */
+async function fallbackPeriod(stack: Stack, name: StackName, fb: PeriodWindow, tag: string): Promise<{ loadMs: number | null; inTime: boolean | null }> {
+  await stack.stopScheduler();
+  log(`${tag} scheduler stopped; loading ${FALLBACK_BETS} bets into ${fb.periodId.slice(-4)}`);
+  let fallbackLoadMs: number | null = null;
+  let fallbackLoadInTime: boolean | null = null;
+  if (name !== 'floor') {
+    try {
+      fallbackLoadMs = await stack.loadBets(fb, FALLBACK_BETS);
+      fallbackLoadInTime = Date.now() < fb.freezeAt;
+      log(`${tag} loaded ${FALLBACK_BETS} bets in ${fallbackLoadMs} ms${fallbackLoadInTime ? '' : ' — AFTER the freeze: the fallback period has fewer bets than asked'}`);
+    } catch (err) {
+      log(`${tag} loading bets failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
+  }
+  await sleepUntil(fb.endsAt + 300);
+  log(`${tag} fallback period ${fb.periodId.slice(-4)} ended; tail ${TAIL_MS / 1000} s`);
+  return { loadMs: fallbackLoadMs, inTime: fallbackLoadInTime };
+}
+
 function analyse(a: {
-  name: StackName; run: number; conn: Awaited<ReturnType<ClientPool['connect']>>; kbPerConn: number; measured: PeriodWindow[]; fb: PeriodWindow; end: number;
+  name: StackName; run: number; clients: number; withFallback: boolean; serverSent: ServerSent[]; conn: Awaited<ReturnType<ClientPool['connect']>>; kbPerConn: number; measured: PeriodWindow[]; fb: PeriodWindow; end: number;
   samples: WorkerSamples[]; serverTicks: ServerTick[]; serverResults: ServerResult[]; fallbackLoadMs: number | null; fallbackLoadInTime: boolean | null; serverCores: number; haproxyCores: number;
 }): StackRun {
   const from = a.measured[0]!.startsAt;
@@ -221,6 +239,7 @@ function analyse(a: {
   const ids = new Set(a.measured.map((w) => w.periodId));
   const normalEnd = a.measured[a.measured.length - 1]!.endsAt;
   const pubs = a.serverResults.filter((r) => (r.periodId ? ids.has(r.periodId) : (r.at ?? 0) > from && (r.at ?? 0) <= normalEnd + 1000));
+  const sentPeriods = sentByPeriod(a.serverSent, a.measured, normalEnd);
   const pubMs = pubs.map((r) => r.publishMs).filter(Number.isFinite).sort((x, y) => x - y);
   const subs = pubs.map((r) => r.subscribers).filter((x): x is number => typeof x === 'number');
   const closes: Record<string, number> = {};
@@ -234,7 +253,7 @@ function analyse(a: {
   return {
     stack: a.name,
     run: a.run,
-    clients: K,
+    clients: a.clients,
     connected: a.conn.ready,
     connectFailed: a.conn.failed,
     connPerS: Math.round(a.conn.perSecond),
@@ -255,6 +274,8 @@ function analyse(a: {
     serverCores: r2(a.serverCores),
     haproxyCores: r2(a.haproxyCores),
     closes,
+    resultSentMs: sentPeriods.length ? medianOf(sentPeriods).median : null,
+    resultSentPeriods: sentPeriods,
     resultCdf: cdf(results),
     tickSeries: {
       client: bounds.map((b) => [rel(b), r2(pct(Float64Array.from(perBoundary.get(b)!).sort(), 99))]),
@@ -263,6 +284,20 @@ function analyse(a: {
     },
     window: { from, fallbackFrom: rel(fbFrom), fallbackTo: rel(fbTo), to: rel(a.end) },
   };
+}
+
+/**
+ * Per measured period, the worst server's end → sent time. The floor and the peer name the period;
+ * the gateway's histogram is attributed to the scrape after it (one result per period and room).
+ */
+function sentByPeriod(sent: ServerSent[], measured: PeriodWindow[], normalEnd: number): number[] {
+  const out: number[] = [];
+  for (const w of measured) {
+    const next = w.endsAt + D * 1000;
+    const mine = sent.filter((x) => (x.periodId ? x.periodId === w.periodId : (x.at ?? 0) >= w.endsAt && (x.at ?? 0) < Math.min(next, normalEnd + 5000)));
+    if (mine.length) out.push(r2(Math.max(...mine.map((x) => x.sentMs))));
+  }
+  return out;
 }
 
 const PREFIX: Record<StackName, string> = { gateway: '', peer: 'peer_', floor: 'floor_', compat: 'compat_' };
@@ -283,8 +318,52 @@ function resultFields(runs: StackRun[]): Record<string, number | null> {
     out[`${p}publish_5k_ms`] = m((r) => r.publishMs);
     out[`${p}kb_per_conn`] = m((r) => r.kbPerConn);
     out[`${p}conn_per_s`] = m((r) => r.connPerS);
+    out[`${p}result_sent_ms`] = m((r) => r.resultSentMs);
   }
   return out;
+}
+
+/** The small step's fields (issue 18): result p99 and end → sent, per stack, medians of the runs. */
+function smallStepFields(runs: StackRun[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const stack of STACKS) {
+    const rs = runs.filter((r) => r.stack === stack);
+    if (rs.length === 0) continue;
+    out[`${PREFIX[stack]}result_p99_ms_2k`] = medianOf(rs.map((r) => r.result.p99)).median;
+    out[`${PREFIX[stack]}result_sent_ms_2k`] = medianOf(rs.map((r) => r.resultSentMs)).median;
+  }
+  return out;
+}
+
+type Ratios = Record<string, number | null>;
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b > 0 ? r2(a / b) : null);
+
+/** Each run's ratios (issue 18 targets) and their medians, with whether the medians meet them. */
+function peerRatios(runs: StackRun[]): { runs: Ratios[]; median: Ratios; targets_met: Record<string, boolean | null> } {
+  const perRun: Ratios[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const at = (stack: StackName, clients: number) => runs.find((r) => r.run === run && r.stack === stack && r.clients === clients);
+    perRun.push({
+      run,
+      peer_over_gateway_result_p99_2k: ratio(at('peer', SMALL)?.result.p99, at('gateway', SMALL)?.result.p99),
+      gateway_over_floor_result_p99_2k: ratio(at('gateway', SMALL)?.result.p99, at('floor', SMALL)?.result.p99),
+      gateway_over_floor_result_sent: ratio(at('gateway', K)?.resultSentMs, at('floor', K)?.resultSentMs),
+      peer_over_gateway_result_sent: ratio(at('peer', K)?.resultSentMs, at('gateway', K)?.resultSentMs),
+    });
+  }
+  const keys = Object.keys(perRun[0] ?? {}).filter((k) => k !== 'run');
+  const median: Ratios = Object.fromEntries(keys.map((k) => [k, medianOf(perRun.map((r) => r[k])).median]));
+  const meets = (k: string, ok: (x: number) => boolean) => (median[k] == null ? null : ok(median[k]!));
+  return {
+    runs: perRun,
+    median,
+    targets_met: {
+      'peer_result_p99_ms_2k >= 3 x result_p99_ms_2k': meets('peer_over_gateway_result_p99_2k', (x) => x >= 3),
+      'result_p99_ms_2k <= 1.5 x floor': meets('gateway_over_floor_result_p99_2k', (x) => x <= 1.5),
+      'result_sent_ms <= 1.5 x floor': meets('gateway_over_floor_result_sent', (x) => x <= 1.5),
+      'result_sent_ms <= peer / 10': meets('peer_over_gateway_result_sent', (x) => x >= 10),
+    },
+  };
 }
 
 function perStack(runs: StackRun[]): Record<string, unknown> {
@@ -302,6 +381,8 @@ function perStack(runs: StackRun[]): Record<string, unknown> {
       tick_server_max_ms: mm((r) => r.tickServerMax),
       tick_server_max_during_fallback_ms: mm((r) => r.tickServerMaxDuringFallback),
       publish_ms: mm((r) => r.publishMs),
+      result_sent_ms: mm((r) => r.resultSentMs),
+      result_sent_periods_ms: rs.map((r) => r.resultSentPeriods),
       publish_subscribers: mm((r) => r.publishSubscribers),
       publish_measured_as: rs[0]!.publishNote,
       kb_per_conn: mm((r) => r.kbPerConn),
@@ -347,14 +428,16 @@ function plots(runs: StackRun[]): string[] {
 
 async function main(): Promise<void> {
   const lim = fdLimits();
-  log(`${quick ? 'QUICK mode: ' : ''}${K} clients, ${INSTANCES} instances per stack, ${P} periods of ${D} s + 1 fallback period, ${RUNS} run(s), stacks ${STACKS.join(',')}, ${CLIENT_PROCS} client processes, fd limit ${lim.soft}/${lim.hard}, ${os.cpus().length} cores`);
+  log(`${quick ? 'QUICK mode: ' : ''}steps ${STEPS.map(([c]) => c).join(' and ')} clients, ${INSTANCES} instances per stack, ${P} periods of ${D} s + 1 fallback period, ${RUNS} run(s), stacks ${STACKS.join(',')}, ${CLIENT_PROCS} client processes, fd limit ${lim.soft}/${lim.hard}, ${os.cpus().length} cores`);
   mkdirSync(resultsDir, { recursive: true });
-  const runs: StackRun[] = [];
+  let runs: StackRun[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    for (const stack of STACKS) {
-      const r = await runStack(stack, run);
+    for (const [clients, withFallback] of STEPS) {
+      for (const stack of STACKS) {
+      const r = await runStack(stack, run, clients, withFallback);
       runs.push(r);
-      log(`[${stack} ${run}/${RUNS}] result p50 ${r.result.p50} p99 ${r.result.p99} max ${r.result.max} ms; tick server max ${r.tickServerMax} (fallback ${r.tickServerMaxDuringFallback}) ms; tick client p99 ${r.tickClient.p99} ms; publish ${r.publishMs} ms to ~${r.publishSubscribers}; ${r.kbPerConn} KiB/conn; ${r.connPerS} conn/s`);
+      log(`[${stack} ${clients} ${run}/${RUNS}] end→sent ${r.resultSentMs} ms (${r.resultSentPeriods.join(', ')}); result p50 ${r.result.p50} p99 ${r.result.p99} max ${r.result.max} ms; tick server max ${r.tickServerMax} (fallback ${r.tickServerMaxDuringFallback}) ms; tick client p99 ${r.tickClient.p99} ms; publish ${r.publishMs} ms to ~${r.publishSubscribers}; ${r.kbPerConn} KiB/conn; ${r.connPerS} conn/s`);
+      }
     }
   }
   // timer fired → publish returned, with the gateway's publishing code on a bare uWS app
@@ -363,7 +446,11 @@ async function main(): Promise<void> {
     probe = await probePublish({ clients: Math.min(5000, K), rounds: quick ? 5 : 20, workers: Math.min(CLIENT_PROCS, K), log });
     log(`publish probe: ${probe.subscribers} subscribers, timer fired → publish returned p50 ${probe.p50} ms (laggard scan ${probe.scanP50}, broadcast ${probe.broadcastP50}), max ${probe.max} ms over ${probe.rounds} rounds`);
   }
-  const result = resultFields(runs);
+  const all = runs;
+  const small = all.filter((r) => r.clients === SMALL && SMALL !== K);
+  runs = all.filter((r) => r.clients === K);
+  const result = { ...resultFields(runs), ...(small.length ? smallStepFields(small) : {}) } as Record<string, number | null>;
+  const ratios = small.length ? peerRatios(all) : null;
   // issue 15's targets: the compatibility layer at most half the peer's result p99 and memory per connection
   const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
   if (STACKS.includes('compat') && STACKS.includes('peer')) {
@@ -381,8 +468,9 @@ async function main(): Promise<void> {
     const field = k.slice(PREFIX[stack].length);
     const pick = (r: StackRun): number | null => ({
       result_p50_ms: r.result.p50, result_p99_ms: r.result.p99, tick_late_max_ms: r.tickServerMax, tick_late_max_during_fallback_ms: r.tickServerMaxDuringFallback,
-      tick_client_p99_ms: r.tickClient.p99, publish_5k_ms: r.publishMs, kb_per_conn: r.kbPerConn, conn_per_s: r.connPerS,
+      tick_client_p99_ms: r.tickClient.p99, publish_5k_ms: r.publishMs, kb_per_conn: r.kbPerConn, conn_per_s: r.connPerS, result_sent_ms: r.resultSentMs,
     } as Record<string, number | null>)[field] ?? null;
+    if (field.endsWith('_2k')) return [k, medianOf(small.filter((r) => r.stack === stack).map((r) => (field.startsWith('result_sent') ? r.resultSentMs : r.result.p99)))];
     return [k, medianOf(runs.filter((r) => r.stack === stack).map(pick))];
   }));
   if (probe) {
@@ -395,15 +483,20 @@ async function main(): Promise<void> {
     ...result,
     ranges,
     stacks: perStack(runs),
+    stacks_2k: small.length ? perStack(small) : null,
+    peer_ratio_runs: ratios?.runs ?? [],
+    peer_ratio_median: ratios?.median ?? null,
+    targets_met: ratios?.targets_met ?? null,
     plots: files.map((f) => `bench/results/${f}`),
     publish_probe: probe,
-    config: { quick, clients: K, periods: P, duration_s: D, freeze_ms: FREEZE_MS, runs: RUNS, fallback_bets: FALLBACK_BETS, instances: INSTANCES, client_processes: CLIENT_PROCS, format: FORMAT, stacks: STACKS },
+    config: { quick, clients: K, small_clients: SMALL, periods: P, duration_s: D, freeze_ms: FREEZE_MS, runs: RUNS, fallback_bets: FALLBACK_BETS, instances: INSTANCES, client_processes: CLIENT_PROCS, format: FORMAT, stacks: STACKS },
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavg_start: loadAtStart, loadavg_end: os.loadavg().map((x) => Math.round(x * 100) / 100), kernel: os.release() },
-    runs: runs.map(({ resultCdf: _c, tickSeries: _t, ...r }) => r),
+    runs: all.map(({ resultCdf: _c, tickSeries: _t, ...r }) => r),
     at: new Date().toISOString(),
   };
   writeFileSync(path.join(resultsDir, 'fanout.json'), JSON.stringify(out, null, 2) + '\n');
   log(`wrote bench/results/fanout.json and ${files.map((f) => `bench/results/${f}`).join(', ')}`);
+  if (ratios) log(`ratios per run: ${JSON.stringify(ratios.runs)}; medians ${JSON.stringify(ratios.median)}; targets ${JSON.stringify(ratios.targets_met)}`);
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 

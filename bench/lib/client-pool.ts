@@ -19,6 +19,7 @@ export interface PoolOptions {
   token?: string;
   sourceAddresses: string[];
   inFlight?: number;
+  resultsOnly?: boolean;
   onProgress?: (ready: number, failed: number) => void;
 }
 
@@ -70,6 +71,7 @@ export class ClientPool {
           ...(o.token ? { token: o.token } : {}),
           sourceAddresses: o.sourceAddresses,
           inFlight: o.inFlight ?? 64,
+          resultsOnly: o.resultsOnly === true,
         };
         const child = fork(workerPath, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
         const t = adopt(`clients-${i}`, child);

@@ -17,6 +17,8 @@ export interface WorkerConfig {
   token?: string;
   sourceAddresses: string[];
   inFlight: number;
+  /** decode result frames only (bench:scale: the clients stay cheap) */
+  resultsOnly?: boolean;
 }
 
 /** Parent → worker */
@@ -88,6 +90,7 @@ function main(): void {
         format: cfg.format,
         rooms: cfg.rooms,
         ...(cfg.token ? { token: cfg.token } : {}),
+        resultsOnly: cfg.resultsOnly === true,
         onMessage,
         onReady: () => {
           if (settled) return;

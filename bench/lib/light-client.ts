@@ -41,6 +41,17 @@ export interface LightClientOptions {
   /** the socket is upgraded and the subscribe message is written */
   onReady: () => void;
   onClose: (reason: string) => void;
+  /** fived only: decode result frames only, skip every other message unread (bench:scale) */
+  resultsOnly?: boolean;
+}
+
+/**
+ * A fived result frame, told without decoding it: the gateway and the floor put `type` first, so
+ * msgpack starts map, "type" (0xa4 + 4 bytes), then "result" (0xa6 'r'…) and JSON `{"type":"result"`.
+ */
+export function isResultFrame(opcode: number, p: Buffer): boolean {
+  if (opcode === Opcode.BINARY) return p.length > 12 && p[1] === 0xa4 && p[6] === 0xa6 && p[7] === 0x72 && p[8] === 0x65 && p[9] === 0x73;
+  return p.length > 16 && p.toString('latin1', 0, 16) === '{"type":"result"';
 }
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -145,6 +156,7 @@ export class LightClient {
     }
     if (op === Opcode.PONG) return;
     if (this.o.dialect === 'fived') {
+      if (this.o.resultsOnly && !isResultFrame(op, payload)) return;
       const msg = decodeFived(op, payload);
       if (msg) this.o.onMessage(msg, this.receivedAt);
       return;

@@ -28,6 +28,8 @@ export interface StackOptions {
   haproxyMaxconn: number;
   format: 'binary' | 'text';
   log: (s: string) => void;
+  /** false: no HAProxy, clients connect to the (single) instance itself (bench:scale) */
+  haproxy?: boolean;
 }
 
 /** One server-side tick observation: its boundary and how late it was published (ms). */
@@ -41,6 +43,8 @@ export interface ServerResult {
   subscribers: number | null;
   note: string;
 }
+/** End → the last result frame of a period handed to the kernel on every socket of one server (issue 18). */
+export interface ServerSent { instance: number; periodId: string; at?: number; sentMs: number }
 
 export interface Stack {
   name: StackName;
@@ -56,11 +60,25 @@ export interface Stack {
   startObserving(): void;
   serverTicks(): Promise<ServerTick[]>;
   serverResults(): Promise<ServerResult[]>;
+  serverSent(): Promise<ServerSent[]>;
   /** stop the scheduler so the next period's result must be computed by the stack itself */
   stopScheduler(): Promise<void>;
   /** bulk-load `count` bets into the period; resolves with the load time (ms) */
   loadBets(w: PeriodWindow, count: number): Promise<number>;
   stop(): Promise<void>;
+}
+
+/**
+ * V8 flags the gateways run with (issue 18, docs/operations.md): a young generation of 8–32 MB
+ * instead of V8's 1 MB start (a scavenge every ~15 s instead of every ~2 s at a gateway's
+ * allocation rate, and so rarely in a tick's turn) and no memory reducer (its idle-time
+ * Mark-Compacts paused the loop 5–30 ms). FIVED_BENCH_V8_FLAGS overrides them ("none": V8's defaults).
+ */
+export const GATEWAY_V8_FLAGS = ['--min-semi-space-size=8', '--max-semi-space-size=32', '--no-memory-reducer'];
+function gatewayV8Flags(): string[] {
+  const v = process.env.FIVED_BENCH_V8_FLAGS;
+  if (v === undefined) return GATEWAY_V8_FLAGS;
+  return v === 'none' ? [] : v.split(' ').filter((x) => x !== '');
 }
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -195,6 +213,7 @@ class MetricsPoller {
   private last = new Map<string, Hist>();
   readonly ticks: ServerTick[] = [];
   readonly results: ServerResult[] = [];
+  readonly sent: ServerSent[] = [];
   readonly subscribers = new Map<number, number>();
 
   constructor(private readonly ports: number[]) {}
@@ -221,7 +240,8 @@ class MetricsPoller {
       }
       const subs = /^fived_gateway_subscriptions\{[^}]*\} (\d+)/m.exec(text);
       if (subs) this.subscribers.set(i, Number(subs[1]));
-      for (const [metric, kind] of [['fived_gateway_tick_lateness_seconds', 'tick'], ['fived_gateway_result_delivery_lag_seconds', 'result']] as const) {
+      const kinds = [['fived_gateway_tick_lateness_seconds', 'tick'], ['fived_gateway_result_delivery_lag_seconds', 'result'], ['fived_gateway_result_sent_seconds', 'sent']] as const;
+      for (const [metric, kind] of kinds) {
         const h = parseHistogram(text, metric);
         if (!h) continue;
         const key = `${i}:${kind}`;
@@ -232,6 +252,7 @@ class MetricsPoller {
         if (!d) continue;
         const ms = (d.exact ?? d.maxBound) * 1000;
         if (kind === 'tick') this.ticks.push({ instance: i, boundary, lateMs: ms });
+        else if (kind === 'sent') this.sent.push({ instance: i, periodId: '', at: boundary, sentMs: ms });
         else this.results.push({ instance: i, periodId: '', at: boundary, publishMs: ms, subscribers: this.subscribers.get(i) ?? null, note: d.exact === null ? 'bucket bound' : 'exact' });
       }
     }));
@@ -275,7 +296,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
     if (o.name === 'gateway' || o.name === 'compat') {
       // FIVED_BENCH_NODE_ARGS: extra node flags for the gateways (e.g. --trace-gc, --cpu-prof) to explain a stall
       const nodeArgs = (process.env.FIVED_BENCH_NODE_ARGS ?? '').split(' ').filter((x) => x !== '');
-      const [c, a] = maxFd(process.execPath, [...nodeArgs, fivedBin, 'gateway']);
+      const [c, a] = maxFd(process.execPath, [...gatewayV8Flags(), ...nodeArgs, fivedBin, 'gateway']);
       t = start(`gateway-${i}`, c, a, { env: fivedEnv(redisUrl, o, { FIVED_PORT: String(port), FIVED_INSTANCE: `bench-gw-${i}` }), logFile: path.join(o.dir, `gateway-${i}.log`) });
     } else if (o.name === 'peer') {
       const [c, a] = maxFd(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/socketio/server.ts')]);
@@ -294,9 +315,10 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
   for (let i = 0; i < o.instances; i++) {
     await alive(servers[i]!, waitHttp(`http://127.0.0.1:${instancePorts[i]}${health}`, 60_000), path.join(o.dir, `${o.name}-${i}.log`));
   }
-  const haproxy = await startHaproxy({ port: lbPort, servers: instancePorts, healthPath: health, dir: o.dir, maxconn: o.haproxyMaxconn, processes: o.haproxyProcesses });
+  const direct = o.haproxy === false;
+  const haproxy = direct ? [] : await startHaproxy({ port: lbPort, servers: instancePorts, healthPath: health, dir: o.dir, maxconn: o.haproxyMaxconn, processes: o.haproxyProcesses });
   procs.push(...haproxy);
-  o.log(`${o.name}: ${o.instances} instance(s) on ${instancePorts.join(',')}, HAProxy ×${o.haproxyProcesses} on ${lbPort}${redisUrl ? `, ${redisUrl}` : ''}`);
+  o.log(`${o.name}: ${o.instances} instance(s) on ${instancePorts.join(',')}, ${direct ? 'no HAProxy' : `HAProxy ×${o.haproxyProcesses} on ${lbPort}`}${redisUrl ? `, ${redisUrl}` : ''}`);
 
   const poller = o.name === 'gateway' || o.name === 'compat' ? new MetricsPoller(instancePorts) : null;
   const statsOf = async () =>
@@ -304,7 +326,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
       const r = await fetch(`http://127.0.0.1:${port}${o.name === 'peer' ? '/bench/stats' : '/stats'}`, { signal: AbortSignal.timeout(10_000) });
       return (await r.json()) as {
         ticks: Array<{ boundary: number; lateMs: number }>;
-        results: Array<{ periodId: string; lateMs: number; publishMs?: number; emitMs?: number; subscribers?: number; sockets?: number; source?: string }>;
+        results: Array<{ periodId: string; lateMs: number; publishMs?: number; emitMs?: number; subscribers?: number; sockets?: number; source?: string; sentMs?: number }>;
       };
     }));
 
@@ -312,7 +334,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
     name: o.name,
     dialect: o.name === 'peer' ? 'sio' : o.name === 'compat' ? 'compat' : 'fived',
     ...(o.name === 'compat' ? { token: await compatToken() } : {}),
-    lbPort,
+    lbPort: direct ? instancePorts[0]! : lbPort,
     instancePorts,
     serverPids: servers.map((s) => s.pid),
     haproxyPids: haproxy.map((h) => h.pid),
@@ -331,6 +353,11 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
         instance: i, periodId: r.periodId, publishMs: (r.publishMs ?? r.emitMs ?? NaN), subscribers: r.subscribers ?? r.sockets ?? null,
         note: r.source ? `${r.source}; end→emit ${Math.round(r.lateMs)} ms` : 'publish',
       })));
+    },
+    async serverSent() {
+      if (poller) return poller.sent;
+      const all = await statsOf();
+      return all.flatMap((s, i) => s.results.filter((r) => typeof r.sentMs === 'number').map((r) => ({ instance: i, periodId: r.periodId, sentMs: r.sentMs! })));
     },
     async stopScheduler() {
       if (scheduler) {

@@ -6,6 +6,7 @@
 import { CloseCode, roomTopic, type ServerMessage } from '../protocol.js';
 import { Frames, encode, type Format } from './codec.js';
 import type { GatewayMetrics } from './metrics.js';
+import { watchFlush, type FlushWatch } from './flush.js';
 import type { RateBucket } from './ratelimit.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 
@@ -43,6 +44,11 @@ export interface HubMirror {
   broadcast(room: string, msg: ServerMessage): void;
   hasUser(userId: string): boolean;
   toUser(userId: string, msg: ServerMessage): void;
+}
+
+/** Bytes uWS still holds for a socket (0 once closed: a closed socket must not be touched). */
+function bufferedOf(ws: Socket): number {
+  return ws.getUserData().open ? ws.getBufferedAmount() : 0;
 }
 
 export class Hub {
@@ -193,6 +199,11 @@ export class Hub {
     }
     for (const m of this.mirrors) m.broadcast(room, msg);
     return frames;
+  }
+
+  /** Calls done(ms) once every socket of the room has handed what was published to the kernel. */
+  whenFlushed(room: string, done: (flushedAt: number, stillPending: number) => void): FlushWatch {
+    return watchFlush(this.roomSockets(room), bufferedOf, done);
   }
 
   /**

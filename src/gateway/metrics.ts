@@ -20,6 +20,8 @@ export function gatewayMetrics(registry: Registry) {
     messagesOut: counter<'kind'>(registry, 'fived_gateway_messages_out_total', 'WebSocket messages sent (a publish counts once per subscriber)', ['kind']),
     bets: counter<'outcome' | 'code'>(registry, 'fived_gateway_bets_total', 'bets by outcome and error code', ['outcome', 'code']),
     resultLag: histogram(registry, 'fived_gateway_result_delivery_lag_seconds', 'result publish time minus the period end', LAG_BUCKETS),
+    // issue 18: end → the last result frame handed to the kernel on every socket (src/gateway/flush.ts)
+    resultSent: histogram(registry, 'fived_gateway_result_sent_seconds', 'period end to the last result frame written to the kernel on every subscribed socket', LAG_BUCKETS),
     fallbacks: counter(registry, 'fived_gateway_fallback_total', 'periods whose result this gateway read or derived at the end (nothing held)'),
     tickLateness: histogram(registry, 'fived_gateway_tick_lateness_seconds', 'tick publish time minus its second boundary', LATENESS_BUCKETS),
     loopDelay: histogram(registry, 'fived_gateway_event_loop_delay_seconds', 'lateness of a 100 ms timer (event-loop delay)', LATENESS_BUCKETS),

@@ -152,6 +152,9 @@ export class Results {
     hub.broadcast(s.room.name, msg);
     for (const ws of lagging) hub.close(ws, CloseCode.BACKPRESSURE, 'too slow to receive the result: reconnect and recover');
     metrics.resultLag.observe(Math.max(0, clock.now() - s.w.endsAt) / 1000);
+    // issue 18: when the frame has left for the kernel on every socket (performance clock → epoch)
+    const perfToEpoch = clock.now() - performance.now();
+    hub.whenFlushed(s.room.name, (flushedAt) => metrics.resultSent.observe(Math.max(0, flushedAt + perfToEpoch - s.w.endsAt) / 1000));
     this.periods.remember(s.room.name, payload);
     logTag(this.ctx.logger, 'info', TAGS.PERIOD_END, { room: roomName(s.w.duration), periodId: s.w.periodId, lagMs: now - s.w.endsAt, lagging: lagging.length }, 'result published');
     return true;

@@ -11,6 +11,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { periodAt } from '../../../src/core/clock.js';
 import { DEFAULT_DAY_START, type ClockSpec, type Digits } from '../../../src/core/types.js';
+import { watchFlush } from '../../../src/gateway/flush.js';
 
 type Uws = typeof import('uWebSockets.js');
 const uws = createRequire(import.meta.url)('uWebSockets.js') as Uws;
@@ -29,8 +30,12 @@ const rooms: Room[] = durations.map((d) => ({ name: `fiveD_${d}`, spec: { durati
 
 const stats = {
   ticks: [] as Array<{ room: string; boundary: number; lateMs: number; publishMs: number; subscribers: number }>,
-  results: [] as Array<{ room: string; periodId: string; lateMs: number; publishMs: number; subscribers: number }>,
+  // sentMs: end → the result frame handed to the kernel on every socket (issue 18), set once known
+  results: [] as Array<{ room: string; periodId: string; lateMs: number; publishMs: number; subscribers: number; sentMs?: number }>,
 };
+type FloorSocket = import('uWebSockets.js').WebSocket<{ open: boolean }>;
+const sockets = new Set<FloorSocket>();
+const bufferedOf = (ws: FloorSocket) => (ws.getUserData().open ? ws.getBufferedAmount() : 0);
 
 const app = uws.App();
 app.ws('/*', {
@@ -38,8 +43,16 @@ app.ws('/*', {
   maxPayloadLength: 16 * 1024,
   idleTimeout: 120,
   maxBackpressure: 256 * 1024,
+  upgrade: (res, req, context) => {
+    res.upgrade({ open: true }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+  },
   open: (ws) => {
+    sockets.add(ws as FloorSocket);
     for (const r of rooms) ws.subscribe(r.topic);
+  },
+  close: (ws) => {
+    (ws as FloorSocket).getUserData().open = false;
+    sockets.delete(ws as FloorSocket);
   },
   message: () => { /* the floor ignores what clients say */ },
 });
@@ -70,7 +83,10 @@ function onSecond(boundary: number): void {
         digits, sum: digits.reduce((a, b) => a + b, 0), seed: seed.toString('hex'),
         commitment: createHash('sha256').update(seed).digest('hex'), endsAt: prev.endsAt,
       });
-      stats.results.push({ room: r.name, periodId: prev.periodId, lateMs, publishMs, subscribers });
+      const rec: (typeof stats.results)[number] = { room: r.name, periodId: prev.periodId, lateMs, publishMs, subscribers };
+      stats.results.push(rec);
+      const perfToEpoch = Date.now() - performance.now();
+      watchFlush(sockets, bufferedOf, (flushedAt) => { rec.sentMs = flushedAt + perfToEpoch - prev.endsAt; });
       publish(r.topic, {
         type: 'period', room: r.name, duration: r.spec.duration, timeline, periodId: w.periodId,
         startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt, commitment: randomBytes(32).toString('hex'),

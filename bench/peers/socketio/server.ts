@@ -22,6 +22,7 @@ import { periodPayload, resultPayload, roomInfo, tickPayload } from './payloads.
 import { peerBetsKey } from './bets.js';
 import { runFallback } from './fallback.js';
 import { apiHandler } from './api.js';
+import { watchFlush } from '../../../src/gateway/flush.js';
 
 const port = Number(process.env.PEER_PORT ?? 3000);
 const instance = process.env.PEER_INSTANCE ?? `peer-${port}`;
@@ -45,7 +46,8 @@ const rooms: Room[] = durations.map((d) => ({ name: `fiveD_${d}`, spec: { durati
 const stats = {
   instance,
   ticks: [] as Array<{ room: string; boundary: number; lateMs: number; emitMs: number }>,
-  results: [] as Array<{ room: string; periodId: string; lateMs: number; emitMs: number; sockets: number; source: string }>,
+  // sentMs: end → the result handed to the kernel on every socket (issue 18), set once known
+  results: [] as Array<{ room: string; periodId: string; lateMs: number; emitMs: number; sockets: number; source: string; sentMs?: number }>,
   fallbacks: [] as Array<Record<string, unknown>>,
 };
 
@@ -168,13 +170,33 @@ function atTime(epochMs: number, fn: () => void): void {
   else setTimeout(() => atTime(epochMs, fn), wait);
 }
 
+// What Engine.IO still holds for a connection: packets queued while its transport is busy, a send
+// not yet completed (the ws write callback), and bytes ws buffers before the kernel takes them.
+interface EngineConn { readyState: string; writeBuffer: unknown[]; transport: { writable: boolean; socket?: { bufferedAmount?: number } } }
+function roomConns(room: string): EngineConn[] {
+  const nsp = io.of('/');
+  const out: EngineConn[] = [];
+  for (const id of nsp.adapter.rooms.get(room) ?? []) {
+    const s = nsp.sockets.get(id);
+    if (s) out.push(s.conn as unknown as EngineConn);
+  }
+  return out;
+}
+function pendingOf(c: EngineConn): number {
+  if (c.readyState !== 'open') return 0;
+  return c.writeBuffer.length + (c.transport.writable ? 0 : 1) + (c.transport.socket?.bufferedAmount ?? 0);
+}
+
 async function endPeriod(r: Room, w: PeriodWindow): Promise<void> {
   try {
     const { result, source } = await resultFor(w);
     const lateMs = Date.now() - w.endsAt;
     const sockets = io.of('/').adapter.rooms.get(r.name)?.size ?? 0;
     const emitMs = emitLocal(r.name, 'result', resultPayload(r.name, w, result));
-    stats.results.push({ room: r.name, periodId: w.periodId, lateMs, emitMs, sockets, source });
+    const rec: (typeof stats.results)[number] = { room: r.name, periodId: w.periodId, lateMs, emitMs, sockets, source };
+    stats.results.push(rec);
+    const perfToEpoch = Date.now() - performance.now();
+    watchFlush(roomConns(r.name), pendingOf, (flushedAt) => { rec.sentMs = flushedAt + perfToEpoch - w.endsAt; });
   } catch (err) {
     console.error(`[5D_PERIOD_END] ${r.name} ${w.periodId}:`, err);
   }
