@@ -262,6 +262,8 @@ describe('releases side by side and a rolling restart under load', () => {
     // a couple more periods of play on the new release, then everything acknowledged must settle
     const acksAfter = bettors.map((b) => b.acked.size);
     await until('bets after the rollout', () => bettors.every((b, i) => b.acked.size > acksAfter[i]!), 30_000);
+    // enough periods in the run for the no-gap check to mean something, however fast the rollout went
+    await until('five results seen by every player', () => bettors.every((b) => b.results.size > 4), 30_000);
     const { requests, failures } = await load.stop();
     for (const b of bettors) b.stopBetting();
     const lastPeriod = bettors.flatMap((b) => [...b.betOn]).sort().at(-1)!;

@@ -47,6 +47,10 @@ export interface GatewayContext extends GatewayDeps {
   behindMs: number;
   /** reads of the PostgreSQL archive (FIVED_ARCHIVE_URL; issue 14), null without one */
   archive: ArchiveReader | null;
+  /** true while this gateway knows the period and has not delivered its result yet: an outcome
+   *  read then waits for the result frame, whatever the clock says (a result timer running late
+   *  on a loaded host must not be overtaken by a my_bets reply) */
+  awaitingResult(duration: number, periodId: string): boolean;
 }
 
 /**

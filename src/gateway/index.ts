@@ -78,9 +78,14 @@ export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Pr
   const ctx: GatewayContext = {
     ...deps, cfg, settings, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0,
     archive: archive?.reader ?? null,
+    awaitingResult: () => false, // set below, once the periods exist
     get rooms() { return settings.view.roomsAt(deps.clock.now()); },
   };
   const periods = new Periods(() => ctx.rooms);
+  ctx.awaitingResult = (duration, periodId) => {
+    const s = periods.get(duration, periodId);
+    return s !== undefined && s.status !== 'void' && s.delivered === null;
+  };
   const settlement = new Settlement(ctx, periods);
   const timingRef: { t: Timing | null } = { t: null };
   const results = new Results(

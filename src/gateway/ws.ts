@@ -451,7 +451,7 @@ export function hideUnrevealed(ctx: GatewayContext, b: BetRecord, now: number): 
   if (b.state !== 'won' && b.state !== 'lost') return b;
   const room = roomByDuration(ctx.settings.view.roomsBetween(now - 86_400_000, now), b.duration);
   if (!room) return b; // a room no longer configured: its periods are long over
-  if (revealed(ctx, windowOf(room, b.periodId).endsAt, now)) return b;
+  if (revealed(ctx, windowOf(room, b.periodId).endsAt, now) && !ctx.awaitingResult(b.duration, b.periodId)) return b;
   return { ...b, state: 'pending', payout: 0 };
 }
 
