@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { commitmentOf } from '../src/core/draw.js';
-import { REPO, http, run, serverSessions, serverStates, spawnFived, startHaproxy, waitUntil, PlayerClient, type FivedProcess, type Haproxy } from './helpers/deploy.js';
+import { REPO, http, run, serverSessions, serverStates, spawnFived, startHaproxy, waitUntil, PlayerClient, type FivedProcess, type Haproxy, waitGatewaysReady } from './helpers/deploy.js';
 import { freePort } from './helpers/ports.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 
@@ -46,13 +46,7 @@ describe('HAProxy in front of two gateways', () => {
       ports.push(port);
       gateways.push(spawnFived(name, ['gateway'], { ...env, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1' }));
     }
-    for (const [i, port] of ports.entries()) {
-      await waitUntil(`gateway on ${port} ready`, async () => {
-        const code = await Promise.race([gateways[i]!.exited.then((c) => `exited ${c}`), Promise.resolve(null)]);
-        if (code) throw new Error(`${gateways[i]!.name} ${code}:\n${gateways[i]!.output()}`);
-        return (await http(port, 'GET', '/ready')).status === 200 ? true : undefined;
-      }, 30_000);
-    }
+    await waitGatewaysReady(gateways, ports);
     lbPort = await freePort();
     const cfg = path.join(dir, 'haproxy.cfg');
     const w = await run(path.join(REPO, 'scripts/haproxy-config.sh'), [

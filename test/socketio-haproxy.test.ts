@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitmentOf, resultMatches } from '../src/core/draw.js';
 import { netStake } from '../src/core/rules.js';
 import { AUTH_TEXT } from '../src/gateway/socketio/auth.js';
-import { haproxyCommand, http, REPO, run, serverStates, spawnFived, startHaproxy, waitUntil, type FivedProcess, type Haproxy } from './helpers/deploy.js';
+import { haproxyCommand, http, REPO, run, serverStates, spawnFived, startHaproxy, waitUntil, type FivedProcess, type Haproxy, waitGatewaysReady } from './helpers/deploy.js';
 import { freePort } from './helpers/ports.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { claimsToken, SioPlayer, type SioOptions, type Transport } from './helpers/sio.js';
@@ -59,13 +59,7 @@ describe('Socket.IO front ends through HAProxy to two gateways', () => {
       ports.push(port);
       gateways.push(spawnFived(name, ['gateway'], { ...env, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1' }));
     }
-    for (const [i, port] of ports.entries()) {
-      await waitUntil(`gateway on ${port} ready`, async () => {
-        const code = await Promise.race([gateways[i]!.exited.then((c) => `exited ${c}`), Promise.resolve(null)]);
-        if (code) throw new Error(`${gateways[i]!.name} ${code}:\n${gateways[i]!.output()}`);
-        return (await http(port, 'GET', '/ready')).status === 200 ? true : undefined;
-      }, 30_000);
-    }
+    await waitGatewaysReady(gateways, ports);
     const lbPort = await freePort();
     const cfg = path.join(dir, 'haproxy.cfg');
     const w = await run(path.join(REPO, 'scripts/haproxy-config.sh'), [

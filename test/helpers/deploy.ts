@@ -328,3 +328,14 @@ function canBind(port: number): Promise<boolean> {
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
+
+/** Waits until every gateway answers /ready with 200; fails at once with its output if one exits. */
+export async function waitGatewaysReady(gateways: readonly FivedProcess[], ports: readonly number[], timeoutMs = 30_000): Promise<void> {
+  for (const [i, port] of ports.entries()) {
+    await waitUntil(`gateway on ${port} ready`, async () => {
+      const code = await Promise.race([gateways[i]!.exited.then((c) => `exited ${c}`), Promise.resolve(null)]);
+      if (code) throw new Error(`${gateways[i]!.name} ${code}:\n${gateways[i]!.output()}`);
+      return (await http(port, 'GET', '/ready')).status === 200 ? true : undefined;
+    }, timeoutMs);
+  }
+}

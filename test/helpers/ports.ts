@@ -1,4 +1,13 @@
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+
+/** Sends `signal` to a child still running and resolves once it has exited. */
+export async function killAndWait(c: ChildProcess | null | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+  c.kill(signal);
+  await gone;
+}
 
 /** A free TCP port on loopback, found by binding port 0 and releasing it. */
 export async function freePort(): Promise<number> {

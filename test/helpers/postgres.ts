@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, waitForPort, killAndWait } from './ports.js';
 
 export interface TestPostgres {
   port: number;
@@ -93,13 +93,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     await Promise.race([waitForPort(port, '127.0.0.1', 30_000).then(() => waitReady(url)), exited]);
   };
 
-  const killWith = async (signal: NodeJS.Signals) => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill(signal);
-    await gone;
-  };
+  const killWith = (signal: NodeJS.Signals) => killAndWait(child, signal);
 
   await launch();
   return {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, waitForPort, killAndWait } from './ports.js';
 
 /** the ACL user every test Redis has (its password is made per server) */
 export const TEST_REDIS_USER = 'fived';
@@ -64,13 +64,7 @@ export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis
     exited.catch(() => undefined);
   };
 
-  const killWith = async (signal: NodeJS.Signals) => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill(signal);
-    await gone;
-  };
+  const killWith = (signal: NodeJS.Signals) => killAndWait(child, signal);
 
   await launch();
   const handle: TestRedis = {
