@@ -435,15 +435,8 @@ export function configWarnings(cfg: Readonly<Config>): string[] {
   return out;
 }
 
-export function roomName(duration: number): string {
-  return `fiveD_${duration}`;
-}
-
-/** 'fiveD_60' → 60, or null when it is not a room name. */
-export function parseRoomName(room: string): number | null {
-  const m = /^fiveD_([1-9]\d{0,4})$/.exec(room); // no leading zeros: one name per room
-  return m ? Number(m[1]) : null;
-}
+// the room names live in core/ids.ts; re-exported here for the modules that read them with the config
+export { parseRoomName, roomName } from './core/ids.js';
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {

@@ -10,3 +10,4 @@ export * from './exposure.js';
 export * from './settlement.js';
 export * from './ledger.js';
 export * from './compute.js';
+export * from './ids.js';
