@@ -19,6 +19,9 @@
 #   --gateways N        N gateways on consecutive ports from --base-port (default 2)
 #   --base-port P       first port (default 3000)
 #   --no-scheduler      do not enable the scheduler on this host (gateway-only hosts)
+#   --archiver          also install and enable the archiver (fived-archiver.service; it needs
+#                       FIVED_ARCHIVE_URL in fived.env or /etc/fived/archiver.env). Without it an
+#                       archiver enabled earlier is disabled, as --no-scheduler does for the scheduler
 #   --prefix DIR        where releases live (default /opt/fived): DIR/releases/<version>, DIR/current
 #   --release           install the built app from --from (default: this checkout; it needs bin/,
 #                       dist/, package.json, node_modules/) as DIR/releases/<version> and point
@@ -40,6 +43,7 @@ ports=""
 gateways=2
 base_port=3000
 scheduler=1
+archiver=0
 prefix=/opt/fived
 app_dir=""
 release=0
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
     --gateways) gateways="${2:?--gateways needs a value}"; shift 2 ;;
     --base-port) base_port="${2:?--base-port needs a value}"; shift 2 ;;
     --no-scheduler) scheduler=0; shift ;;
+    --archiver) archiver=1; shift ;;
     --app-dir) app_dir="${2:?--app-dir needs a value}"; shift 2 ;;
     --prefix) prefix="${2:?--prefix needs a value}"; shift 2 ;;
     --release) release=1; shift ;;
@@ -154,6 +159,7 @@ run mkdir -p "$unit_dir/fived.target.wants" "$unit_dir/multi-user.target.wants" 
 render "$here/systemd/fived-gateway@.service" "$unit_dir/fived-gateway@.service"
 render "$here/systemd/fived-scheduler.service" "$unit_dir/fived-scheduler.service"
 render "$here/systemd/fived.target" "$unit_dir/fived.target"
+[ "$archiver" -eq 0 ] || render "$here/systemd/fived-archiver.service" "$unit_dir/fived-archiver.service"
 
 # Enabling = the [Install] symlinks `systemctl enable` would make; done by hand so --root works
 # without a running systemd. Ports no longer listed are disabled.
@@ -171,6 +177,11 @@ if [ "$scheduler" -eq 1 ]; then
   run ln -sfn ../fived-scheduler.service "$unit_dir/fived.target.wants/fived-scheduler.service"
 else
   run rm -f "$unit_dir/fived.target.wants/fived-scheduler.service"
+fi
+if [ "$archiver" -eq 1 ]; then
+  run ln -sfn ../fived-archiver.service "$unit_dir/fived.target.wants/fived-archiver.service"
+else
+  run rm -f "$unit_dir/fived.target.wants/fived-archiver.service"
 fi
 run ln -sfn ../fived.target "$unit_dir/multi-user.target.wants/fived.target"
 

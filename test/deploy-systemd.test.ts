@@ -145,6 +145,31 @@ describe('the installed units', () => {
   });
 });
 
+describe('scripts/install-systemd.sh --archiver', () => {
+  const aroot = path.join(tmp, 'archiver');
+  const aunits = path.join(aroot, 'etc/systemd/system');
+  const args = ['--root', aroot, '--gateways', '1', '--base-port', '4000', '--app-dir', REPO, '--node', process.execPath];
+
+  it('installs the archiver unit on the release path, enables it, and a later run without the flag disables it', async () => {
+    const r = await run(SCRIPT, [...args, '--archiver']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const u = readFileSync(path.join(aunits, 'fived-archiver.service'), 'utf8');
+    // the committed unit names /opt/fived/current like the others, so the render points it at this app
+    expect(directive(u, 'ExecStart')).toEqual([`${process.execPath} ${REPO}/bin/fived.js archiver`]);
+    expect(directive(u, 'ExecStartPre')).toEqual([`${process.execPath} ${REPO}/bin/fived.js check-config`]);
+    expect(directive(u, 'WorkingDirectory')).toEqual([REPO]);
+    expect(u).not.toContain('/opt/fived/bin');
+    expect(readlinkSync(path.join(aunits, 'fived.target.wants/fived-archiver.service'))).toBe('../fived-archiver.service');
+    const v = await run('systemd-analyze', ['verify', path.join(aunits, 'fived-archiver.service')]);
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+
+    expect((await run(SCRIPT, args)).code).toBe(0);
+    expect(readdirSync(path.join(aunits, 'fived.target.wants')).sort()).toEqual(['fived-gateway@4000.service', 'fived-scheduler.service']);
+  });
+});
+
 describe('systemd/fived.env.example', () => {
   it('is a valid configuration once it has a seed key, and leaves the port to the unit', () => {
     const env = parseEnvFile(readFileSync(path.join(REPO, 'systemd/fived.env.example'), 'utf8'));
