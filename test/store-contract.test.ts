@@ -55,6 +55,12 @@ function bet(w: PlaceBetInput['period'], userId: string, clientBetId: string, ki
 }
 
 describe.each(factories)('store contract: %s', (_name, make) => {
+  it("says where a period's bets are read for its computation: Redis in the worker, memory by the caller (docs/design.md rule 3)", async () => {
+    const s = await make();
+    expect(s.computeSource()).toBe(s instanceof RedisStore ? 'worker' : 'caller');
+    expect(s.label).toBe(s instanceof RedisStore ? 'Redis' : 'the store');
+  });
+
   it('commit: first writer wins, 50 concurrent callers all see the winner; the seed stays out of getCommitment', async () => {
     const s = await make();
     const w = windowAt(Date.now(), { start: 10_000, freeze: 60_000, end: 65_000 });
