@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { loadBets } from '../dist/store/loader.js';
+import { loadBets } from './lib/loader.js';
 import { RedisStore } from '../dist/store/redis.js';
 import { commitPeriod } from '../dist/runtime/commit.js';
 import { loadConfig } from '../dist/config.js';

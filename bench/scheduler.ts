@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 // the compiled code from dist/ (npm run bench:scheduler builds first): what production runs
-import { loadBets } from '../dist/store/loader.js';
+import { loadBets } from './lib/loader.js';
 import { RedisStore } from '../dist/store/redis.js';
 import { CHANNELS } from '../dist/store/keys.js';
 import { commitPeriod } from '../dist/runtime/commit.js';

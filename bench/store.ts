@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 // the compiled store from dist/ (npm run bench:store builds first): what production runs
 import { recordCount, readRecord } from '../dist/core/betbuf.js';
 import { DEFAULT_PAYTABLE, type PeriodWindow } from '../dist/core/types.js';
-import { loadBets } from '../dist/store/loader.js';
+import { loadBets } from './lib/loader.js';
 import { RedisStore } from '../dist/store/redis.js';
 import type { BetLimits, SettlementPlan, StoreOptions } from '../dist/store/types.js';
 import { startRedis, TEST_REDIS_USER, type TestRedis } from '../test/helpers/redis.js';

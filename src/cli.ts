@@ -18,7 +18,6 @@ export const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   credit: () => import('./commands/credit.js'),
   debit: () => import('./commands/debit.js'),
   reconcile: () => import('./commands/reconcile.js'),
-  'load-bets': () => import('./commands/load-bets.js'),
   wallet: () => import('./commands/wallet.js'),
   token: () => import('./commands/token.js'),
   // issue 13: settings changes and backups
@@ -83,7 +82,7 @@ export async function helpText(): Promise<string> {
     '',
     '`fived <command> --help` (or `fived help <command>`) prints its usage. The serving commands and',
     'check-config read FIVED_* environment variables (README, "Main settings"); inspect, credit,',
-    'debit, reconcile, wallet and load-bets work on Redis only: set FIVED_REDIS_URL.',
+    'debit, reconcile and wallet work on Redis only: set FIVED_REDIS_URL.',
     HOW,
   );
   return lines.join('\n');

@@ -140,7 +140,7 @@ export function unknownSettings(env: Env = process.env): UnknownSetting[] {
 
 export interface LoadOptions {
   /**
-   * An operator tool (credit, inspect, wallet, load-bets): it never commits or unseals a seed, so
+   * An operator tool (credit, inspect, wallet): it never commits or unseals a seed, so
    * FIVED_SEED_KEY is not required with Redis (least privilege: an operator crediting a deposit
    * needs no key that opens seeds). Serving processes always need it.
    */

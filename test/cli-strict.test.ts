@@ -2,6 +2,7 @@
 // (dist/) against a redis-server of this file's own. Every flag is parsed strictly: an unknown or
 // misspelled one is an error that does nothing; `fived credit` requires --id, so a retried credit
 // pays once. Also FIVED_MAX_BALANCE at the command line, and `fived wallet` showing held credits.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,15 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 let redis: TestRedis;
 const fived = runFived;
+
+/** `tsx bench/load-bets.ts …`: the bench's bulk loader, which was `fived load-bets`. */
+function loadBetsScript(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = ['--import', 'tsx', path.join(REPO, 'bench', 'load-bets.ts'), ...args];
+  const opts = { cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIVED_LOG_LEVEL: 'silent', ...env }, timeout: 30_000 };
+  return new Promise((resolve) => {
+    execFile(process.execPath, argv, opts, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
 const stores: RedisStore[] = [];
 
 
@@ -115,7 +125,6 @@ describe('strict command lines against a real Redis', () => {
       ['verify', '--seed', 'a'.repeat(64), '--commitment', 'b'.repeat(64), '--message', 'fiveD:60:default:20250731000000001'],
       ['inspect', room, id],
       ['credit', 'alice', '5', '--id', 'd'],
-      ['load-bets', room, id, '10'],
       ['wallet'],
       ['token', 'alice'],
       ['check-config'],
@@ -130,6 +139,11 @@ describe('strict command lines against a real Redis', () => {
       expect(r.stderr, name).toMatch(/unknown option --bogus/);
       expect(r.stderr, name).toContain(`usage: fived ${name}`);
     });
+    // the bench's bulk loader (no longer a fived command) parses its flags as strictly
+    const loader = await loadBetsScript([room, id, '10', '--bogus'], env);
+    expect(loader.code, loader.stderr).toBe(2);
+    expect(loader.stderr).toMatch(/unknown option --bogus/);
+    expect(loader.stderr).toContain('usage: tsx bench/load-bets.ts');
     // env-only commands take no positional argument either
     for (const name of ['all', 'gateway', 'scheduler', 'check-config']) {
       const r = await fived([name, 'now'], env);
@@ -143,10 +157,10 @@ describe('strict command lines against a real Redis', () => {
     const prefix = testPrefix('cli');
     const env = { FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix };
     const w = periodAt(Date.now() + 3_600_000, { duration: 60, freezeMs: 5000, dayStart: { minutes: 0, offsetMinutes: 0 } });
-    const load = await fived(['load-bets', 'fiveD_60', w.periodId, '40', '--users', '4', '--random=9'], env);
+    const load = await loadBetsScript(['fiveD_60', w.periodId, '40', '--users', '4', '--random=9'], env);
     expect(load.code, load.stderr).toBe(0);
     expect(JSON.parse(load.stdout)).toMatchObject({ room: 'fiveD_60', periodId: w.periodId, count: 40, users: 4 });
-    const bad = await fived(['load-bets', 'fiveD_60', w.periodId, '40', '--users', 'many'], env);
+    const bad = await loadBetsScript(['fiveD_60', w.periodId, '40', '--users', 'many'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--users "many" must be a non-negative integer/);
     const ins = await fived(['inspect', 'fiveD_60', w.periodId], env);

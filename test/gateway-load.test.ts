@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodAt, nextPeriod } from '../src/core/clock.js';
 import { createStore } from '../src/store/index.js';
-import { loadBets } from '../src/store/loader.js';
+import { loadBets } from '../bench/lib/loader.js';
 import type { Store } from '../src/store/types.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
 import { Client, gatewayEnv, startGatewayProc, type GatewayProc } from './gateway-harness.js';

@@ -8,7 +8,7 @@ import { MemoryStore } from '../src/store/memory.js';
 import { ComputePool } from '../src/worker/pool.js';
 import type { BetAck, StoredResult } from '../src/store/types.js';
 import { commitAhead, commitPeriod } from '../src/runtime/commit.js';
-import { assertResultVerifies, buildResult, computePeriod, deriveResultAtEnd, readCommitted } from '../src/runtime/compute.js';
+import { assertResultVerifies, buildResult, computeInPool, deriveResultAtEnd, readCommitted } from '../src/runtime/compute.js';
 import { applyAtEnd } from '../src/runtime/settle.js';
 import { nextWindow, roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { CHANNELS } from '../src/runtime/bus.js';
@@ -57,7 +57,7 @@ describe('runtime compute and settle (memory store)', () => {
     acks.push(await store.placeBet({ period: w, userId: 'u1', clientBetId: 'b', kind: 'SUM', pick: 'big', amount: 2000 }, cfg.limits, cfg.paytable, t));
 
     t = w.freezeAt;
-    const out = await computePeriod({ store, pool, cfg, storeOptions: {} }, w);
+    const out = await computeInPool({ store, pool, cfg, storeOptions: {} }, w);
     expect(out.betCount).toBe(2);
     expect(out.totalStake).toBe(3000);
     expect(out.draw).toEqual(drawDigits(out.seed, drawMessage(w))); // the draw is the seed's, nothing else

@@ -9,7 +9,7 @@ import { ComputePool } from '../src/worker/pool.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { Store, StoreOptions } from '../src/store/types.js';
-import { buildResult, computePeriod } from '../src/runtime/compute.js';
+import { buildResult, computeInPool } from '../src/runtime/compute.js';
 import { MISMATCH_REASON, reconcile, type ReconcileOptions } from '../src/runtime/reconcile.js';
 import { CHANNELS } from '../src/runtime/bus.js';
 import { LIMITS, PAY, invariant, openPeriod, seedOf } from './helpers/store-harness.js';
@@ -89,7 +89,7 @@ describe.each(factories)('reconcile: %s', (_name, make) => {
     const deps = { store, pool, cfg, storeOptions };
     const { w } = await periodWithBets(store, seedOf(12));
     await new Promise((r) => setTimeout(r, Math.max(0, w.freezeAt - Date.now() + 5)));
-    const out = await computePeriod(deps, w);
+    const out = await computeInPool(deps, w);
     await store.storeResult(buildResult(w, out.draw, out.seed, out.commitment, { ...who, computedAt: 0, computeMs: 0, patternCount: 0, totalStake: 0, totalExposure: 0, maxLiability: 0, source: 'scheduler' }));
     await afterEnd(w);
     const before = await sumBalances(store);

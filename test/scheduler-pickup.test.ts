@@ -10,7 +10,7 @@ import { createStore } from '../src/store/index.js';
 import type { BetAck, Store, StoreOptions } from '../src/store/types.js';
 import { ComputePool } from '../src/worker/pool.js';
 import { nextWindow, roomsOf, windowAt, windowOf } from '../src/runtime/rooms.js';
-import { assertResultVerifies, buildResult, computePeriod } from '../src/runtime/compute.js';
+import { assertResultVerifies, buildResult, computeInPool } from '../src/runtime/compute.js';
 import { commitPeriod } from '../src/runtime/commit.js';
 import { sleep } from '../src/runtime/clock.js';
 
@@ -63,7 +63,7 @@ describe('scheduler pick-up', () => {
     acks.push(await store.placeBet({ period: w1, userId: user, clientBetId: 'c2', kind: 'SUM', pick: 'odd', amount: 500 }, cfg.limits, cfg.paytable, Date.now()));
     acks.push(await store.placeBet({ period: w1, userId: user, clientBetId: 'c3', kind: 'C', pick: 7, amount: 300 }, cfg.limits, cfg.paytable, Date.now()));
     await sleep(w1.freezeAt - Date.now());
-    const out = await computePeriod({ store, pool, cfg, storeOptions }, w1);
+    const out = await computeInPool({ store, pool, cfg, storeOptions }, w1);
     expect(out.betCount).toBe(3);
     await store.storeResult(buildResult(w1, out.draw, out.seed, out.commitment, tracking('old-scheduler')));
 

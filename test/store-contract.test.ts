@@ -40,13 +40,13 @@ const factories: Array<[string, Factory]> = [
 /** A balance written outside fived (a migration, a hand edit), as the store holds it: raw text in Redis. */
 async function writeBalanceRaw(s: Store, userId: string, raw: string): Promise<void> {
   if (s instanceof RedisStore) await s.client.hset(s.keys.balances, userId, raw);
-  else (s as unknown as { balances: Map<string, number> }).balances.set(userId, Number(raw));
+  else (s as MemoryStore).state.balances.set(userId, Number(raw));
 }
 
 /** The stored balance exactly as held (Redis text; the memory store's number as text). */
 async function readBalanceRaw(s: Store, userId: string): Promise<string | null> {
   if (s instanceof RedisStore) return s.client.hget(s.keys.balances, userId);
-  const v = (s as unknown as { balances: Map<string, number> }).balances.get(userId);
+  const v = (s as MemoryStore).state.balances.get(userId);
   return v === undefined ? null : BigInt(v).toString();
 }
 
@@ -55,6 +55,12 @@ function bet(w: PlaceBetInput['period'], userId: string, clientBetId: string, ki
 }
 
 describe.each(factories)('store contract: %s', (_name, make) => {
+  it("says where a period's bets are read for its computation: Redis in the worker, memory by the caller (docs/design.md rule 3)", async () => {
+    const s = await make();
+    expect(s.computeSource()).toBe(s instanceof RedisStore ? 'worker' : 'caller');
+    expect(s.label).toBe(s instanceof RedisStore ? 'Redis' : 'the store');
+  });
+
   it('commit: first writer wins, 50 concurrent callers all see the winner; the seed stays out of getCommitment', async () => {
     const s = await make();
     const w = windowAt(Date.now(), { start: 10_000, freeze: 60_000, end: 65_000 });

@@ -12,7 +12,7 @@ import { recordCount, readRecord } from '../src/core/betbuf.js';
 import { liabilityUpperBound } from '../src/core/rules.js';
 import { ErrorCode, isFivedError } from '../src/errors.js';
 import { CHANNELS } from '../src/store/keys.js';
-import { loadBets } from '../src/store/loader.js';
+import { loadBets } from '../bench/lib/loader.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { SettlementPlan, StoreOptions } from '../src/store/types.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';

@@ -368,7 +368,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
     async loadBets(w, count) {
       const t0 = Date.now();
       if (o.name === 'gateway' || o.name === 'compat') {
-        await run(process.execPath, [fivedBin, 'load-bets', `fiveD_${w.duration}`, w.periodId, String(count)], { env: fivedEnv(redisUrl, o, {}) });
+        await run(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/load-bets.ts'), `fiveD_${w.duration}`, w.periodId, String(count)], { env: fivedEnv(redisUrl, o, {}) });
       } else if (o.name === 'peer') {
         const redis = new Redis(redisUrl);
         try { await loadPeerBets(redis, '', w, count); } finally { redis.disconnect(); }

@@ -1,5 +1,5 @@
 // Plumbing every subcommand shares: reading the configuration once with a clear message, and
-// opening the Redis store for the operator tools (credit, inspect, load-bets).
+// opening the Redis store for the operator tools (credit, inspect, wallet; bench/load-bets.ts too).
 import { loadConfig, unknownSettings, type Config } from '../config.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import { storeOptionsOf } from '../runtime/pool.js';

@@ -1,7 +1,7 @@
 // The fair draw for Node runtimes (worker, scheduler, gateway, CLI): the algorithm, its message
 // format, the digit rule and the hashing (@noble/hashes) live in draw-stream.ts, which browsers use
 // too; this file adds the constant-time commitment check of node:crypto.
-// No randomness here: the caller draws the seed (src/worker/seed.ts: randomSeed()).
+// No randomness here: the caller draws the seed (src/runtime/commit.ts, from the OS CSPRNG).
 
 import { timingSafeEqual } from 'node:crypto';
 import { commitmentOf, drawDigits, normalizeHex64, type DrawVerification } from './draw-stream.js';

@@ -9,7 +9,7 @@
 import { ErrorCode, FivedError } from '../errors.js';
 import { ServerType, SETTLED_BETS_MAX, type BetOutcome } from '../protocol.js';
 import { parseSettled } from '../runtime/bus.js';
-import { computePeriod } from '../runtime/compute.js';
+import { computeInPool } from '../runtime/compute.js';
 import { logTag, TAGS } from '../runtime/log.js';
 import { CLAIM_TTL_MS, reconcile } from '../runtime/reconcile.js';
 import { applyAtEnd } from '../runtime/settle.js';
@@ -53,7 +53,7 @@ export class Settlement {
       return;
     }
     if (await this.hasSavedPlan(s)) return;
-    const outcome = await computePeriod({ store, pool, cfg, storeOptions, paytableFor: (w) => this.ctx.settings.paytableOf(w) }, s.w);
+    const outcome = await computeInPool({ store, pool, cfg, storeOptions, paytableFor: (w) => this.ctx.settings.paytableOf(w) }, s.w);
     const applied = await applyAtEnd(store, s.w, clock.now(), undefined, cfg.instance);
     s.settled = true;
     if (applied.applied) this.ctx.metrics.settlements.inc({ how: 'fallback' });

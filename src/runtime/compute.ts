@@ -1,16 +1,17 @@
 // One period's pre-calculation and the gateways' end-of-period fallback, shared by the scheduler
 // and the gateway. The draw depends only on the committed seed (docs/design.md rule 1); the bets are read
-// for settlement and exposure only, and never on the main thread when the store is Redis (rule 3:
-// the worker opens its own connection, snapshots — which freezes the period — and saves the plan).
+// for settlement and exposure only, where the store says (Store.computeSource; rule 3: with Redis the
+// worker opens its own connection, snapshots — which freezes the period — and saves the plan).
 
 import { drawMessage, resultMatches, verifyDraw } from '../core/draw.js';
+import { roomName } from '../core/ids.js';
 import type { DrawResult, ExposureSummary, Paytable, PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Fence, ResultTracking, Store, StoreOptions, StoredResult } from '../store/types.js';
 import { storedResultVerifies } from '../store/validate.js';
 import type { ComputePool } from '../worker/pool.js';
-import type { ComputeResult } from '../worker/types.js';
+import type { ComputeResult, ComputeTask } from '../worker/types.js';
 import { elapsed } from './clock.js';
 import { workerStoreOptions } from './pool.js';
 import { isUnsealError } from '../store/seal.js';
@@ -21,7 +22,7 @@ export interface ComputeDeps {
   cfg: Pick<Config, 'paytable'>;
   /** the paytable a period opened with (the settings schedule); cfg.paytable without it */
   paytableFor?: (w: PeriodWindow) => Paytable;
-  /** how the worker opens its own store connection (Redis only) */
+  /** how the worker opens its own store connection (a store whose computeSource() is 'worker') */
   storeOptions: StoreOptions;
 }
 
@@ -49,7 +50,7 @@ export interface ComputeOutcome {
 export async function readCommitted(store: Store, w: PeriodWindow): Promise<{ seed: string; commitment: string }> {
   const [seed, commitment] = await Promise.all([store.getSeed(w), store.getCommitment(w)]);
   if (seed === null || commitment === null) {
-    throw new FivedError(ErrorCode.NOT_COMMITTED, `period ${w.periodId} of fiveD_${w.duration} has no commitment (void)`, { periodId: w.periodId });
+    throw new FivedError(ErrorCode.NOT_COMMITTED, `period ${w.periodId} of ${roomName(w.duration)} has no commitment (void)`, { periodId: w.periodId });
   }
   if (!verifyDraw(seed, commitment, drawMessage(w)).commitmentOk) {
     throw new FivedError(ErrorCode.RESULT_MISMATCH, `period ${w.periodId}: stored seed does not match its commitment`, { periodId: w.periodId });
@@ -60,35 +61,19 @@ export async function readCommitted(store: Store, w: PeriodWindow): Promise<{ se
 /**
  * Freeze + snapshot + draw + settlement + exposure in the pool; the settlement plan is saved
  * (with the fence) for application at the end. Returns the draw; storing the result is the
- * caller's step (buildResult + store.storeResult).
+ * caller's step (buildResult + store.storeResult). Where the bets are read is the store's call
+ * (Store.computeSource).
  */
-export async function computePeriod(
+export async function computeInPool(
   deps: ComputeDeps,
   w: PeriodWindow,
   opts: { fence?: Fence; signal?: AbortSignal; committed?: { seed: string; commitment: string } } = {},
 ): Promise<ComputeOutcome> {
   const t0 = elapsed();
-  const { store, pool, cfg, storeOptions } = deps;
   // `committed`: read ahead by the caller (readCommitted) to save a round trip at the freeze
-  const { seed, commitment } = opts.committed ?? (await readCommitted(store, w));
-  const base = { seed, duration: w.duration, timeline: w.timeline, periodId: w.periodId, paytable: deps.paytableFor ? deps.paytableFor(w) : cfg.paytable };
-  let summary: ComputeResult;
-  if (store.kind === 'redis') {
-    summary = await pool.run(
-      { ...base, source: { type: 'redis', store: workerStoreOptions(storeOptions), window: { startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt }, ...(opts.fence ? { fence: opts.fence } : {}) } },
-      opts.signal ? { signal: opts.signal } : {},
-    );
-  } else {
-    // memory store: the bets live in this process; the records are transferred to the worker
-    const snap = await store.snapshot(w);
-    const out = await pool.run({ ...base, source: { type: 'buffer', records: snap.records, users: snap.users } }, opts.signal ? { signal: opts.signal } : {});
-    if (!out.payouts || !out.userPayouts) throw new FivedError(ErrorCode.INTERNAL, 'worker returned no settlement for a buffer source');
-    await store.saveSettlement(
-      { period: w, betCount: out.betCount, payouts: out.payouts, users: snap.users, userPayouts: out.userPayouts, totalPayout: out.totalPayout },
-      opts.fence,
-    );
-    summary = out;
-  }
+  const { seed, commitment } = opts.committed ?? (await readCommitted(deps.store, w));
+  const base = { seed, duration: w.duration, timeline: w.timeline, periodId: w.periodId, paytable: deps.paytableFor ? deps.paytableFor(w) : deps.cfg.paytable };
+  const summary = deps.store.computeSource() === 'worker' ? await inWorker(deps, w, base, opts) : await fromCaller(deps, w, base, opts);
   const draw: DrawResult = { digits: summary.digits, sum: summary.sum };
   // the worker and this thread must agree with the published algorithm before anything is stored
   if (!resultMatches(seed, commitment, drawMessage(w), draw.digits)) {
@@ -108,6 +93,28 @@ export async function computePeriod(
     seed,
     commitment,
   };
+}
+
+type TaskBase = Omit<ComputeTask, 'source'>;
+type StepOptions = { fence?: Fence; signal?: AbortSignal };
+
+/** The worker opens its own store connection, snapshots (freezing the period) and saves the plan. */
+function inWorker(deps: ComputeDeps, w: PeriodWindow, base: TaskBase, opts: StepOptions): Promise<ComputeResult> {
+  const window = { startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt };
+  const source = { type: 'redis' as const, store: workerStoreOptions(deps.storeOptions), window, ...(opts.fence ? { fence: opts.fence } : {}) };
+  return deps.pool.run({ ...base, source }, opts.signal ? { signal: opts.signal } : {});
+}
+
+/** The bets live in this process: snapshot here, transfer the records, save the plan the worker returns. */
+async function fromCaller(deps: ComputeDeps, w: PeriodWindow, base: TaskBase, opts: StepOptions): Promise<ComputeResult> {
+  const snap = await deps.store.snapshot(w);
+  const out = await deps.pool.run({ ...base, source: { type: 'buffer', records: snap.records, users: snap.users } }, opts.signal ? { signal: opts.signal } : {});
+  if (!out.payouts || !out.userPayouts) throw new FivedError(ErrorCode.INTERNAL, 'worker returned no settlement for a buffer source');
+  await deps.store.saveSettlement(
+    { period: w, betCount: out.betCount, payouts: out.payouts, users: snap.users, userPayouts: out.userPayouts, totalPayout: out.totalPayout },
+    opts.fence,
+  );
+  return out;
 }
 
 export function buildResult(w: PeriodWindow, draw: DrawResult, seed: string, commitment: string, tracking: ResultTracking): StoredResult {

@@ -11,7 +11,7 @@ import { roomName } from '../config.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import type { Fence, Store } from '../store/types.js';
 import { CHANNELS } from './bus.js';
-import { computePeriod, deriveResultAtEnd, unsealVoidReason, type ComputeDeps, type TrackingBase } from './compute.js';
+import { computeInPool, deriveResultAtEnd, unsealVoidReason, type ComputeDeps, type TrackingBase } from './compute.js';
 import { applyAtEnd } from './settle.js';
 
 /** How long a claim to compute a fallback settlement keeps others off (a dead claimant's lapses). */
@@ -94,7 +94,7 @@ export async function finish(deps: ComputeDeps, w: PeriodWindow, o: Omit<Reconci
     }
     // no plan saved: compute it (one claimant at a time; a retry by the same claimant is allowed)
     if (!(await store.claimSettlement(w, o.who.instance, CLAIM_TTL_MS))) return { how: 'busy', credited: 0 };
-    await computePeriod(deps, w, { ...(o.fence ? { fence: o.fence } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    await computeInPool(deps, w, { ...(o.fence ? { fence: o.fence } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     return await apply('computed');
   } catch (err) {
     if (!isFivedError(err, ErrorCode.RESULT_MISMATCH)) throw err;

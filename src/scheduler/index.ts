@@ -13,7 +13,7 @@ import type { ComputePool } from '../worker/pool.js';
 import { at, everySecond, type Cancel, type Clock } from '../runtime/clock.js';
 import { measureClock, storeAlignedClock } from '../runtime/skew.js';
 import { commitPeriod, commitTargets } from '../runtime/commit.js';
-import { assertResultVerifies, buildResult, computePeriod, readCommitted } from '../runtime/compute.js';
+import { assertResultVerifies, buildResult, computeInPool, readCommitted } from '../runtime/compute.js';
 import { CHANNELS, type CompletedMessage } from '../runtime/bus.js';
 import { logTag, TAGS, type Logger } from '../runtime/log.js';
 import type { Registry } from '../runtime/metrics.js';
@@ -298,7 +298,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
     const end = m.computeSeconds.startTimer({ room: room.name });
     try {
       const committed = (await prefetched) ?? undefined;
-      const out = await computePeriod(computeDeps, w, { fence, signal: abort.signal, ...(committed ? { committed } : {}) });
+      const out = await computeInPool(computeDeps, w, { fence, signal: abort.signal, ...(committed ? { committed } : {}) });
       logTag(log, 'info', TAGS.PRECALC_EXEC, { ...f, betCount: out.betCount, patternCount: out.exposure.patternCount }, `Retrieved bet patterns for period ${w.periodId}`);
       const tracking = {
         instance: cfg.instance,
@@ -317,7 +317,7 @@ export async function startScheduler(cfg: Readonly<Config>, deps: SchedulerDeps)
       const kept = await store.storeResult(buildResult(w, out.draw, out.seed, out.commitment, tracking), fence);
       assertResultVerifies(kept.result, out.commitment);
       precalculated.add(periodMember(w));
-      if (kept.stored) logTag(log, 'info', TAGS.PRECALC_EXEC, f, `Result stored in ${store.kind === 'redis' ? 'Redis' : 'the store'} for period ${w.periodId}`);
+      if (kept.stored) logTag(log, 'info', TAGS.PRECALC_EXEC, f, `Result stored in ${store.label} for period ${w.periodId}`);
       else logTag(log, 'info', TAGS.PRECALC_EXEC, { ...f, by: kept.result.tracking.instance }, `Result already stored by another instance for period ${w.periodId}`);
       const notice: CompletedMessage = { room: room.name, duration: w.duration, timeline: w.timeline, periodId: w.periodId, endsAt: w.endsAt, tracking: kept.result.tracking };
       await store.publish(CHANNELS.completed, notice);

@@ -3,7 +3,8 @@
 // credentials and TLS of FIVED_REDIS_URL reach them all, in direct and in Sentinel mode alike
 // (issue 13; docs/operations.md, "Redis with a password and Sentinel").
 
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { ErrorCode, FivedError, isFivedError } from '../errors.js';
 import type { StoreOptions } from './types.js';
 
 /** The user, password, database and TLS of a redis:// or rediss:// URL. */
@@ -62,4 +63,80 @@ export function connectionOptions(o: StoreOptions, base: RedisOptions): RedisOpt
 export function isAuthError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password|Authentication required/i.test(err.message);
+}
+
+/** The ioredis options of one of a store's connections: commands, the bet writer, the bus subscriber. */
+export function roleOptions(o: StoreOptions, role: 'commands' | 'writer' | 'subscriber'): RedisOptions {
+  const subscriber = role === 'subscriber';
+  const base: RedisOptions = {
+    lazyConnect: true,
+    enableAutoPipelining: !subscriber,
+    // a bet batch is already one command per event-loop turn: auto-pipelining it would only
+    // wait for one more turn (ioredis defers its pipelines with setImmediate)
+    autoPipeliningIgnoredCommands: ['fivedBetBatch'],
+    // no unbounded queue: while Redis is down a call fails at once with E_STORE_UNAVAILABLE
+    enableOfflineQueue: subscriber,
+    maxRetriesPerRequest: subscriber ? null : 1,
+    commandTimeout: subscriber ? undefined : (o.commandTimeoutMs ?? 5000),
+    connectTimeout: 2000,
+    retryStrategy: (times: number) => Math.min(50 * times, 1000),
+    connectionName: `fived:${o.instance ?? process.pid}${subscriber ? ':sub' : role === 'writer' ? ':w' : ''}`,
+  };
+  return connectionOptions(o, base);
+}
+
+/** ioredis failures that mean "Redis is not reachable right now" rather than a bug. */
+function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  // NOREPLICAS: the primary refuses writes while too few replicas are connected (min-replicas-to-write)
+  if (err.name === 'ReplyError') return /LOADING|MASTERDOWN|READONLY|BUSY|NOREPLICAS/.test(err.message);
+  return true; // closed/unwritable stream, timeouts, MaxRetriesPerRequestError, ECONNREFUSED, ...
+}
+
+/** A coded error for an ioredis failure. `lastConnError`: the connection's latest 'error' event (a
+ *  refused AUTH shows only there; the command itself fails with "Connection is closed"). */
+export function mapError(err: unknown, lastConnError: Error | null = null): FivedError {
+  if (isFivedError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (isAuthError(err)) return authError(message);
+  if (isConnectionError(err) && isAuthError(lastConnError)) return authError(lastConnError!.message);
+  if (isConnectionError(err)) return new FivedError(ErrorCode.STORE_UNAVAILABLE, `redis unavailable: ${message}`);
+  return new FivedError(ErrorCode.INTERNAL, `redis: ${message}`);
+}
+
+/** E_STORE_AUTH: what was refused, and the settings that give the credentials. */
+function authError(message: string): FivedError {
+  return new FivedError(ErrorCode.STORE_AUTH, `redis refused the credentials (${message}): check the user:password of FIVED_REDIS_URL and, with Sentinels, FIVED_REDIS_SENTINEL_PASSWORD`);
+}
+
+/** Connects (or waits for a connection under way); refused credentials end the wait at once (in
+ *  Sentinel mode ioredis would otherwise retry for ever). */
+export function connectOnce(r: Redis): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => { if (isAuthError(err)) { cleanup(); reject(err); } };
+    const cleanup = () => r.off('error', onError);
+    r.on('error', onError);
+    const done = (p: Promise<unknown>) => p.then(() => { cleanup(); resolve(); }, (err: unknown) => { cleanup(); reject(err); });
+    if (r.status === 'wait') done(r.connect());
+    else if (r.status === 'ready') done(Promise.resolve());
+    else done(new Promise<void>((res, rej) => {
+      r.once('ready', res);
+      r.once('end', () => rej(new Error('connection ended')));
+    }));
+  });
+}
+
+/** Closes a connection: QUIT when it is up, else a disconnect. */
+export async function quit(r: Redis): Promise<void> {
+  try {
+    if (r.status === 'ready') await r.quit();
+    else r.disconnect();
+  } catch {
+    r.disconnect();
+  }
+}
+
+/** A Redis reply field as a number (missing: 0). */
+export function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v ?? 0);
 }

@@ -1,5 +1,5 @@
 // Opening a store: Redis when a URL or sentinels are given, else the in-memory store (the embedded
-// default of a single process).
+// default of a single process). Both are put together from their concerns by assemble.ts.
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { Store, StoreOptions } from './types.js';

@@ -8,6 +8,7 @@
 // Tests give every store its own prefix; channels are prefixed the same way so tests never hear
 // each other (production prefix '' leaves the `5d_precalc:` names untouched).
 
+import { isPeriodId } from '../core/ids.js';
 import type { PeriodRef } from '../core/types.js';
 
 /** Pub/sub channels (at-most-once). Payloads are small msgpack maps. */
@@ -28,8 +29,8 @@ export function periodMember(p: PeriodRef): string {
 }
 
 export function parsePeriodMember(member: string): PeriodRef | null {
-  const m = /^(\d+):([A-Za-z0-9_-]+):(\d{17})$/.exec(member);
-  return m ? { duration: Number(m[1]), timeline: m[2]!, periodId: m[3]! } : null;
+  const m = /^(\d+):([A-Za-z0-9_-]+):([^:]+)$/.exec(member);
+  return m && isPeriodId(m[3]) ? { duration: Number(m[1]), timeline: m[2]!, periodId: m[3] } : null;
 }
 
 /** The runbook name without prefix (also the hash tag's content). */

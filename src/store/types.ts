@@ -1,6 +1,8 @@
-// The one interface for everything gateways and the scheduler share. Two implementations:
-// MemoryStore (embedded default, one process) and RedisStore (ioredis + Lua, many processes).
-// One contract suite (test/store.contract.test.ts) runs against both.
+// The one interface for everything gateways and the scheduler share, by concern (lifecycle,
+// settings, commitments, bets, results, settlement, bus, lease, wallet). Two implementations of
+// each concern side by side (src/store/<concern>/{memory,redis}.ts), assembled into MemoryStore
+// (embedded default, one process) and RedisStore (ioredis + Lua, many processes) by
+// src/store/assemble.ts. One contract suite (test/store-contract.test.ts) runs against both.
 //
 // Conventions: period ids are 17-digit strings; money is integer minor units; every method that
 // takes input from outside validates it and throws a FivedError (src/errors.ts) without writing
@@ -154,9 +156,13 @@ export interface HeldEntry {
   amount: number;
 }
 
-export interface Store {
-  readonly kind: 'memory' | 'redis';
+/** Where a period's bets are read for its computation (docs/design.md rule 3): 'worker' — the
+ *  worker thread opens its own store connection, snapshots (which freezes the period) and saves the
+ *  plan, so no large reply is parsed on a main thread; 'caller' — the calling process snapshots and
+ *  transfers the records (an in-memory store cannot be shared with a worker thread). */
+export type ComputeSource = 'worker' | 'caller';
 
+export interface StoreLifecycle {
   /** connect, load scripts, check or write the generation key */
   init(): Promise<void>;
   close(): Promise<void>;
@@ -165,14 +171,17 @@ export interface Store {
   /** true while the store is reachable and consistent */
   healthy(): boolean;
   on<E extends keyof StoreEvents>(event: E, fn: StoreEvents[E]): void;
+}
 
+export interface SettingsStore {
   // ---- game settings schedule (runtime/schedule.ts; docs/operations.md, "Changing game settings") ----
   /** The stored settings schedule (JSON), or null before the first start. */
   getSettings(): Promise<string | null>;
   /** Replaces the schedule only if it still is `expected` (null: absent); false when it changed meanwhile. */
   swapSettings(expected: string | null, next: string): Promise<boolean>;
+}
 
-  // ---- commitments ----
+export interface CommitStore {
   /** create-if-absent the seed; a started period is opened late until its freeze; refused (E_COMMIT_TOO_LATE, the period voided) once now >= freezeAt. Returns the winner's commitment. */
   commit(period: PeriodWindow, seedHex: string, now: number): Promise<{ commitment: string; created: boolean }>;
   getCommitment(period: PeriodRef): Promise<string | null>;
@@ -180,8 +189,9 @@ export interface Store {
    *  anything that serves clients before the period's end. E_SEED_KEY_UNKNOWN / E_SEED_UNSEAL_FAILED
    *  when this process cannot open it. */
   getSeed(period: PeriodRef): Promise<string | null>;
+}
 
-  // ---- bets ----
+export interface BetStore {
   placeBet(input: PlaceBetInput, limits: BetLimits, paytable: Paytable, now: number): Promise<BetAck>;
   /** Set the frozen flag (idempotent); returns the bet count at the freeze. */
   freeze(period: PeriodRef): Promise<{ betCount: number }>;
@@ -196,14 +206,19 @@ export interface Store {
   /** The saved settlement's payout per bet, by seq (null without a plan): with bets read at the
    *  freeze, the archiver needs only this after the end (issue 14). */
   periodPayouts(period: PeriodRef): Promise<Float64Array | null>;
+}
 
-  // ---- results ----
+export interface ResultStore {
   /** SET … NX on the runbook key; returns whichever result the store kept. */
   storeResult(result: StoredResult, fence?: Fence): Promise<{ result: StoredResult; stored: boolean }>;
   getResult(period: PeriodRef): Promise<StoredResult | null>;
   getPeriod(period: PeriodRef): Promise<PeriodRecord>;
+  // ---- history (capped stream per room, explicit ids from the period) ----
+  appendHistory(entry: HistoryEntry): Promise<boolean>;
+  history(duration: number, timeline: string, opts: { afterPeriodId?: string; limit: number }): Promise<HistoryEntry[]>;
+}
 
-  // ---- settlement ----
+export interface SettlementStore {
   /** Persist the plan and add the period to the pending set (due at its end). Idempotent: first plan wins. */
   saveSettlement(plan: SettlementPlan, fence?: Fence): Promise<void>;
   /**
@@ -233,22 +248,23 @@ export interface Store {
    * voidPeriod. Idempotent.
    */
   voidUnverifiedResult(period: PeriodRef, reason: string): Promise<{ refunded: number; held: number }>;
+}
 
-  // ---- history (capped stream per room, explicit ids from the period) ----
-  appendHistory(entry: HistoryEntry): Promise<boolean>;
-  history(duration: number, timeline: string, opts: { afterPeriodId?: string; limit: number }): Promise<HistoryEntry[]>;
-
-  // ---- bus (at-most-once) ----
+/** at-most-once */
+export interface BusStore {
   publish(channel: string, message: unknown): Promise<void>;
   subscribe(channel: string, handler: BusHandler): Promise<void>;
+}
 
-  // ---- scheduler lease with fencing epoch ----
+/** the scheduler's lease with its fencing epoch */
+export interface LeaseStore {
   acquireLease(holder: string, ttlMs: number): Promise<Lease | null>;
   renewLease(lease: Lease, ttlMs: number): Promise<boolean>;
   releaseLease(lease: Lease): Promise<void>;
   currentEpoch(): Promise<number>;
+}
 
-  // ---- wallet ----
+export interface WalletStore {
   /** A deposit, idempotent by its id; refused (E_BALANCE_LIMIT, nothing changed) when it would take
    *  the balance above the maximum balance, E_BALANCE_OUT_OF_RANGE on a stored balance out of range. */
   credit(userId: string, amount: number, depositId: string): Promise<{ balance: number; duplicate: boolean }>;
@@ -273,6 +289,14 @@ export interface Store {
   walletTotals?(): Promise<WalletTotals>;
   /** held amounts by user (all of them, or the given users), and the latest held credits (newest first, at most 1000) */
   heldCredits?(users?: string[]): Promise<{ byUser: Record<string, number>; recent: HeldEntry[] }>;
+}
+
+export interface Store extends StoreLifecycle, SettingsStore, CommitStore, BetStore, ResultStore, SettlementStore, BusStore, LeaseStore, WalletStore {
+  readonly kind: 'memory' | 'redis';
+  /** how a log line names where data went ('Redis', 'the store') */
+  readonly label: string;
+  /** where a period's bets are read for its computation (see ComputeSource) */
+  computeSource(): ComputeSource;
 }
 
 /** How to open a store: Redis when a URL or sentinels are given, else the in-memory store. */

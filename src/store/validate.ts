@@ -4,6 +4,7 @@
 import { parsePeriodId, validateDuration, validateTimeline } from '../core/clock.js';
 import { normalizeHex64, resultMatches } from '../core/draw.js';
 import { drawMessage } from '../core/draw-stream.js';
+import { isUserId, USER_ID_RULE } from '../core/ids.js';
 import { netStake, patternIndex, validateAmount } from '../core/rules.js';
 import type { Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
 import { ErrorCode, FivedError } from '../errors.js';
@@ -39,9 +40,7 @@ export function parseHeldEntry(line: string): HeldEntry | null {
   return { member: line.slice(0, first), kind, userId: line.slice(second + 1, last), amount: Number(line.slice(last + 1)) };
 }
 
-// Ids end up inside key names and journal entries: printable, no separators we rely on.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
-const USER_ID = /^[^\s\x00-\x1f\x7f{}]{1,128}$/u;
+// Ids end up inside key names and journal entries: the one user-id rule of core/ids.ts.
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function validateRef(p: PeriodRef): PeriodRef {
@@ -67,10 +66,42 @@ export function validateNow(now: unknown): number {
 }
 
 export function validateUserId(userId: unknown): string {
-  if (typeof userId !== 'string' || !USER_ID.test(userId)) {
-    throw new FivedError(ErrorCode.INVALID_ID, 'userId must be 1-128 printable characters without spaces or braces');
-  }
+  if (!isUserId(userId)) throw new FivedError(ErrorCode.INVALID_ID, `userId must be ${USER_ID_RULE}`);
   return userId;
+}
+
+/** Bus channels are the game's own (5d_precalc:*). */
+export function validateChannel(channel: unknown): string {
+  if (typeof channel !== 'string' || !channel.startsWith('5d_precalc:')) throw new FivedError(ErrorCode.BAD_REQUEST, 'channel names begin with 5d_precalc:');
+  return channel;
+}
+
+export function validateTtl(ttlMs: unknown): number {
+  if (!Number.isSafeInteger(ttlMs) || (ttlMs as number) < 1) throw new FivedError(ErrorCode.BAD_REQUEST, 'ttlMs must be a positive integer');
+  return ttlMs as number;
+}
+
+/** A lease holder is written as `holder|epoch`: non-empty, without '|'. */
+export function validateLeaseRequest(holder: unknown, ttlMs: unknown): void {
+  if (typeof holder !== 'string' || holder.length === 0 || holder.includes('|')) throw new FivedError(ErrorCode.BAD_REQUEST, 'lease holder must be a non-empty string without |');
+  validateTtl(ttlMs);
+}
+
+export function validateClaim(period: PeriodRef, claimant: unknown, ttlMs: unknown): void {
+  validateRef(period);
+  if (typeof claimant !== 'string' || claimant.length === 0) throw new FivedError(ErrorCode.BAD_REQUEST, 'claimant must be a non-empty string');
+  validateTtl(ttlMs);
+}
+
+/** A history read: the room, an optional cursor period; returns the limit clamped to 1..5000. */
+export function validateHistoryQuery(duration: number, timeline: string, opts: { afterPeriodId?: string; limit: number }): number {
+  validateRef({ duration, timeline, periodId: opts.afterPeriodId ?? '20000101000000001' });
+  return Math.max(1, Math.min(Number.isSafeInteger(opts.limit) ? opts.limit : 100, 5000));
+}
+
+export function validateVoid(period: PeriodRef, reason: unknown): void {
+  validateRef(period);
+  if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500) throw new FivedError(ErrorCode.BAD_REQUEST, 'void reason must be 1-500 characters');
 }
 
 export function validateClientId(id: unknown, what = 'clientBetId'): string {

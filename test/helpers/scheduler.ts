@@ -11,7 +11,7 @@ import type { Store, StoreOptions, BetAck } from '../../src/store/types.js';
 import type { ComputePool } from '../../src/worker/pool.js';
 import { at, everySecond, systemClock, type Cancel } from '../../src/runtime/clock.js';
 import { commitAhead } from '../../src/runtime/commit.js';
-import { computePeriod, deriveResultAtEnd } from '../../src/runtime/compute.js';
+import { computeInPool, deriveResultAtEnd } from '../../src/runtime/compute.js';
 import { applyAtEnd } from '../../src/runtime/settle.js';
 import { CHANNELS } from '../../src/runtime/bus.js';
 import { nextWindow, windowAt, type Room } from '../../src/runtime/rooms.js';
@@ -178,7 +178,7 @@ export async function simulateGateways(
     if (kept?.stored) sim.fallbackDerived.add(w.periodId);
     if (!kept || (await store.isSettled(w))) return;
     if (!(await store.claimSettlement(w, 'test-gateway', 30_000))) return;
-    await computePeriod({ store, pool, cfg, storeOptions }, w);
+    await computeInPool({ store, pool, cfg, storeOptions }, w);
     const out = await applyAtEnd(store, w, clock.now(), undefined, 'test-gateway');
     if (out.applied) sim.fallbackSettled.add(w.periodId);
   };
