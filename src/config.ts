@@ -8,9 +8,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { ErrorCode, FivedError } from './errors.js';
-import type { DayStart, Paytable } from './core/types.js';
-import type { BetLimits } from './store/types.js';
-import { parseSeedKey, seedKeyId } from './store/seal.js';
+import type { BetLimits, DayStart, Paytable } from './core/types.js';
+import { parseSeedKey, seedKeyId } from './core/seed-key.js';
 import { acceptsOf, schemaOf, SETTING_SPECS, SETTINGS, type SettingName } from './settings.js';
 import { closest } from './suggest.js';
 

@@ -1,7 +1,7 @@
 // `fived all`: one process with a gateway and the scheduler sharing one store, one worker pool and
 // one metrics registry (the scheduler's metrics appear on the gateway's /metrics). On the
 // in-memory store when FIVED_REDIS_URL is unset or empty: what `npm start` runs.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { describeConfig, type Config } from '../config.js';
 import { startGateway } from '../gateway/index.js';
 import { createStore } from '../store/index.js';

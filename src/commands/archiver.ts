@@ -2,7 +2,7 @@
 // (FIVED_ARCHIVE_URL), exactly once (src/archive/archiver.ts). Its own service rather than part of
 // the scheduler: PostgreSQL being slow or down never delays a freeze or a settlement, and it can be
 // restarted, scaled to a standby or stopped alone (docs/operations.md). Metrics on FIVED_ARCHIVER_PORT.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { describeConfig, type Config } from '../config.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { Archiver } from '../archive/archiver.js';

@@ -1,6 +1,6 @@
 // `fived backup DIR [--remote]`: a consistent snapshot of the Redis data (BGSAVE and a copy of the
 // RDB file) and a manifest of what it holds (store/backup.ts; docs/operations.md, "Backup and restore").
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { takeBackup } from '../store/backup.js';
 import { parseCommandLine } from './args.js';
 import { runTool, withRedisStore } from './common.js';

@@ -1,6 +1,6 @@
 // `fived credit USER AMOUNT --id DEPOSIT_ID`: an operator deposit, idempotent by its id. The id is
 // required: a retried credit must carry the same id to be paid once (a generated one would pay twice).
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { parseCommandLine, requireFlag, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 

@@ -1,7 +1,7 @@
 // `fived debit USER AMOUNT --id WITHDRAWAL_ID`: an operator withdrawal (issue 14), idempotent by its
 // id, refused beyond the balance (E_INSUFFICIENT_FUNDS). The id is required, as for `fived credit`:
 // a retried withdrawal must carry the same id to be paid out once.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { parseCommandLine, requireFlag, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 

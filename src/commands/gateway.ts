@@ -3,7 +3,7 @@
 // invisible to every other process) — `fived all` is the one-process mode.
 // SIGTERM/SIGINT: drain (ready → 503, GOING_AWAY to clients, in-flight work), then close the
 // pool and the store, within drainMs + a bound.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { describeConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
 import { startGateway } from '../gateway/index.js';

@@ -3,7 +3,7 @@
 // are shown only once the period has ended by Redis TIME. The period's times come from the store
 // (its meta hash, written at the commit), not from this caller's FIVED_FREEZE_MS/FIVED_DAY_START,
 // which may differ from the cluster's; a period the store has no record of is said so (exit 1).
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { parseRoomName } from '../config.js';
 import { parsePeriodId } from '../core/clock.js';
 import { readRecord, recordCount } from '../core/betbuf.js';

@@ -2,7 +2,7 @@
 // the bets (src/runtime/ledger-check.ts): for every user (or the ones given), the entries add up to
 // the balance, every bet has exactly one stake entry and a period at most one payout or refund
 // entry of what was owed. Prints the report (JSON); exits 1 when anything does not add up.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { reconcileLedger } from '../runtime/ledger-check.js';
 import { parseCommandLine } from './args.js';
 import { runTool, withRedisStore } from './common.js';

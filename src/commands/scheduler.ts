@@ -1,7 +1,7 @@
 // `fived scheduler`: the pre-calculating scheduler (active, or standby while another holds the
 // lease). Metrics on FIVED_SCHEDULER_PORT. SIGTERM/SIGINT: finish in-flight work, release the
 // lease (a standby takes over at once), close the pool and the store.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { describeConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
 import { createStore } from '../store/index.js';

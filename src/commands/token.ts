@@ -3,7 +3,7 @@
 // `exp` = iat + ttl, the ttl at most FIVED_MAX_TOKEN_AGE_S (a gateway refuses a longer one).
 // Prints only the token (TOKEN=$(fived token alice)), or with --json also its user and expiry.
 // Loads no uWS and no Redis client.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { loadConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
 import { TokenVerifier, USER_ID } from '../gateway/auth.js';

@@ -10,7 +10,7 @@
 // revealed result, or a gateway that cannot answer; 2 on bad flags. A typo in the message cannot
 // pass silently: without --digits or --url nothing says which digits were published, so the
 // output says so.
-import type { Command } from '../cli.js';
+import type { Command } from './types.js';
 import { parseRoomName } from '../config.js';
 import { commitmentOf, drawMessage, normalizeHex64, verifyDraw } from '../core/draw.js';
 import type { Digits } from '../core/types.js';
