@@ -1,6 +1,6 @@
 // `fived load-bets ROOM PERIOD_ID COUNT`: bulk-load synthetic bets of one period into Redis in the
 // real layout (benchmarks, demos, tests). Bench-only shortcuts are described in src/store/loader.ts.
-import type { Command } from './types.js';
+import type { Command } from './args.js';
 import { parseRoomName } from '../config.js';
 import { periodById } from '../core/clock.js';
 import { loadBets } from '../store/loader.js';

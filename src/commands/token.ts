@@ -3,11 +3,10 @@
 // `exp` = iat + ttl, the ttl at most FIVED_MAX_TOKEN_AGE_S (a gateway refuses a longer one).
 // Prints only the token (TOKEN=$(fived token alice)), or with --json also its user and expiry.
 // Loads no uWS and no Redis client.
-import type { Command } from './types.js';
 import { loadConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
 import { TokenVerifier, USER_ID } from '../gateway/auth.js';
-import { parseCommandLine, reportUsage, UsageError } from './args.js';
+import { type Command, parseCommandLine, reportUsage, UsageError } from './args.js';
 
 const DEFAULT_TTL_S = 3600;
 const usage = 'fived token USER [--ttl SECONDS] [--json]   (signs with FIVED_JWT_SECRET; --ttl default 3600, at most FIVED_MAX_TOKEN_AGE_S)';

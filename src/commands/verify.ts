@@ -10,12 +10,11 @@
 // revealed result, or a gateway that cannot answer; 2 on bad flags. A typo in the message cannot
 // pass silently: without --digits or --url nothing says which digits were published, so the
 // output says so.
-import type { Command } from './types.js';
 import { parseRoomName } from '../config.js';
 import { commitmentOf, drawMessage, normalizeHex64, verifyDraw } from '../core/draw.js';
 import type { Digits } from '../core/types.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
-import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from './args.js';
+import { type Command, parseCommandLine, requireFlag, UsageError, type ParsedArgs } from './args.js';
 
 const usage = [
   'fived verify --seed HEX --commitment HEX --message fiveD:{duration}:{timeline}:{periodId} [--digits A,B,C,D,E] [--json]',
