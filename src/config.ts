@@ -3,7 +3,7 @@
 // prints it (secrets masked) or the list of problems. The settings themselves (names, defaults,
 // ranges, docs) are declared in src/settings.ts: adding one starts there (its header says how).
 
-import { archiveSettings, betSettings, gameSettings, gatewaySettings, limitSettings, LOG_LEVELS, processSettings, storeSettings } from './config/groups.js';
+import { archiveSettings, betSettings, gameSettings, gatewaySettings, identity, limitSettings, LOG_LEVELS, processSettings, storeSettings } from './config/groups.js';
 import { reader, type Env } from './config/read.js';
 import { parseSeedKey, seedKeyId } from './core/seed-key.js';
 import type { BetLimits, DayStart, Paytable } from './core/types.js';
@@ -147,11 +147,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const problems: string[] = [];
   // each reader takes the setting's default and range from its schema (src/settings.ts)
   const r = reader(env, problems);
-  const game = gameSettings(r);
-  const bets = betSettings(r);
-  const store = storeSettings(r, opts);
-  const archive = archiveSettings(r);
-  const cfg: Config = { ...processSettings(r), ...game, ...bets, ...store, ...gatewaySettings(r), ...limitSettings(r), ...archive, ...overrides };
+  const [who, game, bets, store] = [identity(r), gameSettings(r), betSettings(r), storeSettings(r, opts)];
+  const cfg: Config = { ...who, ...game, ...bets, ...store, ...gatewaySettings(r), ...limitSettings(r), ...processSettings(r), ...archiveSettings(r), ...overrides };
   if (!LOG_LEVELS.includes(cfg.logLevel)) problems.push(`FIVED_LOG_LEVEL=${JSON.stringify(cfg.logLevel)}: one of ${LOG_LEVELS.join(', ')}`);
   if (problems.length > 0) {
     throw new FivedError(ErrorCode.CONFIG_INVALID, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });

@@ -5,7 +5,8 @@
 // Loads no uWS and no Redis client.
 import { loadConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
-import { TokenVerifier, USER_ID } from '../gateway/auth.js';
+import { isUserId, USER_ID_RULE } from '../core/ids.js';
+import { TokenVerifier } from '../gateway/auth.js';
 import { type Command, parseCommandLine, reportUsage, UsageError } from './args.js';
 
 const DEFAULT_TTL_S = 3600;
@@ -18,7 +19,7 @@ export const command: Command = {
     try {
       const p = parseCommandLine(args, { name: 'token', usage, flags: { ttl: { type: 'string' }, json: { type: 'boolean' } }, positionals: 1 });
       const user = p.positionals[0]!;
-      if (!USER_ID.test(user)) throw new UsageError(`USER ${JSON.stringify(user)} must be 1-128 of A-Z a-z 0-9 _ . : @ -`, usage);
+      if (!isUserId(user)) throw new UsageError(`USER ${JSON.stringify(user)} must be ${USER_ID_RULE}`, usage);
       const cfg = loadConfig(process.env, {}, { tool: true });
       const ttlRaw = p.flags.ttl;
       let ttlS = Math.min(DEFAULT_TTL_S, cfg.maxTokenAgeS);

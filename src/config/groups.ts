@@ -140,13 +140,16 @@ export function limitSettings(r: Reader): Pick<Config, LimitSettings> {
   };
 }
 
-type ProcessSettings = 'instance' | 'host' | 'maxClockSkewMs' | 'clockOffsetMs' | 'drainMs' | 'settleGraceMs' | 'poolThreads' | 'poolNice' | 'logLevel' | 'schedulerPort' | 'schedulerHost' | 'leaseTtlMs';
+type ProcessSettings = 'maxClockSkewMs' | 'clockOffsetMs' | 'drainMs' | 'settleGraceMs' | 'poolThreads' | 'poolNice' | 'logLevel' | 'schedulerPort' | 'schedulerHost' | 'leaseTtlMs';
 
-/** process and scheduler: the instance's name, its clock, its pool, its log, the scheduler's port and lease. */
+/** Who this process is: its name in logs, results' tracking and metrics, and its host. */
+export function identity(r: Reader): Pick<Config, 'instance' | 'host'> {
+  return { instance: r.str('FIVED_INSTANCE', `${os.hostname()}:${process.pid}`), host: os.hostname() };
+}
+
+/** process and scheduler: its clock, its pool, its log, the scheduler's port and lease. */
 export function processSettings(r: Reader): Pick<Config, ProcessSettings> {
   return {
-    instance: r.str('FIVED_INSTANCE', `${os.hostname()}:${process.pid}`),
-    host: os.hostname(),
     maxClockSkewMs: r.int('FIVED_MAX_CLOCK_SKEW_MS'),
     clockOffsetMs: r.int('FIVED_CLOCK_OFFSET_MS'),
     drainMs: r.int('FIVED_DRAIN_MS'),
