@@ -1,12 +1,9 @@
 // `fived <command>`: one entry point, one module per subcommand in src/commands/, loaded lazily
 // so `fived verify` never loads uWS or ioredis.
+import type { Command } from './commands/args.js';
 import { closest } from './suggest.js';
 
-export interface Command {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
+export type { Command } from './commands/args.js';
 
 export const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   verify: () => import('./commands/verify.js'),

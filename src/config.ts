@@ -3,15 +3,12 @@
 // prints it (secrets masked) or the list of problems. The settings themselves (names, defaults,
 // ranges, docs) are declared in src/settings.ts: adding one starts there (its header says how).
 
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import os from 'node:os';
+import { archiveSettings, betSettings, gameSettings, gatewaySettings, identity, limitSettings, LOG_LEVELS, processSettings, storeSettings } from './config/groups.js';
+import { reader, type Env } from './config/read.js';
+import { parseSeedKey, seedKeyId } from './core/seed-key.js';
+import type { BetLimits, DayStart, Paytable } from './core/types.js';
 import { ErrorCode, FivedError } from './errors.js';
-import type { DayStart, Paytable } from './core/types.js';
-import type { BetLimits } from './store/types.js';
-import { parseSeedKey, seedKeyId } from './store/seal.js';
-import { acceptsOf, schemaOf, SETTING_SPECS, SETTINGS, type SettingName } from './settings.js';
+import { SETTINGS } from './settings.js';
 import { closest } from './suggest.js';
 
 export interface Config {
@@ -82,8 +79,6 @@ export interface Config {
   archiverPort: number; // metrics/health port of `fived archiver`; 0 = none
 }
 
-type Env = Record<string, string | undefined>;
-
 // SETTINGS (every setting loadConfig reads, and the only names it can read: its readers take a
 // SettingName) and their defaults, ranges and docs are declared in src/settings.ts. `fived
 // check-config` refuses any other FIVED_* name (a typo must not silently fall back to a default)
@@ -147,249 +142,18 @@ export interface LoadOptions {
   tool?: boolean;
 }
 
-const DURATION_DIVIDES = 86_400;
-
-/** the settings of one kind */
-type NameOf<K extends 'int' | 'bool' | 'text'> = { [N in SettingName]: (typeof SETTING_SPECS)[N]['kind'] extends K ? N : never }[SettingName];
-
 /** Reads, validates and freezes the configuration. Throws E_CONFIG_INVALID listing every problem. */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}, opts: LoadOptions = {}): Readonly<Config> {
   const problems: string[] = [];
-  // each reader takes the setting's default and range from its schema (src/settings.ts); a second
-  // argument replaces a default computed at start
-  const int = (name: NameOf<'int'>, def: number = SETTING_SPECS[name].default): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return def;
-    const r = schemaOf(SETTING_SPECS[name]).safeParse(raw);
-    if (!r.success) {
-      problems.push(`${name}=${JSON.stringify(raw)}: expected ${acceptsOf(SETTING_SPECS[name])}`);
-      return def;
-    }
-    return r.data;
-  };
-  const str = (name: NameOf<'text'>, def: string = SETTING_SPECS[name].default): string => {
-    const raw = env[name];
-    return raw === undefined ? def : raw.trim();
-  };
-  const bool = (name: NameOf<'bool'>): boolean => {
-    const raw = env[name];
-    const def = SETTING_SPECS[name].default;
-    if (raw === undefined || raw.trim() === '') return def;
-    const r = schemaOf(SETTING_SPECS[name]).safeParse(raw);
-    if (!r.success) problems.push(`${name}=${JSON.stringify(raw)}: expected ${acceptsOf(SETTING_SPECS[name])}`);
-    return r.success ? r.data : def;
-  };
-
-  const durationsRaw = str('FIVED_DURATIONS');
-  const durations = durationsRaw.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (durations.length === 0) problems.push('FIVED_DURATIONS: at least one room duration is needed');
-  for (const d of durations) {
-    if (!Number.isSafeInteger(d) || d < 1 || DURATION_DIVIDES % d !== 0) {
-      problems.push(`FIVED_DURATIONS: ${d} is not a whole number of seconds dividing 86400`);
-    }
-  }
-  if (new Set(durations).size !== durations.length) problems.push('FIVED_DURATIONS: a duration is listed twice');
-
-  const freezeMs = int('FIVED_FREEZE_MS');
-  for (const d of durations) {
-    if (Number.isSafeInteger(d) && freezeMs >= d * 1000) {
-      problems.push(`FIVED_FREEZE_MS=${freezeMs} must be shorter than every room (${d} s)`);
-    }
-  }
-
-  const timeline = str('FIVED_TIMELINE');
-  if (!/^[a-z0-9_-]{1,32}$/i.test(timeline)) problems.push(`FIVED_TIMELINE=${JSON.stringify(timeline)}: letters, digits, _ and - only (1-32)`);
-
-  const dayStart = parseDayStart(str('FIVED_DAY_START'), str('FIVED_DAY_OFFSET'), problems);
-
-  const paytable: Paytable = {
-    feeBps: int('FIVED_FEE_BPS'),
-    number: int('FIVED_PAY_NUMBER'),
-    bigSmall: int('FIVED_PAY_BIG_SMALL'),
-    oddEven: int('FIVED_PAY_ODD_EVEN'),
-    sumBigSmall: int('FIVED_PAY_SUM_BIG_SMALL'),
-    sumOddEven: int('FIVED_PAY_SUM_ODD_EVEN'),
-  };
-
-  // the smallest stake whose net is >= 1 after the fee
-  const minNetStake = Math.ceil(10_000 / (10_000 - paytable.feeBps));
-  const limits: BetLimits = {
-    minStake: int('FIVED_MIN_STAKE', Math.max(minNetStake, 1)),
-    maxStake: int('FIVED_MAX_STAKE'),
-    maxUserStakePerPeriod: int('FIVED_MAX_USER_STAKE'),
-    maxLiability: int('FIVED_MAX_LIABILITY'),
-    // as the replaced system: at most 100 bets of one user in one period (0 = no cap)
-    maxBetsPerUserPerPeriod: int('FIVED_MAX_BETS_PER_PERIOD'),
-  };
-  if (Math.floor((limits.minStake * (10_000 - paytable.feeBps)) / 10_000) < 1) {
-    problems.push(`FIVED_MIN_STAKE=${limits.minStake}: the net stake after a ${paytable.feeBps} bps fee would be 0 (need >= ${minNetStake})`);
-  }
-  if (limits.maxStake < limits.minStake) problems.push('FIVED_MAX_STAKE must be >= FIVED_MIN_STAKE');
-  // at most 2^53-1: every balance stays an exact integer in Lua, JavaScript and JSON
-  const maxBalance = int('FIVED_MAX_BALANCE');
-
-  const redisUrl = str('FIVED_REDIS_URL');
-  if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) problems.push(`FIVED_REDIS_URL=${JSON.stringify(redisUrl)}: expected redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
-  const redisSentinels: Array<{ host: string; port: number }> = [];
-  for (const part of str('FIVED_REDIS_SENTINELS').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^([^:]+):(\d+)$/.exec(part);
-    if (!m) problems.push(`FIVED_REDIS_SENTINELS: ${JSON.stringify(part)} is not host:port`);
-    else redisSentinels.push({ host: m[1]!, port: Number(m[2]) });
-  }
-
-  const archiveUrl = str('FIVED_ARCHIVE_URL');
-  if (archiveUrl !== '' && !/^postgres(ql)?:\/\//.test(archiveUrl)) problems.push(`FIVED_ARCHIVE_URL: expected postgres://user[:password]@host[:port]/database`);
-
-  const seed = seedKeys(env, (redisUrl !== '' || redisSentinels.length > 0) && !opts.tool, problems);
-
-  const origins = str('FIVED_ORIGINS').split(',').map((s) => s.trim()).filter(Boolean);
-  const demo = bool('FIVED_DEMO');
-  // No built-in secret, not even for the demo: anyone who knows it can sign a token for any user
-  // id, and a demo gateway on a real store would hand out real users' balances (issue 12, row 6).
-  // Without a secret nobody can bet: anonymous watching only.
-  const jwtSecret = str('FIVED_JWT_SECRET');
-  if (jwtSecret === '') {
-    if (demo) problems.push('FIVED_DEMO=true needs an explicit FIVED_JWT_SECRET (at least 16 random characters, e.g. `openssl rand -hex 32`): demo mode no longer signs with a built-in secret');
-  } else if (jwtSecret.length < 16) problems.push('FIVED_JWT_SECRET: use at least 16 characters');
-  const operatorToken = str('FIVED_OPERATOR_TOKEN');
-  if (operatorToken !== '' && operatorToken.length < 32) {
-    problems.push(`FIVED_OPERATOR_TOKEN: use at least 32 characters (got ${operatorToken.length}), e.g. \`openssl rand -hex 32\``);
-  }
-  const trustedProxies = str('FIVED_TRUSTED_PROXIES').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of trustedProxies) {
-    if (!validProxy(p)) problems.push(`FIVED_TRUSTED_PROXIES: ${JSON.stringify(p)} is not an IP address or CIDR range (e.g. 10.0.0.0/8)`);
-  }
-
-  const cfg: Config = {
-    instance: str('FIVED_INSTANCE', `${os.hostname()}:${process.pid}`),
-    host: os.hostname(),
-    durations,
-    freezeMs,
-    timeline,
-    dayStart,
-    paytable,
-    limits,
-    maxBalance,
-    redisUrl,
-    redisSentinels,
-    redisSentinelName: str('FIVED_REDIS_SENTINEL_NAME'),
-    redisSentinelPassword: str('FIVED_REDIS_SENTINEL_PASSWORD'),
-    // Sentinel mode: a failover promotes a replica, so a bet waits for one by default (docs/reliability.md)
-    redisMinReplicas: int('FIVED_REDIS_MIN_REPLICAS', redisSentinels.length > 0 ? 1 : 0),
-    redisWaitTimeoutMs: int('FIVED_REDIS_WAIT_TIMEOUT_MS'),
-    keyPrefix: str('FIVED_KEY_PREFIX'),
-    seedKey: seed.current,
-    seedKeysRetired: seed.retired,
-    port: int('FIVED_PORT'),
-    bindHost: str('FIVED_HOST'),
-    jwtSecret,
-    maxTokenAgeS: int('FIVED_MAX_TOKEN_AGE_S'),
-    operatorToken,
-    origins,
-    maxPayloadBytes: int('FIVED_MAX_PAYLOAD'),
-    maxBackpressureBytes: int('FIVED_MAX_BACKPRESSURE'),
-    idleTimeoutS: int('FIVED_IDLE_TIMEOUT_S'),
-    rateLimitPerS: int('FIVED_RATE_LIMIT'),
-    maxSocketsPerUser: int('FIVED_MAX_SOCKETS_PER_USER'),
-    userBetRatePerS: int('FIVED_USER_BET_RATE'),
-    // carrier NAT puts thousands of players behind one address: generous per-IP defaults
-    maxConnsPerIp: int('FIVED_MAX_CONNS_PER_IP'),
-    httpRatePerIp: int('FIVED_HTTP_RATE_PER_IP'),
-    demoSessionsPerIpPerHour: int('FIVED_DEMO_SESSIONS_PER_IP'),
-    operatorFailuresPerMin: int('FIVED_OPERATOR_FAILURES_PER_MIN'),
-    trustedProxies,
-    maxClockSkewMs: int('FIVED_MAX_CLOCK_SKEW_MS'),
-    clockOffsetMs: int('FIVED_CLOCK_OFFSET_MS'),
-    drainMs: int('FIVED_DRAIN_MS'),
-    settleGraceMs: int('FIVED_SETTLE_GRACE_MS'),
-    poolThreads: int('FIVED_POOL_THREADS'),
-    poolNice: int('FIVED_POOL_NICE'),
-    demo,
-    allowUwsFallback: bool('FIVED_ALLOW_UWS_FALLBACK'),
-    // the Socket.IO compatibility layer (docs/socketio.md), on unless FIVED_SOCKETIO=false
-    socketIo: bool('FIVED_SOCKETIO'),
-    schedulerPort: int('FIVED_SCHEDULER_PORT'),
-    schedulerHost: str('FIVED_SCHEDULER_HOST') || str('FIVED_HOST'),
-    leaseTtlMs: int('FIVED_LEASE_TTL_MS'),
-    logLevel: str('FIVED_LOG_LEVEL'),
-    // the archive (docs/operations.md, section 16)
-    archiveUrl,
-    archiveBatchRows: int('FIVED_ARCHIVE_BATCH'),
-    archivePollMs: int('FIVED_ARCHIVE_POLL_MS'),
-    archiveAlertLagS: int('FIVED_ARCHIVE_ALERT_LAG_S'),
-    archiverPort: int('FIVED_ARCHIVER_PORT'),
-    ...overrides,
-  };
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
-    problems.push(`FIVED_LOG_LEVEL=${JSON.stringify(cfg.logLevel)}: one of fatal, error, warn, info, debug, trace, silent`);
-  }
-
+  // each reader takes the setting's default and range from its schema (src/settings.ts)
+  const r = reader(env, problems);
+  const [who, game, bets, store] = [identity(r), gameSettings(r), betSettings(r), storeSettings(r, opts)];
+  const cfg: Config = { ...who, ...game, ...bets, ...store, ...gatewaySettings(r), ...limitSettings(r), ...processSettings(r), ...archiveSettings(r), ...overrides };
+  if (!LOG_LEVELS.includes(cfg.logLevel)) problems.push(`FIVED_LOG_LEVEL=${JSON.stringify(cfg.logLevel)}: one of ${LOG_LEVELS.join(', ')}`);
   if (problems.length > 0) {
     throw new FivedError(ErrorCode.CONFIG_INVALID, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
   }
   return deepFreeze(cfg);
-}
-
-function validProxy(p: string): boolean {
-  const [addr, bits, extra] = p.split('/');
-  const family = isIP(addr ?? '');
-  if (family === 0 || extra !== undefined) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
-}
-
-/**
- * FIVED_SEED_KEY (or FIVED_SEED_KEY_FILE, e.g. a systemd credential) and FIVED_SEED_KEYS_RETIRED.
- * With Redis the key is required: every gateway and scheduler must unseal what another sealed.
- * The embedded in-memory store gets a key made for this process (nothing else ever reads its seeds).
- */
-function seedKeys(env: Env, redis: boolean, problems: string[]): { current: string; retired: string[] } {
-  const get = (name: SettingName): string | undefined => env[name];
-  let current = (get('FIVED_SEED_KEY') ?? '').trim();
-  const file = (get('FIVED_SEED_KEY_FILE') ?? '').trim();
-  if (file !== '') {
-    if (current !== '') problems.push('FIVED_SEED_KEY and FIVED_SEED_KEY_FILE are both set: give the key one way');
-    else {
-      try {
-        current = readFileSync(file, 'utf8').trim();
-      } catch (err) {
-        problems.push(`FIVED_SEED_KEY_FILE=${JSON.stringify(file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-      }
-    }
-  }
-  const from = file !== '' ? 'FIVED_SEED_KEY_FILE' : 'FIVED_SEED_KEY';
-  if (current !== '' && !parseSeedKey(current)) {
-    problems.push(`${from}: expected 32 bytes as 64 hex characters or base64 (generate one with \`openssl rand -hex 32\`)`);
-  }
-  const retired = (get('FIVED_SEED_KEYS_RETIRED') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  retired.forEach((k, i) => {
-    if (!parseSeedKey(k)) problems.push(`FIVED_SEED_KEYS_RETIRED: entry ${i + 1} is not 32 bytes as 64 hex characters or base64`);
-  });
-  if (current === '') {
-    if (redis) {
-      problems.push('FIVED_SEED_KEY is required with FIVED_REDIS_URL or FIVED_REDIS_SENTINELS: seeds are stored in Redis only sealed under it, and every gateway and scheduler needs the same key (generate one with `openssl rand -hex 32`; see docs/operations.md, "The seed key")');
-    } else {
-      if (retired.length > 0) problems.push('FIVED_SEED_KEYS_RETIRED without FIVED_SEED_KEY: retired keys only make sense beside a current one');
-      current = randomBytes(32).toString('hex'); // the in-memory store: a key for this process alone
-    }
-  }
-  return { current, retired };
-}
-
-function parseDayStart(time: string, offset: string, problems: string[]): DayStart {
-  const t = /^(\d{1,2}):(\d{2})$/.exec(time);
-  const o = /^([+-])(\d{1,2}):(\d{2})$/.exec(offset);
-  let minutes = 0;
-  let offsetMinutes = 0;
-  if (!t || Number(t[1]) > 23 || Number(t[2]) > 59) problems.push(`FIVED_DAY_START=${JSON.stringify(time)}: expected HH:MM`);
-  else minutes = Number(t[1]) * 60 + Number(t[2]);
-  if (!o || Number(o[3]) > 59) problems.push(`FIVED_DAY_OFFSET=${JSON.stringify(offset)}: expected +HH:MM or -HH:MM (e.g. +05:30)`);
-  else {
-    offsetMinutes = (o[1] === '-' ? -1 : 1) * (Number(o[2]) * 60 + Number(o[3]));
-    if (offsetMinutes < -720 || offsetMinutes > 840) problems.push(`FIVED_DAY_OFFSET=${offset}: must be within -12:00..+14:00`);
-  }
-  return { minutes, offsetMinutes };
 }
 
 /** The configuration with secrets masked, for `fived check-config` and start-up logs. */

@@ -6,9 +6,9 @@
 //
 // ADDING A SETTING is one entry in SETTING_SPECS below, e.g.
 //   FIVED_MY_LIMIT: int(100, 0, 10_000, 'limits', 'what it limits, in which unit (0 = off)'),
-// then read it in loadConfig with `int('FIVED_MY_LIMIT')` (or bool/str, as declared), and run
-// `npm run docs:settings`. Cross-setting rules (e.g. the freeze shorter than every room) stay in
-// loadConfig, beside the code that reads the values.
+// then read it in its group's function in src/config/groups.ts with `r.int('FIVED_MY_LIMIT')` (or
+// bool/str, as declared), and run `npm run docs:settings`. Cross-setting rules (e.g. the freeze
+// shorter than every room) stay there, beside the code that reads the values.
 
 import { z } from 'zod';
 import { DEFAULT_PAYTABLE } from './core/types.js';

@@ -11,9 +11,9 @@ import { REPO, run } from './helpers/deploy.js';
 
 const fived = (...args: string[]) => run(process.execPath, [path.join(REPO, 'bin', 'fived.js'), ...args], { timeoutMs: 30_000 });
 
-/** every command module in src/commands/ (args.ts and common.ts are shared plumbing) */
+/** every command module in src/commands/ (args.ts, common.ts and assemble.ts are shared plumbing) */
 const MODULES = readdirSync(path.join(REPO, 'src', 'commands'))
-  .filter((f) => f.endsWith('.ts') && !['args.ts', 'common.ts'].includes(f))
+  .filter((f) => f.endsWith('.ts') && !['args.ts', 'common.ts', 'assemble.ts'].includes(f))
   .map((f) => f.replace(/\.ts$/, ''));
 
 function listed(text: string): Map<string, string> {

@@ -1,19 +1,14 @@
 // `fived all`: one process with a gateway and the scheduler sharing one store, one worker pool and
 // one metrics registry (the scheduler's metrics appear on the gateway's /metrics). On the
 // in-memory store when FIVED_REDIS_URL is unset or empty: what `npm start` runs.
-import type { Command } from '../cli.js';
-import { describeConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { startGateway } from '../gateway/index.js';
-import { createStore } from '../store/index.js';
-import { systemClock } from '../runtime/clock.js';
 import { createLogger } from '../runtime/log.js';
-import { createRegistry } from '../runtime/metrics.js';
-import { createPool, storeOptionsOf } from '../runtime/pool.js';
-import { onShutdown } from '../runtime/shutdown.js';
-import { noArguments, reportUsage, type UsageError } from './args.js';
-import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 import { startScheduler } from '../scheduler/index.js';
 import { startArchiver } from './archiver.js';
+import { assemble, type Assembly, type Services } from './assemble.js';
+import { usesRedis } from './common.js';
+import type { Command } from './args.js';
 
 /** What `fived all` prints once it listens: where to open the page and how to bet in demo mode. */
 export function startBanner(cfg: Pick<Config, 'bindHost' | 'demo' | 'jwtSecret' | 'redisUrl' | 'redisSentinels'>, port: number, unknown: string[] = []): string {
@@ -37,55 +32,42 @@ export function startBanner(cfg: Pick<Config, 'bindHost' | 'demo' | 'jwtSecret' 
   return `${lines.join('\n')}\n\n`;
 }
 
+const usage = 'fived all   (configured by FIVED_* environment variables; see fived check-config)';
+
+/** The gateway, the scheduler and (with FIVED_ARCHIVE_URL) the archiver on one store, pool and registry. */
+async function startAll({ cfg, log, store, pool, registry, clock, unknown }: Assembly): Promise<Services> {
+  const scheduler = await startScheduler(cfg, { store, pool, registry, logger: createLogger(cfg, 'scheduler'), clock, http: false });
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(cfg, { store, pool, registry, logger: createLogger(cfg, 'gateway'), clock });
+  } catch (err) {
+    log.error({ err }, 'gateway failed to start');
+    await scheduler.stop();
+    throw err;
+  }
+  // with FIVED_ARCHIVE_URL the archiver runs in this process too (the in-memory store is only here)
+  let archiver: Awaited<ReturnType<typeof startArchiver>> | null = null;
+  if (cfg.archiveUrl !== '') {
+    try {
+      archiver = await startArchiver(cfg, store, createLogger(cfg, 'archiver'), registry);
+    } catch (err) {
+      log.error({ err }, `archiver not started: ${(err as Error).message}`);
+    }
+  }
+  log.info({ port: gateway.port }, `fived all listening on port ${gateway.port}`);
+  // for a person at a terminal (`npm start`): plain lines beside the JSON log
+  process.stderr.write(startBanner(cfg, gateway.port, unknown));
+  return {
+    async stop() {
+      // the gateway drains its clients first; the scheduler releases its lease
+      await Promise.all([gateway.stop(), scheduler.stop()]);
+      await archiver?.close();
+    },
+  };
+}
+
 export const command: Command = {
   summary: 'run a gateway and the scheduler in one process (in-memory store unless FIVED_REDIS_URL is set)',
-  usage: 'fived all   (configured by FIVED_* environment variables; see fived check-config)',
-  async run(args: string[]): Promise<number> {
-    try { noArguments(args, 'all', this.usage); } catch (err) { return reportUsage(err as UsageError, 'all'); }
-    const cfg = loadConfigOrReport();
-    if (!cfg) return 2;
-    const log = createLogger(cfg, 'all');
-    log.info({ config: describeConfig(cfg), store: !usesRedis(cfg) ? 'memory' : 'redis' }, 'starting fived all');
-    const unknown = warnUnknownSettings(log);
-    const store = createStore(storeOptionsOf(cfg));
-    await store.init();
-    const pool = await createPool(cfg);
-    const registry = createRegistry();
-    const clock = systemClock(cfg.clockOffsetMs);
-    const scheduler = await startScheduler(cfg, { store, pool, registry, logger: createLogger(cfg, 'scheduler'), clock, http: false });
-    let gateway: Awaited<ReturnType<typeof startGateway>>;
-    try {
-      gateway = await startGateway(cfg, { store, pool, registry, logger: createLogger(cfg, 'gateway'), clock });
-    } catch (err) {
-      log.error({ err }, 'gateway failed to start');
-      await scheduler.stop();
-      await pool.close();
-      await store.close();
-      return 1;
-    }
-    // with FIVED_ARCHIVE_URL the archiver runs in this process too (the in-memory store is only here)
-    let archiver: Awaited<ReturnType<typeof startArchiver>> | null = null;
-    if (cfg.archiveUrl !== '') {
-      try {
-        archiver = await startArchiver(cfg, store, createLogger(cfg, 'archiver'), registry);
-      } catch (err) {
-        log.error({ err }, `archiver not started: ${(err as Error).message}`);
-      }
-    }
-    log.info({ port: gateway.port }, `fived all listening on port ${gateway.port}`);
-    // for a person at a terminal (`npm start`): plain lines beside the JSON log
-    process.stderr.write(startBanner(cfg, gateway.port, unknown));
-    return onShutdown(
-      log,
-      async () => {
-        // the gateway drains its clients first; the scheduler releases its lease
-        await Promise.all([gateway.stop(), scheduler.stop()]);
-        await archiver?.close();
-        await pool.close();
-        await store.close();
-        log.info('fived all stopped');
-      },
-      cfg.drainMs + 5000,
-    );
-  },
+  usage,
+  run: (args: string[]) => assemble({ name: 'all', usage, describe: (cfg) => ({ store: !usesRedis(cfg) ? 'memory' : 'redis' }), start: startAll }, args),
 };

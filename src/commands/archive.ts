@@ -1,11 +1,10 @@
 // `fived archive migrate`: applies the archive's schema migrations (migrations/NNN_name.sql) to
 // FIVED_ARCHIVE_URL, each once, in order (schema_migrations records them): running it again
 // changes nothing. docs/operations.md, "The archive in PostgreSQL".
-import type { Command } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { migrate, openPool, readMigrations } from '../archive/db.js';
-import { parseCommandLine, UsageError } from './args.js';
+import { type Command, parseCommandLine, UsageError } from './args.js';
 import { runTool } from './common.js';
 
 const usage = 'fived archive migrate   (applies migrations/*.sql not applied yet to FIVED_ARCHIVE_URL; idempotent)';

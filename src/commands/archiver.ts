@@ -2,7 +2,6 @@
 // (FIVED_ARCHIVE_URL), exactly once (src/archive/archiver.ts). Its own service rather than part of
 // the scheduler: PostgreSQL being slow or down never delays a freeze or a settlement, and it can be
 // restarted, scaled to a standby or stopped alone (docs/operations.md). Metrics on FIVED_ARCHIVER_PORT.
-import type { Command } from '../cli.js';
 import { describeConfig, type Config } from '../config.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { Archiver } from '../archive/archiver.js';
@@ -16,7 +15,7 @@ import { CHANNELS } from '../store/keys.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { serveSchedulerHttp } from '../scheduler/http.js';
 import type { Store } from '../store/types.js';
-import { noArguments, reportUsage, type UsageError } from './args.js';
+import { type Command, noArguments, reportUsage, type UsageError } from './args.js';
 import { loadConfigOrReport, usesRedis, warnUnknownSettings } from './common.js';
 
 /** An archiver on this store and FIVED_ARCHIVE_URL (also used by `fived all`). Refuses an unmigrated schema. */

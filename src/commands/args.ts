@@ -5,6 +5,14 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, FivedError } from '../errors.js';
 
+/** What every `fived` subcommand module exports (as `command`), loaded lazily by src/cli.ts; here
+ *  rather than in cli.ts so the commands never import the CLI back. */
+export interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
 export interface FlagSpec {
   type: 'string' | 'boolean';
 }

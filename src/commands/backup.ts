@@ -1,8 +1,7 @@
 // `fived backup DIR [--remote]`: a consistent snapshot of the Redis data (BGSAVE and a copy of the
 // RDB file) and a manifest of what it holds (store/backup.ts; docs/operations.md, "Backup and restore").
-import type { Command } from '../cli.js';
 import { takeBackup } from '../store/backup.js';
-import { parseCommandLine } from './args.js';
+import { type Command, parseCommandLine } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = 'fived backup DIR [--remote]   (writes DIR/fived-<time>.rdb and its manifest DIR/fived-<time>.json; --remote fetches the file over the connection with redis-cli --rdb even when it is readable here; FIVED_REDIS_URL must be set)';

@@ -2,11 +2,10 @@
 // configuration (secrets masked) with its game fingerprint as JSON, or the problems (exit 1).
 // Stricter than a start: a FIVED_* name that is no setting (a typo such as FIVED_DURATION) is a
 // problem here, with a "did you mean"; a serving process only logs a warning about it.
-import type { Command } from '../cli.js';
 import { configWarnings, describeConfig, loadConfig, unknownSettings } from '../config.js';
 import { settingsFingerprint, settingsOf } from '../runtime/settings.js';
 import { ErrorCode, isFivedError } from '../errors.js';
-import { noArguments, reportUsage, type UsageError } from './args.js';
+import { type Command, noArguments, reportUsage, type UsageError } from './args.js';
 
 export const command: Command = {
   summary: 'validate the FIVED_* configuration and print it (secrets masked), or its problems (unknown FIVED_* names too)',

@@ -3,12 +3,11 @@
 // instant — by default the next game-day start — for every instance at once, without a restart.
 // `fived config show`: the schedule in the store (in effect, pending, and this environment's
 // differences). docs/operations.md, "Changing game settings".
-import type { Command } from '../cli.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { entryAt, initialSchedule, iso, parseSchedule, pendingAt, planApply } from '../runtime/schedule.js';
 import { settingsDiff, settingsFingerprint, settingsOf } from '../runtime/settings.js';
 import type { RedisStore } from '../store/redis.js';
-import { parseCommandLine, UsageError } from './args.js';
+import { type Command, parseCommandLine, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = [

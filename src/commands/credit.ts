@@ -1,7 +1,6 @@
 // `fived credit USER AMOUNT --id DEPOSIT_ID`: an operator deposit, idempotent by its id. The id is
 // required: a retried credit must carry the same id to be paid once (a generated one would pay twice).
-import type { Command } from '../cli.js';
-import { parseCommandLine, requireFlag, UsageError } from './args.js';
+import { type Command, parseCommandLine, requireFlag, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = 'fived credit USER AMOUNT --id DEPOSIT_ID   (AMOUNT in minor units; the same --id again credits once; FIVED_REDIS_URL must be set)';

@@ -1,8 +1,7 @@
 // `fived debit USER AMOUNT --id WITHDRAWAL_ID`: an operator withdrawal (issue 14), idempotent by its
 // id, refused beyond the balance (E_INSUFFICIENT_FUNDS). The id is required, as for `fived credit`:
 // a retried withdrawal must carry the same id to be paid out once.
-import type { Command } from '../cli.js';
-import { parseCommandLine, requireFlag, UsageError } from './args.js';
+import { type Command, parseCommandLine, requireFlag, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = 'fived debit USER AMOUNT --id WITHDRAWAL_ID   (AMOUNT in minor units; the same --id again debits once; FIVED_REDIS_URL must be set)';

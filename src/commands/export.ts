@@ -1,11 +1,10 @@
 // `fived export --what periods|bets|ledger --from DAY --to DAY [--room ROOM] --format csv|jsonl [--out FILE]`:
 // an audit extract from the archive (FIVED_ARCHIVE_URL) to stdout or a file.
 import { createWriteStream } from 'node:fs';
-import type { Command } from '../cli.js';
 import { parseRoomName } from '../config.js';
 import { exportRows, type Dataset, type Format } from '../archive/export.js';
 import { openPool } from '../archive/db.js';
-import { parseCommandLine, requireFlag, UsageError } from './args.js';
+import { type Command, parseCommandLine, requireFlag, UsageError } from './args.js';
 import { runTool } from './common.js';
 import { archiveUrlOf } from './archive.js';
 

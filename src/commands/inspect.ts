@@ -3,7 +3,6 @@
 // are shown only once the period has ended by Redis TIME. The period's times come from the store
 // (its meta hash, written at the commit), not from this caller's FIVED_FREEZE_MS/FIVED_DAY_START,
 // which may differ from the cluster's; a period the store has no record of is said so (exit 1).
-import type { Command } from '../cli.js';
 import { parseRoomName } from '../config.js';
 import { parsePeriodId } from '../core/clock.js';
 import { readRecord, recordCount } from '../core/betbuf.js';
@@ -11,7 +10,7 @@ import { patternOf } from '../core/rules.js';
 import { decode } from '../store/codec.js';
 import type { PeriodRef } from '../core/types.js';
 import type { RedisStore } from '../store/redis.js';
-import { parseCommandLine, UsageError } from './args.js';
+import { type Command, parseCommandLine, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const SAMPLE = 5;

@@ -2,9 +2,8 @@
 // the bets (src/runtime/ledger-check.ts): for every user (or the ones given), the entries add up to
 // the balance, every bet has exactly one stake entry and a period at most one payout or refund
 // entry of what was owed. Prints the report (JSON); exits 1 when anything does not add up.
-import type { Command } from '../cli.js';
 import { reconcileLedger } from '../runtime/ledger-check.js';
-import { parseCommandLine } from './args.js';
+import { type Command, parseCommandLine } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = 'fived reconcile [USER ...] [--complete]   (--complete: every user\'s kept entries must start at balance 0, i.e. nothing expired from Redis; FIVED_REDIS_URL must be set)';

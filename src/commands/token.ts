@@ -3,11 +3,11 @@
 // `exp` = iat + ttl, the ttl at most FIVED_MAX_TOKEN_AGE_S (a gateway refuses a longer one).
 // Prints only the token (TOKEN=$(fived token alice)), or with --json also its user and expiry.
 // Loads no uWS and no Redis client.
-import type { Command } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
-import { TokenVerifier, USER_ID } from '../gateway/auth.js';
-import { parseCommandLine, reportUsage, UsageError } from './args.js';
+import { isUserId, USER_ID_RULE } from '../core/ids.js';
+import { TokenVerifier } from '../gateway/auth.js';
+import { type Command, parseCommandLine, reportUsage, UsageError } from './args.js';
 
 const DEFAULT_TTL_S = 3600;
 const usage = 'fived token USER [--ttl SECONDS] [--json]   (signs with FIVED_JWT_SECRET; --ttl default 3600, at most FIVED_MAX_TOKEN_AGE_S)';
@@ -19,7 +19,7 @@ export const command: Command = {
     try {
       const p = parseCommandLine(args, { name: 'token', usage, flags: { ttl: { type: 'string' }, json: { type: 'boolean' } }, positionals: 1 });
       const user = p.positionals[0]!;
-      if (!USER_ID.test(user)) throw new UsageError(`USER ${JSON.stringify(user)} must be 1-128 of A-Z a-z 0-9 _ . : @ -`, usage);
+      if (!isUserId(user)) throw new UsageError(`USER ${JSON.stringify(user)} must be ${USER_ID_RULE}`, usage);
       const cfg = loadConfig(process.env, {}, { tool: true });
       const ttlRaw = p.flags.ttl;
       let ttlS = Math.min(DEFAULT_TTL_S, cfg.maxTokenAgeS);

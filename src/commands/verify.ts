@@ -10,12 +10,11 @@
 // revealed result, or a gateway that cannot answer; 2 on bad flags. A typo in the message cannot
 // pass silently: without --digits or --url nothing says which digits were published, so the
 // output says so.
-import type { Command } from '../cli.js';
-import { parseRoomName } from '../config.js';
+import { isPeriodId, parseRoomName } from '../core/ids.js';
 import { commitmentOf, drawMessage, normalizeHex64, verifyDraw } from '../core/draw.js';
 import type { Digits } from '../core/types.js';
 import { ErrorCode, FivedError, isFivedError } from '../errors.js';
-import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from './args.js';
+import { type Command, parseCommandLine, requireFlag, UsageError, type ParsedArgs } from './args.js';
 
 const usage = [
   'fived verify --seed HEX --commitment HEX --message fiveD:{duration}:{timeline}:{periodId} [--digits A,B,C,D,E] [--json]',
@@ -137,14 +136,24 @@ interface PeriodView {
   result?: { digits?: unknown; sum?: unknown; seed?: unknown } | null;
 }
 
-async function online(p: ParsedArgs, json: boolean): Promise<number> {
+/** What `fived verify ROOM PERIOD_ID --url …` checks, from its command line (usage errors otherwise). */
+interface Target {
+  room: string;
+  duration: number;
+  periodId: string;
+  base: URL;
+  kept: string | null;
+  expected: Digits | null;
+}
+
+function onlineTarget(p: ParsedArgs): Target {
   for (const f of ['seed', 'message'] as const) {
     if (p.flags[f] !== undefined) throw new UsageError(`--${f} is read from the gateway when ROOM PERIOD_ID --url are given; leave it out`, usage);
   }
   const [room, periodId] = p.positionals as [string, string];
   const duration = parseRoomName(room);
   if (duration === null) throw new UsageError(`${JSON.stringify(room)} is not a room name (fiveD_60, fiveD_180, …)`, usage);
-  if (!/^\d{17}$/.test(periodId)) throw new UsageError(`period id ${JSON.stringify(periodId)} must be 17 digits (YYYYMMDD + a 9-digit sequence)`, usage);
+  if (!isPeriodId(periodId)) throw new UsageError(`period id ${JSON.stringify(periodId)} must be 17 digits (YYYYMMDD + a 9-digit sequence)`, usage);
   const rawUrl = requireFlag(p, 'url', usage);
   let base: URL;
   try {
@@ -155,67 +164,91 @@ async function online(p: ParsedArgs, json: boolean): Promise<number> {
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--url must be http:// or https://, not ${base.protocol}`, usage);
   const kept = typeof p.flags.commitment === 'string' ? hexFlag(p, 'commitment', 'the one published before betting opened') : null;
   const expected = typeof p.flags.digits === 'string' ? parseDigits(p.flags.digits) : null;
+  return { room, duration, periodId, base, kept, expected };
+}
+
+/** What one verification gathers: the report (JSON), its lines, and what failed. */
+interface Outcome {
+  report: Record<string, unknown>;
+  lines: string[];
+  failures: Failure[];
+}
+
+/** The draw message of the period: the timeline is the room's (GET /api/rooms). */
+async function messageOf(t: Target, at: (path: string) => URL): Promise<string> {
+  const rooms = await getJson(at('api/rooms'));
+  const info = Array.isArray(rooms) ? (rooms as Array<{ room?: unknown; duration?: unknown; timeline?: unknown }>).find((r) => r?.room === t.room) : undefined;
+  if (!info) throw new Unverifiable(ErrorCode.INVALID_ROOM, `the gateway has no room ${t.room}${Array.isArray(rooms) ? ` (rooms: ${rooms.map((r: { room?: unknown }) => String(r?.room)).join(', ')})` : ''}`);
+  if (info.duration !== t.duration || typeof info.timeline !== 'string') throw new Unverifiable(ErrorCode.MALFORMED, `GET /api/rooms: room ${t.room} has no valid duration and timeline`);
+  return drawMessage({ duration: t.duration, timeline: info.timeline, periodId: t.periodId });
+}
+
+/** The period's revealed commitment, seed and published digits (Unverifiable when there are none). */
+async function revealed(t: Target, at: (path: string) => URL, o: Outcome) {
+  const view = (await getJson(at(`api/rooms/${encodeURIComponent(t.room)}/periods/${t.periodId}`))) as PeriodView;
+  o.report.status = view?.status ?? null;
+  const r = view?.result;
+  if (r === null || r === undefined) {
+    if (view?.void === true) throw new Unverifiable(ErrorCode.PERIOD_VOID, `period ${t.periodId} is void (${String(view.voidReason ?? 'no reason given')}): it has no result; its bets were refunded`);
+    const ends = typeof view?.endsAt === 'number' ? ` (it ends at ${new Date(view.endsAt).toISOString()})` : '';
+    throw new Unverifiable(ErrorCode.TOO_EARLY, `period ${t.periodId} has no revealed result yet: status ${String(view?.status)}${ends}`);
+  }
+  if (typeof view.commitment !== 'string' || !HEX64.test(view.commitment)) throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served no valid commitment for the period');
+  if (typeof r.seed !== 'string' || !HEX64.test(r.seed)) throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served no valid seed for the period');
+  const published = r.digits;
+  if (!Array.isArray(published) || published.length !== 5 || !published.every((d) => Number.isInteger(d) && d >= 0 && d <= 9) || !Number.isInteger(r.sum)) {
+    throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served a result that is not five digits 0-9 with their sum');
+  }
+  return { commitment: normalizeHex64(view.commitment, 'commitment'), seed: normalizeHex64(r.seed), published: published as number[], sum: r.sum as number };
+}
+
+/** Recomputes the digits from the revealed seed and compares: commitment, published digits, and
+ *  what the user kept (--commitment) or expected (--digits). */
+function compare(t: Target, message: string, got: Awaited<ReturnType<typeof revealed>>, o: Outcome): void {
+  const { commitment, seed, published, sum } = got;
+  const { report, lines, failures } = o;
+  const v = verifyDraw(seed, commitment, message);
+  Object.assign(report, { commitment, seed, published: { digits: published, sum }, digits: v.digits, sum: v.sum, commitmentOk: v.commitmentOk });
+  lines.push(
+    `commitment  ${commitment}`,
+    `seed        ${seed}`,
+    `published   ${showDigits(published)}  sum ${String(sum)}`,
+    `computed    ${showDigits(v.digits)}  sum ${v.sum}`,
+    `commitment  ${v.commitmentOk ? 'OK: SHA-256(seed) matches' : 'MISMATCH: SHA-256(seed) is not the commitment'}`,
+  );
+  if (!v.commitmentOk) failures.push(commitmentFailure(commitmentOf(seed), commitment));
+  const digitsOk = sameDigits(v.digits, published) && sum === v.sum;
+  report.digitsOk = digitsOk;
+  lines.push(`digits      ${digitsOk ? 'OK: the published digits are the ones the seed draws' : 'MISMATCH'}`);
+  if (!digitsOk) failures.push(digitsFailure(v.digits, published, `the gateway published ${published.join('')} (sum ${String(sum)})`));
+  if (t.kept !== null) {
+    report.keptCommitmentOk = t.kept === commitment;
+    lines.push(`kept        ${t.kept === commitment ? 'OK: the commitment you kept is the one served' : 'MISMATCH'}`);
+    if (t.kept !== commitment) failures.push({ code: ErrorCode.RESULT_MISMATCH, message: `commitment does not match: the gateway serves ${commitment}, the one you kept (--commitment) is ${t.kept}` });
+  }
+  if (t.expected !== null) {
+    const same = sameDigits(t.expected, published);
+    report.expectedDigitsOk = same;
+    lines.push(`expected    ${showDigits(t.expected)}: ${same ? 'OK, the same' : 'MISMATCH'}`);
+    if (!same) failures.push({ code: ErrorCode.RESULT_MISMATCH, message: `digits do not match: the gateway published ${published.join('')}, you expected (--digits) ${t.expected.join('')}` });
+  }
+}
+
+async function online(p: ParsedArgs, json: boolean): Promise<number> {
+  const t = onlineTarget(p);
+  const { base, room, periodId } = t;
   const at = (path: string) => new URL(path, base.href.endsWith('/') ? base.href : `${base.href}/`);
-
-  const report: Record<string, unknown> = { url: base.origin, room, periodId };
-  const lines = [`gateway     ${base.origin}`, `period      ${room} ${periodId}`];
-  const failures: Failure[] = [];
+  const o: Outcome = { report: { url: base.origin, room, periodId }, lines: [`gateway     ${base.origin}`, `period      ${room} ${periodId}`], failures: [] };
   try {
-    // the timeline is the room's (GET /api/rooms): it is part of the draw message
-    const rooms = await getJson(at('api/rooms'));
-    const info = Array.isArray(rooms) ? (rooms as Array<{ room?: unknown; duration?: unknown; timeline?: unknown }>).find((r) => r?.room === room) : undefined;
-    if (!info) throw new Unverifiable(ErrorCode.INVALID_ROOM, `the gateway has no room ${room}${Array.isArray(rooms) ? ` (rooms: ${rooms.map((r: { room?: unknown }) => String(r?.room)).join(', ')})` : ''}`);
-    if (info.duration !== duration || typeof info.timeline !== 'string') throw new Unverifiable(ErrorCode.MALFORMED, `GET /api/rooms: room ${room} has no valid duration and timeline`);
-    const message = drawMessage({ duration, timeline: info.timeline, periodId });
-    report.message = message;
-    lines.push(`message     ${message}`);
-
-    const view = (await getJson(at(`api/rooms/${encodeURIComponent(room)}/periods/${periodId}`))) as PeriodView;
-    report.status = view?.status ?? null;
-    const r = view?.result;
-    if (r === null || r === undefined) {
-      if (view?.void === true) throw new Unverifiable(ErrorCode.PERIOD_VOID, `period ${periodId} is void (${String(view.voidReason ?? 'no reason given')}): it has no result; its bets were refunded`);
-      const ends = typeof view?.endsAt === 'number' ? ` (it ends at ${new Date(view.endsAt).toISOString()})` : '';
-      throw new Unverifiable(ErrorCode.TOO_EARLY, `period ${periodId} has no revealed result yet: status ${String(view?.status)}${ends}`);
-    }
-    if (typeof view.commitment !== 'string' || !HEX64.test(view.commitment)) throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served no valid commitment for the period');
-    if (typeof r.seed !== 'string' || !HEX64.test(r.seed)) throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served no valid seed for the period');
-    const published = r.digits;
-    if (!Array.isArray(published) || published.length !== 5 || !published.every((d) => Number.isInteger(d) && d >= 0 && d <= 9) || !Number.isInteger(r.sum)) {
-      throw new Unverifiable(ErrorCode.INVALID_RESULT, 'the gateway served a result that is not five digits 0-9 with their sum');
-    }
-    const commitment = normalizeHex64(view.commitment, 'commitment');
-    const seed = normalizeHex64(r.seed);
-    const v = verifyDraw(seed, commitment, message);
-    Object.assign(report, { commitment, seed, published: { digits: published, sum: r.sum }, digits: v.digits, sum: v.sum, commitmentOk: v.commitmentOk });
-    lines.push(
-      `commitment  ${commitment}`,
-      `seed        ${seed}`,
-      `published   ${showDigits(published)}  sum ${String(r.sum)}`,
-      `computed    ${showDigits(v.digits)}  sum ${v.sum}`,
-      `commitment  ${v.commitmentOk ? 'OK: SHA-256(seed) matches' : 'MISMATCH: SHA-256(seed) is not the commitment'}`,
-    );
-    if (!v.commitmentOk) failures.push(commitmentFailure(commitmentOf(seed), commitment));
-    const digitsOk = sameDigits(v.digits, published) && r.sum === v.sum;
-    report.digitsOk = digitsOk;
-    lines.push(`digits      ${digitsOk ? 'OK: the published digits are the ones the seed draws' : 'MISMATCH'}`);
-    if (!digitsOk) failures.push(digitsFailure(v.digits, published, `the gateway published ${published.join('')} (sum ${String(r.sum)})`));
-    if (kept !== null) {
-      report.keptCommitmentOk = kept === commitment;
-      lines.push(`kept        ${kept === commitment ? 'OK: the commitment you kept is the one served' : 'MISMATCH'}`);
-      if (kept !== commitment) failures.push({ code: ErrorCode.RESULT_MISMATCH, message: `commitment does not match: the gateway serves ${commitment}, the one you kept (--commitment) is ${kept}` });
-    }
-    if (expected !== null) {
-      const same = sameDigits(expected, published);
-      report.expectedDigitsOk = same;
-      lines.push(`expected    ${showDigits(expected)}: ${same ? 'OK, the same' : 'MISMATCH'}`);
-      if (!same) failures.push({ code: ErrorCode.RESULT_MISMATCH, message: `digits do not match: the gateway published ${published.join('')}, you expected (--digits) ${expected.join('')}` });
-    }
+    const message = await messageOf(t, at);
+    o.report.message = message;
+    o.lines.push(`message     ${message}`);
+    compare(t, message, await revealed(t, at, o), o);
   } catch (err) {
     if (!(err instanceof Unverifiable)) throw err;
-    failures.push({ code: err.code, message: err.message });
+    o.failures.push({ code: err.code, message: err.message });
   }
-  return finish(json, report, lines, failures);
+  return finish(json, o.report, o.lines, o.failures);
 }
 
 export const command: Command = {

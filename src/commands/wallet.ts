@@ -1,9 +1,8 @@
 // `fived wallet [USER ...]`: the wallet's totals and invariant, and the held credits: payouts and
 // refunds that would have taken a balance above FIVED_MAX_BALANCE, held instead of credited
 // (docs/operations.md, "Maximum balance and held credits"). With users: their balances and held amounts.
-import type { Command } from '../cli.js';
 import { isFivedError } from '../errors.js';
-import { parseCommandLine } from './args.js';
+import { type Command, parseCommandLine } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = 'fived wallet [USER ...]   (FIVED_REDIS_URL must be set)';

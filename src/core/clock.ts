@@ -7,6 +7,7 @@
 // a 9-digit sequence starting at 000000001; it is a string everywhere (it exceeds 2^53).
 
 import { ErrorCode, FivedError } from '../errors.js';
+import { isPeriodId } from './ids.js';
 import type { ClockSpec, DayStart, Phase, PeriodRef, PeriodWindow } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -107,7 +108,7 @@ export function periodAt(now: number, spec: ClockSpec, timeline: string = DEFAUL
 
 /** Parses and validates a 17-digit period id against a duration: { day, seq }. */
 export function parsePeriodId(periodId: unknown, duration: number): { day: number; seq: number } {
-  if (typeof periodId !== 'string' || !/^\d{17}$/.test(periodId)) {
+  if (!isPeriodId(periodId)) {
     throw new FivedError(ErrorCode.INVALID_PERIOD, `period id ${JSON.stringify(periodId)} must be a string of 17 digits`);
   }
   const y = Number(periodId.slice(0, 4));

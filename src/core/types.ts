@@ -30,6 +30,15 @@ export interface Paytable {
   sumOddEven: number; // default 2
 }
 
+/** The limits a bet is checked against (integer minor units), from the settings (FIVED_MIN_STAKE …). */
+export interface BetLimits {
+  minStake: number; // per bet, gross; must keep the net stake >= 1
+  maxStake: number; // per bet
+  maxUserStakePerPeriod: number; // per user per period, gross
+  maxLiability: number; // per period, via the core's cheap upper bound; 0 = no cap
+  maxBetsPerUserPerPeriod: number; // bets of one user in one period; 0 = no cap
+}
+
 export const DEFAULT_PAYTABLE: Readonly<Paytable> = Object.freeze({
   feeBps: 200,
   number: 9,

@@ -2,6 +2,7 @@
 // A completion notice carries the period identity and the instance tracking only: never the seed
 // or the digits (docs/design.md rule 4) — a gateway reads the result key and holds it until the end.
 
+import { isPeriodId } from '../core/ids.js';
 import type { ResultTracking } from '../store/types.js';
 
 // channel names are built with the other key names in the store (one place)
@@ -31,13 +32,13 @@ function isObj(v: unknown): v is Record<string, unknown> {
 
 /** Narrow an untrusted bus payload (null when it is not a completion notice). */
 export function parseCompleted(m: unknown): CompletedMessage | null {
-  if (!isObj(m) || typeof m.periodId !== 'string' || !/^\d{17}$/.test(m.periodId)) return null;
+  if (!isObj(m) || !isPeriodId(m.periodId)) return null;
   if (typeof m.duration !== 'number' || typeof m.timeline !== 'string' || typeof m.room !== 'string' || !isObj(m.tracking)) return null;
   return m as unknown as CompletedMessage;
 }
 
 export function parseSettled(m: unknown): SettledMessage | null {
-  if (!isObj(m) || typeof m.periodId !== 'string' || !/^\d{17}$/.test(m.periodId)) return null;
+  if (!isObj(m) || !isPeriodId(m.periodId)) return null;
   if (typeof m.duration !== 'number' || typeof m.timeline !== 'string' || typeof m.room !== 'string') return null;
   return m as unknown as SettledMessage;
 }

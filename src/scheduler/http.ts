@@ -7,26 +7,18 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import type { Registry } from '../runtime/metrics.js';
 import { fivedVersion, processStartedAt } from '../version.js';
 import type { SchedulerReadiness } from './index.js';
 
-export async function serveSchedulerHttp(
-  cfg: Pick<Config, 'schedulerPort' | 'schedulerHost' | 'instance'>,
-  registry: Registry,
-  readiness: () => SchedulerReadiness,
-  onError: (err: unknown) => void = () => undefined,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const unexpected = (err: unknown) => {
-    try {
-      onError(err);
-    } catch {
-      // a failing logger must not end the process
-    }
-  };
-  const server = http.createServer((req, res) => {
+type Readiness = () => SchedulerReadiness;
+
+/** Answers one request: GET or HEAD of /metrics, /health or /ready; anything else a coded error. */
+function answer(cfg: Pick<Config, 'instance'>, registry: Registry, readiness: Readiness, unexpected: (err: unknown) => void) {
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       if (res.headersSent) return void res.end();
       const text = JSON.stringify(body);
@@ -62,22 +54,40 @@ export async function serveSchedulerHttp(
         res.destroy();
       }
     }
-  });
-  // a request node's parser refuses (bad method token, header overflow, bad chunking, …): a coded
-  // 400 / 431 on a closing connection, as far as the socket still takes it
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    try {
-      if (err.code === 'ECONNRESET' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const big = err.code === 'HPE_HEADER_OVERFLOW';
-      const body = JSON.stringify({ code: ErrorCode.BAD_REQUEST, message: big ? 'request headers too large' : 'malformed HTTP request' });
-      socket.end(`HTTP/1.1 ${big ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    } catch {
+  };
+}
+
+/** A request node's parser refuses (bad method token, header overflow, bad chunking, …): a coded
+ *  400 / 431 on a closing connection, as far as the socket still takes it. */
+function refuseMalformed(err: NodeJS.ErrnoException, socket: Duplex): void {
+  try {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
     }
-  });
+    const big = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({ code: ErrorCode.BAD_REQUEST, message: big ? 'request headers too large' : 'malformed HTTP request' });
+    socket.end(`HTTP/1.1 ${big ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  } catch {
+    socket.destroy();
+  }
+}
+
+export async function serveSchedulerHttp(
+  cfg: Pick<Config, 'schedulerPort' | 'schedulerHost' | 'instance'>,
+  registry: Registry,
+  readiness: Readiness,
+  onError: (err: unknown) => void = () => undefined,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const unexpected = (err: unknown) => {
+    try {
+      onError(err);
+    } catch {
+      // a failing logger must not end the process
+    }
+  };
+  const server = http.createServer(answer(cfg, registry, readiness, unexpected));
+  server.on('clientError', refuseMalformed);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'in use by another process' : err.code === 'EADDRNOTAVAIL' ? 'not an address of this host' : err.message;

@@ -8,34 +8,21 @@
 // and the key holds no seed. The public verification (docs/fairness.md) is untouched: at the end
 // the result carries the seed in clear, as before.
 
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { PeriodRef } from '../core/types.js';
 import { normalizeHex64 } from '../core/draw.js';
 import { ErrorCode, FivedError } from '../errors.js';
+// the seed key's text form and public id are read by the config too: one place, core/seed-key.ts
+import { parseSeedKey, SEED_KEY_BYTES, seedKeyId } from '../core/seed-key.js';
 
-export const SEED_KEY_BYTES = 32;
+export { parseSeedKey, SEED_KEY_BYTES, seedKeyId } from '../core/seed-key.js';
+
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const SEED_BYTES = 32;
 // ciphertext + tag = 48 bytes = 64 base64 characters: each field stays within Redis's default
 // hash-max-listpack-value (64), so a period's meta hash keeps its compact encoding
 const SEALED_BYTES = SEED_BYTES + TAG_BYTES;
-
-/** A 32-byte key from 64 hex characters or from base64 (standard or url-safe); null otherwise. */
-export function parseSeedKey(text: string): Buffer | null {
-  const t = text.trim();
-  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
-  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
-    const b = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    if (b.length === SEED_KEY_BYTES) return b;
-  }
-  return null;
-}
-
-/** The key's public id: 16 hex characters of a domain-separated SHA-256 (reveals nothing of the key). */
-export function seedKeyId(key: Buffer): string {
-  return createHash('sha256').update('fived seed key id\0').update(key).digest('hex').slice(0, 16);
-}
 
 /** The additional authenticated data: the period's identity. */
 function aadOf(p: PeriodRef): Buffer {

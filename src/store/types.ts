@@ -12,15 +12,10 @@
 import type { LedgerEntry } from '../core/ledger.js';
 
 export type { LedgerEntry, LedgerKind } from '../core/ledger.js';
-import type { BetKind, BetPick, BetSnapshot, Digits, Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
+import type { BetKind, BetLimits, BetPick, BetSnapshot, Digits, Paytable, PeriodRef, PeriodWindow } from '../core/types.js';
 
-export interface BetLimits {
-  minStake: number; // per bet, gross; must keep the net stake >= 1
-  maxStake: number; // per bet
-  maxUserStakePerPeriod: number; // per user per period, gross
-  maxLiability: number; // per period, via the core's cheap upper bound; 0 = no cap
-  maxBetsPerUserPerPeriod: number; // bets of one user in one period; 0 = no cap
-}
+// the bet limits are a game rule (core), read by the config and enforced by the store
+export type { BetLimits } from '../core/types.js';
 
 export interface PlaceBetInput {
   period: PeriodWindow;
