@@ -6,7 +6,8 @@
 import type { Command } from '../cli.js';
 import { loadConfig } from '../config.js';
 import { isFivedError } from '../errors.js';
-import { TokenVerifier, USER_ID } from '../gateway/auth.js';
+import { TokenVerifier } from '../gateway/auth.js';
+import { USER_ID } from '../core/ids.js';
 import { parseCommandLine, reportUsage, UsageError } from './args.js';
 
 const DEFAULT_TTL_S = 3600;
