@@ -7,6 +7,7 @@ import { SignJWT, jwtVerify } from 'jose';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, FivedError } from '../errors.js';
 import { WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '../protocol.js';
+import { isUserId, USER_ID_RULE } from '../core/ids.js';
 
 export interface Identity {
   userId: string;
@@ -14,8 +15,6 @@ export interface Identity {
   expiresAt: number;
 }
 
-/** what a token's `sub` (a user id) may be */
-export const USER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 export class TokenVerifier {
   private readonly key: Uint8Array | null;
@@ -39,7 +38,7 @@ export class TokenVerifier {
       // jose checks exp (when present) against this clock; its requiredClaims makes exp mandatory
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: ['exp'], currentDate: new Date(nowMs) });
       const sub = payload.sub;
-      if (typeof sub !== 'string' || !USER_ID.test(sub)) throw new Error('sub must be a user id (1-128 of A-Z a-z 0-9 _ . : @ -)');
+      if (!isUserId(sub)) throw new Error(`sub must be a user id (${USER_ID_RULE})`);
       const exp = payload.exp;
       if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new Error('"exp" claim is required');
       if (exp * 1000 - nowMs > this.maxAgeS * 1000) throw new Error(`"exp" lies more than ${this.maxAgeS} s ahead (FIVED_MAX_TOKEN_AGE_S)`);

@@ -3,10 +3,10 @@
 
 import type { Config } from '../config.js';
 import type { Logger } from '../runtime/log.js';
-import type { Clock } from '../runtime/clock.js';
-import { windowAt, type Room } from '../runtime/rooms.js';
+import { at, type Clock } from '../runtime/clock.js';
+import { roomByDuration, windowAt, windowOf, type Room } from '../runtime/rooms.js';
 import type { Registry } from 'prom-client';
-import type { Store, StoreOptions } from '../store/types.js';
+import type { BetRecord, Store, StoreOptions } from '../store/types.js';
 import type { ComputePool } from '../worker/pool.js';
 import type { Hub } from './hub.js';
 import type { SettingsFollower } from '../runtime/follow.js';
@@ -104,6 +104,28 @@ export function balanceGateAt(ctx: GatewayContext, now: number = ctx.clock.now()
     if (!revealed(ctx, endsAt, now)) until = Math.max(until, revealAt(ctx, endsAt));
   }
   return until;
+}
+
+/** Resolves once a balance read cannot show a payout this gateway has not revealed (balanceGateAt). */
+export function untilBalanceGate(ctx: GatewayContext): Promise<void> {
+  const until = balanceGateAt(ctx);
+  if (until === 0 || ctx.clock.now() >= until) return Promise.resolve();
+  return new Promise((resolve) => {
+    at(ctx.clock, until, resolve);
+  });
+}
+
+/**
+ * A bet as a player may see it now: the outcome and payout of a period this gateway has not
+ * revealed (revealed) stay `pending`/0 even when the store has them (a clock behind the store's).
+ * A refund (void) is public at once.
+ */
+export function hideUnrevealed(ctx: GatewayContext, b: BetRecord, now: number): BetRecord {
+  if (b.state !== 'won' && b.state !== 'lost') return b;
+  const room = roomByDuration(ctx.settings.view.roomsBetween(now - 86_400_000, now), b.duration);
+  if (!room) return b; // a room no longer configured: its periods are long over
+  if (revealed(ctx, windowOf(room, b.periodId).endsAt, now) && !ctx.awaitingResult(b.duration, b.periodId)) return b;
+  return { ...b, state: 'pending', payout: 0 };
 }
 
 /** Runs a background task, tracked for shutdown; errors are logged, never thrown. */

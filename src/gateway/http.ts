@@ -104,6 +104,41 @@ function copyRequest(req: HttpRequest, paramCount: number): Req {
   };
 }
 
+/** Writes a reply corked, unless the request was aborted; a HEAD answer gets no body. */
+function replier(res: HttpResponse, isAborted: () => boolean, isHead: () => boolean, unexpected: (err: unknown) => void): (reply: Reply) => void {
+  return (reply) => {
+    if (isAborted()) return;
+    try {
+      res.cork(() => {
+        res.writeStatus(statusLine(reply.status)).writeHeader('content-type', reply.contentType);
+        for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+        // uWS would send a HEAD answer's body, and a kept-alive client would read it as the next answer
+        if (isHead()) res.endWithoutBody(typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.byteLength);
+        else res.end(reply.body);
+      });
+    } catch (err) {
+      // the response went away between the check and the write: nobody left to answer
+      unexpected(err);
+    }
+  };
+}
+
+/**
+ * Copies the request (it is invalid after the first await), after the app's request gate: the
+ * per-address limits first, so a flood of broken requests is throttled like any other. Returns the
+ * gate's refusal instead when it has one.
+ */
+function admitRequest(app: TemplatedApp, res: HttpResponse, req: HttpRequest, paramCount: number): Req | Reply {
+  const gate = gates.get(app);
+  let ip = '';
+  if (gate) {
+    ip = gate.clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'));
+    const refused = gate.admit(ip, req.getUrl(), req.getHeader('authorization'));
+    if (refused) return refused;
+  }
+  return { ...copyRequest(req, paramCount), ip };
+}
+
 /**
  * Registers a handler. `paramCount` path parameters are copied (percent-decoded) from the request.
  * Nothing thrown here may reach uWS: an exception in a uWS callback ends the process (issue 12 row
@@ -124,38 +159,14 @@ export function route(app: TemplatedApp, method: 'get' | 'post' | 'del' | 'optio
     res.onAborted(() => {
       aborted = true;
     });
-    // a HEAD answer has no body (uWS would send it, and a kept-alive client would read it as the next answer)
     let head = false;
-    const send = (reply: Reply) => {
-      if (aborted) return;
-      try {
-        res.cork(() => {
-          res.writeStatus(statusLine(reply.status)).writeHeader('content-type', reply.contentType);
-          for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
-          if (head) res.endWithoutBody(typeof reply.body === 'string' ? Buffer.byteLength(reply.body) : reply.body.byteLength);
-          else res.end(reply.body);
-        });
-      } catch (err) {
-        // the response went away between the check and the write: nobody left to answer
-        unexpected(err);
-      }
-    };
-    // copy everything from req now: it is invalid after the first await
+    const send = replier(res, () => aborted, () => head, unexpected);
     let info: Req;
     try {
       head = req.getMethod() === 'head';
-      // the per-address limits first: a flood of broken requests is throttled like any other
-      const gate = gates.get(app);
-      let ip = '';
-      if (gate) {
-        ip = gate.clientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'));
-        const refused = gate.admit(ip, req.getUrl(), req.getHeader('authorization'));
-        if (refused) {
-          send(refused);
-          return;
-        }
-      }
-      info = { ...copyRequest(req, paramCount), ip };
+      const admitted = admitRequest(app, res, req, paramCount);
+      if (!('params' in admitted)) return send(admitted);
+      info = admitted;
     } catch (err) {
       unexpected(err);
       send(errorReply(err));

@@ -21,7 +21,8 @@ import { Results } from './results.js';
 import { Settlement } from './settlement.js';
 import { loadStatic } from './static.js';
 import { Timing } from './timing.js';
-import { LIBUS_LISTEN_EXCLUSIVE_PORT, loadUws, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { Voids } from './voids.js';
+import { LIBUS_LISTEN_EXCLUSIVE_PORT, loadUws, type TemplatedApp, type Uws, type us_listen_socket } from './uws.js';
 import { mountWs } from './ws.js';
 import { GatewayLimits } from './limits.js';
 import { mountSocketIo, type SocketIoHandle } from './socketio/index.js';
@@ -62,132 +63,140 @@ async function settle(promises: Iterable<Promise<unknown>>, ms: number): Promise
   return done;
 }
 
-export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Promise<GatewayHandle> {
-  const { uws, native, path } = loadUws({ allowFallback: cfg.allowUwsFallback });
+/** The context every module shares, and the periods it knows (one per startGateway call). */
+async function openContext(cfg: Readonly<Config>, deps: GatewayDeps) {
   const logger = deps.logger;
-  if (!native) logger.warn({ path }, 'running on the pure-JS uWebSockets.js fallback (FIVED_ALLOW_UWS_FALLBACK): not for production');
-
   // the settings schedule decides the rooms and each period's rules (docs/operations.md, "Changing game settings")
   const settings = await SettingsFollower.start(deps.store, cfg, cfg.instance, deps.clock, logger);
   startupLog(settings, logger);
-  const rooms = settings.view.roomsAt(deps.clock.now());
+  const roomsNow = () => settings.view.roomsAt(deps.clock.now());
   const metrics = gatewayMetrics(deps.registry);
   watchHeldCredits(deps.store, deps.registry, logger);
-  const hub = new Hub(metrics, rooms.map((r) => r.name));
+  const hub = new Hub(metrics, roomsNow().map((r) => r.name));
   const archive = openArchive(cfg.archiveUrl, logger);
+  const periods = new Periods(roomsNow);
   const ctx: GatewayContext = {
     ...deps, cfg, settings, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0,
     archive: archive?.reader ?? null,
-    awaitingResult: () => false, // set below, once the periods exist
-    get rooms() { return settings.view.roomsAt(deps.clock.now()); },
+    awaitingResult: (duration, periodId) => {
+      const s = periods.get(duration, periodId);
+      return s !== undefined && s.status !== 'void' && s.delivered === null;
+    },
+    get rooms() { return roomsNow(); },
   };
-  const periods = new Periods(() => ctx.rooms);
-  ctx.awaitingResult = (duration, periodId) => {
-    const s = periods.get(duration, periodId);
-    return s !== undefined && s.status !== 'void' && s.delivered === null;
-  };
+  return { ctx, periods, archive };
+}
+
+/**
+ * The room clock and what hangs off it, built in the order they depend on each other: voids and
+ * settlement need only the periods, results end into both, timing drives results.
+ */
+function roomClock(ctx: GatewayContext, periods: Periods) {
   const settlement = new Settlement(ctx, periods);
-  const timingRef: { t: Timing | null } = { t: null };
-  const results = new Results(
-    ctx,
-    periods,
-    (s) => settlement.afterEnd(s),
-    (s, reason) => background(ctx, 'void-at-end', async () => timingRef.t?.voidPeriod(s, reason)),
-  );
-  const timing = new Timing(ctx, periods, results, settlement);
-  timingRef.t = timing;
-  const verifier = new TokenVerifier(cfg.jwtSecret, cfg.maxTokenAgeS, () => deps.clock.now());
-  const limits = new GatewayLimits(cfg, () => deps.clock.now());
+  const voids = new Voids(ctx, periods);
+  const results = new Results(ctx, periods, (s) => settlement.afterEnd(s), (s, reason) => background(ctx, 'void-at-end', () => voids.voidPeriod(s, reason)));
+  const timing = new Timing(ctx, periods, results, settlement, voids);
+  return { settlement, voids, results, timing };
+}
 
-  deps.store.on('inconsistent', () => timing.voidOpen('store data lost (Redis restored from an older state or emptied)'));
-
-  // a bus message is input too (anything able to PUBLISH on a 5d_precalc: channel): a handler that
-  // throws on it is logged and counted here, never left to the store's last-resort catch
+/**
+ * A bus message is input too (anything able to PUBLISH on a 5d_precalc: channel): a handler that
+ * throws on it is logged and counted here, never left to the store's last-resort catch.
+ */
+async function followBus(ctx: GatewayContext, c: ReturnType<typeof roomClock>): Promise<void> {
   const onBus = (where: string, fn: (m: unknown) => void) => (_c: string, m: unknown) =>
     guarded((w, err) => {
-      metrics.errors.inc({ where: w });
-      logger.error({ err, where: w }, 'bus message handler failed');
+      ctx.metrics.errors.inc({ where: w });
+      ctx.logger.error({ err, where: w }, 'bus message handler failed');
     }, where, () => fn(m));
-  await deps.store.subscribe(CHANNELS.completed, onBus('bus-completed', (m) => results.onCompleted(m)));
-  await deps.store.subscribe(CHANNELS.settled, onBus('bus-settled', (m) => settlement.onSettled(m)));
-  await deps.store.subscribe(CHANNELS.void, onBus('bus-void', (m) => timing.onVoidNotice(m)));
+  ctx.store.on('inconsistent', () => c.voids.voidOpen('store data lost (Redis restored from an older state or emptied)'));
+  await ctx.store.subscribe(CHANNELS.completed, onBus('bus-completed', (m) => c.results.onCompleted(m)));
+  await ctx.store.subscribe(CHANNELS.settled, onBus('bus-settled', (m) => c.settlement.onSettled(m)));
+  await ctx.store.subscribe(CHANNELS.void, onBus('bus-void', (m) => c.voids.onVoidNotice(m)));
+}
 
+/** The WebSocket route, the HTTP API and (FIVED_SOCKETIO) the Socket.IO compatibility layer on one app. */
+function mountAll(uws: Uws, ctx: GatewayContext, periods: Periods, voids: Voids, limits: GatewayLimits) {
+  const verifier = new TokenVerifier(ctx.cfg.jwtSecret, ctx.cfg.maxTokenAgeS, () => ctx.clock.now());
   const app = uws.App();
-  hub.attach(app);
+  ctx.hub.attach(app);
   const ws = mountWs(app, uws, ctx, periods, verifier, limits);
   mountApi(app, ctx, periods, verifier, loadStatic(), {
-    voidPeriod: async (room, periodId, reason) => {
-      const s = periods.get(room.duration, periodId);
-      if (s) return timing.voidPeriod(s, reason);
-      const ref = { duration: room.duration, timeline: room.timeline, periodId };
-      const r = await deps.store.voidPeriod(ref, reason);
-      await deps.store.publish(CHANNELS.void, { room: room.name, ...ref, reason, refunded: r.refunded });
-      return r;
-    },
-    voided: async (room, periodId, reason) => {
-      const s = periods.get(room.duration, periodId);
-      if (s && s.status !== 'void') await timing.voidPeriod(s, reason, false);
-    },
+    voidPeriod: (room, periodId, reason) => voids.byOperator(room, periodId, reason),
+    voided: (room, periodId, reason) => voids.voidedInStore(room, periodId, reason),
   }, limits);
   // issue 15: the replaced system's Socket.IO protocol and REST routes on the same app (docs/socketio.md)
-  const sio: SocketIoHandle | null = cfg.socketIo ? mountSocketIo(app, ctx, periods, limits) : null;
+  const sio: SocketIoHandle | null = ctx.cfg.socketIo ? mountSocketIo(app, ctx, periods, limits) : null;
+  return { app, ws, sio };
+}
 
-  // measure the clock against the store before deciding anything from it, then every few seconds
+/** Measures the clock against the store before deciding anything from it, then every few seconds. */
+async function watchClock(ctx: GatewayContext): Promise<() => void> {
   await checkReadiness(ctx).catch(() => undefined);
   const skewTimer = setInterval(() => background(ctx, 'clock-check', () => checkReadiness(ctx)), SKEW_CHECK_MS);
   skewTimer.unref();
-  if (!clockTrusted(ctx)) logger.error({ skewMs: ctx.skewMs, limit: cfg.maxClockSkewMs }, 'local clock differs from the store beyond the limit: not ready, no commitments, results held back');
-  await timing.start();
+  if (!clockTrusted(ctx)) ctx.logger.error({ skewMs: ctx.skewMs, limit: ctx.cfg.maxClockSkewMs }, 'local clock differs from the store beyond the limit: not ready, no commitments, results held back');
+  return () => clearInterval(skewTimer);
+}
+
+export async function startGateway(cfg: Readonly<Config>, deps: GatewayDeps): Promise<GatewayHandle> {
+  const { uws, native, path } = loadUws({ allowFallback: cfg.allowUwsFallback });
+  if (!native) deps.logger.warn({ path }, 'running on the pure-JS uWebSockets.js fallback (FIVED_ALLOW_UWS_FALLBACK): not for production');
+  const { ctx, periods, archive } = await openContext(cfg, deps);
+  const clock = roomClock(ctx, periods);
+  const limits = new GatewayLimits(cfg, () => deps.clock.now());
+  await followBus(ctx, clock);
+  const { app, ws, sio } = mountAll(uws, ctx, periods, clock.voids, limits);
+  const stopClockWatch = await watchClock(ctx);
+  await clock.timing.start();
+  // stops everything started so far, in order (also when the port was never got)
+  const stopAll = () => {
+    clock.timing.stop();
+    ws.stop();
+    limits.stop();
+    stopClockWatch();
+  };
   let listenSocket: us_listen_socket;
   try {
     listenSocket = await listen(app, cfg.bindHost, cfg.port);
   } catch (err) {
     // nothing may keep running behind a port we never got (issue 13): the caller exits non-zero
-    timing.stop();
-    ws.stop();
-    limits.stop();
-    clearInterval(skewTimer);
+    stopAll();
     closeApp(app);
     throw new FivedError(ErrorCode.LISTEN_FAILED, (err as Error).message, { host: cfg.bindHost, port: cfg.port });
   }
   const port = uws.us_socket_local_port(listenSocket);
-  const stopLoopDelay = sampleLoopDelay(metrics);
-  logger.info({ port, host: cfg.bindHost, rooms: rooms.map((r) => r.name), native, store: deps.store.kind }, `gateway listening on ${cfg.bindHost}:${port}`);
-
-  let listening = true;
-  let drained: Promise<void> | null = null;
+  const stopLoopDelay = sampleLoopDelay(ctx.metrics);
+  deps.logger.info({ port, host: cfg.bindHost, rooms: ctx.rooms.map((r) => r.name), native, store: deps.store.kind }, `gateway listening on ${cfg.bindHost}:${port}`);
+  const drain = drainer(uws, ctx, listenSocket, sio);
   let stopped: Promise<void> | null = null;
-
-  const drain = (): Promise<void> =>
-    (drained ??= (async () => {
-      ctx.draining = true;
-      metrics.ready.set(0);
-      if (listening) {
-        uws.us_listen_socket_close(listenSocket); // refuse new connections
-        listening = false;
-      }
-      for (const ws of [...hub.all]) hub.close(ws, CloseCode.GOING_AWAY, 'gateway shutting down: reconnect');
-      sio?.drain();
-      const done = await settle(ctx.inflight, cfg.drainMs);
-      if (!done) logger.warn({ inflight: ctx.inflight.size }, 'drain timed out with work in flight');
-      logger.info('gateway drained');
-    })());
-
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
       await drain();
-      timing.stop();
-      ws.stop();
-      limits.stop();
+      stopAll();
       await sio?.stop();
-      clearInterval(skewTimer);
-      settings.stop();
+      ctx.settings.stop();
       stopLoopDelay();
       closeApp(app);
       await archive?.pool.end();
     })());
-
   return { port, stop, drain };
+}
+
+/** /ready → 503, refuse new connections, GOING_AWAY to clients, wait for in-flight work (≤ drainMs); once. */
+function drainer(uws: Uws, ctx: GatewayContext, listenSocket: us_listen_socket, sio: SocketIoHandle | null): () => Promise<void> {
+  let drained: Promise<void> | null = null;
+  return () =>
+    (drained ??= (async () => {
+      ctx.draining = true;
+      ctx.metrics.ready.set(0);
+      uws.us_listen_socket_close(listenSocket); // refuse new connections
+      for (const ws of [...ctx.hub.all]) ctx.hub.close(ws, CloseCode.GOING_AWAY, 'gateway shutting down: reconnect');
+      sio?.drain();
+      const done = await settle(ctx.inflight, ctx.cfg.drainMs);
+      if (!done) ctx.logger.warn({ inflight: ctx.inflight.size }, 'drain timed out with work in flight');
+      ctx.logger.info('gateway drained');
+    })());
 }
 
 function closeApp(app: TemplatedApp): void {

@@ -6,10 +6,10 @@ import { patternIndex, validateAmount } from '../core/rules.js';
 import type { BetKind, BetPick } from '../core/types.js';
 import { ClientType, LEDGER_PAGE_WS_MAX, type ClientMessage } from '../protocol.js';
 import { isEntryId } from '../core/ledger.js';
+import { isPeriodId } from '../core/ids.js';
 
 export const MAX_CLIENT_BET_ID = 64;
 const MAX_ROOMS_PER_MESSAGE = 32;
-const PERIOD_ID = /^\d{17}$/;
 const ROOM = /^[A-Za-z0-9_]{1,32}$/;
 
 type Obj = Record<string, unknown>;
@@ -47,7 +47,7 @@ function roomList(v: unknown): string[] {
 }
 
 export function periodIdOf(v: unknown, what = 'periodId'): string {
-  if (typeof v !== 'string' || !PERIOD_ID.test(v)) throw new FivedError(ErrorCode.INVALID_PERIOD, `${what} must be a string of 17 digits`);
+  if (!isPeriodId(v)) throw new FivedError(ErrorCode.INVALID_PERIOD, `${what} must be a string of 17 digits`);
   return v;
 }
 

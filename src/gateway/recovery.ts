@@ -12,9 +12,8 @@ import { betOutcome } from './settlement.js';
 import { windowOf, type Room } from '../runtime/rooms.js';
 import { logTag, TAGS } from '../runtime/log.js';
 import { storedResultVerifies } from '../store/validate.js';
-import { revealed, type GatewayContext } from './context.js';
+import { revealed, untilBalanceGate, type GatewayContext } from './context.js';
 import type { Periods } from './periods.js';
-import { untilBalanceGate } from './ws.js';
 
 export const MAX_RECOVERY = 100;
 

@@ -3,7 +3,7 @@
 // gateway falls back: the stored result if any, else one HMAC over the committed seed stored with
 // NX, and it publishes whichever result the store kept (two gateways deliver the same one).
 
-import { roomName } from '../config.js';
+import { roomName } from '../core/ids.js';
 import { ErrorCode, FivedError } from '../errors.js';
 import { CloseCode, ServerType, type ResultPayload } from '../protocol.js';
 import { parseCompleted } from '../runtime/bus.js';

@@ -4,7 +4,6 @@
 // Freeze and end are `at` timers that never fire early. Store work (commit ahead, freeze flags,
 // settlement sweeps) runs after the publishes, in the background: ticks never wait for Redis.
 
-import { CHANNELS } from '../runtime/bus.js';
 import { at, everySecond } from '../runtime/clock.js';
 import { commitAhead, commitPeriod } from '../runtime/commit.js';
 import { logTag, TAGS } from '../runtime/log.js';
@@ -15,6 +14,7 @@ import { background, clockTrusted, periodKey, revealAt, type GatewayContext } fr
 import type { PeriodState, Periods } from './periods.js';
 import type { Results } from './results.js';
 import type { Settlement } from './settlement.js';
+import type { Voids } from './voids.js';
 
 export class Timing {
   private stopTicks: (() => void) | null = null;
@@ -25,6 +25,7 @@ export class Timing {
     private readonly periods: Periods,
     private readonly results: Results,
     private readonly settlement: Settlement,
+    private readonly voids: Voids,
   ) {}
 
   /** Enters the current periods (no announcement: nobody is connected yet) and starts ticking. */
@@ -98,7 +99,7 @@ export class Timing {
           s.status = 'open';
           if (announce && this.ctx.clock.now() < s.w.endsAt) this.ctx.hub.broadcast(s.room.name, { type: ServerType.PERIOD, ...this.periods.roomInfo(s) });
         } else if (clockTrusted(this.ctx)) {
-          await this.voidPeriod(s, 'no commitment before the freeze');
+          await this.voids.voidPeriod(s, 'no commitment before the freeze');
         }
       } finally {
         s.resolving = false;
@@ -117,49 +118,6 @@ export class Timing {
     const flagAt = revealAt(this.ctx, s.w.freezeAt);
     if (flagAt > s.w.freezeAt) s.cancels.push(at(this.ctx.clock, flagAt, setFlag));
     else setFlag();
-  }
-
-  /** Marks a period void here and in the store (idempotent), tells the room and the other gateways. */
-  async voidPeriod(s: PeriodState, reason: string, announceOnBus = true): Promise<{ refunded: number }> {
-    // the store decides first: it refuses a period that already has a result or a settlement
-    // (one result or void, never both), and then nothing here may say "void"
-    const r = announceOnBus ? await this.ctx.store.voidPeriod(s.w, reason) : { refunded: 0 };
-    const first = s.status !== 'void';
-    s.status = 'void';
-    s.voidReason = reason;
-    s.held = null;
-    if (first && !s.delivered) {
-      this.ctx.hub.broadcast(s.room.name, { type: ServerType.VOID, room: s.room.name, periodId: s.w.periodId, reason });
-      logTag(this.ctx.logger, 'warn', TAGS.VOID, { room: s.room.name, periodId: s.w.periodId, reason }, 'period void');
-    }
-    if (!announceOnBus) return r;
-    if (first) {
-      await this.ctx.store.publish(CHANNELS.void, { room: s.room.name, duration: s.w.duration, timeline: s.w.timeline, periodId: s.w.periodId, reason, refunded: r.refunded });
-    }
-    return r;
-  }
-
-  /**
-   * The store found Redis older or empty (a restore, a lost disk: StoreEvents 'inconsistent'): it
-   * voids and refunds the periods it tracked; here every period still open is voided too (its
-   * commitment or bets may be gone) and the players are told now, not at the end.
-   */
-  voidOpen(reason: string): void {
-    const now = this.ctx.clock.now();
-    for (const s of this.periods.all()) {
-      if (s.status === 'void' || s.delivered || s.w.endsAt <= now) continue;
-      background(this.ctx, 'void-after-data-loss', () => this.voidPeriod(s, reason));
-    }
-  }
-
-  /** A void notice from another gateway (or the operator API elsewhere). */
-  onVoidNotice(message: unknown): void {
-    if (typeof message !== 'object' || message === null) return;
-    const m = message as Record<string, unknown>;
-    if (typeof m.duration !== 'number' || typeof m.periodId !== 'string' || m.timeline !== this.ctx.cfg.timeline) return;
-    const s = this.periods.get(m.duration, m.periodId);
-    if (!s || s.status === 'void' || s.delivered) return;
-    background(this.ctx, 'void-notice', () => this.voidPeriod(s, typeof m.reason === 'string' ? m.reason.slice(0, 200) : 'voided', false));
   }
 
   private async commitAhead(): Promise<void> {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { ErrorCode, FivedError } from '../errors.js';
 
 export type Uws = typeof import('uWebSockets.js');
-export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
 
 export interface LoadedUws {
   uws: Uws;

@@ -8,7 +8,7 @@
 
 import { jwtVerify } from 'jose';
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { USER_ID } from '../auth.js';
+import { USER_ID } from '../../core/ids.js';
 
 export const AUTH_TEXT = {
   NO_TOKEN: 'Authentication required - no token provided',

@@ -5,6 +5,7 @@
 // could never win); a `periodId` other than the current one is refused (never moved silently).
 
 import { randomUUID } from 'node:crypto';
+import { isPeriodId } from '../../core/ids.js';
 import { netStake } from '../../core/rules.js';
 import type { BetKind, BetPick, Paytable } from '../../core/types.js';
 import { ErrorCode, toFivedError } from '../../errors.js';
@@ -73,7 +74,7 @@ export function parsePlaceBet(raw: unknown, durations: readonly number[], timeli
   if (amount === null) throw new CompatBetError('INVALID_DATA', 'Invalid bet amount: a positive number of rupees with at most two decimals');
   const { kind, pick } = kindAndPick(o.position, o.selection);
   const periodId = o.periodId === undefined ? current(duration) : o.periodId;
-  if (typeof periodId !== 'string' || !/^\d{17}$/.test(periodId)) throw new CompatBetError('INVALID_DATA', 'periodId must be a 17-digit period id string');
+  if (!isPeriodId(periodId)) throw new CompatBetError('INVALID_DATA', 'periodId must be a 17-digit period id string');
   return { duration, fields: { room: `${GAME_TYPE}_${duration}`, periodId, kind, pick, amount, clientBetId: randomUUID() } };
 }
 

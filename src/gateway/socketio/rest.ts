@@ -4,6 +4,7 @@
 // period's end on this gateway's gate (context.revealed, rule 4): the replaced system's
 // last-result showed it at the freeze; this one does not.
 
+import { isPeriodId } from '../../core/ids.js';
 import { roomByDuration, windowOf, type Room } from '../../runtime/rooms.js';
 import type { BetRecord, HistoryEntry } from '../../store/types.js';
 import { storedResultVerifies } from '../../store/validate.js';
@@ -93,7 +94,7 @@ async function myBets(ctx: GatewayContext, userId: string, req: Req, duration: n
   const f = betFilter(req);
   const periodId = req.query.get('periodId');
   const room = duration === null ? undefined : roomByDuration(ctx.rooms, duration);
-  const ref = room && periodId !== null && /^\d{17}$/.test(periodId) ? { duration: room.duration, timeline: room.timeline, periodId } : undefined;
+  const ref = room && isPeriodId(periodId) ? { duration: room.duration, timeline: room.timeline, periodId } : undefined;
   const raw = (await ctx.store.userBets(userId, ref, MAX_SCAN)).filter((b) => duration === null || b.duration === duration);
   const items = await betItems(ctx, raw);
   const kept = items.filter((it, i) => matches(it, raw[i]!, f));
