@@ -19,8 +19,8 @@ import { periodPayload, resultPayload, tickPayload } from '../bench/peers/socket
 import { exposureOf, patternsOf, wins } from '../bench/peers/socketio/fallback.js';
 import { syntheticBet } from '../bench/peers/socketio/bets.js';
 import { LightClient } from '../bench/lib/light-client.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
-import { freePort, waitForPort } from './helpers/ports.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+import { freePort, waitForPort } from './support/ports.js';
 
 const spec = { duration: 60, freezeMs: 5000, dayStart: DEFAULT_DAY_START };
 const { phase: _p, ...w } = periodAt(Date.UTC(2025, 6, 31, 0, 1, 30), spec);
