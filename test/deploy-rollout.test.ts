@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_BALANCE } from '../src/gateway/api.js';
 import { RedisStore } from '../src/store/redis.js';
-import { FIVED_BIN_REL } from './support/fived.js';
+import { CLI_BIN_REL } from './support/fived.js';
 import { REPO, freeConsecutivePorts, http, run, serverStates } from './support/deploy.js';
 import { freePort } from './support/ports.js';
 
@@ -215,14 +215,14 @@ describe('releases side by side and a rolling restart under load', () => {
     expect(notBuilt.code).toBe(2);
     expect(notBuilt.stderr).toContain('is not a built fived app');
     const unit = readFileSync(path.join(root, 'etc/systemd/system/fived-gateway@.service'), 'utf8');
-    expect(unit).toContain(`ExecStart=${process.execPath} /opt/fived/current/${FIVED_BIN_REL} gateway`);
+    expect(unit).toContain(`ExecStart=${process.execPath} /opt/fived/current/${CLI_BIN_REL} gateway`);
     expect(unit).toContain('WorkingDirectory=/opt/fived/current');
   });
 
   it('names the running release: fived --version, /health and fived_build_info', async () => {
-    const v = await run(process.execPath, [path.join(prefix, 'current', FIVED_BIN_REL), '--version']);
+    const v = await run(process.execPath, [path.join(prefix, 'current', CLI_BIN_REL), '--version']);
     expect(v.stdout).toBe(`fived ${V1}\n`);
-    expect((await run(process.execPath, [path.join(prefix, 'releases', V2, FIVED_BIN_REL), '--version'])).stdout).toBe(`fived ${V2}\n`);
+    expect((await run(process.execPath, [path.join(prefix, 'releases', V2, CLI_BIN_REL), '--version'])).stdout).toBe(`fived ${V2}\n`);
     for (const port of info.gatewayPorts) {
       expect((await health(port)).version).toBe(V1);
       expect((await http(port, 'GET', '/metrics')).body).toContain(`fived_build_info{version="${V1}"} 1`);

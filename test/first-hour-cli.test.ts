@@ -7,10 +7,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli.js';
 import { closest } from '../src/suggest.js';
-import { FIVED_BIN, FIVED_BIN_REL } from './support/fived.js';
+import { CLI_BIN, CLI_BIN_REL } from './support/fived.js';
 import { REPO, run } from './support/deploy.js';
 
-const fived = (...args: string[]) => run(process.execPath, [FIVED_BIN, ...args], { timeoutMs: 30_000 });
+const fived = (...args: string[]) => run(process.execPath, [CLI_BIN, ...args], { timeoutMs: 30_000 });
 
 /** every command module in src/commands/ (args.ts and common.ts are shared plumbing) */
 const MODULES = readdirSync(path.join(REPO, 'src', 'commands'))
@@ -79,9 +79,9 @@ describe('fived help', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-nodist-'));
     try {
       mkdirSync(path.join(dir, 'bin'));
-      copyFileSync(FIVED_BIN, path.join(dir, FIVED_BIN_REL));
+      copyFileSync(CLI_BIN, path.join(dir, CLI_BIN_REL));
       writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-      const r = await run(process.execPath, [path.join(dir, FIVED_BIN_REL), '--help'], { cwd: dir });
+      const r = await run(process.execPath, [path.join(dir, CLI_BIN_REL), '--help'], { cwd: dir });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('run `npm run build` first');
       expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config.js';
 import { periodById } from '../src/core/clock.js';
 import { roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
-import { FIVED_BIN } from './support/fived.js';
+import { CLI_BIN } from './support/fived.js';
 import { run } from './support/deploy.js';
 import { LIMITS, PAY, planFor, resultOf } from './support/store-harness.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 const inspect = (periodId: string, env: Record<string, string> = OPERATOR, room = 'fiveD_3') =>
-  run(process.execPath, [FIVED_BIN, 'inspect', room, periodId], {
+  run(process.execPath, [CLI_BIN, 'inspect', room, periodId], {
     env: { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, ...env },
     timeoutMs: 30_000,
   });

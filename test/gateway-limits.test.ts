@@ -11,7 +11,7 @@ import { ErrorCode } from '../src/errors.js';
 import { operatorAllowed } from '../src/gateway/auth.js';
 import { ClientAddress, ExpiryWheel, normalize } from '../src/gateway/limits.js';
 import { CloseCode } from '../src/protocol.js';
-import { FIVED_BIN } from './support/fived.js';
+import { CLI_BIN } from './support/fived.js';
 import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
 import { Client, JWT_SECRET, OPERATOR_TOKEN, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
 
@@ -86,7 +86,7 @@ describe('configuration (rows 6, 7, 12)', () => {
   });
 
   it('`fived check-config` says so and `fived all` refuses to start in demo mode without a secret', () => {
-    const bin = FIVED_BIN;
+    const bin = CLI_BIN;
     const env = { PATH: process.env.PATH ?? '', FIVED_DEMO: 'true', FIVED_PORT: '0', FIVED_LOG_LEVEL: 'warn' };
     const check = spawnSync(process.execPath, [bin, 'check-config'], { env, encoding: 'utf8', timeout: 20_000 });
     expect(check.status).toBe(1);

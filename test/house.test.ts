@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { FIVED_BIN_REL, REPO } from './support/fived.js';
+import { CLI_BIN_REL, REPO } from './support/fived.js';
 
 const MAX_FN_LINES = 60;
 const MAX_FILE_LINES = 400;
@@ -103,7 +103,7 @@ describe('one harness (issue 17 item 4)', () => {
     expect(holding(outside.filter((f) => f !== 'scripts/prereqs.mjs'), /spawn\w*\(\s*['"`](redis-server|redis-sentinel|haproxy)['"`]|['"`]redis-server['"`]|initdb|pg_ctl/)).toEqual([]);
   });
 
-  it(`only test/support spawns ${FIVED_BIN_REL}`, () => {
+  it(`only test/support spawns ${CLI_BIN_REL}`, () => {
     expect(holding(outside, /bin\/fived\.js|bin', 'fived\.js'/)).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { loadConfig } from '../src/config.js';
 import { drawDigits, drawMessage } from '../src/core/draw.js';
 import { roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
-import { FIVED_BIN } from './support/fived.js';
+import { CLI_BIN } from './support/fived.js';
 import type { JsonBody } from './support/gateway.js';
 import { LIMITS, PAY, planFor, resultOf } from './support/store-harness.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 async function inspect(periodId: string): Promise<string> {
-  const r = await run(process.execPath, [FIVED_BIN, 'inspect', 'fiveD_3', periodId], {
+  const r = await run(process.execPath, [CLI_BIN, 'inspect', 'fiveD_3', periodId], {
     env: { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, ...env },
   });
   return r.stdout;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, run } from './support/deploy.js';
-import { FIVED_BIN_REL, startFived } from './support/fived.js';
+import { CLI_BIN_REL, startFived } from './support/fived.js';
 import { freePort, waitForPort } from './support/ports.js';
 import type { Proc } from './support/procs.js';
 
@@ -47,7 +47,7 @@ async function must(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
 }
 
 const tarList = async (tgz: string) => (await must('tar', ['tzf', tgz])).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-const fivedBin = () => path.join(srv, 'node_modules', 'fived', FIVED_BIN_REL);
+const fivedBin = () => path.join(srv, 'node_modules', 'fived', CLI_BIN_REL);
 const gwEnv = (extra: Record<string, string> = {}) =>
   cleanEnv({ FIVED_JWT_SECRET: SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn', ...extra });
 
@@ -106,7 +106,7 @@ afterAll(async () => {
 describe('npm pack: the tarballs', () => {
   it('fived: dist (CLI, page, Lua, the client copy), bin, docs; no test/, bench/, .ci/, src/, build stamps', async () => {
     const files = await tarList(serverTgz);
-    for (const f of ['package.json', 'README.md', FIVED_BIN_REL, 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/core/index.js', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/fived-client.js', 'docs/sdk.md', 'docs/protocol.md']) {
+    for (const f of ['package.json', 'README.md', CLI_BIN_REL, 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/core/index.js', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/fived-client.js', 'docs/sdk.md', 'docs/protocol.md']) {
       expect(files, f).toContain(f);
     }
     expect(files.some((f) => f.startsWith('dist/store/lua/') && f.endsWith('.lua'))).toBe(true);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { FIVED_BIN_REL, REPO } from './support/fived.js';
+import { CLI_BIN_REL, REPO } from './support/fived.js';
 import { INTEGRATION, SYSTEM } from './lanes.js';
 
 function parsed(file: string): ts.ParsedCommandLine {
@@ -29,7 +29,7 @@ describe('every line checked (issue 17 item 5)', () => {
     expect(c.options.checkJs).toBe(true);
     const files = rel(c.fileNames);
     for (const want of ['src/cli.ts', 'test/tooling-checks.test.ts', 'test/support/ports.ts', 'bench/engine.ts', 'bench/lib/stats.ts',
-      'scripts/chaos.ts', 'scripts/prereqs.mjs', 'scripts/build-web.mjs', FIVED_BIN_REL, 'packages/client/build.mjs', 'vitest.config.ts']) {
+      'scripts/chaos.ts', 'scripts/prereqs.mjs', 'scripts/build-web.mjs', CLI_BIN_REL, 'packages/client/build.mjs', 'vitest.config.ts']) {
       expect(files).toContain(want);
     }
   });

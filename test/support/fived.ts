@@ -8,9 +8,9 @@ import { httpRequest, raiseFdLimit, startProcess, type Proc, type StartOptions }
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** the CLI inside the package (what `npm pack` ships and systemd units start) */
-export const FIVED_BIN_REL = 'bin/fived.js';
+export const CLI_BIN_REL = 'bin/fived.js';
 /** the CLI of this checkout */
-export const FIVED_BIN = path.join(REPO, FIVED_BIN_REL);
+export const CLI_BIN = path.join(REPO, CLI_BIN_REL);
 
 export interface FivedOptions extends StartOptions {
   /** node flags before the script (V8 flags, --cpu-prof, …) */
@@ -23,7 +23,7 @@ export interface FivedOptions extends StartOptions {
 
 /** Starts `node [nodeArgs] bin/fived.js ...args` (cwd: the repo) through the process tracker. */
 export function startFived(name: string, args: string[], o: FivedOptions = {}): Proc {
-  const { nodeArgs = [], bin = FIVED_BIN, ...rest } = o;
+  const { nodeArgs = [], bin = CLI_BIN, ...rest } = o;
   const argv = [...nodeArgs, bin, ...args];
   const [cmd, a] = o.raiseFdLimit ? raiseFdLimit(process.execPath, argv) : [process.execPath, argv];
   return startProcess(name, cmd, a, { cwd: REPO, ...rest });
@@ -53,7 +53,7 @@ export async function waitHttpOk(proc: Proc, port: number, urlPath = '/ready', t
  */
 export function runFived(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FIVED_BIN, ...args], {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], {
       cwd: REPO,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIVED_LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
