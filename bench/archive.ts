@@ -1,6 +1,6 @@
 // bench:archive (issue 14): does the archiver keep up with 20,000 bets/s?
 //
-// Its own Redis and PostgreSQL (test/helpers), a real `fived scheduler` and a real `fived archiver`
+// Its own Redis and PostgreSQL (test/support), a real `fived scheduler` and a real `fived archiver`
 // (separate processes, as in production). Every period of a 5 s room gets RATE × 5 bets (the bulk
 // loader, with the per-bet entries the archiver reads), so bets arrive at RATE per second for
 // FIVED_BENCH_ARCHIVE_S seconds; the scheduler settles each period at its end and the archiver
@@ -21,10 +21,11 @@ import { loadConfig } from '../dist/config.js';
 import { migrate, openPool } from '../dist/archive/db.js';
 import { nextWindow, roomsOf, windowAt, type Room } from '../dist/runtime/rooms.js';
 import type { PeriodWindow } from '../dist/core/types.js';
-import { startRedis } from '../test/helpers/redis.js';
-import { startPostgres } from '../test/helpers/postgres.js';
-import { freePort } from '../test/helpers/ports.js';
-import { start, stopAll } from './lib/procs.js';
+import { startRedis } from '../test/support/redis.js';
+import { startPostgres } from '../test/support/postgres.js';
+import { freePort } from '../test/support/ports.js';
+import { startFived } from '../test/support/fived.js';
+import { stopAll, stopAllOnExit } from '../test/support/procs.js';
 import { pct, r2 } from './lib/stats.js';
 
 const DURATION = 5;
@@ -42,6 +43,7 @@ function metricSum(text: string, name: string): number {
 }
 
 async function main(): Promise<void> {
+  stopAllOnExit('bench');
   const [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
   const pool = openPool(pg.url, 2);
   await migrate(pool);
@@ -58,8 +60,8 @@ async function main(): Promise<void> {
   const store = new RedisStore({ redisUrl: redis.url, keyPrefix: prefix, instance: 'bench', seedKey: env.FIVED_SEED_KEY });
   await store.init();
   const logDir = path.join(os.tmpdir(), `fived-bench-archive-${process.pid}`);
-  const sched = start('scheduler', process.execPath, ['bin/fived.js', 'scheduler'], { env: { ...env, FIVED_INSTANCE: 'bench-scheduler' }, logFile: path.join(logDir, 'scheduler.log') });
-  const arch = start('archiver', process.execPath, ['bin/fived.js', 'archiver'], { env: { ...env, FIVED_INSTANCE: 'bench-archiver' }, logFile: path.join(logDir, 'archiver.log') });
+  const sched = startFived('scheduler', ['scheduler'], { env: { ...env, FIVED_INSTANCE: 'bench-scheduler' }, logFile: path.join(logDir, 'scheduler.log'), group: true });
+  const arch = startFived('archiver', ['archiver'], { env: { ...env, FIVED_INSTANCE: 'bench-archiver' }, logFile: path.join(logDir, 'archiver.log'), group: true });
   log(`scheduler pid ${sched.pid}, archiver pid ${arch.pid} (logs in ${logDir}); ${RATE} bets/s for ${SECONDS} s in a ${DURATION} s room`);
   await sleep(2 * DURATION * 1000);
 
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
       node: process.version,
     });
   } finally {
-    await Promise.all([sched.stop('SIGTERM', 8000), arch.stop('SIGTERM', 8000)]);
+    await Promise.all([sched.stop(8000), arch.stop(8000)]);
     await store.close();
     await pool.end();
     await Promise.all([redis.stop(), pg.stop()]);

@@ -30,8 +30,8 @@ import { fileURLToPath } from 'node:url';
 import { nextPeriod, periodAt } from '../src/core/clock.js';
 import { DEFAULT_DAY_START, type PeriodWindow } from '../src/core/types.js';
 import { ClientPool } from './lib/client-pool.js';
-import { maxconnFor } from './lib/haproxy.js';
-import { cpuMsOf, rssKb, stopAll } from './lib/procs.js';
+import { maxconnFor } from '../test/support/haproxy.js';
+import { cpuMsOf, rssKb, stopAll, stopAllOnExit } from '../test/support/procs.js';
 import { startStack, type ServerResult, type ServerSent, type ServerTick, type Stack, type StackName } from './lib/stacks.js';
 import { cdf, medianOf, pct, r2, summarize, type Pcts } from './lib/stats.js';
 import { probePublish, type ProbeResult } from './lib/publish-probe.js';
@@ -427,6 +427,7 @@ function plots(runs: StackRun[]): string[] {
 }
 
 async function main(): Promise<void> {
+  stopAllOnExit('bench');
   const lim = fdLimits();
   log(`${quick ? 'QUICK mode: ' : ''}steps ${STEPS.map(([c]) => c).join(' and ')} clients, ${INSTANCES} instances per stack, ${P} periods of ${D} s + 1 fallback period, ${RUNS} run(s), stacks ${STACKS.join(',')}, ${CLIENT_PROCS} client processes, fd limit ${lim.soft}/${lim.hard}, ${os.cpus().length} cores`);
   mkdirSync(resultsDir, { recursive: true });

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { previousPeriod, periodAt } from '../src/core/clock.js';
 import { DEFAULT_DAY_START } from '../src/core/types.js';
-import { stopAll } from './lib/procs.js';
+import { stopAll, stopAllOnExit } from '../test/support/procs.js';
 import { startStack, type StackName } from './lib/stacks.js';
 import { medianOf } from './lib/stats.js';
 
@@ -77,6 +77,7 @@ async function runStack(name: StackName, run: number): Promise<Record<Target, Sh
 }
 
 async function main(): Promise<void> {
+  stopAllOnExit('bench');
   log(`${quick ? 'QUICK mode: ' : ''}${RUNS} run(s) × ${SECONDS} s per target, ${CONNECTIONS} connections, stacks ${STACKS.join(',')}, ${os.cpus().length} cores`);
   const all: Record<string, Array<Record<Target, Shot>>> = {};
   for (let run = 1; run <= RUNS; run++) {

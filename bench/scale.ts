@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { nextPeriod, periodAt } from '../src/core/clock.js';
 import { DEFAULT_DAY_START, type PeriodWindow } from '../src/core/types.js';
 import { ClientPool } from './lib/client-pool.js';
-import { rssKb, stopAll } from './lib/procs.js';
+import { rssKb, stopAll, stopAllOnExit } from '../test/support/procs.js';
 import { startStack, type Stack } from './lib/stacks.js';
 import { r2, summarize, type Pcts } from './lib/stats.js';
 import { lineChart, type Series } from './lib/svg.js';
@@ -196,6 +196,7 @@ function resultLine(steps: StepResult[]): Record<string, number | null> {
 }
 
 async function main(): Promise<void> {
+  stopAllOnExit('bench');
   const problems = preflight(STEPS);
   if (problems.length > 0) {
     console.error(`bench:scale cannot run steps ${STEPS.join(',')} on this machine:\n - ${problems.join('\n - ')}`);

@@ -20,8 +20,9 @@ import { commitPeriod } from '../dist/runtime/commit.js';
 import { loadConfig } from '../dist/config.js';
 import { nextWindow, roomsOf, windowAt, type Room } from '../dist/runtime/rooms.js';
 import type { PeriodWindow } from '../dist/core/types.js';
-import { startRedis } from '../test/helpers/redis.js';
-import { start, stopAll } from './lib/procs.js';
+import { startRedis } from '../test/support/redis.js';
+import { startFived } from '../test/support/fived.js';
+import { stopAll, stopAllOnExit } from '../test/support/procs.js';
 import { medianOf } from './lib/stats.js';
 
 const DURATION = 4;
@@ -52,6 +53,7 @@ function breakdown(logFile: string, periods: Set<string>): Array<{ snapshotMs: n
 }
 
 async function main(): Promise<void> {
+  stopAllOnExit('bench');
   const redis = await startRedis();
   const prefix = `bench-sched:${process.pid}:`;
   const env = {
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
   });
 
   const logFile = path.join(os.tmpdir(), `fived-bench-scheduler-${process.pid}.log`);
-  const sched = start('scheduler', process.execPath, ['bin/fived.js', 'scheduler'], { env, logFile });
+  const sched = startFived('scheduler', ['scheduler'], { env, logFile, group: true });
   log(`scheduler pid ${sched.pid} (log ${logFile}); warming up for two periods`);
   // warm-up: the worker threads open their own Redis connection on their first period
   await sleep(2 * DURATION * 1000 + 500);
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
       };
     }
   } finally {
-    await sched.stop('SIGTERM', 8000);
+    await sched.stop(8000);
     await store.close();
     await redis.stop();
     await stopAll();

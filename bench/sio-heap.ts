@@ -7,14 +7,16 @@
 // env: FIVED_BENCH_CLIENTS (3000)
 // run: npm run build && npx tsx bench/sio-heap.ts
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { freePort } from '../test/helpers/ports.js';
+import { startFived } from '../test/support/fived.js';
+import { freePort } from '../test/support/ports.js';
+import { stopAllOnExit } from '../test/support/procs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const K = Number(process.env.FIVED_BENCH_CLIENTS ?? 3000);
@@ -78,10 +80,12 @@ async function openClients(port: number, token: string): Promise<WebSocket[]> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-sio-heap-'));
   const port = await freePort();
-  const child = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', path.join(here, '..', 'bin', 'fived.js'), 'all'], {
-    cwd: dir, stdio: 'ignore',
+  stopAllOnExit('bench');
+  const proc = startFived('sio-heap', ['all'], {
+    nodeArgs: ['--heapsnapshot-signal=SIGUSR2'], cwd: dir, quiet: true,
     env: { PATH: process.env.PATH ?? '', HOME: dir, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_LOG_LEVEL: 'error', FIVED_JWT_SECRET: SECRET, FIVED_DURATIONS: '60', FIVED_MAX_CONNS_PER_IP: '0', FIVED_MAX_SOCKETS_PER_USER: '0' },
   });
+  const child = proc.child;
   try {
     for (let i = 0; i < 150 && !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) await sleep(200);
     const now = Math.floor(Date.now() / 1000);
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(here, 'results', 'sio-heap.json'), JSON.stringify({ at: new Date().toISOString(), ...result }, null, 2) + '\n');
     console.log(`RESULT ${JSON.stringify(result)}`);
   } finally {
-    child.kill('SIGTERM');
+    await proc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -20,8 +20,8 @@ import { DEFAULT_PAYTABLE, type PeriodWindow } from '../dist/core/types.js';
 import { loadBets } from './lib/loader.js';
 import { RedisStore } from '../dist/store/redis.js';
 import type { BetLimits, SettlementPlan, StoreOptions } from '../dist/store/types.js';
-import { startRedis, TEST_REDIS_USER, type TestRedis } from '../test/helpers/redis.js';
-import { waitForSync } from '../test/helpers/sentinel.js';
+import { startRedis, TEST_REDIS_USER, type TestRedis } from '../test/support/redis.js';
+import { waitForSync } from '../test/support/sentinel.js';
 
 const CONCURRENCY = 64;
 const BET_SECONDS = 4;

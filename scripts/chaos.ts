@@ -15,7 +15,8 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO } from './lib/chaos/cluster.js';
+import { REPO } from '../test/support/fived.js';
+import { stopAllOnExit } from '../test/support/procs.js';
 import { runFuzz } from './lib/chaos/fuzz.js';
 import { runHttpFuzz } from './lib/chaos/fuzz-http.js';
 import { runChaos } from './lib/chaos/run.js';
@@ -30,6 +31,7 @@ function opt(name: string, env: string, def: number): number {
 }
 
 async function main(): Promise<number> {
+  stopAllOnExit('chaos');
   const ci = process.argv.includes('--ci');
   const seconds = opt('seconds', 'FIVED_CHAOS_SECONDS', ci ? 60 : 420);
   const clients = opt('clients', 'FIVED_CHAOS_CLIENTS', ci ? 60 : 300);

@@ -17,9 +17,9 @@ import { parseHistogram, type Hist } from '../bench/lib/stacks.js';
 import { lineChart } from '../bench/lib/svg.js';
 import { RedisStore } from '../src/store/redis.js';
 import { check, INVARIANTS, waitSettled } from './lib/chaos/checker.js';
-import { ChaosCluster, REPO } from './lib/chaos/cluster.js';
+import { ChaosCluster, REPO } from '../test/support/cluster.js';
 import { Fleet } from './lib/chaos/fleet.js';
-import { httpRequest, rssOf, sleep, stopAll } from './lib/chaos/procs.js';
+import { httpRequest, rssOf, sleep, stopAll, stopAllOnExit } from '../test/support/procs.js';
 
 function opt(name: string, env: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,6 +48,7 @@ const SOAK_OPERATOR = 'soak-operator-token-0123456789abcdef'; // >= 32 character
 interface Minute { minute: number; rss: Record<string, number>; loopMean: number; loopP99: number; resultP50: number; resultP99: number; results: number }
 
 async function main(): Promise<number> {
+  stopAllOnExit('soak');
   const minutes = opt('minutes', 'FIVED_SOAK_MINUTES', 30);
   const clients = opt('clients', 'FIVED_SOAK_CLIENTS', 5000);
   const players = opt('players', 'FIVED_SOAK_PLAYERS', 50);

@@ -1,27 +1,22 @@
 // `fived all` (the in-memory store) with FIVED_ARCHIVE_URL runs the archiver inside itself: its
 // ended periods reach PostgreSQL, settled, with digits and seed, never before their end (issue 14).
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, runFived } from './helpers/deploy.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
-import { freePort } from './helpers/ports.js';
-import { requireBuild } from './helpers/scheduler.js';
+import { runFived, startFived } from './support/fived.js';
+import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { freePort } from './support/ports.js';
+import type { Proc } from './support/procs.js';
+import { requireBuild } from './support/scheduler.js';
 
 let pgs: TestPostgres;
-let all: ChildProcess | null = null;
+let all: Proc | null = null;
 
 beforeAll(async () => {
   requireBuild();
   pgs = await startPostgres();
 }, 60_000);
 afterAll(async () => {
-  if (all && all.exitCode === null && all.signalCode === null) {
-    const gone = new Promise((r) => all!.once('exit', r));
-    all.kill('SIGTERM');
-    await gone;
-  }
+  await all?.stop(60_000);
   await pgs?.stop();
 }, 30_000);
 
@@ -30,7 +25,7 @@ describe('fived all with the archive', () => {
     const env = { FIVED_ARCHIVE_URL: pgs.url, FIVED_DURATIONS: '2', FIVED_FREEZE_MS: '500', FIVED_ARCHIVE_POLL_MS: '200', FIVED_PORT: String(await freePort()), FIVED_HOST: '127.0.0.1' };
     const m = await runFived(['archive', 'migrate'], env);
     expect(m.code, m.stderr).toBe(0);
-    all = spawn(process.execPath, [path.join(REPO, 'bin/fived.js'), 'all'], { cwd: REPO, env: { PATH: process.env.PATH ?? '', FIVED_LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
+    all = startFived('all', ['all'], { env: { PATH: process.env.PATH ?? '', FIVED_LOG_LEVEL: 'warn', ...env }, quiet: true });
     const db = new pg.Client(pgs.url);
     await db.connect();
     try {

@@ -8,12 +8,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type RedisStore } from '../src/store/index.js';
 import type { PeriodRef } from '../src/core/types.js';
-import { Client, getJson, gatewayEnv, operator, startGatewayProc, token, credit, type GatewayProc, type Msg } from './gateway-harness.js';
-import { runFived } from './helpers/deploy.js';
+import { Client, getJson, gatewayEnv, operator, startGatewayProc, token, credit, type GatewayProc, type Msg } from './support/gateway.js';
+import { runFived } from './support/deploy.js';
 import { betOfRow } from '../src/archive/reader.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { isAcquired, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
+import { startPostgres, type TestPostgres } from './support/postgres.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { isAcquired, requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
 
 const ROOM = 'fiveD_3';
 const USERS = ['arc-u1', 'arc-u2', 'arc-u3'];

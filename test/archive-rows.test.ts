@@ -6,7 +6,7 @@ import { migrate, openPool, readMigrations, schemaVersion, type Pool } from '../
 import { betOfRow, ArchiveReader } from '../src/archive/reader.js';
 import { insertBets, insertLedger, insertPeriod, periodRow } from '../src/archive/rows.js';
 import type { BetRecord, PeriodRecord } from '../src/store/types.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { startPostgres, type TestPostgres } from './support/postgres.js';
 
 let pgs: TestPostgres;
 let pool: Pool;

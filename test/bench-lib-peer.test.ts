@@ -4,7 +4,6 @@
 // process delivering the result stored under the runbook key, read by the light client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { pack } from 'msgpackr';
 import { aggregateBets, exposureSummary } from '../src/core/exposure.js';
@@ -19,8 +18,9 @@ import { periodPayload, resultPayload, tickPayload } from '../bench/peers/socket
 import { exposureOf, patternsOf, wins } from '../bench/peers/socketio/fallback.js';
 import { syntheticBet } from '../bench/peers/socketio/bets.js';
 import { LightClient } from '../bench/lib/light-client.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
-import { freePort, waitForPort } from './helpers/ports.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+import { freePort, waitForPort } from './support/ports.js';
+import { startProcess, type Proc } from './support/procs.js';
 
 const spec = { duration: 60, freezeMs: 5000, dayStart: DEFAULT_DAY_START };
 const { phase: _p, ...w } = periodAt(Date.UTC(2025, 6, 31, 0, 1, 30), spec);
@@ -76,7 +76,7 @@ describe('peer fallback computes what the core computes', () => {
 
 describe('a peer process', () => {
   let redis: TestRedis;
-  let peer: ChildProcess | null = null;
+  let peer: Proc | null = null;
   let port = 0;
   const D = 2;
   const room = `fiveD_${D}`;
@@ -84,18 +84,14 @@ describe('a peer process', () => {
   beforeAll(async () => {
     redis = await startRedis();
     port = await freePort();
-    peer = spawn(process.execPath, ['--import', 'tsx', 'bench/peers/socketio/server.ts'], {
+    peer = startProcess('peer', process.execPath, ['--import', 'tsx', 'bench/peers/socketio/server.ts'], {
       env: { ...process.env, PEER_PORT: String(port), FIVED_REDIS_URL: redis.url, FIVED_DURATIONS: String(D), FIVED_FREEZE_MS: '500' },
-      stdio: 'ignore',
+      quiet: true,
     });
     await waitForPort(port, '127.0.0.1', 30_000);
   });
   afterAll(async () => {
-    if (peer && peer.exitCode === null) {
-      const gone = new Promise((r) => peer!.once('exit', r));
-      peer.kill('SIGTERM');
-      await gone;
-    }
+    await peer?.stop(60_000);
     await redis?.stop();
   });
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { INVARIANTS } from '../scripts/lib/chaos/checker.js';
-import { REPO } from '../scripts/lib/chaos/cluster.js';
+import { REPO } from './support/cluster.js';
 import { runChaos, type ChaosResult } from '../scripts/lib/chaos/run.js';
 
 describe('chaos (CI size)', () => {

@@ -1,4 +1,4 @@
-// The operator command lines (issue 12, row 11), run as operators run them: `node bin/fived.js …`
+// The operator command lines (issue 12, row 11), run as operators run them: `fived …` (the built CLI)
 // (dist/) against a redis-server of this file's own. Every flag is parsed strictly: an unknown or
 // misspelled one is an error that does nothing; `fived credit` requires --id, so a retried credit
 // pays once. Also FIVED_MAX_BALANCE at the command line, and `fived wallet` showing held credits.
@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodAt } from '../src/core/clock.js';
 import { RedisStore } from '../src/store/redis.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { LIMITS, PAY, openPeriod } from './helpers/store-harness.js';
-import { runFived } from './helpers/deploy.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { LIMITS, PAY, openPeriod } from './support/store-harness.js';
+import { runFived } from './support/deploy.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

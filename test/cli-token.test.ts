@@ -1,14 +1,14 @@
 // issue 16 item 1: `fived token USER` prints a player token a gateway accepts (HS256, sub = USER,
 // iat, exp = iat + --ttl), refuses a ttl beyond FIVED_MAX_TOKEN_AGE_S (a gateway would refuse the
 // token), says plainly when FIVED_JWT_SECRET is not set, and takes strict arguments.
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from '../src/gateway/auth.js';
-import { REPO, run } from './helpers/deploy.js';
+import { CLI_BIN } from './support/fived.js';
+import { run } from './support/deploy.js';
 
 const SECRET = 'token-test-secret-0123456789';
 const fived = (args: string[], env: Record<string, string>) =>
-  run(process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'token', ...args], { env: { ...process.env, FIVED_JWT_SECRET: '', FIVED_MAX_TOKEN_AGE_S: '', ...env }, timeoutMs: 30_000 });
+  run(process.execPath, [CLI_BIN, 'token', ...args], { env: { ...process.env, FIVED_JWT_SECRET: '', FIVED_MAX_TOKEN_AGE_S: '', ...env }, timeoutMs: 30_000 });
 
 describe('fived token', () => {
   it('prints a token the gateway verifier accepts: sub = USER, exp = iat + ttl (default one hour)', async () => {

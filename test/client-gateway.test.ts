@@ -1,7 +1,6 @@
-// The client SDK against a real gateway: `node bin/fived.js all` (gateway + scheduler, in-memory
+// The client SDK against a real gateway: `fived all` (gateway + scheduler, in-memory
 // store) with a 3 s room and a 1 s freeze, reached through a small TCP relay this test can cut to
 // simulate a network outage. Needs dist/ (npm test builds it first).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,10 +8,12 @@ import WebSocket from 'ws';
 import { connect, type FivedClient, type VerifiedResult } from '../packages/client/src/index.js';
 import { ErrorCode, isFivedError } from '../src/errors.js';
 import type { PeriodMsg, SettledMsg } from '../src/protocol.js';
-import { freePort, waitForPort } from './helpers/ports.js';
+import { startFived } from './support/fived.js';
+import { freePort, waitForPort } from './support/ports.js';
+import type { Proc } from './support/procs.js';
 
 const ROOM = 'fiveD_3';
-let gw: ChildProcess | undefined;
+let gw: Proc | undefined;
 let gwPort = 0;
 let relay: Relay;
 const clients: FivedClient[] = [];
@@ -85,10 +86,8 @@ function until<T>(c: FivedClient, event: 'result' | 'settled', pred: (v: never) 
 beforeAll(async () => {
   if (!existsSync(new URL('../dist/cli.js', import.meta.url))) throw new Error('dist/ is missing: run `npm run build` first');
   gwPort = await freePort();
-  gw = spawn(process.execPath, ['bin/fived.js', 'all'], {
-    cwd: new URL('..', import.meta.url).pathname,
+  gw = startFived('gateway', ['all'], {
     env: { ...process.env, FIVED_PORT: String(gwPort), FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_DEMO: 'true', FIVED_JWT_SECRET: 'demo-test-secret-0123456789', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForPort(gwPort, '127.0.0.1', 20_000);
   relay = new Relay(gwPort);
@@ -99,12 +98,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await relay?.down();
-  if (gw?.pid) {
-    const exited = new Promise((r) => gw!.once('exit', r));
-    process.kill(gw.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-    if (gw.exitCode === null && gw.signalCode === null) process.kill(gw.pid, 'SIGKILL');
-  }
+  await gw?.stop(8000);
 });
 
 describe('client SDK ↔ real gateway', () => {

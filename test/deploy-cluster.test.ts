@@ -6,8 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, freeConsecutivePorts, http, run, PlayerClient, waitUntil } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
+import { CLI_BIN } from './support/fived.js';
+import { REPO, freeConsecutivePorts, http, run, PlayerClient, waitUntil } from './support/deploy.js';
+import { freePort } from './support/ports.js';
 
 const SCRIPT = path.join(REPO, 'scripts/cluster.sh');
 const ROOM = 'fiveD_4';
@@ -48,7 +49,7 @@ describe('scripts/cluster.sh', () => {
     return m[1]!;
   };
   const inspect = async (periodId: string) => {
-    const r = await run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', ROOM, periodId], { env: { ...env, FIVED_REDIS_URL: info.redisUrl, FIVED_SEED_KEY: saved('FIVED_SEED_KEY') } });
+    const r = await run(process.execPath, [CLI_BIN, 'inspect', ROOM, periodId], { env: { ...env, FIVED_REDIS_URL: info.redisUrl, FIVED_SEED_KEY: saved('FIVED_SEED_KEY') } });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { keys: Record<string, { value?: { tracking?: { instance?: string; source?: string } } }> };
     return doc.keys[`precalc_5d_result:fiveD:4:default:${periodId}`]?.value;

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { loadConfig } from '../src/config.js';
-import { REPO, http, run, serverStates, startHaproxy, waitUntil, type Haproxy } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
+import { REPO, http, run, serverStates, startHaproxy, waitUntil, type Haproxy } from './support/deploy.js';
+import { freePort } from './support/ports.js';
 
 const SCRIPT = path.join(REPO, 'scripts/haproxy-config.sh');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-haproxy-cfg-'));

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { commitmentOf } from '../src/core/draw.js';
-import { REPO, http, run, serverSessions, serverStates, spawnFived, startHaproxy, waitUntil, PlayerClient, type FivedProcess, type Haproxy, waitGatewaysReady } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
+import { REPO, http, run, serverSessions, serverStates, spawnFived, startHaproxy, waitUntil, PlayerClient, type FivedProcess, type Haproxy, waitGatewaysReady } from './support/deploy.js';
+import { freePort } from './support/ports.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
 
 const ROOM = 'fiveD_4';
 const PLAYERS = 6;

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_BALANCE } from '../src/gateway/api.js';
 import { RedisStore } from '../src/store/redis.js';
-import { REPO, freeConsecutivePorts, http, run, serverStates } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
+import { CLI_BIN_REL } from './support/fived.js';
+import { REPO, freeConsecutivePorts, http, run, serverStates } from './support/deploy.js';
+import { freePort } from './support/ports.js';
 
 const CLUSTER = path.join(REPO, 'scripts/cluster.sh');
 const INSTALL = path.join(REPO, 'scripts/install-systemd.sh');
@@ -214,14 +215,14 @@ describe('releases side by side and a rolling restart under load', () => {
     expect(notBuilt.code).toBe(2);
     expect(notBuilt.stderr).toContain('is not a built fived app');
     const unit = readFileSync(path.join(root, 'etc/systemd/system/fived-gateway@.service'), 'utf8');
-    expect(unit).toContain(`ExecStart=${process.execPath} /opt/fived/current/bin/fived.js gateway`);
+    expect(unit).toContain(`ExecStart=${process.execPath} /opt/fived/current/${CLI_BIN_REL} gateway`);
     expect(unit).toContain('WorkingDirectory=/opt/fived/current');
   });
 
   it('names the running release: fived --version, /health and fived_build_info', async () => {
-    const v = await run(process.execPath, [path.join(prefix, 'current/bin/fived.js'), '--version']);
+    const v = await run(process.execPath, [path.join(prefix, 'current', CLI_BIN_REL), '--version']);
     expect(v.stdout).toBe(`fived ${V1}\n`);
-    expect((await run(process.execPath, [path.join(prefix, 'releases', V2, 'bin/fived.js'), '--version'])).stdout).toBe(`fived ${V2}\n`);
+    expect((await run(process.execPath, [path.join(prefix, 'releases', V2, CLI_BIN_REL), '--version'])).stdout).toBe(`fived ${V2}\n`);
     for (const port of info.gatewayPorts) {
       expect((await health(port)).version).toBe(V1);
       expect((await http(port, 'GET', '/metrics')).body).toContain(`fived_build_info{version="${V1}"} 1`);

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { REPO, run } from './helpers/deploy.js';
+import { CLI_BIN } from './support/fived.js';
+import { REPO, run } from './support/deploy.js';
 
 const SCRIPT = path.join(REPO, 'scripts/install-systemd.sh');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fived-systemd-'));
@@ -52,7 +53,7 @@ describe('scripts/install-systemd.sh --root', () => {
     expect(readlinkSync(path.join(units, 'fived.target.wants/fived-gateway@4001.service'))).toBe('../fived-gateway@.service');
     expect(readlinkSync(path.join(units, 'multi-user.target.wants/fived.target'))).toBe('../fived.target');
     const gw = readFileSync(path.join(units, 'fived-gateway@.service'), 'utf8');
-    expect(gw).toContain(`ExecStart=${process.execPath} ${REPO}/bin/fived.js gateway`);
+    expect(gw).toContain(`ExecStart=${process.execPath} ${CLI_BIN} gateway`);
     expect(gw).not.toContain('/opt/fived/bin');
 
     expect(statSync(envFile).mode & 0o777).toBe(0o600); // it holds the seed key
@@ -102,7 +103,7 @@ describe('the installed units', () => {
   it('systemd-analyze verify does catch a broken unit (the check above is not vacuous)', async () => {
     const broken = path.join(tmp, 'broken');
     rmSync(broken, { recursive: true, force: true });
-    const bad = readFileSync(path.join(units, 'fived-scheduler.service'), 'utf8').replace(`${process.execPath} ${REPO}/bin/fived.js scheduler`, '/nonexistent/node x').replace('KillMode=mixed', 'KillMode=mixd');
+    const bad = readFileSync(path.join(units, 'fived-scheduler.service'), 'utf8').replace(`${process.execPath} ${CLI_BIN} scheduler`, '/nonexistent/node x').replace('KillMode=mixed', 'KillMode=mixd');
     mkdirSync(broken);
     writeFileSync(path.join(broken, 'fived-scheduler.service'), bad);
     const r = await run('systemd-analyze', ['verify', path.join(broken, 'fived-scheduler.service')]);
@@ -118,7 +119,7 @@ describe('the installed units', () => {
       const u = readFileSync(path.join(units, f), 'utf8');
       const [stop] = directive(u, 'TimeoutStopSec');
       expect(seconds(stop!), f).toBeGreaterThan(drainS + 5);
-      expect(directive(u, 'ExecStartPre')[0]).toBe(`${process.execPath} ${REPO}/bin/fived.js check-config`);
+      expect(directive(u, 'ExecStartPre')[0]).toBe(`${process.execPath} ${CLI_BIN} check-config`);
       expect(directive(u, 'EnvironmentFile')[0]).toBe('/etc/fived/fived.env');
       expect(directive(u, 'Restart')).toEqual(['on-failure']);
       expect(directive(u, 'KillSignal')).toEqual(['SIGTERM']);

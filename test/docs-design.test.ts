@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO } from './gateway-harness.js';
+import { REPO } from './support/gateway.js';
 
 function files(dir: string): string[] {
   const out: string[] = [];

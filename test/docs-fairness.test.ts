@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO } from './gateway-harness.js';
+import { REPO } from './support/gateway.js';
 
 const doc = readFileSync(path.join(REPO, 'docs/fairness.md'), 'utf8');
 

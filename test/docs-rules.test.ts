@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { multiplierOf, netStake, patternIndex, patternWins } from '../src/core/rules.js';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
 import { checkBet } from '../src/store/validate.js';
-import { REPO } from './gateway-harness.js';
+import { REPO } from './support/gateway.js';
 
 const DOC_PATH = path.join(REPO, 'docs/rules.md');
 const doc = () => readFileSync(DOC_PATH, 'utf8');

@@ -1,15 +1,16 @@
 // issue 16 item 4: `npx fived --help` (and `fived help`, `fived` alone) lists every command with a
 // one-line description; an unknown command says so (with a "did you mean") and lists them. Run on
-// the built bin/fived.js; the list of commands is checked against src/commands/ itself.
+// the built CLI; the list of commands is checked against src/commands/ itself.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli.js';
 import { closest } from '../src/suggest.js';
-import { REPO, run } from './helpers/deploy.js';
+import { CLI_BIN, CLI_BIN_REL } from './support/fived.js';
+import { REPO, run } from './support/deploy.js';
 
-const fived = (...args: string[]) => run(process.execPath, [path.join(REPO, 'bin', 'fived.js'), ...args], { timeoutMs: 30_000 });
+const fived = (...args: string[]) => run(process.execPath, [CLI_BIN, ...args], { timeoutMs: 30_000 });
 
 /** every command module in src/commands/ (args.ts, common.ts and assemble.ts are shared plumbing) */
 const MODULES = readdirSync(path.join(REPO, 'src', 'commands'))
@@ -78,9 +79,9 @@ describe('fived help', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-nodist-'));
     try {
       mkdirSync(path.join(dir, 'bin'));
-      copyFileSync(path.join(REPO, 'bin', 'fived.js'), path.join(dir, 'bin', 'fived.js'));
+      copyFileSync(CLI_BIN, path.join(dir, CLI_BIN_REL));
       writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-      const r = await run(process.execPath, [path.join(dir, 'bin', 'fived.js'), '--help'], { cwd: dir });
+      const r = await run(process.execPath, [path.join(dir, CLI_BIN_REL), '--help'], { cwd: dir });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('run `npm run build` first');
       expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -7,10 +7,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, SETTINGS, TOOL_PREFIXES, TOOL_VARIABLES, unknownSettings } from '../src/config.js';
 import { warnUnknownSettings } from '../src/commands/common.js';
-import { REPO, run } from './helpers/deploy.js';
+import { CLI_BIN } from './support/fived.js';
+import { REPO, run } from './support/deploy.js';
 
 const checkConfig = (env: Record<string, string>) =>
-  run(process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'check-config'], { env: { PATH: process.env.PATH, ...env }, timeoutMs: 30_000 });
+  run(process.execPath, [CLI_BIN, 'check-config'], { env: { PATH: process.env.PATH, ...env }, timeoutMs: 30_000 });
 
 /** every file under `dir` (recursively) */
 function files(dir: string): string[] {

@@ -2,16 +2,16 @@
 // operator whose shell has another FIVED_DAY_OFFSET than the cluster got other times, and with them
 // the wrong answer to "has it ended?": the result shown before its end (or hidden after it). The
 // times now come from the store (the period's meta hash); a period the store never saw is said so.
-// Runs bin/fived.js against a Redis of the test's own, on a period stored as the scheduler does.
-import path from 'node:path';
+// Runs the built CLI against a Redis of the test's own, on a period stored as the scheduler does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { periodById } from '../src/core/clock.js';
 import { roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
-import { REPO, run } from './helpers/deploy.js';
-import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
+import { CLI_BIN } from './support/fived.js';
+import { run } from './support/deploy.js';
+import { LIMITS, PAY, planFor, resultOf } from './support/store-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
 
 // the freeze leaves 2 s before the end for a `fived inspect` to start and answer on a loaded machine
 const CLUSTER = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '2000' };
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 const inspect = (periodId: string, env: Record<string, string> = OPERATOR, room = 'fiveD_3') =>
-  run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', room, periodId], {
+  run(process.execPath, [CLI_BIN, 'inspect', room, periodId], {
     env: { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, ...env },
     timeoutMs: 30_000,
   });

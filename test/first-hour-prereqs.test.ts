@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO, run } from './helpers/deploy.js';
+import { REPO, run } from './support/deploy.js';
+import { REDIS_SERVER } from './support/redis.js';
 
 const SCRIPT = path.join(REPO, 'scripts', 'prereqs.mjs');
 const dirs: string[] = [];
@@ -19,7 +20,7 @@ function barePath(apt?: 'works' | 'fails'): { dir: string; log: string } {
   const log = path.join(dir, 'apt.log');
   if (apt) {
     // records each call (and DEBIAN_FRONTEND); `install` puts a stub program for each package here
-    const bins = JSON.stringify({ 'redis-server': ['redis-server'], 'redis-tools': ['redis-cli'], haproxy: ['haproxy'], chromium: ['chromium'], systemd: ['systemd-analyze'], openssl: ['openssl'], coreutils: ['basenc'] });
+    const bins = JSON.stringify({ [REDIS_SERVER]: [REDIS_SERVER], 'redis-tools': ['redis-cli'], haproxy: ['haproxy'], chromium: ['chromium'], systemd: ['systemd-analyze'], openssl: ['openssl'], coreutils: ['basenc'] });
     writeFileSync(path.join(dir, 'apt-get'), `#!${process.execPath}
 const fs = require('node:fs'); const path = require('node:path');
 const args = process.argv.slice(2);
@@ -66,7 +67,7 @@ describe('scripts/prereqs.mjs (npm pretest)', () => {
     expect(r.stderr).toContain('systemd-analyze (Debian package systemd)');
     const cmd = /sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ([a-z- ]+)\n/.exec(r.stderr);
     expect(cmd, r.stderr).not.toBeNull();
-    expect(cmd![1]!.split(' ')).toEqual(expect.arrayContaining(['redis-server', 'redis-tools', 'chromium', 'systemd']));
+    expect(cmd![1]!.split(' ')).toEqual(expect.arrayContaining([REDIS_SERVER, 'redis-tools', 'chromium', 'systemd']));
     expect(calls(log)).toEqual([]);
   });
 
@@ -77,7 +78,7 @@ describe('scripts/prereqs.mjs (npm pretest)', () => {
     const c = calls(log);
     expect(c.map((x) => x.args[0])).toEqual(['update', 'install']);
     expect(c[1]!.args.slice(0, 3)).toEqual(['install', '-y', '--no-install-recommends']);
-    expect(c[1]!.args.slice(3)).toEqual(expect.arrayContaining(['redis-server', 'redis-tools', 'chromium', 'systemd']));
+    expect(c[1]!.args.slice(3)).toEqual(expect.arrayContaining([REDIS_SERVER, 'redis-tools', 'chromium', 'systemd']));
     expect(c[1]!.frontend).toBe('noninteractive');
     // a second run finds everything: no apt-get
     const again = await prereqs(dir, 'root');

@@ -2,40 +2,36 @@
 // lines, not only JSON logs), and does not rebuild when dist/ is current (scripts/build-stamp.mjs,
 // its prestart). The banner is read from a real `fived all`; the stamp logic runs in a small
 // project of its own whose "build" only records that it ran.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { REPO, run } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
+import { startFived } from './support/fived.js';
+import { REPO, run } from './support/deploy.js';
+import { freePort } from './support/ports.js';
+import type { Proc } from './support/procs.js';
 
-const BIN = path.join(REPO, 'bin', 'fived.js');
 const SECRET = 'a'.repeat(64);
 
-interface Started { child: ChildProcess; banner: string }
-const children: ChildProcess[] = [];
+interface Started { child: Proc; banner: string }
+const children: Proc[] = [];
 
 /** Starts `fived all` and resolves with everything it wrote on stderr up to the banner's blank line. */
 function startAll(env: Record<string, string>): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'all'], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH, HOME: os.tmpdir(), FIVED_LOG_LEVEL: 'error', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = startFived('all', ['all'], { env: { PATH: process.env.PATH, HOME: os.tmpdir(), FIVED_LOG_LEVEL: 'error', ...env } });
     children.push(child);
     let err = '';
     const timer = setTimeout(() => reject(new Error(`no banner within 30 s:\n${err}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       if (/\n {2}open http:\/\/[^\n]*\n[\s\S]*\n\n/.test(err)) {
         clearTimeout(timer);
         resolve({ child, banner: err });
       }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`fived all exited (${code}):\n${err}`)); });
+    void child.exited.then((e) => { clearTimeout(timer); reject(new Error(`fived all exited (${e.code}):\n${err}`)); });
   });
 }
 
@@ -51,11 +47,8 @@ function get(url: string, method = 'GET'): Promise<{ status: number; type: strin
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await gone;
+async function stop(child: Proc): Promise<void> {
+  await child.stop(60_000);
 }
 
 afterAll(async () => {

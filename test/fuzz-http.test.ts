@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO } from '../scripts/lib/chaos/cluster.js';
+import { REPO } from './support/cluster.js';
 import { runHttpFuzz } from '../scripts/lib/chaos/fuzz-http.js';
 
 describe('HTTP fuzz', () => {

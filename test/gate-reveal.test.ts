@@ -3,9 +3,9 @@
 // ahead (still ready) and one whose clock runs 200 ms behind (still ready), on a Redis of the
 // test's own. The test process's clock is the store's (same host): "before the end" is judged by it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { isAcquired, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
-import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc, type JsonBody, type Msg } from './gateway-harness.js';
+import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
+import { isAcquired, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
+import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc, type JsonBody, type Msg } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;

@@ -5,9 +5,7 @@
 // guards themselves on a real uWS app in this process (a handler that throws or rejects, an async
 // upgrade that throws after its await, a message handler that throws: answered, counted, and
 // nothing uncaught), malformed bus messages, and the scheduler's port.
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { Packr } from 'msgpackr';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -17,10 +15,12 @@ import { ErrorCode } from '../src/errors.js';
 import { route } from '../src/gateway/http.js';
 import { guardWs } from '../src/gateway/guard.js';
 import { loadUws, type us_listen_socket } from '../src/gateway/uws.js';
-import { gatewayEnv, getJson, OPERATOR_TOKEN, REPO, startGatewayProc, type GatewayProc } from './gateway-harness.js';
-import { freePort } from './helpers/ports.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
-import { requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
+import { startFived, waitHttpOk } from './support/fived.js';
+import { gatewayEnv, getJson, OPERATOR_TOKEN, startGatewayProc, type GatewayProc } from './support/gateway.js';
+import { freePort } from './support/ports.js';
+import type { Proc } from './support/procs.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+import { requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
 
 const BAD_SEGMENTS = ['%E0%A4%A', '%E0', '%', '%ZZ', '%C0%AF', '%ED%A0%80', '%FF%FE', 'a%2', '%%30'];
 
@@ -51,36 +51,20 @@ function raw(port: number, text: string): Promise<{ status: number; body: string
 }
 
 describe('row 1 on `fived all` (in-memory store)', () => {
-  let child: ChildProcess;
+  let child: Proc;
   let port: number;
-  let out = '';
   let exitCode: number | null | undefined;
   beforeAll(async () => {
     requireBuild();
     port = await freePort();
-    child = spawn(process.execPath, [path.join(REPO, 'bin/fived.js'), 'all'], {
-      cwd: REPO,
+    child = startFived('all', ['all'], {
       env: { PATH: process.env.PATH ?? '', FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_OPERATOR_TOKEN: OPERATOR_TOKEN, FIVED_JWT_SECRET: 'guard-test-secret-0123456789', FIVED_LOG_LEVEL: 'warn', FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '1000', FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_CONNS_PER_IP: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (exitCode = code));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (exitCode !== undefined) throw new Error(`fived all exited early:\n${out}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error(`fived all did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    void child.exited.then((e) => (exitCode = e.code));
+    await waitHttpOk(child, port, '/health', 20_000);
   }, 30_000);
   afterAll(async () => {
-    if (exitCode === undefined) {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
-    }
+    await child?.stop(60_000);
   });
 
   it('GET /api/rooms/%E0%A4%A/periods (no token): 400 E_BAD_REQUEST, the process stays up and the balance credited before is still there', async () => {

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;

@@ -3,7 +3,6 @@
 // and the operator token (length, constant-time compare, throttled failures). One gateway on its
 // own Redis with low limits; config rules checked through loadConfig and the real CLI.
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -12,8 +11,9 @@ import { ErrorCode } from '../src/errors.js';
 import { operatorAllowed } from '../src/gateway/auth.js';
 import { ClientAddress, ExpiryWheel, normalize } from '../src/gateway/limits.js';
 import { CloseCode } from '../src/protocol.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { Client, JWT_SECRET, OPERATOR_TOKEN, REPO, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
+import { CLI_BIN } from './support/fived.js';
+import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
+import { Client, JWT_SECRET, OPERATOR_TOKEN, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
 
 const KEY = new TextEncoder().encode(JWT_SECRET);
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -86,7 +86,7 @@ describe('configuration (rows 6, 7, 12)', () => {
   });
 
   it('`fived check-config` says so and `fived all` refuses to start in demo mode without a secret', () => {
-    const bin = path.join(REPO, 'bin/fived.js');
+    const bin = CLI_BIN;
     const env = { PATH: process.env.PATH ?? '', FIVED_DEMO: 'true', FIVED_PORT: '0', FIVED_LOG_LEVEL: 'warn' };
     const check = spawnSync(process.execPath, [bin, 'check-config'], { env, encoding: 'utf8', timeout: 20_000 });
     expect(check.status).toBe(1);

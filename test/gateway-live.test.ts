@@ -6,8 +6,8 @@ import { drawMessage, verifyDraw } from '../src/core/draw.js';
 import { netStake, multiplierOf, patternIndex, patternWins } from '../src/core/rules.js';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
 import type { Store } from '../src/store/types.js';
-import type { TestRedis } from './helpers/redis.js';
-import { Client, credit, startTwoGateways, stopTwoGateways, token, type GatewayProc, type Msg } from './gateway-harness.js';
+import type { TestRedis } from './support/redis.js';
+import { Client, credit, startTwoGateways, stopTwoGateways, token, type GatewayProc, type Msg } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;

@@ -6,8 +6,8 @@ import { periodAt, nextPeriod } from '../src/core/clock.js';
 import { createStore } from '../src/store/index.js';
 import { loadBets } from '../bench/lib/loader.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { Client, gatewayEnv, startGatewayProc, type GatewayProc } from './gateway-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { Client, gatewayEnv, startGatewayProc, type GatewayProc } from './support/gateway.js';
 
 const BETS = 1_000_000;
 const DURATION = 4;

@@ -3,9 +3,9 @@
 // Also: `fived gateway` refuses to run without Redis, and `fived check-config` reports problems.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { Client, REPO, gatewayEnv, getJson, startGatewayProc, type GatewayProc } from './gateway-harness.js';
+import { CLI_BIN } from './support/fived.js';
+import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
+import { Client, gatewayEnv, getJson, startGatewayProc, type GatewayProc } from './support/gateway.js';
 
 let redis: TestRedis;
 let prefix: string;
@@ -85,7 +85,7 @@ describe('shutdown', () => {
 });
 
 describe('commands', () => {
-  const bin = path.join(REPO, 'bin/fived.js');
+  const bin = CLI_BIN;
   const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', ...extra });
 
   it('fived gateway refuses to run without Redis, saying why', () => {

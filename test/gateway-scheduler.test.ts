@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { isAcquired, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
-import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { isAcquired, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
+import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;

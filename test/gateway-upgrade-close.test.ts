@@ -10,8 +10,8 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { gatewayEnv, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
+import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
+import { gatewayEnv, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
 import { disconnectReason, upgradeRequested } from '../src/gateway/ws.js';
 
 let redis: TestRedis;

@@ -11,7 +11,7 @@ import { Hub, type SocketData } from '../src/gateway/hub.js';
 import { gatewayMetrics } from '../src/gateway/metrics.js';
 import { RateBucket } from '../src/gateway/ratelimit.js';
 import { loadUws, type us_listen_socket } from '../src/gateway/uws.js';
-import { Client, REPO } from './gateway-harness.js';
+import { Client, REPO } from './support/gateway.js';
 
 const cleanups: Array<() => void> = [];
 afterAll(() => {

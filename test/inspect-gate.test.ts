@@ -1,18 +1,18 @@
 // Issue 12 row 4: `fived inspect ROOM ID` during the frozen window printed the stored result
 // (digits + seed). Before the end by Redis TIME it must print nothing of the result, the seed or
-// the settlement; after the end, everything. The command runs as operators run it (bin/fived.js)
+// the settlement; after the end, everything. The command runs as operators run it (the built CLI)
 // against a Redis of the test's own, on a period stored as the scheduler stores it at the freeze.
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { drawDigits, drawMessage } from '../src/core/draw.js';
 import { roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
-import { REPO, type JsonBody } from './gateway-harness.js';
-import { LIMITS, PAY, planFor, resultOf } from './helpers/store-harness.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
+import { CLI_BIN } from './support/fived.js';
+import type { JsonBody } from './support/gateway.js';
+import { LIMITS, PAY, planFor, resultOf } from './support/store-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
 
 const run = promisify(execFile);
 // the freeze leaves 2 s before the end for a `fived inspect` to start and answer on a loaded machine
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 async function inspect(periodId: string): Promise<string> {
-  const r = await run(process.execPath, [path.join(REPO, 'bin/fived.js'), 'inspect', 'fiveD_3', periodId], {
+  const r = await run(process.execPath, [CLI_BIN, 'inspect', 'fiveD_3', periodId], {
     env: { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, ...env },
   });
   return r.stdout;

@@ -3,7 +3,7 @@
 //                in parallel; time is injected (fake timers) rather than waited for.
 //                `npm run test:unit`, the seconds-long inner loop.
 //   integration  real Redis, gateway and scheduler processes, the CLI from dist/: files run in
-//                parallel, each on its own Redis and free ports (test/helpers/*).
+//                parallel, each on its own Redis and free ports (test/support/*).
 //   system       the cluster, chaos, fuzzers, browsers, HAProxy, systemd, npm pack, and whatever
 //                rebuilds part of dist/: one file at a time, after the other lanes.
 // A new test file is a unit test unless listed here; test/tooling-checks.test.ts refuses a unit

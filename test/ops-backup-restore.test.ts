@@ -11,10 +11,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodMember } from '../src/store/keys.js';
 import { RedisStore } from '../src/store/redis.js';
-import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
-import { REPO, run, runFived, waitUntil } from './helpers/deploy.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
+import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
+import { REPO, run, runFived, waitUntil } from './support/deploy.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
 
 const GAME = { FIVED_DURATIONS: '30', FIVED_FREEZE_MS: '2000' };
 const ROOM = 'fiveD_30';

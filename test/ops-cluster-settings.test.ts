@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO, freeConsecutivePorts, http, run, runFived } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
+import { REPO, freeConsecutivePorts, http, run, runFived } from './support/deploy.js';
+import { freePort } from './support/ports.js';
 
 const SCRIPT = path.join(REPO, 'scripts/cluster.sh');
 

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { BetRecord } from '../src/store/types.js';
-import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
-import { runFived, waitUntil } from './helpers/deploy.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { expectedPayout, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
+import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
+import { runFived, waitUntil } from './support/deploy.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { expectedPayout, requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
 
 const OLD = { FIVED_DURATIONS: '5,10', FIVED_FREEZE_MS: '1500' };
 const NEW = { FIVED_DURATIONS: '5,15', FIVED_FREEZE_MS: '1500', FIVED_PAY_SUM_BIG_SMALL: '3', FIVED_PAY_NUMBER: '8', FIVED_MAX_STAKE: '5000' };

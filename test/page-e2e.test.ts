@@ -1,5 +1,5 @@
 // The demo page in a real browser: Debian's Chromium driven by playwright-core against
-// `node bin/fived.js all` with a 5 s room and a 1 s freeze (in-memory store, demo sessions on),
+// `fived all` with a 5 s room and a 1 s freeze (in-memory store, demo sessions on),
 // and the same scenario through HAProxy on the local cluster (scripts/cluster.sh: Redis with
 // persistence, the scheduler, two gateways).
 // The countdown advances, a bet before the freeze is acknowledged, the result appears at the
@@ -10,14 +10,15 @@
 // status follows its bet past the period change to its outcome, a too-low stake is refused in the
 // page's units, a win says what was paid and the profit, and players never see an instance name,
 // an error code or a setting's name.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freeConsecutivePorts, run } from './helpers/deploy.js';
-import { freePort, waitForPort } from './helpers/ports.js';
+import { freeConsecutivePorts, run } from './support/deploy.js';
+import { startFived } from './support/fived.js';
+import { freePort, waitForPort } from './support/ports.js';
+import type { Proc } from './support/procs.js';
 
 // a setting-like word in an operator's void reason, which players must never see (built at run time:
 // test/first-hour-config.test.ts scans the repo for FIVED_* names)
@@ -27,17 +28,15 @@ const ROOM = 'fiveD_5';
 const ROOT = new URL('..', import.meta.url).pathname;
 const ARTIFACTS = `${ROOT}test-artifacts`;
 let port = 0;
-let gw: ChildProcess | undefined;
+let gw: Proc | undefined;
 const INSTANCE = 'gw-page-e2e-instance';
 let browser: Browser | undefined;
 let page: Page;
 const pageErrors: string[] = [];
 
-function spawnGateway(at: number, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['bin/fived.js', 'all'], {
-    cwd: ROOT,
+function spawnGateway(at: number, env: NodeJS.ProcessEnv): Proc {
+  return startFived(INSTANCE, ['all'], {
     env: { ...process.env, FIVED_PORT: String(at), FIVED_FREEZE_MS: '1000', FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn', FIVED_INSTANCE: INSTANCE, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
@@ -52,15 +51,8 @@ async function stopGateway(): Promise<void> {
   await stopProcess(p);
 }
 
-async function stopProcess(p: ChildProcess | undefined): Promise<void> {
-  if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  process.kill(p.pid, 'SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-  if (p.exitCode === null && p.signalCode === null) {
-    process.kill(p.pid, 'SIGKILL');
-    await exited;
-  }
+async function stopProcess(p: Proc | undefined): Promise<void> {
+  await p?.stop(8000);
 }
 
 const card = (sel = '') => `.room[data-room="${ROOM}"] ${sel}`.trim();
@@ -243,7 +235,7 @@ describe('demo page in Chromium', () => {
 describe('demo page on a watch-only gateway (no FIVED_DEMO)', () => {
   const OP = 'page-e2e-operator-token-0123456789';
   const ROOM60 = 'fiveD_60';
-  let watch: ChildProcess | undefined;
+  let watch: Proc | undefined;
   let base = '';
   let wp: Page;
   const errors: string[] = [];

@@ -5,8 +5,8 @@
 //    `settled` (recovered) for exactly its periods settled in between, matching the store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../src/store/types.js';
-import type { TestRedis } from './helpers/redis.js';
-import { Client, credit, getJson, operator, startTwoGateways, stopTwoGateways, token, type GatewayProc, type Msg } from './gateway-harness.js';
+import type { TestRedis } from './support/redis.js';
+import { Client, credit, getJson, operator, startTwoGateways, stopTwoGateways, token, type GatewayProc, type Msg } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 const D = 3;

@@ -9,7 +9,7 @@
 //    the replica is back, answers the same bet (it stood) rather than placing a second one;
 //  - `fived check-config` warns about a Redis URL without credentials;
 //  - rediss:// reaches a TLS-only Redis (a self-signed certificate, trusted through NODE_EXTRA_CA_CERTS).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,11 +19,11 @@ import { configWarnings, loadConfig } from '../src/config.js';
 import { ErrorCode, isFivedError } from '../src/errors.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { StoreOptions } from '../src/store/types.js';
-import { runFived } from './helpers/deploy.js';
-import { freePort, waitForPort } from './helpers/ports.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { startReplicaSet, waitForSync, type TestReplicaSet } from './helpers/sentinel.js';
-import { LIMITS, PAY, openPeriod } from './helpers/store-harness.js';
+import { runFived } from './support/deploy.js';
+import { freePort, waitForPort } from './support/ports.js';
+import { spawnRedisServer, startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { startReplicaSet, waitForSync, type TestReplicaSet } from './support/sentinel.js';
+import { LIMITS, PAY, openPeriod } from './support/store-harness.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try { await p; return 'ok'; } catch (err) { return isFivedError(err) ? err.code : `not coded: ${String(err)}`; }
@@ -152,10 +152,10 @@ describe('rediss:// (TLS)', () => {
     const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     const port = await freePort();
-    const child = spawn('redis-server', [
+    const child = spawnRedisServer('redis-tls', [
       '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert,
       '--tls-auth-clients', 'no', '--save', '', '--dir', dir, '--user', 'fived', 'on', '>tls-test-password', '~*', '&*', '+@all', '--user', 'default', 'off',
-    ], { stdio: 'ignore' });
+    ]);
     try {
       await waitForPort(port);
       const env = { FIVED_REDIS_URL: `rediss://fived:tls-test-password@127.0.0.1:${port}`, NODE_EXTRA_CA_CERTS: cert };
@@ -166,7 +166,7 @@ describe('rediss:// (TLS)', () => {
       const plain = await runFived(['wallet'], { ...env, FIVED_REDIS_URL: env.FIVED_REDIS_URL.replace('rediss:', 'redis:') });
       expect(plain.code).not.toBe(0);
     } finally {
-      await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+      await child.stop(60_000);
       rmSync(dir, { recursive: true, force: true });
     }
   });

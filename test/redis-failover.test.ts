@@ -20,11 +20,11 @@ import { assertResultVerifies } from '../src/runtime/compute.js';
 import { nextWindow, roomsOf, windowOf } from '../src/runtime/rooms.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { BetRecord } from '../src/store/types.js';
-import { waitUntil } from './helpers/deploy.js';
-import { testPrefix, TEST_SEED_KEY } from './helpers/redis.js';
-import { isAcquired, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
-import { startReplicaSet, waitForSync, type TestReplicaSet } from './helpers/sentinel.js';
-import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc, type Msg } from './gateway-harness.js';
+import { waitUntil } from './support/deploy.js';
+import { testPrefix, TEST_SEED_KEY } from './support/redis.js';
+import { isAcquired, requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
+import { startReplicaSet, waitForSync, type TestReplicaSet } from './support/sentinel.js';
+import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc, type Msg } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 const DURATION = 3;

@@ -9,8 +9,8 @@ import { encode } from '../src/store/codec.js';
 import { runbookName } from '../src/store/keys.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { StoredResult } from '../src/store/types.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc, type JsonBody } from './gateway-harness.js';
+import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
+import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc, type JsonBody } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis;

@@ -13,7 +13,7 @@ import { applyAtEnd } from '../src/runtime/settle.js';
 import { nextWindow, roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { CHANNELS } from '../src/runtime/bus.js';
 import type { Clock } from '../src/runtime/clock.js';
-import { expectedPayout, requireBuild } from './helpers/scheduler.js';
+import { expectedPayout, requireBuild } from './support/scheduler.js';
 
 let pool: ComputePool;
 beforeAll(() => {

@@ -11,9 +11,9 @@ import { fixedRooms } from '../src/runtime/commit.js';
 import { nextWindow, roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { assertResultVerifies } from '../src/runtime/compute.js';
 import { ComputePool } from '../src/worker/pool.js';
-import { PAY, seedOf } from './helpers/store-harness.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { requireBuild } from './helpers/scheduler.js';
+import { PAY, seedOf } from './support/store-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { requireBuild } from './support/scheduler.js';
 import type { PeriodWindow } from '../src/core/types.js';
 
 let redis: TestRedis;

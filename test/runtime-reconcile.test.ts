@@ -12,9 +12,9 @@ import type { Store, StoreOptions } from '../src/store/types.js';
 import { buildResult, computeInPool } from '../src/runtime/compute.js';
 import { MISMATCH_REASON, reconcile, type ReconcileOptions } from '../src/runtime/reconcile.js';
 import { CHANNELS } from '../src/runtime/bus.js';
-import { LIMITS, PAY, invariant, openPeriod, seedOf } from './helpers/store-harness.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { requireBuild } from './helpers/scheduler.js';
+import { LIMITS, PAY, invariant, openPeriod, seedOf } from './support/store-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { requireBuild } from './support/scheduler.js';
 import type { PeriodWindow } from '../src/core/types.js';
 
 let redis: TestRedis;

@@ -7,7 +7,7 @@ import { createLogger } from '../src/runtime/log.js';
 import { createRegistry } from '../src/runtime/metrics.js';
 import { watchHeldCredits } from '../src/runtime/wallet.js';
 import { MemoryStore } from '../src/store/memory.js';
-import { LIMITS, PAY, openPeriod } from './helpers/store-harness.js';
+import { LIMITS, PAY, openPeriod } from './support/store-harness.js';
 
 describe('held credits: log and metric', () => {
   it('one error line tagged 5D_BALANCE_HELD and the counters, once per store', async () => {

@@ -8,12 +8,12 @@
 //    a period whose freeze and end both fall in a takeover gap has no scheduler to pre-compute it.
 //  - SIGSTOP past the lease, then SIGCONT: the resumed process writes nothing with its stale epoch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { freePort } from './helpers/ports.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { freePort } from './support/ports.js';
 import {
   expectedPayout, isAcquired, isLost, isStarted, isStarting, isStored, requireBuild, simulateGateways, spawnScheduler,
   type GatewaySim, type SchedulerProc,
-} from './helpers/scheduler.js';
+} from './support/scheduler.js';
 import { loadConfig } from '../src/config.js';
 import { createStore } from '../src/store/index.js';
 import type { BetAck, Store, StoreOptions } from '../src/store/types.js';

@@ -2,8 +2,8 @@
 // half of them with clocks 500 ms slow so only the store's frozen flag stops them) place bets
 // back to back across the freeze while a `fived scheduler` process freezes and pre-computes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { expectedPayout, isStored, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { expectedPayout, isStored, requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
 import { loadConfig } from '../src/config.js';
 import { createStore } from '../src/store/index.js';
 import type { BetAck, Store } from '../src/store/types.js';

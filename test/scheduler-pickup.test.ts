@@ -2,8 +2,8 @@
 // plan saved at a freeze, never applied), picks up from the current period (never computes a
 // period that ended before it took the lease), and never rewrites a stored result (NX).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { expectedPayout, isAcquired, isStarting, requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { expectedPayout, isAcquired, isStarting, requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
 import { loadConfig } from '../src/config.js';
 import { drawDigits, drawMessage } from '../src/core/draw.js';
 import { createStore } from '../src/store/index.js';

@@ -3,10 +3,10 @@
 // does not take the lease (a standby carries on); within it, it acts on a clock aligned with
 // Redis TIME. Real processes on a Redis of the test's own; the test process's clock is the store's.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freePort } from './helpers/ports.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { isAcquired, isStarted, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
-import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc, type Msg } from './gateway-harness.js';
+import { freePort } from './support/ports.js';
+import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
+import { isAcquired, isStarted, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
+import { Client, credit, gatewayEnv, getJson, startGatewayProc, token, type GatewayProc, type Msg } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
 let redis: TestRedis | null = null;

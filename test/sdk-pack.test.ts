@@ -7,14 +7,15 @@
 // then uses, in Node (docs/sdk.md's quick start, run as written) and in Chromium (the package's
 // browser build, loaded as a module by a page): connect, subscribe, a bet, its verified result,
 // an idempotent retry, the settlement, the balance.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, run } from './helpers/deploy.js';
-import { freePort, waitForPort } from './helpers/ports.js';
+import { REPO, run } from './support/deploy.js';
+import { CLI_BIN_REL, startFived } from './support/fived.js';
+import { freePort, waitForPort } from './support/ports.js';
+import type { Proc } from './support/procs.js';
 
 const SECRET = 'sdk-pack-secret-0123456789';
 const OPERATOR = 'operator-test-token-0123456789abcdef';
@@ -29,7 +30,7 @@ let app = ''; // the fresh project the client tarball is installed into
 let serverTgz = '';
 let clientTgz = '';
 let port = 0;
-let gw: ChildProcess | undefined;
+let gw: Proc | undefined;
 let browser: Browser | undefined;
 
 /** the environment without npm's own variables (npm test sets npm_config_* that would steer a nested npm) */
@@ -46,7 +47,7 @@ async function must(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
 }
 
 const tarList = async (tgz: string) => (await must('tar', ['tzf', tgz])).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-const fivedBin = () => path.join(srv, 'node_modules', 'fived', 'bin', 'fived.js');
+const fivedBin = () => path.join(srv, 'node_modules', 'fived', CLI_BIN_REL);
 const gwEnv = (extra: Record<string, string> = {}) =>
   cleanEnv({ FIVED_JWT_SECRET: SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_REDIS_URL: '', FIVED_LOG_LEVEL: 'warn', ...extra });
 
@@ -89,30 +90,23 @@ beforeAll(async () => {
   await must('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', clientTgz], { cwd: app, timeoutMs: 120_000 });
 
   port = await freePort();
-  gw = spawn(process.execPath, [fivedBin(), 'all'], {
-    cwd: srv,
+  gw = startFived('installed', ['all'], {
+    bin: fivedBin(), cwd: srv,
     env: gwEnv({ FIVED_PORT: String(port), FIVED_DURATIONS: '5', FIVED_FREEZE_MS: '1000' }),
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForPort(port, '127.0.0.1', 20_000);
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  const p = gw;
-  if (p?.pid && p.exitCode === null && p.signalCode === null) {
-    const exited = new Promise((r) => p.once('exit', r));
-    process.kill(p.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-    if (p.exitCode === null && p.signalCode === null) process.kill(p.pid, 'SIGKILL');
-  }
+  await gw?.stop(8000);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('npm pack: the tarballs', () => {
   it('fived: dist (CLI, page, Lua, the client copy), bin, docs; no test/, bench/, .ci/, src/, build stamps', async () => {
     const files = await tarList(serverTgz);
-    for (const f of ['package.json', 'README.md', 'bin/fived.js', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/core/index.js', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/fived-client.js', 'docs/sdk.md', 'docs/protocol.md']) {
+    for (const f of ['package.json', 'README.md', CLI_BIN_REL, 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/core/index.js', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/fived-client.js', 'docs/sdk.md', 'docs/protocol.md']) {
       expect(files, f).toContain(f);
     }
     expect(files.some((f) => f.startsWith('dist/store/lua/') && f.endsWith('.lua'))).toBe(true);

@@ -21,10 +21,11 @@ import { finish } from '../src/runtime/reconcile.js';
 import { nextWindow, roomsOf, windowAt, type Room } from '../src/runtime/rooms.js';
 import { Keys } from '../src/store/keys.js';
 import { RedisStore } from '../src/store/redis.js';
-import { gatewayEnv, getJson, REPO, startGatewayProc, type GatewayProc } from './gateway-harness.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { requireBuild, spawnScheduler, type SchedulerProc } from './helpers/scheduler.js';
-import { LIMITS, PAY } from './helpers/store-harness.js';
+import { CLI_BIN } from './support/fived.js';
+import { gatewayEnv, getJson, startGatewayProc, type GatewayProc } from './support/gateway.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
+import { LIMITS, PAY } from './support/store-harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
@@ -163,7 +164,7 @@ describe('no seed at rest before its period closes (issue 12, row 5)', () => {
 });
 
 describe('a process started against Redis without a seed key', () => {
-  const bin = path.join(REPO, 'bin/fived.js');
+  const bin = CLI_BIN;
   const base = { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: 'redis://127.0.0.1:1', FIVED_JWT_SECRET: 'x'.repeat(32) };
 
   it.each(['gateway', 'scheduler'])('fived %s refuses to start, saying FIVED_SEED_KEY is required', (cmd) => {

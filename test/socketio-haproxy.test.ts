@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitmentOf, resultMatches } from '../src/core/draw.js';
 import { netStake } from '../src/core/rules.js';
 import { AUTH_TEXT } from '../src/gateway/socketio/auth.js';
-import { haproxyCommand, http, REPO, run, serverStates, spawnFived, startHaproxy, waitUntil, type FivedProcess, type Haproxy, waitGatewaysReady } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { claimsToken, SioPlayer, type SioOptions, type Transport } from './helpers/sio.js';
+import { haproxyCommand, http, REPO, run, serverStates, spawnFived, startHaproxy, waitUntil, type FivedProcess, type Haproxy, waitGatewaysReady } from './support/deploy.js';
+import { freePort } from './support/ports.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { claimsToken, SioPlayer, type SioOptions, type Transport } from './support/sio.js';
 
 const SECRET = 'socketio-e2e-secret-0123456789';
 const OPERATOR = 'socketio-e2e-operator-token-0123456789abcdef';

@@ -6,9 +6,9 @@
 // a bare WebSocket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { http, spawnFived, waitUntil, type FivedProcess } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
-import { claimsToken, SioPlayer, type SioOptions } from './helpers/sio.js';
+import { http, spawnFived, waitUntil, type FivedProcess } from './support/deploy.js';
+import { freePort } from './support/ports.js';
+import { claimsToken, SioPlayer, type SioOptions } from './support/sio.js';
 
 const SECRET = 'socketio-paths-secret-0123456789';
 

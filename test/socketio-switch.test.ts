@@ -1,8 +1,8 @@
 // FIVED_SOCKETIO: the Socket.IO endpoint and its REST routes are on by default and gone with
 // `false` (then /socket.io/ is an ordinary unknown path: 404), on a real `fived all` process.
 import { afterAll, describe, expect, it } from 'vitest';
-import { http, spawnFived, waitUntil, type FivedProcess } from './helpers/deploy.js';
-import { freePort } from './helpers/ports.js';
+import { http, spawnFived, waitUntil, type FivedProcess } from './support/deploy.js';
+import { freePort } from './support/ports.js';
 
 describe('FIVED_SOCKETIO', () => {
   const procs: FivedProcess[] = [];

@@ -7,7 +7,7 @@ import { betTypeOf, compatBetError, kindAndPick, oddsOf, parsePlaceBet } from '.
 import { minorToRupees, rupeesToMinor } from '../src/gateway/socketio/rupees.js';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
 import { ErrorCode, FivedError } from '../src/errors.js';
-import { claimsToken } from './helpers/sio.js';
+import { claimsToken } from './support/sio.js';
 
 const SECRET = 'socketio-units-secret-0123456789';
 

@@ -6,10 +6,10 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawMessage, verifyDraw } from '../src/core/draw.js';
-import { runFived } from './helpers/deploy.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { spawnScheduler, isAcquired, type SchedulerProc } from './helpers/scheduler.js';
-import { Client, credit, gatewayEnv, JWT_SECRET, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
+import { runFived } from './support/deploy.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { spawnScheduler, isAcquired, type SchedulerProc } from './support/scheduler.js';
+import { Client, credit, gatewayEnv, JWT_SECRET, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
 
 let redis: TestRedis;
 beforeAll(async () => { redis = await startRedis(); });

@@ -11,8 +11,8 @@ import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { HeldInfo, PlaceBetInput, Store, StoreOptions } from '../src/store/types.js';
 import { reconcileLedger } from '../src/runtime/ledger-check.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { LIMITS, PAY, atRest, digest, invariant, openPeriod, planFor, resultOf, seedOf, windowAt } from './helpers/store-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { LIMITS, PAY, atRest, digest, invariant, openPeriod, planFor, resultOf, seedOf, windowAt } from './support/store-harness.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

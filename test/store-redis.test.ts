@@ -15,8 +15,8 @@ import { CHANNELS } from '../src/store/keys.js';
 import { loadBets } from '../bench/lib/loader.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { SettlementPlan, StoreOptions } from '../src/store/types.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { LIMITS, PAY, invariant, openPeriod, windowAt } from './helpers/store-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { LIMITS, PAY, invariant, openPeriod, windowAt } from './support/store-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

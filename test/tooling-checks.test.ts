@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { REPO } from './gateway-harness.js';
+import { CLI_BIN_REL, REPO } from './support/fived.js';
 import { INTEGRATION, SYSTEM } from './lanes.js';
 
 function parsed(file: string): ts.ParsedCommandLine {
@@ -28,8 +28,8 @@ describe('every line checked (issue 17 item 5)', () => {
     expect(c.options.strict).toBe(true);
     expect(c.options.checkJs).toBe(true);
     const files = rel(c.fileNames);
-    for (const want of ['src/cli.ts', 'test/tooling-checks.test.ts', 'test/helpers/ports.ts', 'bench/engine.ts', 'bench/lib/stats.ts',
-      'scripts/chaos.ts', 'scripts/prereqs.mjs', 'scripts/build-web.mjs', 'bin/fived.js', 'packages/client/build.mjs', 'vitest.config.ts']) {
+    for (const want of ['src/cli.ts', 'test/tooling-checks.test.ts', 'test/support/ports.ts', 'bench/engine.ts', 'bench/lib/stats.ts',
+      'scripts/chaos.ts', 'scripts/prereqs.mjs', 'scripts/build-web.mjs', CLI_BIN_REL, 'packages/client/build.mjs', 'vitest.config.ts']) {
       expect(files).toContain(want);
     }
   });
@@ -86,7 +86,7 @@ describe('test lanes (issue 17 item 6)', () => {
   });
 
   it('a unit file starts no Redis, no process and needs no build', () => {
-    const forbidden = /startRedis|child_process|helpers\/(deploy|scheduler|redis)\.js|startGatewayProc|TwoGateways|bin\/fived|\/dist\//;
+    const forbidden = /startRedis|child_process|support\/(deploy|scheduler|redis|sentinel|postgres|procs|haproxy|cluster)\.js|startFived|runFived|startProcess|startGatewayProc|TwoGateways|bin\/fived|\/dist\//;
     const offenders = unit.filter((f) => forbidden.test(readFileSync(path.join(REPO, f), 'utf8')));
     expect(offenders).toEqual([]);
   });

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextPeriod } from '../src/core/clock.js';
 import { DEFAULT_DAY_START } from '../src/core/types.js';
-import { Client, gatewayEnv, getJson, operator, startGatewayProc, type GatewayProc, type Msg } from './gateway-harness.js';
-import { startRedis, testPrefix, type TestRedis } from './helpers/redis.js';
-import { runFived } from './helpers/deploy.js';
+import { Client, gatewayEnv, getJson, operator, startGatewayProc, type GatewayProc, type Msg } from './support/gateway.js';
+import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
+import { runFived } from './support/deploy.js';
 
 const FAST = 'fiveD_3';
 const SLOW = 'fiveD_600';

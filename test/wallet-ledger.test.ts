@@ -1,14 +1,14 @@
 // Issue 14, items 1 and 2 at the edges: POST /api/wallet/debit and GET /api/wallet/:userId/ledger
 // (operator), the WebSocket `ledger` request (own entries only), and `fived debit` / `fived
-// reconcile` as operators run them (node bin/fived.js, dist/). One gateway on a Redis of this
+// reconcile` as operators run them (the built CLI, dist/). One gateway on a Redis of this
 // file's own.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../src/store/redis.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
-import { runFived } from './helpers/deploy.js';
-import { Client, REPO, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc } from './gateway-harness.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
+import { runFived } from './support/deploy.js';
+import { Client, REPO, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc } from './support/gateway.js';
 
 let redis: TestRedis;
 let gw: GatewayProc;

@@ -11,7 +11,7 @@ import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
 import type { RedisStore } from '../src/store/redis.js';
 import { ComputePool, defaultWorkerFile } from '../src/worker/pool.js';
-import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './helpers/redis.js';
+import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
 import { computeTask } from '../src/worker/task.js';
 import type { ComputeTask } from '../src/worker/types.js';
 

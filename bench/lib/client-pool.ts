@@ -3,7 +3,7 @@
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { adopt, type Tracked } from './procs.js';
+import { adoptProcess, type Proc } from '../../test/support/procs.js';
 import type { FromWorker, WorkerConfig, WorkerSamples } from './client-worker.js';
 import type { Dialect, WireFormat } from './light-client.js';
 
@@ -33,7 +33,7 @@ export interface ConnectStats {
 }
 
 export class ClientPool {
-  private procs: Tracked[] = [];
+  private procs: Proc[] = [];
   private handlers = new Set<(m: FromWorker) => void>();
 
   constructor(private readonly o: PoolOptions) {}
@@ -74,10 +74,10 @@ export class ClientPool {
           resultsOnly: o.resultsOnly === true,
         };
         const child = fork(workerPath, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        const t = adopt(`clients-${i}`, child);
+        const t = adoptProcess(`clients-${i}`, child);
         this.procs.push(t);
         child.on('message', (m: FromWorker) => { for (const h of this.handlers) h(m); });
-        void t.exited.then((code) => { if (readies.length < o.workers) reject(new Error(`client worker ${i} exited (${code}) before its clients were ready`)); });
+        void t.exited.then((e) => { if (readies.length < o.workers) reject(new Error(`client worker ${i} exited (${e.code ?? e.signal}) before its clients were ready`)); });
       }
     });
     await allReady;
@@ -107,7 +107,7 @@ export class ClientPool {
   async close(): Promise<void> {
     for (const t of this.procs) if (t.child.connected) t.child.send({ cmd: 'close' });
     await Promise.all(this.procs.map((t) => Promise.race([t.exited, new Promise((r) => setTimeout(r, 5000))])));
-    for (const t of this.procs) await t.stop('SIGKILL');
+    for (const t of this.procs) await t.kill();
     this.procs = [];
   }
 }

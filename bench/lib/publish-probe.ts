@@ -13,7 +13,7 @@ import { RateBucket } from '../../src/gateway/ratelimit.js';
 import { createRegistry } from '../../src/runtime/metrics.js';
 import type { ResultMsg } from '../../src/protocol.js';
 import type { Digits } from '../../src/core/types.js';
-import { freePort } from '../../test/helpers/ports.js';
+import { freePort } from '../../test/support/ports.js';
 import { ClientPool } from './client-pool.js';
 import { pct, r2 } from './stats.js';
 

@@ -1,18 +1,20 @@
 // The three stacks the fan-out harness measures, started the same way behind the same HAProxy
 // configuration: `gateway` (fived gateways + the fived scheduler + Redis), `peer` (the Socket.IO
 // peer instances + the same scheduler writing the same result key + Redis) and `floor` (bare
-// uWebSockets.js processes). Every process is started through procs.ts and stopped by pid.
+// uWebSockets.js processes). Every process is started through the test harness (test/support/:
+// its Redis, `fived`, HAProxy and process tracker) and stopped by pid.
 
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
+import { roomName } from '../../src/core/ids.js';
 import type { PeriodWindow } from '../../src/core/types.js';
-import { freePort, waitForPort } from '../../test/helpers/ports.js';
-import { startHaproxy } from './haproxy.js';
-import { run, start, type Tracked } from './procs.js';
+import { REPO as repo, startFived, waitHttpOk } from '../../test/support/fived.js';
+import { startHaproxyPool } from '../../test/support/haproxy.js';
+import { freePort, waitForPort } from '../../test/support/ports.js';
+import { raiseFdLimit, runOk, startProcess, whileAlive, type Proc } from '../../test/support/procs.js';
+import { startRedis, type TestRedis } from '../../test/support/redis.js';
 import { loadPeerBets } from '../peers/socketio/bets.js';
 import type { Dialect } from './light-client.js';
 
@@ -81,31 +83,6 @@ function gatewayV8Flags(): string[] {
   return v === 'none' ? [] : v.split(' ').filter((x) => x !== '');
 }
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-const fivedBin = path.join(repo, 'bin/fived.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Raise the soft fd limit to the hard one inside the child (exec keeps the pid). */
-function maxFd(cmd: string, args: string[]): [string, string[]] {
-  return ['sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args]];
-}
-
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return r.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await httpOk(url))) {
-    if (Date.now() > deadline) throw new Error(`${url} not ready within ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
 
 /** FIVED_SEED_KEY of every process of a stack (seeds are stored in Redis only sealed under it) */
 const SEED_KEY = randomBytes(32).toString('hex');
@@ -138,36 +115,20 @@ function fivedEnv(redisUrl: string, o: StackOptions, extra: Record<string, strin
   };
 }
 
-async function startRedis(o: StackOptions, procs: Tracked[]): Promise<{ url: string; port: number }> {
-  const port = await freePort();
-  const [c, a] = maxFd('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', o.dir, '--maxclients', '10000']);
-  procs.push(start('redis', c, a, { logFile: path.join(o.dir, 'redis.log') }));
-  await waitForPort(port);
-  return { url: `redis://127.0.0.1:${port}`, port };
+/** The stack's Redis: no ACL user (no AUTH, as these figures were always measured), room for 10,000 clients. */
+function startStackRedis(o: StackOptions): Promise<TestRedis> {
+  return startRedis({ password: null, dir: o.dir, extraArgs: ['--maxclients', '10000'], raiseFdLimit: true });
 }
 
-async function startScheduler(redisUrl: string, o: StackOptions): Promise<Tracked> {
+async function startScheduler(redisUrl: string, o: StackOptions): Promise<Proc> {
   const port = await freePort();
-  const t = start('scheduler', process.execPath, [fivedBin, 'scheduler'], {
+  const t = startFived('scheduler', ['scheduler'], {
     env: fivedEnv(redisUrl, o, { FIVED_SCHEDULER_PORT: String(port), FIVED_INSTANCE: 'bench-scheduler' }),
     logFile: path.join(o.dir, 'scheduler.log'),
+    group: true,
   });
-  await alive(t, waitForPort(port, '127.0.0.1', 60_000), path.join(o.dir, 'scheduler.log'));
+  await whileAlive(t, waitForPort(port, '127.0.0.1', 60_000));
   return t;
-}
-
-/** Awaits p unless the process exits first; either way a failure shows the end of its log. */
-async function alive<T>(t: Tracked, p: Promise<T>, logFile: string): Promise<T> {
-  const died = t.exited.then((code) => { throw new Error(`${t.name} exited (${code}) while starting`); });
-  try {
-    return await Promise.race([p, died]);
-  } catch (err) {
-    let tail = '';
-    try { tail = readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n'); } catch { /* no log */ }
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${logFile} ---\n${tail}`);
-  } finally {
-    died.catch(() => undefined);
-  }
 }
 
 // ---- Prometheus text: the sum, count and cumulative buckets of one histogram ----
@@ -265,7 +226,7 @@ class MetricsPoller {
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const procs: Tracked[] = [];
+  const procs: Array<{ stop(): Promise<unknown> }> = [];
   const stopAllOf = async () => {
     for (const t of [...procs].reverse()) await t.stop();
   };
@@ -277,35 +238,39 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   }
 }
 
-async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise<void>): Promise<Stack> {
+async function build(o: StackOptions, procs: Array<{ stop(): Promise<unknown> }>, stopAllOf: () => Promise<void>): Promise<Stack> {
   const lbPort = await freePort();
   const instancePorts: number[] = [];
   for (let i = 0; i < o.instances; i++) instancePorts.push(await freePort());
-  let scheduler: Tracked | null = null;
+  let scheduler: Proc | null = null;
   let redisUrl = '';
-  const servers: Tracked[] = [];
+  const servers: Proc[] = [];
 
   if (o.name !== 'floor') {
-    redisUrl = (await startRedis(o, procs)).url;
+    const redis = await startStackRedis(o);
+    procs.push(redis);
+    redisUrl = redis.url;
     scheduler = await startScheduler(redisUrl, o);
     procs.push(scheduler);
   }
   for (let i = 0; i < o.instances; i++) {
     const port = instancePorts[i]!;
-    let t: Tracked;
+    let t: Proc;
     if (o.name === 'gateway' || o.name === 'compat') {
       // FIVED_BENCH_NODE_ARGS: extra node flags for the gateways (e.g. --trace-gc, --cpu-prof) to explain a stall
       const nodeArgs = (process.env.FIVED_BENCH_NODE_ARGS ?? '').split(' ').filter((x) => x !== '');
-      const [c, a] = maxFd(process.execPath, [...gatewayV8Flags(), ...nodeArgs, fivedBin, 'gateway']);
-      t = start(`gateway-${i}`, c, a, { env: fivedEnv(redisUrl, o, { FIVED_PORT: String(port), FIVED_INSTANCE: `bench-gw-${i}` }), logFile: path.join(o.dir, `gateway-${i}.log`) });
+      t = startFived(`gateway-${i}`, ['gateway'], {
+        nodeArgs: [...gatewayV8Flags(), ...nodeArgs], raiseFdLimit: true, group: true,
+        env: fivedEnv(redisUrl, o, { FIVED_PORT: String(port), FIVED_INSTANCE: `bench-gw-${i}` }), logFile: path.join(o.dir, `gateway-${i}.log`),
+      });
     } else if (o.name === 'peer') {
-      const [c, a] = maxFd(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/socketio/server.ts')]);
-      t = start(`peer-${i}`, c, a, { env: fivedEnv(redisUrl, o, { PEER_PORT: String(port), PEER_INSTANCE: `bench-peer-${i}` }), logFile: path.join(o.dir, `peer-${i}.log`) });
+      const [c, a] = raiseFdLimit(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/socketio/server.ts')]);
+      t = startProcess(`peer-${i}`, c, a, { env: fivedEnv(redisUrl, o, { PEER_PORT: String(port), PEER_INSTANCE: `bench-peer-${i}` }), logFile: path.join(o.dir, `peer-${i}.log`), group: true });
     } else {
-      const [c, a] = maxFd(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/floor/server.ts')]);
-      t = start(`floor-${i}`, c, a, {
+      const [c, a] = raiseFdLimit(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/peers/floor/server.ts')]);
+      t = startProcess(`floor-${i}`, c, a, {
         env: { ...process.env, FLOOR_PORT: String(port), FIVED_DURATIONS: String(o.duration), FIVED_FREEZE_MS: String(o.freezeMs), FLOOR_FORMAT: o.format },
-        logFile: path.join(o.dir, `floor-${i}.log`),
+        logFile: path.join(o.dir, `floor-${i}.log`), group: true,
       });
     }
     procs.push(t);
@@ -313,10 +278,10 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
   }
   const health = o.name === 'peer' ? '/api/rooms' : '/ready';
   for (let i = 0; i < o.instances; i++) {
-    await alive(servers[i]!, waitHttp(`http://127.0.0.1:${instancePorts[i]}${health}`, 60_000), path.join(o.dir, `${o.name}-${i}.log`));
+    await waitHttpOk(servers[i]!, instancePorts[i]!, health, 60_000);
   }
   const direct = o.haproxy === false;
-  const haproxy = direct ? [] : await startHaproxy({ port: lbPort, servers: instancePorts, healthPath: health, dir: o.dir, maxconn: o.haproxyMaxconn, processes: o.haproxyProcesses });
+  const haproxy = direct ? [] : await startHaproxyPool({ port: lbPort, servers: instancePorts, healthPath: health, dir: o.dir, maxconn: o.haproxyMaxconn, processes: o.haproxyProcesses });
   procs.push(...haproxy);
   o.log(`${o.name}: ${o.instances} instance(s) on ${instancePorts.join(',')}, ${direct ? 'no HAProxy' : `HAProxy ×${o.haproxyProcesses} on ${lbPort}`}${redisUrl ? `, ${redisUrl}` : ''}`);
 
@@ -368,7 +333,7 @@ async function build(o: StackOptions, procs: Tracked[], stopAllOf: () => Promise
     async loadBets(w, count) {
       const t0 = Date.now();
       if (o.name === 'gateway' || o.name === 'compat') {
-        await run(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/load-bets.ts'), `fiveD_${w.duration}`, w.periodId, String(count)], { env: fivedEnv(redisUrl, o, {}) });
+        await runOk(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/load-bets.ts'), roomName(w.duration), w.periodId, String(count)], { env: fivedEnv(redisUrl, o, {}), cwd: repo });
       } else if (o.name === 'peer') {
         const redis = new Redis(redisUrl);
         try { await loadPeerBets(redis, '', w, count); } finally { redis.disconnect(); }

@@ -2,9 +2,9 @@
 // before the next, so the cluster is whole again by the end. Every fault is logged with its time,
 // target and pid for the report.
 
-import type { ChaosCluster } from './cluster.js';
+import type { ChaosCluster } from '../../../test/support/cluster.js';
 import type { Fleet } from './fleet.js';
-import { sleep, waitFor } from './procs.js';
+import { sleep, waitFor } from '../../../test/support/procs.js';
 
 export const FAULT_KINDS = ['kill_active_scheduler', 'kill_gateway', 'stop_scheduler', 'kill_redis', 'drop_client'] as const;
 /** with Sentinels (issue 13) "primary killed, replica promoted" takes kill_redis's place */

@@ -10,7 +10,7 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { periodAt } from '../../../src/core/clock.js';
 import type { ClockSpec, DayStart } from '../../../src/core/types.js';
-import { sleep } from './procs.js';
+import { sleep } from '../../../test/support/procs.js';
 
 export type Json = Record<string, unknown>;
 

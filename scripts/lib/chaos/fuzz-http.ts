@@ -22,10 +22,11 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { periodAt } from '../../../src/core/clock.js';
 import { ErrorCode } from '../../../src/errors.js';
-import { REPO } from './cluster.js';
-import { aclArgs, REDIS_USER } from './redis-nodes.js';
+import { startFived } from '../../../test/support/fived.js';
+import { startRedis, type TestRedis } from '../../../test/support/redis.js';
 import { prng } from './fuzz.js';
-import { freePort, httpRequest, portOpen, startProc, stopAll, waitFor, type Proc } from './procs.js';
+import { freePort } from '../../../test/support/ports.js';
+import { httpRequest, stopAll, waitFor, type Proc } from '../../../test/support/procs.js';
 
 const CODES = new Set<string>(Object.values(ErrorCode));
 const OPERATOR = 'fuzz-http-operator-token-0123456789abcdef';
@@ -285,25 +286,24 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
 
   const procs: Proc[] = [];
   let redis: Redis | null = null;
+  let redisServer: TestRedis | null = null;
   const conns: Conn[] = [];
   try {
-    const redisPort = await freePort();
-    const redisPassword = randomBytes(12).toString('hex'); // as in production: an ACL user with a password
-    procs.push(startProc('fuzz-http-redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...aclArgs(redisPassword)], { logFile: path.join(dir, 'redis.log') }));
-    if (!(await waitFor(() => portOpen(redisPort), 10_000))) throw new Error(`fuzz redis did not start; see ${dir}`);
+    redisServer = await startRedis({ dir }); // as in production: an ACL user with a password
+    const redisUrl = redisServer.url;
     const gwPort = await freePort();
     const schedPort = await freePort();
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FIVED_')) base[k] = v;
     const env: NodeJS.ProcessEnv = {
-      ...base, FIVED_REDIS_URL: `redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','), FIVED_FREEZE_MS: String(FREEZE_MS),
+      ...base, FIVED_REDIS_URL: redisUrl, FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','), FIVED_FREEZE_MS: String(FREEZE_MS),
       FIVED_SETTLE_GRACE_MS: '1000', FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500',
       // per-IP limits (when present) off: every input comes from 127.0.0.1; a 429 is still a valid answer
       FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_CONNS_PER_IP: '0', FIVED_OPERATOR_FAILURES_PER_MIN: '0', FIVED_DEMO_SESSIONS_PER_IP: '0',
       FIVED_SEED_KEY: randomBytes(32).toString('hex'),
     };
-    const gw = startProc('fuzz-http-gateway', process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'gateway'], { env: { ...env, FIVED_PORT: String(gwPort), FIVED_INSTANCE: 'fuzz-http-gw' }, logFile: path.join(dir, 'gateway.log'), cwd: REPO });
-    const sched = startProc('fuzz-http-scheduler', process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'scheduler'], { env: { ...env, FIVED_SCHEDULER_PORT: String(schedPort), FIVED_INSTANCE: 'fuzz-http-sched' }, logFile: path.join(dir, 'scheduler.log'), cwd: REPO });
+    const gw = startFived('fuzz-http-gateway', ['gateway'], { env: { ...env, FIVED_PORT: String(gwPort), FIVED_INSTANCE: 'fuzz-http-gw' }, logFile: path.join(dir, 'gateway.log') });
+    const sched = startFived('fuzz-http-scheduler', ['scheduler'], { env: { ...env, FIVED_SCHEDULER_PORT: String(schedPort), FIVED_INSTANCE: 'fuzz-http-sched' }, logFile: path.join(dir, 'scheduler.log') });
     procs.push(gw, sched);
     const live = [gw, sched];
     if (!(await waitFor(async () => !gw.alive() || (await httpRequest(gwPort, '/ready', { timeoutMs: 1000 })).status === 200, 30_000)) || !gw.alive()) throw new Error(`fuzz gateway did not start; see ${dir}`);
@@ -313,7 +313,7 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
       return Array.isArray(list) && list.length === DURATIONS.length && list.every((x) => typeof x.commitment === 'string');
     }, 30_000, 200);
     if (!committed) throw new Error('the fuzz gateway announced no committed period within 30 s');
-    redis = new Redis(`redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
     await redis.connect();
 
     // ---- state to protect: deposits, bets, settled results ----
@@ -646,6 +646,7 @@ export async function runHttpFuzz(o: HttpFuzzOptions): Promise<HttpFuzzResult> {
     for (const c of conns) c.close();
     await redis?.quit().catch(() => undefined);
     for (const p of procs.reverse()) await p.stop(3000);
+    await redisServer?.stop();
     await stopAll();
   }
 }

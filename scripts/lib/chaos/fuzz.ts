@@ -16,9 +16,10 @@ import { SignJWT } from 'jose';
 import { periodAt } from '../../../src/core/clock.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { RedisStore } from '../../../src/store/redis.js';
-import { REPO } from './cluster.js';
-import { aclArgs, REDIS_USER } from './redis-nodes.js';
-import { freePort, httpRequest, portOpen, rssOf, sleep, startProc, stopAll, waitFor, type Proc } from './procs.js';
+import { startFived } from '../../../test/support/fived.js';
+import { startRedis, type TestRedis } from '../../../test/support/redis.js';
+import { freePort } from '../../../test/support/ports.js';
+import { httpRequest, rssOf, sleep, stopAll, waitFor, type Proc } from '../../../test/support/procs.js';
 import { tokenFor } from './fleet.js';
 
 const CODES = new Set<string>(Object.values(ErrorCode));
@@ -90,27 +91,26 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   let inputs = 0;
   const count = (cat: string, n = 1) => { byCategory[cat] = (byCategory[cat] ?? 0) + n; inputs += n; };
 
-  const redisPort = await freePort();
-  const redisPassword = randomBytes(12).toString('hex'); // as in production: an ACL user with a password
   const procs: Proc[] = [];
   let store: RedisStore | null = null;
+  let redis: TestRedis | null = null;
   try {
-    procs.push(startProc('fuzz-redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...aclArgs(redisPassword)], { logFile: path.join(dir, 'redis.log') }));
-    if (!(await waitFor(() => portOpen(redisPort), 10_000))) throw new Error(`fuzz redis did not start; see ${dir}`);
+    redis = await startRedis({ dir }); // as in production: an ACL user with a password
+    const redisUrl = redis.url;
     const gwPorts = [await freePort(), await freePort()];
     const seedKey = randomBytes(32).toString('hex'); // both gateways seal and unseal the same seeds
     const env = (port: number, rate: number): NodeJS.ProcessEnv => {
       const e: NodeJS.ProcessEnv = {};
       for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FIVED_')) e[k] = v;
       return {
-        ...e, FIVED_REDIS_URL: `redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','),
+        ...e, FIVED_REDIS_URL: redisUrl, FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_DURATIONS: DURATIONS.join(','),
         FIVED_FREEZE_MS: String(FREEZE_MS), FIVED_JWT_SECRET: JWT_SECRET, FIVED_OPERATOR_TOKEN: OPERATOR, FIVED_SEED_KEY: seedKey, FIVED_RATE_LIMIT: String(rate),
         FIVED_MAX_PAYLOAD: String(MAX_PAYLOAD), FIVED_LOG_LEVEL: 'warn', FIVED_DRAIN_MS: '500', FIVED_INSTANCE: `fuzz-${port}`,
         // the fuzzer's sockets and requests all come from 127.0.0.1 as one user: limits off (0)
         FIVED_MAX_CONNS_PER_IP: '0', FIVED_HTTP_RATE_PER_IP: '0', FIVED_MAX_SOCKETS_PER_USER: '0', FIVED_USER_BET_RATE: '0', FIVED_MAX_BETS_PER_PERIOD: '0', FIVED_OPERATOR_FAILURES_PER_MIN: '0',
       };
     };
-    const gws = gwPorts.map((p, i) => startProc(`fuzz-gateway-${i + 1}`, process.execPath, [path.join(REPO, 'bin', 'fived.js'), 'gateway'], { env: env(p, i === 0 ? 100_000 : 20), logFile: path.join(dir, `gateway-${i + 1}.log`), cwd: REPO }));
+    const gws = gwPorts.map((p, i) => startFived(`fuzz-gateway-${i + 1}`, ['gateway'], { env: env(p, i === 0 ? 100_000 : 20), logFile: path.join(dir, `gateway-${i + 1}.log`) }));
     procs.push(...gws);
     for (let i = 0; i < gws.length; i++) {
       const ok = await waitFor(async () => !gws[i]!.alive() || (await httpRequest(gwPorts[i]!, '/ready', { timeoutMs: 1000 })).status === 200, 30_000);
@@ -124,7 +124,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       return Array.isArray(list) && list.length === DURATIONS.length && list.every((x) => typeof x.commitment === 'string');
     }, 30_000, 200);
     if (!committed) throw new Error('the fuzz gateway announced no committed period within 30 s');
-    store = new RedisStore({ redisUrl: `redis://${REDIS_USER}:${redisPassword}@127.0.0.1:${redisPort}`, keyPrefix: '', light: true });
+    store = new RedisStore({ redisUrl, keyPrefix: '', light: true });
     await store.init();
 
     // players: funded ones (valid bets, replays) and a broke one
@@ -259,7 +259,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     /**
      * Opens a socket and waits for its HELLO. A socket that ends before its HELLO, on a gateway that
      * counted a uWS drop at the upgrade (fived_gateway_disconnects_total{reason="upgrade_dropped"},
-     * src/gateway/ws.ts: a uWS 20.30 defect), never connected and nothing was sent on it: the
+     * src/gateway/ws-upgrade.ts: a uWS 20.30 defect), never connected and nothing was sent on it: the
      * client reconnects, as any client would. Any other failure is returned as it is.
      */
     const connect = async (p: number, token: string | null, extraHeaders: Record<string, string> = {}): Promise<{ ws: WebSocket | null; status: number; body: string }> => {
@@ -591,6 +591,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   } finally {
     await store?.close().catch(() => undefined);
     for (const p of procs.reverse()) await p.stop(3000);
+    await redis?.stop();
     await stopAll();
   }
 }

@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { RedisStore } from '../../../src/store/redis.js';
 import { check, INVARIANTS, waitSettled, type CheckReport } from './checker.js';
-import { ChaosCluster } from './cluster.js';
+import { ChaosCluster } from '../../../test/support/cluster.js';
 import { faultLoop, type FaultEvent } from './faults.js';
 import { Fleet } from './fleet.js';
-import { httpRequest, sleep, stopAll } from './procs.js';
+import { httpRequest, sleep, stopAll } from '../../../test/support/procs.js';
 import { formatReport } from './report.js';
 
 export interface ChaosOptions {

@@ -1,18 +1,18 @@
 // A Redis primary with replicas and three redis-sentinel processes of the test's own, on loopback
-// free ports, all with passwords: the data nodes have the ACL user `fived` (test/helpers/redis.ts),
+// free ports, all with passwords: the data nodes have the ACL user `fived` (test/support/redis.ts),
 // the replicas log in to the primary as it (masteruser/masterauth), the Sentinels require their own
 // password (requirepass, and sentinel-pass among themselves) and reach the data nodes with
 // auth-user/auth-pass. Exactly these processes are stopped, by pid. The commands are the ones
 // docs/operations.md ("Redis with a password and Sentinel") gives an operator.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, waitForPort } from './ports.js';
-import { startRedis, TEST_REDIS_USER, type TestRedis } from './redis.js';
+import type { Proc } from './procs.js';
+import { spawnRedisServer, startRedis, TEST_REDIS_USER, type TestRedis } from './redis.js';
 
 export const SENTINEL_NAME = 'mymaster';
 
@@ -52,7 +52,7 @@ export interface TestReplicaSet {
 
 /** What every data node runs with: a replica of a primary that needs the user and password, and the
  *  write safety of redis/fived-redis.conf (refuse writes while no replica is connected). */
-function nodeArgs(password: string, minReplicasToWrite: number): string[] {
+export function nodeArgs(password: string, minReplicasToWrite: number): string[] {
   return [
     '--masteruser', TEST_REDIS_USER, '--masterauth', password,
     '--min-replicas-to-write', String(minReplicasToWrite), '--min-replicas-max-lag', '10',
@@ -128,27 +128,14 @@ export async function waitForSync(r: TestRedis, timeoutMs = 20_000): Promise<voi
 /** Three Sentinel processes watching the primary on `primaryPort`. */
 export async function startSentinels(primaryPort: number, password: string, n: number, opts: { downAfterMs?: number; failoverTimeoutMs?: number } = {}): Promise<TestSentinels> {
   const spass = randomBytes(12).toString('hex');
-  const children: ChildProcess[] = [];
+  const procs: Proc[] = [];
   const dirs: string[] = [];
   const ports: number[] = [];
   for (let i = 0; i < n; i++) {
     const port = await freePort();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-sentinel-'));
-    // the Sentinel rewrites this file (it records what it learns): a file of its own
-    const conf = path.join(dir, 'sentinel.conf');
-    writeFileSync(conf, [
-      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `logfile ${path.join(dir, 'sentinel.log')}`, 'daemonize no',
-      `requirepass ${spass}`, `sentinel sentinel-pass ${spass}`,
-      `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${primaryPort} 2`,
-      `sentinel auth-user ${SENTINEL_NAME} ${TEST_REDIS_USER}`, `sentinel auth-pass ${SENTINEL_NAME} ${password}`,
-      `sentinel down-after-milliseconds ${SENTINEL_NAME} ${opts.downAfterMs ?? 1000}`,
-      `sentinel failover-timeout ${SENTINEL_NAME} ${opts.failoverTimeoutMs ?? 5000}`,
-      `sentinel parallel-syncs ${SENTINEL_NAME} 1`, '',
-    ].join('\n'));
-    // `redis-sentinel CONF` is `redis-server CONF --sentinel` (Debian ships the former only in the
-    // redis-sentinel package; the binary is the same)
-    const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-    children.push(child);
+    const conf = writeSentinelConf({ port, dir, primaryPort, password, sentinelPassword: spass, log: true, ...opts });
+    procs.push(spawnSentinel(`sentinel-${port}`, conf));
     dirs.push(dir);
     ports.push(port);
     await waitForPort(port);
@@ -168,12 +155,34 @@ export async function startSentinels(primaryPort: number, password: string, n: n
     ports, password: spass, list: ports.map((p) => `127.0.0.1:${p}`).join(','),
     primaryPort: ask,
     stop: async () => {
-      await Promise.all(children.map((c) => new Promise<void>((resolve) => {
-        if (c.exitCode !== null || c.signalCode !== null) return resolve();
-        c.once('exit', () => resolve());
-        c.kill('SIGTERM');
-      })));
+      await Promise.all(procs.map((p) => p.stop(60_000)));
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Writes the config file of one Sentinel into `dir` (the Sentinel rewrites it: it records what it
+ * learns, so each has a file of its own) and returns its path. The lines are those of
+ * docs/operations.md: its own password, the data nodes' user and password, the primary to watch.
+ */
+export function writeSentinelConf(o: { port: number; dir: string; primaryPort: number; password: string; sentinelPassword: string; downAfterMs?: number; failoverTimeoutMs?: number; log?: boolean }): string {
+  mkdirSync(o.dir, { recursive: true });
+  const conf = path.join(o.dir, 'sentinel.conf');
+  writeFileSync(conf, [
+    `port ${o.port}`, 'bind 127.0.0.1', `dir ${o.dir}`, ...(o.log ? [`logfile ${path.join(o.dir, 'sentinel.log')}`] : []), 'daemonize no',
+    `requirepass ${o.sentinelPassword}`, `sentinel sentinel-pass ${o.sentinelPassword}`,
+    `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${o.primaryPort} 2`,
+    `sentinel auth-user ${SENTINEL_NAME} ${TEST_REDIS_USER}`, `sentinel auth-pass ${SENTINEL_NAME} ${o.password}`,
+    `sentinel down-after-milliseconds ${SENTINEL_NAME} ${o.downAfterMs ?? 1000}`,
+    `sentinel failover-timeout ${SENTINEL_NAME} ${o.failoverTimeoutMs ?? 5000}`,
+    `sentinel parallel-syncs ${SENTINEL_NAME} 1`, '',
+  ].join('\n'), { mode: 0o600 });
+  return conf;
+}
+
+/** A Sentinel on `conf`: `redis-sentinel CONF` is `redis-server CONF --sentinel` (Debian ships the
+ *  former only in the redis-sentinel package; the binary is the same). */
+export function spawnSentinel(name: string, conf: string, logFile?: string): Proc {
+  return spawnRedisServer(name, [conf, '--sentinel'], logFile === undefined ? {} : { logFile });
 }

@@ -1,9 +1,8 @@
-// Spawns `node bin/fived.js scheduler` processes (compiled dist/, built by `npm test`'s pretest),
+// Starts `fived scheduler` processes (fived.ts: compiled dist/, built by `npm test`'s pretest),
 // parses their JSON log lines, and stops each one by its pid.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
 import type { PeriodWindow } from '../../src/core/types.js';
 import { netStake, multiplierOf, patternIndex, patternWins } from '../../src/core/rules.js';
@@ -16,10 +15,8 @@ import { applyAtEnd } from '../../src/runtime/settle.js';
 import { CHANNELS } from '../../src/runtime/bus.js';
 import { nextWindow, windowAt, type Room } from '../../src/runtime/rooms.js';
 
+import { REPO as ROOT, startFived } from './fived.js';
 import { TEST_SEED_KEY } from './redis.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/fived.js');
 
 export interface LogLine {
   level: string;
@@ -57,11 +54,10 @@ export function requireBuild(): void {
 
 /** `fived scheduler` (or another long-running fived command, e.g. `archiver`) with JSON logs parsed. */
 export function spawnScheduler(name: string, env: Record<string, string>, command = 'scheduler'): SchedulerProc {
-  const child = spawn(process.execPath, [BIN, command], {
-    cwd: ROOT,
+  const p = startFived(name, [command], {
     env: { ...process.env, FIVED_INSTANCE: name, FIVED_SCHEDULER_PORT: '0', FIVED_LOG_LEVEL: 'info', FIVED_SEED_KEY: TEST_SEED_KEY, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const child = p.child;
   const lines: LogLine[] = [];
   const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   let buf = '';
@@ -90,8 +86,8 @@ export function spawnScheduler(name: string, env: Record<string, string>, comman
   });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (c: string) => { stderr += c; });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const alive = () => child.exitCode === null && child.signalCode === null;
+  const exited = p.exited.then((e) => e.code);
+  const alive = () => p.alive();
   const proc: SchedulerProc = {
     name,
     pid: child.pid ?? -1,
@@ -112,20 +108,13 @@ export function spawnScheduler(name: string, env: Record<string, string>, comman
       });
     },
     signal(sig) {
-      if (alive()) child.kill(sig);
+      p.signal(sig);
     },
     async kill() {
-      if (!alive()) return;
-      child.kill('SIGKILL');
-      await exited;
+      await p.kill();
     },
     async stop() {
-      if (!alive()) return;
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      const t = setTimeout(() => { if (alive()) child.kill('SIGKILL'); }, 8000);
-      await exited;
-      clearTimeout(t);
+      await p.stop(8000);
     },
   };
   return proc;

@@ -1,16 +1,14 @@
-// Shared by the gateway tests: gateway processes (`node bin/fived.js gateway`) stopped by pid,
+// Shared by the gateway tests: gateway processes (`fived gateway`, fived.ts) stopped by pid,
 // WebSocket clients (the `ws` package) that record every message with the time it arrived, HTTP
 // helpers and player tokens.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
-import { freePort } from './helpers/ports.js';
-import { TEST_SEED_KEY } from './helpers/redis.js';
+import { startFived, waitHttpOk } from './fived.js';
+import { freePort } from './ports.js';
+import { TEST_SEED_KEY } from './redis.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { REPO } from './fived.js';
 export const JWT_SECRET = 'gateway-test-secret-0123456789';
 export const OPERATOR_TOKEN = 'operator-test-token-0123456789abcdef'; // >= 32 characters (config)
 
@@ -29,9 +27,7 @@ export interface GatewayProc {
 
 export async function startGatewayProc(env: Record<string, string>, opts: { waitHealthy?: boolean } = {}): Promise<GatewayProc> {
   const port = await freePort();
-  let out = '';
-  const child: ChildProcess = spawn(process.execPath, [path.join(REPO, 'bin/fived.js'), 'gateway'], {
-    cwd: REPO,
+  const p = startFived(`gw-${port}`, ['gateway'], {
     env: {
       PATH: process.env.PATH ?? '',
       FIVED_PORT: String(port),
@@ -48,41 +44,23 @@ export async function startGatewayProc(env: Record<string, string>, opts: { wait
       FIVED_USER_BET_RATE: '0',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    graceMs: 15_000,
   });
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = p.exited.then((e) => e.code);
   const proc: GatewayProc = {
     port,
-    pid: child.pid ?? -1,
+    pid: p.pid,
     url: `http://127.0.0.1:${port}`,
-    output: () => out,
+    output: () => p.output(),
     exited,
-    stop: async (timeoutMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
+    stop: async (timeoutMs = 15_000) => (await p.stop(timeoutMs)).code,
   };
   if (opts.waitHealthy !== false) {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`gateway exited early (${child.exitCode}):\n${out}`);
-      try {
-        const r = await fetch(`${proc.url}/health`);
-        if (r.status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) {
-        await proc.stop();
-        throw new Error(`gateway did not become healthy:\n${out}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      await waitHttpOk(p, port, '/health', 20_000);
+    } catch (err) {
+      await proc.stop();
+      throw err;
     }
   }
   return proc;
@@ -231,16 +209,16 @@ export function gatewayEnv(redisUrl: string, prefix: string, extra: Record<strin
 
 /** Its own Redis, two gateways on it, and a store on the same prefix for the test's own reads. */
 export interface TwoGateways {
-  redis: import('./helpers/redis.js').TestRedis;
+  redis: import('./redis.js').TestRedis;
   prefix: string;
   gwA: GatewayProc;
   gwB: GatewayProc;
-  store: import('../src/store/types.js').Store;
+  store: import('../../src/store/types.js').Store;
 }
 
 export async function startTwoGateways(name: string): Promise<TwoGateways> {
-  const { startRedis, testPrefix } = await import('./helpers/redis.js');
-  const { createStore } = await import('../src/store/index.js');
+  const { startRedis, testPrefix } = await import('./redis.js');
+  const { createStore } = await import('../../src/store/index.js');
   const redis = await startRedis();
   const prefix = testPrefix(name);
   const [gwA, gwB] = await Promise.all([startGatewayProc(gatewayEnv(redis.url, prefix)), startGatewayProc(gatewayEnv(redis.url, prefix))]);

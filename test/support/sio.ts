@@ -2,7 +2,7 @@
 // event recorded with its arrival time, and awaitable (no sleeping where an event can be awaited).
 import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
-import type { JsonBody } from '../gateway-harness.js';
+import type { JsonBody } from './gateway.js';
 
 export interface Seen {
   event: string;

@@ -2,19 +2,29 @@
 // by pid. Tests never touch a Redis they did not start (the machine's 6379 is left alone).
 // Like production (redis/fived-redis.conf), it runs with an ACL user and a password and the default
 // user off: the URL it returns carries the credentials, so every test that uses it exercises AUTH.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort, killAndWait } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
+import { raiseFdLimit, startProcess, type Proc, type StartOptions } from './procs.js';
+
+/** the program every Redis of the harness runs (data nodes, and Sentinels with --sentinel); the
+ *  Debian package of the same name provides it (scripts/prereqs.mjs) */
+export const REDIS_SERVER = 'redis-server';
 
 /** the ACL user every test Redis has (its password is made per server) */
 export const TEST_REDIS_USER = 'fived';
 
+/** Starts `redis-server ARGS` through the process tracker (the one place a Redis process is spawned). */
+export function spawnRedisServer(name: string, args: string[], o: StartOptions & { raiseFdLimit?: boolean } = {}): Proc {
+  const [cmd, a] = o.raiseFdLimit ? raiseFdLimit(REDIS_SERVER, args) : [REDIS_SERVER, args];
+  return startProcess(name, cmd, a, { quiet: o.logFile === undefined, graceMs: 10_000, ...o });
+}
+
 export interface TestRedis {
   port: number;
-  /** redis://fived:PASSWORD@127.0.0.1:PORT */
+  /** redis://fived:PASSWORD@127.0.0.1:PORT (redis://127.0.0.1:PORT with `password: null`) */
   url: string;
   user: string;
   password: string;
@@ -30,10 +40,14 @@ export interface TestRedis {
 export interface TestRedisOptions {
   /** appendonly yes + appendfsync always (the production durability settings) */
   persistent?: boolean;
-  /** the ACL user's password (default: random for this server) */
-  password?: string;
+  /** the ACL user's password (default: random for this server); null: no ACL user, no AUTH */
+  password?: string | null;
   /** more redis-server arguments (e.g. ['--replicaof', '127.0.0.1', '6390']) */
   extraArgs?: string[];
+  /** the data dir (default: a temp dir of its own, removed by stop()) */
+  dir?: string;
+  /** the soft fd limit raised to the hard one (thousands of clients: the benchmarks) */
+  raiseFdLimit?: boolean;
 }
 
 /** The ACL lines of a test Redis: the user fived may do everything, the default user is off. */
@@ -45,38 +59,40 @@ export function aclArgs(password: string): string[] {
 
 export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis> {
   const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fived-redis-'));
-  const password = opts.password ?? randomBytes(12).toString('hex');
-  let child: ChildProcess | null = null;
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'fived-redis-'));
+  const password = opts.password === null ? '' : opts.password ?? randomBytes(12).toString('hex');
+  let proc: Proc | null = null;
 
   const args = () => [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
     '--appendonly', opts.persistent ? 'yes' : 'no',
     ...(opts.persistent ? ['--appendfsync', 'always'] : []),
     '--logfile', path.join(dir, 'redis.log'), '--daemonize', 'no',
-    ...aclArgs(password), ...(opts.extraArgs ?? []),
+    ...(opts.password === null ? [] : aclArgs(password)), ...(opts.extraArgs ?? []),
   ];
 
   const launch = async () => {
-    child = spawn('redis-server', args(), { stdio: 'ignore' });
-    const exited = new Promise<never>((_, reject) => child!.once('exit', (code) => reject(new Error(`redis-server exited early (${code}); see ${dir}/redis.log`))));
-    await Promise.race([waitForPort(port), exited]);
+    const p = spawnRedisServer(`redis-${port}`, args(), { raiseFdLimit: opts.raiseFdLimit === true });
+    proc = p;
+    const exited = p.exited.then((e) => { throw new Error(`redis-server exited early (${e.code}); see ${dir}/redis.log`); });
     exited.catch(() => undefined);
+    await Promise.race([waitForPort(port), exited]);
   };
 
-  const killWith = (signal: NodeJS.Signals) => killAndWait(child, signal);
+  const killWith = async (signal: NodeJS.Signals) => { if (proc?.alive()) await proc.stop(60_000, signal); };
 
   await launch();
   const handle: TestRedis = {
     port,
-    url: `redis://${TEST_REDIS_USER}:${password}@127.0.0.1:${port}`,
+    url: opts.password === null ? `redis://127.0.0.1:${port}` : `redis://${TEST_REDIS_USER}:${password}@127.0.0.1:${port}`,
     user: TEST_REDIS_USER,
     password,
     dir,
-    get pid() { return child?.pid ?? -1; },
+    get pid() { return proc?.pid ?? -1; },
     kill: () => killWith('SIGKILL'),
     restart: async () => { await killWith('SIGKILL'); await launch(); },
-    stop: async () => { await killWith('SIGTERM'); rmSync(dir, { recursive: true, force: true }); },
+    stop: async () => { await killWith('SIGTERM'); if (ownDir) rmSync(dir, { recursive: true, force: true }); },
   };
   return handle;
 }

@@ -3,12 +3,13 @@
 // pid. Tests run as root, which PostgreSQL refuses: the server then runs as the unprivileged
 // `postgres` system user (or `nobody`) through setpriv, which execs, so the pid is the postmaster's.
 // The machine's own PostgreSQL (5432) is never touched.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, waitForPort, killAndWait } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
+import { startProcess, type Proc } from './procs.js';
 
 export interface TestPostgres {
   port: number;
@@ -77,8 +78,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const [icmd, iargs] = asUser(user, path.join(bin, 'initdb'), ['-D', data, '-U', 'fived', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   const init = spawnSync(icmd, iargs, { encoding: 'utf8', cwd: dir });
   if (init.status !== 0) throw new Error(`initdb failed (${init.status}): ${init.stderr || init.stdout}`);
-  let child: ChildProcess | null = null;
-  let log = '';
+  let child: Proc | null = null;
   const url = `postgres://fived@127.0.0.1:${port}/postgres`;
 
   const launch = async () => {
@@ -86,14 +86,14 @@ export async function startPostgres(): Promise<TestPostgres> {
       '-D', data, '-k', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
       '-c', 'max_connections=60', '-c', 'shared_buffers=32MB', '-c', 'fsync=off', '-c', 'full_page_writes=off',
     ]);
-    child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
-    child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
-    const exited = new Promise<never>((_, reject) => child!.once('exit', (code) => reject(new Error(`postgres exited early (${code}):\n${log}`))));
+    const p = startProcess(`postgres-${port}`, cmd, args, { cwd: dir });
+    child = p;
+    const exited = p.exited.then((e) => { throw new Error(`postgres exited early (${e.code}):\n${p.output().slice(-20_000)}`); });
     exited.catch(() => undefined);
     await Promise.race([waitForPort(port, '127.0.0.1', 30_000).then(() => waitReady(url)), exited]);
   };
 
-  const killWith = (signal: NodeJS.Signals) => killAndWait(child, signal);
+  const killWith = async (signal: NodeJS.Signals) => { if (child?.alive()) await child.stop(60_000, signal); };
 
   await launch();
   return {

@@ -1,5 +1,5 @@
-// The local cluster of the chaos run, started by the driver itself with the same commands as
-// scripts/cluster.sh (redis-server with appendonly yes + appendfsync always, `node bin/fived.js
+// The local cluster of the chaos run and the soak, started by the driver itself with the same
+// commands as scripts/cluster.sh (Redis with appendonly yes + appendfsync always, `fived
 // scheduler|gateway`, haproxy from scripts/haproxy-config.sh) — because the driver needs what
 // cluster.sh does not offer: a clock offset on ONE gateway (FIVED_CLOCK_OFFSET_MS per process),
 // and restarting a killed process with exactly its own settings while the others keep running.
@@ -9,13 +9,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, httpRequest, portOpen, startProc, waitFor, type Proc } from './procs.js';
+import type { StoreOptions } from '../../src/store/types.js';
+import { REPO, startFived } from './fived.js';
+import { spawnHaproxy } from './haproxy.js';
+import { freePort, portOpen } from './ports.js';
+import { httpRequest, waitFor, type Proc } from './procs.js';
 import { RedisNodes } from './redis-nodes.js';
-import type { StoreOptions } from '../../../src/store/types.js';
+import { spawnRedisServer } from './redis.js';
+import { spawnSentinel } from './sentinel.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const BIN = path.join(REPO, 'bin', 'fived.js');
+export { REPO } from './fived.js';
 
 export interface ClusterOptions {
   dir: string;
@@ -178,16 +181,16 @@ export class ChaosCluster {
       // redis-2 and redis-3 start as replicas; at a restart either node comes back as it was started and
       // the Sentinels reconfigure it (a former primary becomes the new primary's replica)
       const replicaOf = name === 'redis' ? undefined : this.redisPort;
-      proc = startProc(name, 'redis-server', this.nodes.nodeArgs(m.port, dataDir, replicaOf), { logFile: log });
+      proc = spawnRedisServer(name, this.nodes.nodeArgs(m.port, dataDir, replicaOf), { logFile: log });
     } else if (m.kind === 'sentinel') {
-      proc = startProc(name, 'redis-server', this.nodes.sentinelArgs(m.port, path.join(this.o.dir, name), this.redisPort), { logFile: log });
+      proc = spawnSentinel(name, this.nodes.sentinelConf(m.port, path.join(this.o.dir, name), this.redisPort), log);
     } else if (m.kind === 'scheduler') {
-      proc = startProc(name, process.execPath, [BIN, 'scheduler'], { logFile: log, cwd: REPO, env: { ...this.baseEnv(), FIVED_INSTANCE: name, FIVED_SCHEDULER_PORT: String(m.port) } });
+      proc = startFived(name, ['scheduler'], { logFile: log, env: { ...this.baseEnv(), FIVED_INSTANCE: name, FIVED_SCHEDULER_PORT: String(m.port) } });
     } else if (m.kind === 'gateway') {
       const i = Number(name.split('-')[1]) - 1;
       const offset = this.o.clockOffsets?.[i] ?? 0;
-      proc = startProc(name, process.execPath, [BIN, 'gateway'], {
-        logFile: log, cwd: REPO,
+      proc = startFived(name, ['gateway'], {
+        logFile: log,
         env: { ...this.baseEnv(), FIVED_INSTANCE: name, FIVED_PORT: String(m.port), FIVED_CLOCK_OFFSET_MS: String(offset), ...(this.o.gatewayEnv?.[i] ?? {}) },
       });
     } else {
@@ -197,7 +200,7 @@ export class ChaosCluster {
         '-o', cfgFile, '--bind', `127.0.0.1:${this.lbPort}`, '--stats', `127.0.0.1:${this.statsPort}`, '--stats-socket', path.join(this.o.dir, 'haproxy.sock'),
         '--operator', 'none', '--log', 'stdout', '--check-inter', '500', '--slowstart', '1s', '--maxconn', String(this.o.maxconn ?? 4000), '--conns-per-ip', '0', '--http-rate-per-ip', '0', ...servers,
       ]);
-      proc = startProc(name, 'haproxy', ['-db', '-f', cfgFile], { logFile: log });
+      proc = spawnHaproxy(name, cfgFile, { logFile: log });
     }
     m.proc = proc;
     m.starts += 1;

@@ -5,18 +5,9 @@
 // replica promoted" can be injected: fived runs in Sentinel mode with FIVED_REDIS_MIN_REPLICAS 1.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Redis } from 'ioredis';
-
-export const REDIS_USER = 'fived';
-export const SENTINEL_NAME = 'mymaster';
-
-/** The ACL lines of every Redis the chaos tools start: the user fived with `password`, the default
- *  user off (keeping its permissions for the AOF's replay; redis/fived-redis.conf). */
-export function aclArgs(password: string): string[] {
-  return ['--user', REDIS_USER, 'on', `>${password}`, '~*', '&*', '+@all', '--user', 'default', 'off', '~*', '&*', '+@all'];
-}
+import { aclArgs, TEST_REDIS_USER as REDIS_USER } from './redis.js';
+import { nodeArgs, SENTINEL_NAME, writeSentinelConf } from './sentinel.js';
 
 export class RedisNodes {
   readonly password = randomBytes(12).toString('hex');
@@ -29,24 +20,14 @@ export class RedisNodes {
     return [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no',
       ...aclArgs(this.password),
-      ...(this.sentinel ? ['--masteruser', REDIS_USER, '--masterauth', this.password, '--min-replicas-to-write', '1', '--min-replicas-max-lag', '10', '--repl-diskless-sync-delay', '0'] : []),
+      ...(this.sentinel ? nodeArgs(this.password, 1) : []),
       ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
     ];
   }
 
-  /** Writes a Sentinel's config file (it rewrites it) and returns the redis-server arguments. */
-  sentinelArgs(port: number, dir: string, primaryPort: number): string[] {
-    mkdirSync(dir, { recursive: true });
-    const conf = path.join(dir, 'sentinel.conf');
-    writeFileSync(conf, [
-      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'daemonize no',
-      `requirepass ${this.sentinelPassword}`, `sentinel sentinel-pass ${this.sentinelPassword}`,
-      `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${primaryPort} 2`,
-      `sentinel auth-user ${SENTINEL_NAME} ${REDIS_USER}`, `sentinel auth-pass ${SENTINEL_NAME} ${this.password}`,
-      `sentinel down-after-milliseconds ${SENTINEL_NAME} 1000`, `sentinel failover-timeout ${SENTINEL_NAME} 3000`,
-      `sentinel parallel-syncs ${SENTINEL_NAME} 1`, '',
-    ].join('\n'), { mode: 0o600 });
-    return [conf, '--sentinel'];
+  /** Writes a Sentinel's config file (it rewrites it) and returns its path. */
+  sentinelConf(port: number, dir: string, primaryPort: number): string {
+    return writeSentinelConf({ port, dir, primaryPort, password: this.password, sentinelPassword: this.sentinelPassword, failoverTimeoutMs: 3000 });
   }
 
   url(port: number): string {
