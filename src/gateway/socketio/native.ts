@@ -33,7 +33,6 @@ export class NativeConn implements CompatConn {
   /** 0 until CONNECT, 1 while admission runs, 2 admitted, 3 closed */
   state = 0;
   userId = '';
-  expiry: NodeJS.Timeout | null = null;
   bucket: RateBucket | null = null;
   pongAt = 0;
 
