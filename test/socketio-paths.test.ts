@@ -151,4 +151,23 @@ describe('Socket.IO: the native WebSocket path and the socket.io package path', 
     r.ws.send('42["ping"');
     expect(await r.closed).toBe(1000);
   });
+
+  it('ends a connection of either path when its token expires (one shared check, no timer per connection)', async () => {
+    const r = new Raw(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`);
+    raws.push(r);
+    await r.opened();
+    await r.next();
+    r.ws.send(`40${JSON.stringify({ token: await claimsToken(SECRET, { userId: 9105 }, { expS: 3 }) })}`);
+    expect(await r.next()).toMatch(/^40/);
+    const p = new SioPlayer(`http://127.0.0.1:${port}`, { transport: 'polling', auth: { token: await claimsToken(SECRET, { userId: 9106 }, { expS: 3 }) } });
+    players.push(p);
+    await p.next('connected');
+    const gone = new Promise<string>((resolve) => p.socket.once('disconnect', (reason) => resolve(reason)));
+    // "io server disconnect": the server ended it, the client does not reconnect with the dead token
+    let frame = await r.next(10_000);
+    while (frame.startsWith('42')) frame = await r.next(10_000); // `connected` first
+    expect(frame).toBe('41');
+    expect(await r.closed).toBe(1000);
+    expect(await gone).toBe('io server disconnect');
+  });
 });

@@ -1,8 +1,11 @@
 // The Socket.IO compatibility layer's edge rules without a server: rupees ↔ minor units (more
 // than two decimals refused), the token lookup order and user id claims, the connect_error texts
 // for each kind of bad token, and the bet mapping (invalid selections refused, not stored).
+import { createHmac, createSecretKey } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AUTH_TEXT, CompatVerifier, findToken, userIdOf } from '../src/gateway/socketio/auth.js';
+import { acceptedHs256 } from '../src/gateway/socketio/jwt.js';
 import { betTypeOf, compatBetError, kindAndPick, oddsOf, parsePlaceBet } from '../src/gateway/socketio/bets.js';
 import { minorToRupees, rupeesToMinor } from '../src/gateway/socketio/rupees.js';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
@@ -118,5 +121,62 @@ describe('bets', () => {
     expect(c(ErrorCode.TOO_MANY_BETS).code).toBe('MAX_BETS_REACHED');
     expect(c(ErrorCode.STORE_UNAVAILABLE).code).toBe('REDIS_STORAGE_FAILED');
     expect(compatBetError(new Error('boom'), null, 200).code).toBe('PROCESSING_ERROR');
+  });
+});
+
+describe('the synchronous HS256 check (jwt.ts)', () => {
+  const key = createSecretKey(Buffer.from(SECRET, 'utf8'));
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signed = (header: unknown, claims: unknown, secret = SECRET) => {
+    const input = `${b64(header)}.${b64(claims)}`;
+    return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+  };
+  const jose = (t: string, nowMs: number) => jwtVerify(t, key, { algorithms: ['HS256'], currentDate: new Date(nowMs) }).then((r) => r.payload as Record<string, unknown>, () => null);
+
+  it('accepts what jose accepts in the common case, with the same claims', async () => {
+    const now = Date.now();
+    const t = await claimsToken(SECRET, { userId: 1042, sessionToken: 'ab'.repeat(32) });
+    expect(acceptedHs256(t, key, now)).toEqual(await jose(t, now));
+    expect(acceptedHs256(t, key, now)).toMatchObject({ userId: 1042 });
+  });
+
+  it('never accepts what jose refuses: those are left to jose (null), so its error text decides', async () => {
+    const now = Date.now();
+    const s = Math.floor(now / 1000);
+    const good = await claimsToken(SECRET, { userId: 1 });
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    const cases = [
+      await claimsToken('another-secret-0123456789', { userId: 1 }),
+      await claimsToken(SECRET, { userId: 1 }, { expS: -10 }),
+      await claimsToken(SECRET, { userId: 1 }, { nbfS: 600 }),
+      signed({ alg: 'HS256' }, { userId: 1, exp: s }), // exp == now is expired
+      signed({ alg: 'HS256' }, { userId: 1, exp: String(s + 60) }),
+      signed({ alg: 'HS256' }, { userId: 1, iat: 'yesterday' }),
+      signed({ alg: 'HS256' }, { userId: 1, nbf: null }),
+      signed({ alg: 'HS256' }, [1, 2]),
+      signed({ alg: 'HS256' }, 'text'),
+      signed({ alg: 'HS384' }, { userId: 1 }),
+      signed({ alg: 'none' }, { userId: 1 }),
+      signed({ alg: 'HS256', crit: ['b64'], b64: true }, { userId: 1 }),
+      signed({ alg: 'HS256', crit: ['exp'] }, { userId: 1 }),
+      signed(['HS256'], { userId: 1 }),
+      `${h}.${p}.${sig}=`,
+      `${h}=.${p}.${sig}`,
+      `${h}.${p}.${sig.slice(0, -1)}`,
+      `${h}.${p}`,
+      `${h}.${p}.${sig}.x`,
+      `${h}..${sig}`,
+      `${h}.${p}!.${sig}`,
+    ];
+    for (const t of cases) {
+      const mine = acceptedHs256(t, key, now);
+      if (mine !== null) expect(await jose(t, now)).toEqual(mine); // anything accepted here jose accepts too
+      expect(mine, t).toBeNull(); // and these are all left to jose
+    }
+    // accepted by both (claims jose takes): a typ, a kid, a numeric nbf in the past
+    for (const t of [signed({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, { sub: 'u', nbf: s - 5, exp: s + 60, iat: s - 5 }), signed({ alg: 'HS256' }, { id: 7 })]) {
+      expect(acceptedHs256(t, key, now)).toEqual(await jose(t, now));
+      expect(acceptedHs256(t, key, now)).not.toBeNull();
+    }
   });
 });

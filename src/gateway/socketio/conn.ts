@@ -17,7 +17,6 @@ export interface CompatConn {
   readonly connected: boolean;
   userId: string;
   remote: string;
-  expiry: NodeJS.Timeout | null;
   bucket: RateBucket | null;
   /** the uWS socket under the connection while it is on the WebSocket transport, else null */
   uws(): WebSocket<unknown> | null;
@@ -43,7 +42,6 @@ export class PackageConn implements CompatConn {
   readonly path = 'package' as const;
   userId = '';
   remote = '';
-  expiry: NodeJS.Timeout | null = null;
   bucket: RateBucket | null = null;
 
   constructor(private readonly socket: Socket) {}

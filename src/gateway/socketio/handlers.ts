@@ -48,9 +48,10 @@ function join(s: CompatConn, p: unknown, { ctx, fanout }: HandlerDeps): void {
   fanout.join(s, room.name);
   const now = ctx.clock.now();
   const info = periodFields(room, windowAt(room, now), now);
-  s.emit(OUT.JOINED, { gameType: GAME_TYPE, duration: room.duration, roomId: room.name, message: `Joined ${GAME_TYPE} ${room.duration}s room`, timestamp: iso(now), bettingEnabled: true, clientCount: fanout.count(room.name) });
-  s.emit(OUT.PERIOD_INFO, { ...info, timestamp: iso(now), source: 'websocket_validated' });
-  s.emit(OUT.CURRENT_PERIOD, { ...info, timestamp: iso(now), status: info.bettingOpen ? 'betting' : 'closed' });
+  const timestamp = iso(now);
+  s.emit(OUT.JOINED, { gameType: GAME_TYPE, duration: room.duration, roomId: room.name, message: `Joined ${GAME_TYPE} ${room.duration}s room`, timestamp, bettingEnabled: true, clientCount: fanout.count(room.name) });
+  s.emit(OUT.PERIOD_INFO, { ...info, timestamp, source: 'websocket_validated' });
+  s.emit(OUT.CURRENT_PERIOD, { ...info, timestamp, status: info.bettingOpen ? 'betting' : 'closed' });
 }
 
 function leave(s: CompatConn, p: unknown, { fanout }: HandlerDeps): void {

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { Server, type Socket } from 'socket.io';
 import type { GatewayContext } from '../context.js';
-import type { GatewayLimits } from '../limits.js';
+import { ExpiryWheel, type GatewayLimits } from '../limits.js';
 import type { Periods } from '../periods.js';
 import type { TemplatedApp } from '../uws.js';
 import { CompatVerifier } from './auth.js';
@@ -26,6 +26,8 @@ export const SOCKETIO_PATH = '/socket.io/';
 export const PING_INTERVAL_MS = 25_000;
 export const PING_TIMEOUT_MS = 60_000;
 export const MAX_HTTP_BUFFER = 1e6;
+/** a silent connection is ended at most this long after its token's exp (fived's own WebSocket checks as often) */
+const EXPIRY_CHECK_MS = 250;
 
 export interface SocketIoHandle {
   /** disconnect every Socket.IO client (they reconnect, through HAProxy, to another gateway) */
@@ -60,7 +62,12 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   io.attachApp(engine.app, { maxBackpressure: cfg.maxBackpressureBytes } as Parameters<Server['attachApp']>[1]);
   undoAdapterPatch();
   const fanout = new Fanout(app, ctx.rooms.map((r) => r.name));
-  const d: SessionDeps = { ctx, periods, fanout, limits, verifier };
+  const d: SessionDeps = { ctx, periods, fanout, limits, verifier, expiry: new ExpiryWheel(clock.now()) };
+  // one check for every connection's token expiry (a timer per connection cost memory per connection)
+  const expiryTimer = setInterval(() => {
+    for (const c of d.expiry.due(clock.now())) c.disconnect();
+  }, EXPIRY_CHECK_MS);
+  expiryTimer.unref();
   const native = new NativePath(d, { pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS, maxPayload: MAX_HTTP_BUFFER });
   routeWebSockets(app, SOCKETIO_PATH, engine.taken(), native, (where, err) => {
     ctx.metrics.errors.inc({ where });
@@ -79,6 +86,7 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
       for (const s of io.sockets.sockets.values()) s.conn.close();
     },
     stop: async () => {
+      clearInterval(expiryTimer);
       native.stop();
       io.disconnectSockets(true);
       io.engine.close();

@@ -19,7 +19,17 @@ export interface EngineSettings {
   maxPayload: number;
 }
 
-const newId = (): string => randomBytes(15).toString('base64url');
+/** ids of 20 base64url characters (120 random bits), cut from a pool refilled every 256 ids: no Buffer per id */
+let idPool = Buffer.alloc(0);
+let idAt = 0;
+function newId(): string {
+  if (idAt + 15 > idPool.length) {
+    idPool = randomBytes(15 * 256);
+    idAt = 0;
+  }
+  idAt += 15;
+  return idPool.toString('base64url', idAt - 15, idAt);
+}
 
 /** A native connection; its uWS socket's user data is { native: conn } (uWS copies the user data's properties). */
 export interface NativeData {
@@ -33,7 +43,6 @@ export class NativeConn implements CompatConn {
   /** 0 until CONNECT, 1 while admission runs, 2 admitted, 3 closed */
   state = 0;
   userId = '';
-  expiry: NodeJS.Timeout | null = null;
   bucket: RateBucket | null = null;
   pongAt = 0;
 
@@ -80,10 +89,10 @@ export class NativeConn implements CompatConn {
   }
 }
 
-/** True for a request the native path serves: Engine.IO 4, WebSocket transport, no session id. */
-export function servesNatively(req: HttpRequest): boolean {
+/** The query of a request the native path serves (Engine.IO 4, WebSocket transport, no session id), else null. */
+export function nativeQuery(req: HttpRequest): Record<string, string> | null {
   const q = new URLSearchParams(req.getQuery() ?? '');
-  return q.get('EIO') === '4' && q.get('transport') === 'websocket' && !q.get('sid');
+  return q.get('EIO') === '4' && q.get('transport') === 'websocket' && !q.get('sid') ? Object.fromEntries(q) : null;
 }
 
 export class NativePath {
@@ -100,8 +109,7 @@ export class NativePath {
   }
 
   /** Synchronous: everything needed is read from req here (the token's check waits for CONNECT). */
-  upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
-    const query = Object.fromEntries(new URLSearchParams(req.getQuery() ?? ''));
+  upgrade(res: HttpResponse, req: HttpRequest, context: unknown, query: Record<string, string>): void {
     const headers: Record<string, string> = {};
     for (const h of ['authorization', 'x-auth-token']) {
       const v = req.getHeader(h);

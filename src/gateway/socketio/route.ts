@@ -6,7 +6,7 @@
 // upgrades from polling) to engine.io; each socket's later callbacks follow its user data.
 
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
-import { NativeConn, servesNatively, type NativeData, type NativePath } from './native.js';
+import { NativeConn, nativeQuery, type NativeData, type NativePath } from './native.js';
 
 type Behavior = WebSocketBehavior<unknown>;
 
@@ -56,8 +56,9 @@ export function routeWebSockets(app: TemplatedApp, path: string, engine: Behavio
   app.ws<unknown>(path, {
     ...engine, // compression, idleTimeout, maxBackpressure, maxPayloadLength: the same for both paths
     upgrade: (res: HttpResponse, req: HttpRequest, context) => {
-      if (!servesNatively(req)) return engine.upgrade!(res, req, context);
-      guard('sio-upgrade', onError, () => native.upgrade(res, req, context))();
+      const query = nativeQuery(req);
+      if (query === null) return engine.upgrade!(res, req, context);
+      guard('sio-upgrade', onError, () => native.upgrade(res, req, context, query))();
     },
     open: (ws) => (isNative(ws) ? guard('sio-open', onError, () => native.onOpen(ws as WebSocket<NativeData>))() : engine.open!(ws)),
     message: (ws, message, isBinary) =>

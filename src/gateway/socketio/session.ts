@@ -5,7 +5,7 @@
 
 import { AUTH_TEXT, CompatAuthError, findToken, type CompatIdentity, type CompatVerifier, type HandshakeLike } from './auth.js';
 import type { GatewayContext } from '../context.js';
-import type { GatewayLimits } from '../limits.js';
+import type { ExpiryWheel, GatewayLimits } from '../limits.js';
 import type { Periods } from '../periods.js';
 import { RateBucket } from '../ratelimit.js';
 import type { CompatConn } from './conn.js';
@@ -19,6 +19,8 @@ export interface SessionDeps {
   fanout: Fanout;
   limits: GatewayLimits;
   verifier: CompatVerifier;
+  /** token expiries of every admitted connection, one shared check for all (no timer per connection) */
+  expiry: ExpiryWheel<CompatConn>;
 }
 
 /** Who may connect: resolves the identity, or rejects with an Error whose message is the connect_error text. */
@@ -51,7 +53,7 @@ function overLimit({ ctx, limits, fanout }: SessionDeps, remote: string, userId:
 
 /** An admitted connection: counted, in the fan-out, ended at its token's expiry, greeted with `connected`. */
 export function openSession(d: SessionDeps, c: CompatConn, id: CompatIdentity): void {
-  const { ctx, limits, fanout } = d;
+  const { ctx, limits, fanout, expiry } = d;
   const now = ctx.clock.now();
   c.userId = id.userId;
   c.bucket = new RateBucket(ctx.cfg.rateLimitPerS, now);
@@ -59,18 +61,16 @@ export function openSession(d: SessionDeps, c: CompatConn, id: CompatIdentity): 
   fanout.addUser(c);
   ctx.metrics.socketIoConnections.set(fanout.connections);
   ctx.metrics.socketIoOpened.inc({ path: c.path });
-  // a token's end ends the connection, as on fived's own WebSocket
-  c.expiry = setTimeout(() => c.disconnect(), Math.max(0, id.expiresAt - now));
-  c.expiry.unref();
+  // a token's end ends the connection, as on fived's own WebSocket (the wheel is checked by index.ts)
+  expiry.add(c, id.expiresAt);
   c.emit(OUT.CONNECTED, {
     message: 'Connected to DueWin game server (Multi-Instance)', timestamp: iso(now), mode: 'MULTI_INSTANCE_SETUP',
     supportedGames: ['fiveD'], bettingEnabled: true, connectionId: c.id,
   });
 }
 
-export function closeSession({ ctx, limits, fanout }: SessionDeps, c: CompatConn): void {
-  if (c.expiry) clearTimeout(c.expiry);
-  c.expiry = null;
+export function closeSession({ ctx, limits, fanout, expiry }: SessionDeps, c: CompatConn): void {
+  expiry.remove(c);
   limits.connsPerIp.dec(c.remote);
   fanout.remove(c);
   ctx.metrics.socketIoConnections.set(fanout.connections);
