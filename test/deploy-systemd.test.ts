@@ -157,8 +157,8 @@ describe('scripts/install-systemd.sh --archiver', () => {
     expect(r.code).toBe(0);
     const u = readFileSync(path.join(aunits, 'fived-archiver.service'), 'utf8');
     // the committed unit names /opt/fived/current like the others, so the render points it at this app
-    expect(directive(u, 'ExecStart')).toEqual([`${process.execPath} ${REPO}/bin/fived.js archiver`]);
-    expect(directive(u, 'ExecStartPre')).toEqual([`${process.execPath} ${REPO}/bin/fived.js check-config`]);
+    expect(directive(u, 'ExecStart')).toEqual([`${process.execPath} ${CLI_BIN} archiver`]);
+    expect(directive(u, 'ExecStartPre')).toEqual([`${process.execPath} ${CLI_BIN} check-config`]);
     expect(directive(u, 'WorkingDirectory')).toEqual([REPO]);
     expect(u).not.toContain('/opt/fived/bin');
     expect(readlinkSync(path.join(aunits, 'fived.target.wants/fived-archiver.service'))).toBe('../fived-archiver.service');
