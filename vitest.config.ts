@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { withSbin } from './scripts/prereqs.mjs';
-import { INTEGRATION, SYSTEM } from './test/lanes.js';
+import { INTEGRATION, LONGEST, SYSTEM } from './test/lanes.js';
 
 // Debian installs haproxy in /usr/sbin, which a normal user's PATH lacks: the tests (and the
 // scripts they run) find it there too, as scripts/prereqs.mjs (npm pretest) does.
@@ -21,11 +23,29 @@ const lane = (name: string, groupOrder: number, maxWorkers: number, include: str
   },
 });
 
+// Longest first: a lane's wall time is its longest worker's, so the files that wait longest start
+// first and the short ones fill in beside them. Vitest orders by the last run's durations when it
+// has them and by file size otherwise (a fresh clone, CI), which put 60-line gateway-load.test.ts
+// (a minute) last; test/lanes.ts LONGEST names them instead.
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const base = await super.sort(files);
+    const rank = (s: TestSpecification) => {
+      const i = LONGEST.indexOf(path.relative(s.project.config.root, s.moduleId).split(path.sep).join('/'));
+      return i < 0 ? LONGEST.length : i;
+    };
+    // stable: the lanes' order (groupOrder, then project) stays; within a lane LONGEST first
+    const lane = (s: TestSpecification) => base.findIndex((b) => b.project === s.project);
+    return [...base].sort((a, b) => lane(a) - lane(b) || rank(a) - rank(b));
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    sequence: { sequencer: LongestFirst },
     reporters: ['default'],
     projects: [
       // in-process and CPU-bound: one file per core
