@@ -3,9 +3,11 @@
 //                in parallel; time is injected (fake timers) rather than waited for.
 //                `npm run test:unit`, the seconds-long inner loop.
 //   integration  real Redis, gateway and scheduler processes, the CLI from dist/: files run in
-//                parallel, each on its own Redis and free ports (test/support/*).
-//   system       the cluster, chaos, fuzzers, browsers, HAProxy, systemd, npm pack, and whatever
-//                rebuilds part of dist/: one file at a time, after the other lanes.
+//                parallel (three at a time: they mostly wait for real periods), each on its own
+//                Redis and free ports (test/support/*).
+//   system       the cluster, chaos, fuzzers, browsers, HAProxy, systemd, npm pack, latency bounds
+//                under load, and whatever rebuilds part of dist/: one file at a time, after the
+//                other lanes.
 // A new test file is a unit test unless listed here; test/tooling-checks.test.ts refuses a unit
 // file that starts Redis or a process.
 
@@ -24,6 +26,7 @@ export const SYSTEM = [
   'test/ops-cluster-settings.test.ts', // scripts/cluster.sh
   'test/redis-failover.test.ts', // a primary, a replica, three Sentinels, kill -9: timing under load
   'test/socketio-haproxy.test.ts', // HAProxy in front of two gateways
+  'test/gateway-load.test.ts', // a latency bound (ticks < 200 ms late) while the gateway settles 1,000,000 bets: alone
 ];
 
 export const INTEGRATION = [
@@ -44,7 +47,6 @@ export const INTEGRATION = [
   'test/gateway-input.test.ts',
   'test/gateway-limits.test.ts',
   'test/gateway-live.test.ts',
-  'test/gateway-load.test.ts',
   'test/gateway-ready.test.ts',
   'test/gateway-scheduler.test.ts',
   'test/gateway-upgrade-close.test.ts',
@@ -75,4 +77,26 @@ export const INTEGRATION = [
   'test/socketio-switch.test.ts',
   'test/start-cleanly.test.ts',
   'test/wallet-ledger.test.ts',
+];
+
+// The integration files that take longest (a 2-core machine, each more than about 20 s, longest
+// first; measured with --reporter=json): vitest.config.ts starts them first so that no long file
+// starts last beside an idle worker. Only the order changes; a file missing here runs after them.
+export const LONGEST = [
+  'test/ops-config-apply.test.ts', // waits for a 30 s boundary at least 25 s ahead
+  'test/scheduler-failover.test.ts', // >= 20 periods of kill -9
+  'test/archive-cluster.test.ts', // six 3 s periods of betting, PostgreSQL restarts
+  'test/ops-backup-restore.test.ts',
+  'test/verify-gateway.test.ts',
+  'test/scheduler-skew.test.ts',
+  'test/start-cleanly.test.ts',
+  'test/first-hour-start.test.ts',
+  'test/client-gateway.test.ts',
+  'test/first-hour-cli.test.ts',
+  'test/cli-strict.test.ts',
+  'test/protocol-periods.test.ts',
+  'test/wallet-ledger.test.ts',
+  'test/gateway-ready.test.ts',
+  'test/gateway-live.test.ts',
+  'test/store-contract.test.ts',
 ];
