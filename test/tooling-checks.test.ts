@@ -87,7 +87,7 @@ describe('test lanes (issue 17 item 6)', () => {
 
   it('a unit file starts no Redis, no process and needs no build', () => {
     const forbidden = /startRedis|child_process|support\/(deploy|scheduler|redis|sentinel|postgres|procs|haproxy|cluster)\.js|startFived|runFived|startProcess|startGatewayProc|TwoGateways|bin\/fived|\/dist\//;
-    // a test's title may name a program (test/house.test.ts: 'only test/support spawns bin/fived.js'): titles are not code
+    // a test's title may name a program (test/house.test.ts names the CLI in one): titles are not code
     const code = (f: string) => readFileSync(path.join(REPO, f), 'utf8').replace(/\bit\('(?:[^'\\]|\\.)*'/g, "it(''");
     const offenders = unit.filter((f) => forbidden.test(code(f)));
     expect(offenders).toEqual([]);
