@@ -1,7 +1,7 @@
 // npm run bench:scheduler — time from a period's freeze instant to `5d_precalc:completed` received
 // by a subscriber, with a real `fived scheduler` process on a redis-server this benchmark starts:
 //   precalc_0_ms     no bets in the period
-//   precalc_10k_ms   10,000 bets   (bulk-loaded with src/store/loader.ts before the freeze)
+//   precalc_10k_ms   10,000 bets   (bulk-loaded with bench/lib/loader.ts before the freeze)
 //   precalc_1m_ms    1,000,000 bets
 // The interval covers the scheduler's freeze timer, the worker's freeze + snapshot on its own
 // Redis connection, draw + settlement + exposure, saving the plan, SET NX of the result, the
