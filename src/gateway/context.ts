@@ -51,6 +51,9 @@ export interface GatewayContext extends GatewayDeps {
    *  read then waits for the result frame, whatever the clock says (a result timer running late
    *  on a loaded host must not be overtaken by a my_bets reply) */
   awaitingResult(duration: number, periodId: string): boolean;
+  /** resolves once every period that has ended here has its result frame sent (or is void), within
+   *  a bound: a balance or ledger read then cannot show a payout ahead of the result frame */
+  untilDelivered(): Promise<void>;
 }
 
 /**
@@ -106,13 +109,16 @@ export function balanceGateAt(ctx: GatewayContext, now: number = ctx.clock.now()
   return until;
 }
 
-/** Resolves once a balance read cannot show a payout this gateway has not revealed (balanceGateAt). */
-export function untilBalanceGate(ctx: GatewayContext): Promise<void> {
+/** Resolves once a balance read cannot show a payout this gateway has not revealed (balanceGateAt), nor one of a period whose result frame it has not sent. */
+export async function untilBalanceGate(ctx: GatewayContext): Promise<void> {
   const until = balanceGateAt(ctx);
-  if (until === 0 || ctx.clock.now() >= until) return Promise.resolve();
-  return new Promise((resolve) => {
-    at(ctx.clock, until, resolve);
-  });
+  if (until !== 0 && ctx.clock.now() < until) {
+    await new Promise<void>((resolve) => {
+      at(ctx.clock, until, resolve);
+    });
+  }
+  // past the clock's gate, the result timer may still be late on a loaded host: wait for the frame
+  await ctx.untilDelivered();
 }
 
 /**

@@ -82,6 +82,7 @@ async function openContext(cfg: Readonly<Config>, deps: GatewayDeps) {
       const s = periods.get(duration, periodId);
       return s !== undefined && s.status !== 'void' && s.delivered === null;
     },
+    untilDelivered: () => periods.untilDelivered(deps.clock.now()),
     get rooms() { return roomsNow(); },
   };
   return { ctx, periods, archive };

@@ -11,6 +11,13 @@ import { periodKey } from './context.js';
 
 export type PeriodStatus = 'pending' | 'open' | 'void';
 
+/**
+ * How long after a period's end a balance or ledger read waits for this gateway's result frame
+ * (untilDelivered): longer than a result timer runs late on a loaded host, short enough that a
+ * period whose result never came here cannot hold reads back for long.
+ */
+export const DELIVERY_WAIT_MS = 10_000;
+
 export interface PeriodState {
   key: string;
   room: Room;
@@ -37,6 +44,8 @@ export class Periods {
   private readonly byKey = new Map<string, PeriodState>();
   private readonly currentByRoom = new Map<string, PeriodState>();
   private readonly recentByRoom = new Map<string, ResultPayload[]>();
+  /** reads waiting for a period's result frame or its void (untilDelivered), by period key */
+  private readonly waiters = new Map<string, Array<() => void>>();
   /** commitments learnt from commit-ahead, by period key (so a period start needs no store read) */
   readonly commitments = new Map<string, { commitment: string; endsAt: number }>();
 
@@ -107,12 +116,48 @@ export class Periods {
     return (this.recentByRoom.get(room) ?? []).filter((p) => p.periodId > sincePeriodId);
   }
 
+  /**
+   * Resolves once every period that ended by `now` (within DELIVERY_WAIT_MS) has its result frame
+   * sent by this gateway, or is void, or DELIVERY_WAIT_MS after its end has passed. A settlement
+   * is applied after the store's end, not after this gateway's frame: a balance read in between,
+   * on a host whose result timer runs late, would otherwise show a payout before the result.
+   */
+  untilDelivered(now: number): Promise<void> {
+    const open = [...this.byKey.values()].filter((s) => s.status !== 'void' && s.delivered === null && s.w.endsAt <= now && now - s.w.endsAt < DELIVERY_WAIT_MS);
+    if (open.length === 0) return Promise.resolve();
+    const oldestEnd = Math.min(...open.map((s) => s.w.endsAt));
+    return new Promise((resolve) => {
+      let left = open.length;
+      const timer = setTimeout(resolve, DELIVERY_WAIT_MS - (now - oldestEnd));
+      timer.unref?.();
+      const one = () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      for (const s of open) {
+        let list = this.waiters.get(s.key);
+        if (!list) this.waiters.set(s.key, (list = []));
+        list.push(one);
+      }
+    });
+  }
+
+  /** Wakes the reads waiting for `s`: its result frame went out, or it turned void. */
+  wake(s: PeriodState): void {
+    const list = this.waiters.get(s.key);
+    this.waiters.delete(s.key);
+    for (const w of list ?? []) w();
+  }
+
   /** Forgets periods that ended long ago (their notices are done or never coming). */
   prune(now: number): void {
     for (const [key, s] of this.byKey) {
       const keepMs = Math.max(10 * 60_000, 3 * s.room.duration * 1000);
       if (s.w.endsAt + keepMs < now && this.currentByRoom.get(s.room.name) !== s) {
         for (const c of s.cancels) c();
+        this.wake(s);
         this.byKey.delete(key);
         this.commitments.delete(key);
       }

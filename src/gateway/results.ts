@@ -144,6 +144,7 @@ export class Results {
     const payload = resultPayload(s, r);
     s.delivered = payload;
     s.held = null;
+    this.periods.wake(s);
     const msg = { type: ServerType.RESULT, ...payload } as const;
     // uWS publish skips sockets over the backpressure limit without telling: find them first, and
     // close them after publishing so they reconnect and recover the result with `since`.

@@ -25,6 +25,7 @@ export class Voids {
     s.status = 'void';
     s.voidReason = reason;
     s.held = null;
+    this.periods.wake(s);
     if (first && !s.delivered) {
       this.ctx.hub.broadcast(s.room.name, { type: ServerType.VOID, room: s.room.name, periodId: s.w.periodId, reason });
       logTag(this.ctx.logger, 'warn', TAGS.VOID, { room: s.room.name, periodId: s.w.periodId, reason }, 'period void');
