@@ -25,7 +25,7 @@ import { startRedis } from '../test/support/redis.js';
 import { startPostgres } from '../test/support/postgres.js';
 import { freePort } from '../test/support/ports.js';
 import { startFived } from '../test/support/fived.js';
-import { stopAll, stopAllOnExit } from '../test/support/procs.js';
+import { runMain, stopAll, stopAllOnExit } from '../test/support/procs.js';
 import { pct, r2 } from './lib/stats.js';
 
 const DURATION = 5;
@@ -124,8 +124,4 @@ async function main(): Promise<void> {
   console.log(`RESULT ${JSON.stringify({ rows_per_s: result.rows_per_s, lag_p99_s: result.lag_p99_s, ...result })}`);
 }
 
-main().catch(async (err) => {
-  console.error(err);
-  await stopAll();
-  process.exit(1);
-});
+runMain(main);

@@ -31,7 +31,7 @@ import { nextPeriod, periodAt } from '../src/core/clock.js';
 import { DEFAULT_DAY_START, type PeriodWindow } from '../src/core/types.js';
 import { ClientPool } from './lib/client-pool.js';
 import { maxconnFor } from '../test/support/haproxy.js';
-import { cpuMsOf, rssKb, stopAll, stopAllOnExit } from '../test/support/procs.js';
+import { cpuMsOf, rssKb, runMain, stopAllOnExit } from '../test/support/procs.js';
 import { startStack, type ServerResult, type ServerSent, type ServerTick, type Stack, type StackName } from './lib/stacks.js';
 import { cdf, medianOf, pct, r2, summarize, type Pcts } from './lib/stats.js';
 import { probePublish, type ProbeResult } from './lib/publish-probe.js';
@@ -501,11 +501,4 @@ async function main(): Promise<void> {
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
-main().then(
-  async () => { await stopAll(); process.exit(0); },
-  async (err: unknown) => {
-    console.error(err instanceof Error ? err.stack : String(err));
-    await stopAll();
-    process.exit(1);
-  },
-);
+runMain(main);

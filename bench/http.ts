@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { previousPeriod, periodAt } from '../src/core/clock.js';
 import { DEFAULT_DAY_START } from '../src/core/types.js';
-import { stopAll, stopAllOnExit } from '../test/support/procs.js';
+import { runMain, stopAllOnExit } from '../test/support/procs.js';
 import { startStack, type StackName } from './lib/stacks.js';
 import { medianOf } from './lib/stats.js';
 
@@ -116,7 +116,4 @@ async function main(): Promise<void> {
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
-main().then(
-  async () => { await stopAll(); process.exit(0); },
-  async (err: unknown) => { console.error(err instanceof Error ? err.stack : String(err)); await stopAll(); process.exit(1); },
-);
+runMain(main);

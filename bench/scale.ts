@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { nextPeriod, periodAt } from '../src/core/clock.js';
 import { DEFAULT_DAY_START, type PeriodWindow } from '../src/core/types.js';
 import { ClientPool } from './lib/client-pool.js';
-import { rssKb, stopAll, stopAllOnExit } from '../test/support/procs.js';
+import { rssKb, runMain, stopAllOnExit } from '../test/support/procs.js';
 import { startStack, type Stack } from './lib/stacks.js';
 import { r2, summarize, type Pcts } from './lib/stats.js';
 import { lineChart, type Series } from './lib/svg.js';
@@ -229,11 +229,4 @@ async function main(): Promise<void> {
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
-main().then(
-  async () => { await stopAll(); process.exit(0); },
-  async (err: unknown) => {
-    console.error(err instanceof Error ? err.stack : String(err));
-    await stopAll();
-    process.exit(1);
-  },
-);
+runMain(main);

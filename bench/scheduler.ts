@@ -22,7 +22,7 @@ import { nextWindow, roomsOf, windowAt, type Room } from '../dist/runtime/rooms.
 import type { PeriodWindow } from '../dist/core/types.js';
 import { startRedis } from '../test/support/redis.js';
 import { startFived } from '../test/support/fived.js';
-import { stopAll, stopAllOnExit } from '../test/support/procs.js';
+import { runMain, stopAll, stopAllOnExit } from '../test/support/procs.js';
 import { medianOf } from './lib/stats.js';
 
 const DURATION = 4;
@@ -146,8 +146,4 @@ async function main(): Promise<void> {
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
-main().catch(async (err) => {
-  console.error(err);
-  await stopAll();
-  process.exit(1);
-});
+runMain(main);

@@ -20,6 +20,7 @@ import { DEFAULT_PAYTABLE, type PeriodWindow } from '../dist/core/types.js';
 import { loadBets } from './lib/loader.js';
 import { RedisStore } from '../dist/store/redis.js';
 import type { BetLimits, SettlementPlan, StoreOptions } from '../dist/store/types.js';
+import { runMain } from '../test/support/procs.js';
 import { startRedis, TEST_REDIS_USER, type TestRedis } from '../test/support/redis.js';
 import { waitForSync } from '../test/support/sentinel.js';
 
@@ -176,7 +177,4 @@ async function waitBench(): Promise<Record<string, number>> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../test/support/fived.js';
-import { stopAllOnExit } from '../test/support/procs.js';
+import { runMain, stopAllOnExit } from '../test/support/procs.js';
 import { runFuzz } from './lib/chaos/fuzz.js';
 import { runHttpFuzz } from './lib/chaos/fuzz-http.js';
 import { runChaos } from './lib/chaos/run.js';
@@ -80,7 +80,4 @@ async function main(): Promise<number> {
   return r.violations === 0 && fuzzBad === 0 && httpBad === 0 && enough ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err instanceof Error ? err.stack : String(err));
-  process.exit(1);
-});
+runMain(main);

@@ -19,7 +19,7 @@ import { RedisStore } from '../src/store/redis.js';
 import { check, INVARIANTS, waitSettled } from './lib/chaos/checker.js';
 import { ChaosCluster, REPO } from '../test/support/cluster.js';
 import { Fleet } from './lib/chaos/fleet.js';
-import { httpRequest, rssOf, sleep, stopAll, stopAllOnExit } from '../test/support/procs.js';
+import { httpRequest, rssOf, runMain, sleep, stopAll, stopAllOnExit } from '../test/support/procs.js';
 
 function opt(name: string, env: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -164,7 +164,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err instanceof Error ? err.stack : String(err));
-  process.exit(1);
-});
+runMain(main);

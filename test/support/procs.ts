@@ -128,6 +128,21 @@ export async function stopAll(graceMs = 3000): Promise<void> {
   for (const p of [...live].reverse()) await p.stop(graceMs);
 }
 
+/**
+ * The end of a benchmark's or script's `main`: every tracked process stopped, then exit with the
+ * code main returned (0 when none), or 1 with the error's stack.
+ */
+export function runMain(main: () => Promise<unknown>): void {
+  main().then(
+    async (code) => { await stopAll(); process.exit(typeof code === 'number' ? code : 0); },
+    async (err: unknown) => {
+      console.error(err instanceof Error ? err.stack : String(err));
+      await stopAll();
+      process.exit(1);
+    },
+  );
+}
+
 let hooked = false;
 /** For a benchmark or script: SIGINT/SIGTERM stop every tracked process, and whatever is left at exit is killed. */
 export function stopAllOnExit(tag: string): void {
