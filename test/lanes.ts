@@ -1,13 +1,14 @@
-// The three test lanes (issue 17 item 6), one vitest project each (vitest.config.ts):
+// The three test lanes (issue 17 item 6), vitest projects (vitest.config.ts):
 //   unit         in-process only: no Redis, no child process, no build (dist/) needed; files run
 //                in parallel; time is injected (fake timers) rather than waited for.
 //                `npm run test:unit`, the seconds-long inner loop.
-//   integration  real Redis, gateway and scheduler processes, the CLI from dist/: files run in
-//                parallel (three at a time: they mostly wait for real periods), each on its own
-//                Redis and free ports (test/support/*).
-//   system       the cluster, chaos, fuzzers, browsers, HAProxy, systemd, npm pack, latency bounds
-//                under load, and whatever rebuilds part of dist/: one file at a time, after the
-//                other lanes.
+//   integration  real Redis, gateway and scheduler processes, the CLI from dist/.
+//   system       the cluster, chaos, fuzzers, browsers, HAProxy, systemd, npm pack.
+// Integration and system files mostly wait for real periods (the whole of `npm test` keeps about
+// a third of the two cores busy), so they share one pool after the unit lane: four files at a time,
+// each on its own Redis, free ports and folders (test/support/*), the longest first.
+// SYSTEM_ALONE (project `system:alone`) runs last, one file at a time and nothing beside it: the
+// files that rewrite dist/ under the others, or bound a latency that another file's CPU would move.
 // A new test file is a unit test unless listed here; test/tooling-checks.test.ts refuses a unit
 // file that starts Redis or a process.
 
@@ -20,12 +21,15 @@ export const SYSTEM = [
   'test/deploy-haproxy-e2e.test.ts',
   'test/deploy-systemd.test.ts',
   'test/page-e2e.test.ts',
-  'test/sdk-pack.test.ts', // npm pack rebuilds dist/
-  'test/web-build.test.ts', // rewrites dist/web while pages may be served from it
   'test/deploy-rollout.test.ts', // the cluster, HAProxy, two installed releases
   'test/ops-cluster-settings.test.ts', // scripts/cluster.sh
-  'test/redis-failover.test.ts', // a primary, a replica, three Sentinels, kill -9: timing under load
+  'test/redis-failover.test.ts', // a primary, a replica, three Sentinels, kill -9
   'test/socketio-haproxy.test.ts', // HAProxy in front of two gateways
+];
+
+export const SYSTEM_ALONE = [
+  'test/sdk-pack.test.ts', // npm pack rebuilds dist/
+  'test/web-build.test.ts', // rewrites dist/web while pages may be served from it
   'test/gateway-load.test.ts', // a latency bound (ticks < 200 ms late) while the gateway settles 1,000,000 bets: alone
 ];
 
@@ -79,24 +83,32 @@ export const INTEGRATION = [
   'test/wallet-ledger.test.ts',
 ];
 
-// The integration files that take longest (a 2-core machine, each more than about 20 s, longest
-// first; measured with --reporter=json): vitest.config.ts starts them first so that no long file
-// starts last beside an idle worker. Only the order changes; a file missing here runs after them.
+// The integration and system files that take longest (a 2-core machine, each more than about
+// 20 s, longest first; measured with --reporter=json): vitest.config.ts starts them first so that no
+// long file starts last beside an idle worker. Only the order changes; a file missing here runs
+// after them.
 export const LONGEST = [
   'test/ops-config-apply.test.ts', // waits for a 30 s boundary at least 25 s ahead
   'test/scheduler-failover.test.ts', // >= 20 periods of kill -9
-  'test/archive-cluster.test.ts', // six 3 s periods of betting, PostgreSQL restarts
-  'test/ops-backup-restore.test.ts',
-  'test/verify-gateway.test.ts',
-  'test/scheduler-skew.test.ts',
+  'test/chaos-ci.test.ts',
+  'test/page-e2e.test.ts',
+  'test/deploy-rollout.test.ts',
+  'test/fuzz-http.test.ts',
   'test/start-cleanly.test.ts',
-  'test/first-hour-start.test.ts',
   'test/client-gateway.test.ts',
-  'test/first-hour-cli.test.ts',
-  'test/cli-strict.test.ts',
-  'test/protocol-periods.test.ts',
-  'test/wallet-ledger.test.ts',
-  'test/gateway-ready.test.ts',
+  'test/ops-backup-restore.test.ts',
+  'test/redis-failover.test.ts',
   'test/gateway-live.test.ts',
+  'test/protocol-periods.test.ts',
+  'test/ops-cluster-settings.test.ts',
+  'test/deploy-cluster.test.ts',
+  'test/archive-cluster.test.ts', // six 3 s periods of betting, PostgreSQL restarts
+  'test/seed-at-rest.test.ts',
   'test/store-contract.test.ts',
+  'test/socketio-haproxy.test.ts',
+  'test/deploy-haproxy-e2e.test.ts',
+  'test/scheduler-skew.test.ts',
+  'test/cli-strict.test.ts',
+  'test/redis-auth.test.ts',
+  'test/fuzz-gateway.test.ts',
 ];
