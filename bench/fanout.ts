@@ -18,7 +18,7 @@
 // env: FIVED_BENCH_QUICK=1 (or --quick): 500 (and 200) clients, 2 periods, 10 s rooms, 100,000 bets, 1 run
 //      FIVED_BENCH_CLIENTS (10000), FIVED_BENCH_SMALL_CLIENTS (2000; 0 skips the step), FIVED_BENCH_PERIODS (3), FIVED_BENCH_DURATION (20 s),
 //      FIVED_BENCH_RUNS (3), FIVED_BENCH_FALLBACK_BETS (1000000), FIVED_BENCH_STACKS
-//      (floor,gateway,peer,compat), FIVED_BENCH_INSTANCES (2), FIVED_BENCH_CLIENT_PROCS (4),
+//      (floor,gateway,peer,compat; each run rotates the order by one), FIVED_BENCH_INSTANCES (2), FIVED_BENCH_CLIENT_PROCS (4),
 //      FIVED_BENCH_FORMAT (binary | text), FIVED_BENCH_KEEP=1 keeps the logs dir,
 //      FIVED_BENCH_NODE_ARGS extra node flags for the gateways (e.g. "--trace-gc"),
 //      FIVED_BENCH_PROBE=0 skips the publish probe (bench/lib/publish-probe.ts).
@@ -426,6 +426,16 @@ function plots(runs: StackRun[]): string[] {
   return files;
 }
 
+/**
+ * The stacks in the order of run `run`: rotated by one each run, so that no stack always runs first
+ * on a fresh machine or always after another stack's sockets and processes have just gone (two runs
+ * of one pair in the same order disagreed by 2× on this host; see docs/benchmarks.md).
+ */
+function orderFor(run: number): StackName[] {
+  const k = (run - 1) % STACKS.length;
+  return [...STACKS.slice(k), ...STACKS.slice(0, k)];
+}
+
 async function main(): Promise<void> {
   stopAllOnExit('bench');
   const lim = fdLimits();
@@ -434,7 +444,7 @@ async function main(): Promise<void> {
   let runs: StackRun[] = [];
   for (let run = 1; run <= RUNS; run++) {
     for (const [clients, withFallback] of STEPS) {
-      for (const stack of STACKS) {
+      for (const stack of orderFor(run)) {
       const r = await runStack(stack, run, clients, withFallback);
       runs.push(r);
       log(`[${stack} ${clients} ${run}/${RUNS}] end→sent ${r.resultSentMs} ms (${r.resultSentPeriods.join(', ')}); result p50 ${r.result.p50} p99 ${r.result.p99} max ${r.result.max} ms; tick server max ${r.tickServerMax} (fallback ${r.tickServerMaxDuringFallback}) ms; tick client p99 ${r.tickClient.p99} ms; publish ${r.publishMs} ms to ~${r.publishSubscribers}; ${r.kbPerConn} KiB/conn; ${r.connPerS} conn/s`);
