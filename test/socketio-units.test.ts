@@ -5,7 +5,7 @@ import { createHmac, createSecretKey } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AUTH_TEXT, CompatVerifier, findToken, userIdOf } from '../src/gateway/socketio/auth.js';
-import { acceptedHs256 } from '../src/gateway/socketio/jwt.js';
+import { acceptedHs256 } from '../src/gateway/jwt.js';
 import { betTypeOf, compatBetError, kindAndPick, oddsOf, parsePlaceBet } from '../src/gateway/socketio/bets.js';
 import { minorToRupees, rupeesToMinor } from '../src/gateway/socketio/rupees.js';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';

@@ -6,7 +6,7 @@
 // exact `connect_error` texts. fived adds its own bound: `exp` is required and at most
 // FIVED_MAX_TOKEN_AGE_S ahead (docs/design.md: a stolen token is worth a day at most).
 
-import { acceptedHs256 } from './jwt.js';
+import { acceptedHs256 } from '../jwt.js';
 import { jwtVerify } from 'jose';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { USER_ID } from '../../core/ids.js';
