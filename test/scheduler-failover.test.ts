@@ -21,6 +21,7 @@ import { ComputePool } from '../src/worker/pool.js';
 import { roomsOf, windowAt, windowOf, type Room } from '../src/runtime/rooms.js';
 import { assertResultVerifies } from '../src/runtime/compute.js';
 import { sleep } from '../src/runtime/clock.js';
+import { waitFor } from './support/procs.js';
 import { isFivedError } from '../src/errors.js';
 
 const TTL = 1000;
@@ -103,6 +104,8 @@ describe('scheduler failover', () => {
     }
     const last = windowOf(room, ids[ids.length - 1]!);
     await sleep(last.endsAt + 300 - Date.now());
+    // the last period's settlement follows its end: awaited (bounded), not assumed within 300 ms
+    await waitFor(() => store.isSettled({ duration: room.duration, timeline: room.timeline, periodId: last.periodId }), 5000);
     for (const id of ids) {
       const r = await store.getResult({ duration: room.duration, timeline: room.timeline, periodId: id });
       expect(r, `result of ${id}`).not.toBeNull();

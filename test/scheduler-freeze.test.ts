@@ -10,6 +10,7 @@ import type { BetAck, Store } from '../src/store/types.js';
 import { nextWindow, roomsOf, windowAt } from '../src/runtime/rooms.js';
 import { commitPeriod } from '../src/runtime/commit.js';
 import { sleep } from '../src/runtime/clock.js';
+import { waitFor } from './support/procs.js';
 import { isFivedError } from '../src/errors.js';
 import { CHANNELS, parseCompleted, type CompletedMessage } from '../src/runtime/bus.js';
 
@@ -84,6 +85,8 @@ describe('freeze snapshot', () => {
     expect(new Set(refused)).toEqual(new Set(['E_PERIOD_FROZEN']));
 
     await sleep(w.endsAt + 800 - Date.now());
+    // the completion notice and the settlement follow the end: awaited (bounded), not assumed within 800 ms
+    await waitFor(async () => completed.some((c) => c.periodId === w.periodId) && await main.isSettled(w), 5000);
     const notice = completed.find((c) => c.periodId === w.periodId);
     expect(notice, 'completion notice').toBeDefined();
     const r = (await main.getResult(w))!;
