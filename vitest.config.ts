@@ -13,6 +13,9 @@ process.env.PATH = withSbin(process.env.PATH);
 // four at a time (a group shares one maxWorkers); then the system files that must run alone, one at
 // a time. Tests inside a file run in order. `npm test` runs them all; `npm run test:unit`,
 // `test:integration` and `test:system` (the projects `system` and `system:alone`) one lane.
+/** The integration and system files' pool: one group shares one maxWorkers (vitest refuses two). */
+const SHARED_WORKERS = 4;
+
 const lane = (name: string, groupOrder: number, maxWorkers: number, include: string[], exclude: string[] = []) => ({
   extends: true as const,
   test: {
@@ -52,10 +55,10 @@ export default defineConfig({
       lane('unit', 0, 2, ['test/**/*.test.ts'], [...INTEGRATION, ...SYSTEM, ...SYSTEM_ALONE]),
       // each file on its own Redis, ports and folders. Four at a time on two cores: a file mostly
       // waits for real periods (client-gateway.test.ts: 8 s of CPU, its processes' included, in
-      // 80 s; scheduler-skew.test.ts 14 s in 76 s; the whole of `npm test` 424 s of CPU in 650 s),
-      // so the others fill the wait
-      lane('integration', 1, 4, INTEGRATION),
-      lane('system', 1, 4, SYSTEM),
+      // 80 s; scheduler-skew.test.ts 14 s in 76 s; the whole of `npm test`, when these files still ran
+      // three and one at a time, 424 s of CPU in 650 s), so the others fill the wait
+      lane('integration', 1, SHARED_WORKERS, INTEGRATION),
+      lane('system', 1, SHARED_WORKERS, SYSTEM),
       // alone: npm pack and the page build rewrite dist/; the CPU-bound timed test
       // (gateway-load.test.ts, ticks during a 1,000,000-bet settlement) needs the cores to itself
       lane('system:alone', 2, 1, SYSTEM_ALONE),

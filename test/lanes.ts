@@ -4,9 +4,10 @@
 //                `npm run test:unit`, the seconds-long inner loop.
 //   integration  real Redis, gateway and scheduler processes, the CLI from dist/.
 //   system       the cluster, chaos, fuzzers, browsers, HAProxy, systemd, npm pack.
-// Integration and system files mostly wait for real periods (the whole of `npm test` keeps about
-// a third of the two cores busy), so they share one pool after the unit lane: four files at a time,
-// each on its own Redis, free ports and folders (test/support/*), the longest first.
+// Integration and system files mostly wait for real periods (run three and then one at a time, the
+// whole of `npm test` kept two-thirds of one core busy), so they share one pool after the unit lane:
+// four files at a time, each on its own Redis, free ports and folders (test/support/*), the longest
+// first.
 // SYSTEM_ALONE (project `system:alone`) runs last, one file at a time and nothing beside it: the
 // files that rewrite dist/ under the others, or bound a latency that another file's CPU would move.
 // A new test file is a unit test unless listed here; test/tooling-checks.test.ts refuses a unit
@@ -83,10 +84,10 @@ export const INTEGRATION = [
   'test/wallet-ledger.test.ts',
 ];
 
-// The integration and system files that take longest (a 2-core machine, each more than about
-// 20 s, longest first; measured with --reporter=json): vitest.config.ts starts them first so that no
-// long file starts last beside an idle worker. Only the order changes; a file missing here runs
-// after them.
+// The integration and system files that took longest on the 2-core machine (about 10 s and more,
+// longest first; measured with --reporter=json): vitest.config.ts starts them first so that no long
+// file starts last beside an idle worker. Only the order changes; a file missing here runs after
+// them.
 export const LONGEST = [
   'test/ops-config-apply.test.ts', // waits for a 30 s boundary at least 25 s ahead
   'test/scheduler-failover.test.ts', // >= 20 periods of kill -9

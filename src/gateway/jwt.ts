@@ -2,10 +2,12 @@
 // without jose's asynchronous WebCrypto path: a plain HS256 JWT with a good signature and current
 // claims is accepted here, synchronously, with one node:crypto HMAC. jose's path allocated ~25 KiB
 // per check (promises, key import, buffers), so a connection burst grew V8's young generation and
-// the gateway's memory per connection (docs/benchmarks.md "The compat stack"). Anything else — a bad signature, an unusual header, an
-// expired or not-yet-valid token, bytes that are not clean base64url or UTF-8 — gets null, and the
-// caller asks jose, whose answer (and so the error text a client sees) decides. This
-// accepts only what jose would accept with { algorithms: ['HS256'] } and no other option.
+// the gateway's memory per connection (docs/benchmarks.md "The compat stack"). Anything else — a
+// bad signature, an unusual header, an expired or not-yet-valid token, bytes that are not clean
+// base64url or UTF-8 — gets null, and the caller asks jose, whose answer (and so the error text a
+// client sees) decides. This accepts only what jose would accept with { algorithms: ['HS256'] }
+// and no other option; a caller that requires more (fived's own check requires exp) checks it
+// before taking the answer.
 
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 
