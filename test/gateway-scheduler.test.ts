@@ -1,6 +1,6 @@
 // With the scheduler running: it pre-computes at the freeze, the gateway holds the announced result
 // and publishes it at the end (no fallback), and tells its bettors their outcomes when the
-// scheduler's settlement is applied.
+// scheduler's settlement is applied. The result is the first frame of its boundary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
@@ -51,6 +51,13 @@ describe('gateway with the scheduler', () => {
     const stored = await store.getResult({ duration: 3, timeline: 'default', periodId });
     expect(stored?.tracking.source).toBe('scheduler');
     expect(stored?.digits).toEqual(result.digits);
+    // results first: the held result goes out ahead of the next period's tick and announcement
+    // (one write per socket at the boundary, src/gateway/timing.ts)
+    const tick = await client.next((m) => m.type === 'tick' && m.now === period.endsAt, 3000);
+    const next = await client.next((m) => m.type === 'period' && m.startsAt === period.endsAt, 3000);
+    const order = client.received.map((r) => r.msg);
+    expect(order.indexOf(tick)).toBeGreaterThan(order.indexOf(result));
+    expect(order.indexOf(next)).toBeGreaterThan(order.indexOf(result));
     // held, not derived: no fallback line for this period
     expect(gw.output().split('\n').some((l) => l.includes('5D_FALLBACK') && l.includes(periodId))).toBe(false);
     const settled = await client.next((m) => m.type === 'settled' && m.periodId === periodId, 10_000);

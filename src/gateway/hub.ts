@@ -3,7 +3,7 @@
 // A room has two uWS topics, one per wire format, so each frame is encoded once per room per
 // format and app.publish fans it out in C++.
 
-import { CloseCode, roomTopic, type ServerMessage } from '../protocol.js';
+import { CloseCode, roomTopic, ServerType, type ServerMessage } from '../protocol.js';
 import { Frames, encode, type Format } from './codec.js';
 import type { GatewayMetrics } from './metrics.js';
 import { watchFlush, type FlushWatch } from './flush.js';
@@ -56,6 +56,8 @@ export class Hub {
   private readonly mirrors: HubMirror[] = [];
   private readonly byRoom = new Map<string, Set<Socket>>();
   private readonly byUser = new Map<string, Set<Socket>>();
+  /** rooms whose boundary frames wait for the ended period's result (holdUntilResult) */
+  private readonly held = new Map<string, { msgs: ServerMessage[]; timer: NodeJS.Timeout }>();
   private app: TemplatedApp | null = null;
 
   constructor(private readonly metrics: GatewayMetrics, roomNames: readonly string[]) {
@@ -185,11 +187,44 @@ export class Hub {
     ws.end(code, reason);
   }
 
+  /**
+   * Results first at a period boundary: the room's broadcasts are queued until its ended period's
+   * RESULT (or VOID) goes out, at most `maxMs`, then sent right behind it in the same turn. uWS
+   * drains a turn's publishes to each socket in one write, so every client gets result, tick and
+   * new period in one send instead of a second pass over every socket a few ms later for the
+   * result (which waits out the clock's measured lead, docs/design.md rule 4).
+   */
+  holdUntilResult(room: string, maxMs: number): void {
+    if (this.held.has(room)) return;
+    const timer = setTimeout(() => this.release(room), maxMs);
+    timer.unref();
+    this.held.set(room, { msgs: [], timer });
+  }
+
+  private release(room: string): void {
+    const h = this.held.get(room);
+    if (!h) return;
+    clearTimeout(h.timer);
+    this.held.delete(room);
+    for (const msg of h.msgs) this.broadcast(room, msg);
+  }
+
   /** Publishes one message to a room: encoded once per format that has subscribers. */
-  broadcast(room: string, msg: ServerMessage): Frames {
+  broadcast(room: string, msg: ServerMessage): void {
+    const h = this.held.get(room);
+    const ends = msg.type === ServerType.RESULT || msg.type === ServerType.VOID;
+    if (h && !ends) {
+      h.msgs.push(msg);
+      return;
+    }
+    this.publishNow(room, msg);
+    if (h) this.release(room);
+  }
+
+  private publishNow(room: string, msg: ServerMessage): void {
     const frames = new Frames(msg);
     const app = this.app;
-    if (!app) return frames;
+    if (!app) return;
     for (const format of ['binary', 'text'] as const) {
       const topic = topicOf(room, format);
       const n = app.numSubscribers(topic);
@@ -198,7 +233,6 @@ export class Hub {
       this.metrics.messagesOut.inc({ kind: msg.type }, n);
     }
     for (const m of this.mirrors) m.broadcast(room, msg);
-    return frames;
   }
 
   /** Calls done(ms) once every socket of the room has handed what was published to the kernel. */
