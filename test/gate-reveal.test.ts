@@ -2,12 +2,16 @@
 // responses carry nothing internal. A scheduler (true clock), a gateway whose clock runs 200 ms
 // ahead (still ready) and one whose clock runs 200 ms behind (still ready), on a Redis of the
 // test's own. The test process's clock is the store's (same host): "before the end" is judged by it.
+// And bets by the store's clock: a bet's ack (it carries the balance) waits for the same gate, the
+// gateway ahead takes bets until the store's freeze, and a retry after the freeze gets its first ack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, testPrefix, type TestRedis } from './support/redis.js';
 import { isAcquired, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
 import { Client, credit, gatewayEnv, getJson, operator, startGatewayProc, token, type GatewayProc, type JsonBody, type Msg } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
+/** a second room, betting while the 3 s room ends (bets whose acks carry the balance) */
+const LONG = 'fiveD_30';
 let redis: TestRedis;
 let sched: SchedulerProc;
 let ahead: GatewayProc;
@@ -16,7 +20,7 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  const env = gatewayEnv(redis.url, testPrefix('gate'));
+  const env = gatewayEnv(redis.url, testPrefix('gate'), { FIVED_DURATIONS: '3,30' });
   sched = spawnScheduler('sched-gate', env);
   await sched.waitFor(isAcquired, 15_000, 'the lease');
   [ahead, behind] = await Promise.all([
@@ -154,6 +158,76 @@ describe('one gate for every read path (row 2)', () => {
     const after = await player.request({ type: 'ledger', limit: 1 });
     expect(after.entries).toEqual([expect.objectContaining({ kind: 'payout', amount: outcomes.reduce((a, b) => a + b.payout, 0), balance: settled.balance, ref: `3:default:${periodId}` })]);
   }, 40_000);
+});
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+
+async function playerOn(gw: GatewayProc, user: string, rooms: string[]): Promise<Client> {
+  await credit(gw, user, 1000);
+  const c = await Client.connect(gw.port, { token: await token(user), format: 'text' });
+  clients.push(c);
+  await c.next((m) => m.type === 'hello');
+  c.send({ type: 'subscribe', rooms });
+  return c;
+}
+
+describe('bets by the store\'s clock, acks behind the gate', () => {
+  it('a bet_ack shows no payout before this gateway sent the result, though the store has it (gateway 200 ms behind)', async () => {
+    const p = await playerOn(behind, 'gate-acker', [ROOM, LONG]);
+    // a 3 s period that does not end on a 30 s boundary (the long room's last second is frozen)
+    const period = await p.next((m) => m.type === 'period' && m.room === ROOM && (m.endsAt as number) % 30_000 !== 0 && (m.freezeAt as number) - Date.now() > 600, 12_000, 0);
+    const periodId = period.periodId as string;
+    const endsAt = period.endsAt as number;
+    for (let d = 0; d <= 9; d++) {
+      const ack = await p.request({ type: 'bet', room: ROOM, periodId, kind: 'A', pick: d, amount: 10, clientBetId: `g${d}` });
+      expect(ack.type, JSON.stringify(ack)).toBe('bet_ack'); // one of the ten wins
+    }
+    const debited = 900;
+    const tick = await p.next((m) => m.type === 'tick' && m.room === LONG, 3000, p.received.length);
+    const longPeriod = tick.periodId as string;
+    // bets on the long room from just before the end until the behind gateway's result is due
+    await sleepUntil(endsAt - 40);
+    const sent: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      sent.push(Date.now());
+      p.send({ type: 'bet', id: `L${k}`, room: LONG, periodId: longPeriod, kind: 'B', pick: 'odd', amount: 2, clientBetId: `L${k}` });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const acks = await Promise.all(sent.map((_, k) => p.next((m) => m.id === `L${k}`, 5000, 0)));
+    for (const a of acks) expect(a.type, JSON.stringify(a)).toBe('bet_ack');
+    const result = await p.next((m) => m.type === 'result' && m.periodId === periodId, 5000, 0);
+    const settled = await p.next((m) => m.type === 'settled' && m.periodId === periodId, 8000, 0);
+    const idx = (m: Msg) => p.received.findIndex((r) => r.msg === m);
+    // bets were sent while the store had the payout and this gateway had not sent the result
+    expect(sent.filter((t) => t >= endsAt + 20 && t < endsAt + 180).length).toBeGreaterThanOrEqual(3);
+    for (const a of acks) {
+      if (idx(a) < idx(result)) expect(a.balance as number, `ack ${String(a.id)} before the result frame`).toBeLessThanOrEqual(debited);
+    }
+    // and after the result the payout shows in an ack
+    const later = await p.request({ type: 'bet', room: LONG, periodId: longPeriod, kind: 'B', pick: 'even', amount: 2, clientBetId: 'L-after' });
+    const payout = (settled.bets as Array<{ payout: number }>).reduce((a, b) => a + b.payout, 0);
+    expect(payout).toBeGreaterThan(0);
+    expect(later).toMatchObject({ type: 'bet_ack', balance: debited - 2 * (acks.length + 1) + payout });
+  }, 40_000);
+
+  it('the gateway 200 ms ahead takes bets until the store\'s freeze; a retry after it gets the first ack, a new bet is refused', async () => {
+    const p = await playerOn(ahead, 'gate-late', [ROOM]);
+    const period = await p.next((m) => m.type === 'period' && m.room === ROOM && (m.freezeAt as number) - Date.now() > 600, 12_000, 0);
+    const periodId = period.periodId as string;
+    const bet = (id: string, pid = periodId) => p.request({ type: 'bet', room: ROOM, periodId: pid, kind: 'C', pick: 'big', amount: 10, clientBetId: id });
+    // 150 ms before the freeze by the store's clock: 50 ms after it by the ahead gateway's own
+    await sleepUntil((period.freezeAt as number) - 150);
+    const ack = await bet('late1');
+    expect(ack, JSON.stringify(ack)).toMatchObject({ type: 'bet_ack', duplicate: false });
+    await sleepUntil((period.freezeAt as number) + 100);
+    expect(await bet('late1')).toMatchObject({ type: 'bet_ack', duplicate: true, betId: ack.betId, balance: ack.balance });
+    expect(await bet('late2')).toMatchObject({ type: 'error', code: 'E_PERIOD_FROZEN' });
+    expect((await p.request({ type: 'balance' })).balance).toBe(ack.balance); // the refusal changed nothing
+    // after the end (the gateway is in the next period): the retry still gets its ack
+    await sleepUntil((period.endsAt as number) + 100);
+    expect(await bet('late1')).toMatchObject({ type: 'bet_ack', duplicate: true, betId: ack.betId });
+    expect(await bet('late3')).toMatchObject({ type: 'error', code: 'E_PERIOD_CLOSED' });
+  }, 30_000);
 });
 
 describe('public responses carry what players need, nothing more (row 12)', () => {
