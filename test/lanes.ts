@@ -73,6 +73,7 @@ export const INTEGRATION = [
   'test/worker.test.ts',
   'test/archive-all.test.ts', // PostgreSQL of its own
   'test/archive-cluster.test.ts',
+  'test/archive-restore.test.ts',
   'test/archive-rows.test.ts',
   'test/ops-backup-restore.test.ts',
   'test/ops-config-apply.test.ts',

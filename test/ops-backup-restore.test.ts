@@ -91,7 +91,7 @@ describe('fived backup', () => {
     expect(manifest.file.sha256).toBe(createHash('sha256').update(readFileSync(out.rdb)).digest('hex'));
     expect(readFileSync(out.rdb).subarray(0, 5).toString()).toBe('REDIS');
     expect(manifest.balances).toEqual({ users: 2, total: 19_700 });
-    expect(manifest.counters).toMatchObject({ deposits: 20_000, stakes: 300, payouts: 0, refunds: 0 });
+    expect(manifest.counters).toMatchObject({ deposits: 20_000, withdrawals: 0, stakes: 300, payouts: 0, refunds: 0, ledgerSeq: 4 }); // two deposits, two stakes
     expect(manifest.counters.schedulerEpoch).toBeGreaterThanOrEqual(1);
     expect(manifest.generation).toBe(await store.client.get(`${prefix}store:generation`));
     expect(manifest.unfinishedPeriods.map((x: { period: string }) => x.period)).toContain(periodMember(ref));

@@ -1,5 +1,6 @@
 // The store contract: the SAME test functions run against MemoryStore and against RedisStore on a
 // redis-server this file starts itself (its own port, every test its own key prefix).
+import { entryIdOf } from '../src/core/ledger.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readRecord, recordCount } from '../src/core/betbuf.js';
 import { commitmentOf } from '../src/core/draw.js';
@@ -892,6 +893,22 @@ describe.each(factories)('ledger contract: %s', (_name, make) => {
     }
     for (const bad of [0, -1, 1.5, 1001, Number.NaN]) expect(await codeOf(s.ledgerPage('pb', null, bad))).toBe(ErrorCode.BAD_REQUEST);
     expect(await codeOf(s.ledgerPage('bad{', null, 10))).toBe(ErrorCode.INVALID_ID);
+  });
+
+  it('ledgerFloor raises the numbering above a floor (never lowers it); entries then continue above it', async () => {
+    const s = await make();
+    await s.credit('fl', 10, 'f1');
+    const [first] = await s.ledgerFeed(null, 10);
+    const floor = entryIdOf(Number(first!.entryId) + 5);
+    expect(await s.ledgerFloor(floor)).toEqual({ before: first!.entryId, raised: true });
+    await s.credit('fl', 11, 'f2');
+    const next = await s.ledgerFeed(floor, 10);
+    expect(next.map((e) => [Number(e.entryId) - Number(floor), e.amount])).toEqual([[1, 11]]);
+    // at or above the floor already: nothing changes
+    expect(await s.ledgerFloor(first!.entryId)).toEqual({ before: next[0]!.entryId, raised: false });
+    expect(await s.ledgerFloor(next[0]!.entryId)).toEqual({ before: next[0]!.entryId, raised: false });
+    for (const bad of ['12', 'x'.repeat(16)]) expect(await codeOf(s.ledgerFloor(bad))).toBe(ErrorCode.BAD_REQUEST);
+    expect((await s.ledgerPage('fl', null, 10)).entries.map((e) => e.amount)).toEqual([11, 10]);
   });
 
   it('paging 101 entries of one user (among others) 7 at a time gives every entry once, in order', async () => {

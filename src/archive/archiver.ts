@@ -16,17 +16,22 @@ import { logTag, TAGS, type Logger } from '../runtime/log.js';
 import { counter, gauge, type Registry } from '../runtime/metrics.js';
 import { nextWindow, windowAt, windowOf, type Room } from '../runtime/rooms.js';
 import type { BetRecord, PeriodRecord, Store } from '../store/types.js';
+import { entryIdOf } from '../core/ledger.js';
 import type { Pool } from './db.js';
+import { ledgerOfRow } from './reader.js';
 import { insertBets, insertLedger, insertPeriod, periodRow, readCursor, writeCursor, type LedgerRow } from './rows.js';
 
 /** The session advisory lock key of the one working archiver. */
 const ARCHIVER_LOCK = 5017002;
+/** how many entry numbers below the store's sequence are compared with the archive after a restore */
+const REUSE_SCAN = 10_000;
 /** periods archived per room per pass at most (the next pass continues) */
 const PERIODS_PER_PASS = 500;
 
 /** The store reads the archiver uses; ledgerFeed when the store keeps a ledger. */
 export type ArchiveSource = Pick<Store, 'serverTime' | 'getPeriod' | 'periodBets' | 'periodPayouts' | 'getSeed' | 'history'> & {
   ledgerFeed?(after: string | null, limit: number): Promise<LedgerRow[]>;
+  ledgerFloor?(floor: string): Promise<{ before: string; raised: boolean }>;
 };
 
 export interface ArchiverOptions {
@@ -218,6 +223,7 @@ export class Archiver {
   private async archiveLedger(now: number): Promise<{ rows: number; lagMs: number; more: boolean }> {
     const feed = this.store.ledgerFeed!.bind(this.store);
     let pos = await readCursor(this.pool, 'ledger');
+    if (pos !== null) await this.keepNumberingAbove(pos);
     let rows = 0;
     let lagMs = 0;
     for (let n = 0; n < 50; n++) {
@@ -242,6 +248,38 @@ export class Archiver {
       if (batch.length < this.o.batchRows) return { rows, lagMs, more: false };
     }
     return { rows, lagMs, more: true };
+  }
+
+  /**
+   * The store's ledger numbering must stay above the archive's cursor: after Redis is restored from
+   * an older backup it restarts below it, and new entries would reuse numbers the archive holds
+   * (and be skipped, as the archiver resumes after its cursor). Raised here, on every pass; the
+   * entries written in between are reported (they reuse numbers and are not archived).
+   */
+  private async keepNumberingAbove(cursor: string): Promise<void> {
+    if (!this.store.ledgerFloor) return;
+    const { before, raised } = await this.store.ledgerFloor(cursor);
+    if (!raised) return;
+    const reused = await this.reusedEntries(before);
+    logTag(this.log, 'error', TAGS.ARCHIVE, { alert: true, storeSeq: before, cursor, reused: reused.length, reusedIds: reused.slice(0, 20).map((e) => e.entryId) },
+      `The store's ledger numbering (${before}) was below the archive's cursor (${cursor}): Redis was restored from an older backup or lost data. ` +
+      `Raised it, so new entries are archived; ${reused.length} entries written since then reuse numbers the archive holds and are not in it (docs/operations.md §14).`);
+  }
+
+  /**
+   * The entries the store numbered `last` and below that differ from the archive's entries of the
+   * same numbers: those written after the restore (the restored ones are the archive's own). Read
+   * in the last REUSE_SCAN numbers, newest included.
+   */
+  private async reusedEntries(last: string): Promise<LedgerRow[]> {
+    const from = Math.max(0, Number(last) - REUSE_SCAN);
+    const feed = (await this.store.ledgerFeed!(entryIdOf(from), REUSE_SCAN)).filter((e) => e.entryId <= last);
+    if (feed.length === 0) return [];
+    const r = await this.pool.query('SELECT * FROM ledger WHERE entry_id > $1 AND entry_id <= $2', [entryIdOf(from), last]);
+    const archived = new Map(r.rows.map((x) => { const row = ledgerOfRow(x as Parameters<typeof ledgerOfRow>[0]); return [row.entryId, row]; }));
+    const same = (a: LedgerRow, b: LedgerRow | undefined) =>
+      b !== undefined && a.userId === b.userId && a.kind === b.kind && a.amount === b.amount && a.balance === b.balance && a.ref === b.ref && a.at === b.at;
+    return feed.filter((e) => !same(e, archived.get(e.entryId)));
   }
 
   private setLag(lagS: number): void {

@@ -80,6 +80,7 @@ export abstract class AssembledStore implements Store {
   balance(...a: Args<'wallet', 'balance'>) { return this.parts.wallet.balance(...a); }
   ledgerPage(...a: Args<'wallet', 'ledgerPage'>) { return this.parts.wallet.ledgerPage(...a); }
   ledgerFeed(...a: Args<'wallet', 'ledgerFeed'>) { return this.parts.wallet.ledgerFeed(...a); }
+  ledgerFloor(...a: Args<'wallet', 'ledgerFloor'>) { return this.parts.wallet.ledgerFloor(...a); }
   walletUsers(...a: Args<'wallet', 'walletUsers'>) { return this.parts.wallet.walletUsers(...a); }
   walletTotals() { return this.parts.wallet.walletTotals(); }
   heldCredits(...a: Args<'wallet', 'heldCredits'>) { return this.parts.wallet.heldCredits(...a); }

@@ -28,7 +28,7 @@ export interface BackupManifest {
   file: { name: string; bytes: number; sha256: string };
   /** the store's generation id (store:generation): a restore brings this one back */
   generation: string | null;
-  counters: { deposits: number; payouts: number; refunds: number; stakes: number; schedulerEpoch: number };
+  counters: { deposits: number; withdrawals: number; payouts: number; refunds: number; stakes: number; ledgerSeq: number; schedulerEpoch: number };
   balances: { users: number; total: number };
   held: { users: number; total: number };
   /** periods with acknowledged bets not yet settled or refunded at the snapshot (voided with refunds if restored while still open) */
@@ -73,7 +73,7 @@ async function countKinds(r: Redis, prefix: string): Promise<Record<string, numb
 /** MULTI … BGSAVE EXEC: the reads and the fork happen at one instant. Retries while another save runs. */
 async function snapshotReads(r: Redis, keys: Keys, bgsave: boolean): Promise<unknown[]> {
   for (let attempt = 0; ; attempt++) {
-    const m = r.multi().get(keys.generation).hgetall(keys.totals).get(keys.epoch).hgetall(keys.balances).hgetall(keys.held)
+    const m = r.multi().get(keys.generation).hgetall(keys.totals).get(keys.epoch).get(keys.ledgerSeq).hgetall(keys.balances).hgetall(keys.held)
       .zrange(keys.unfinished, 0, -1, 'WITHSCORES').dbsize();
     if (bgsave) m.bgsave();
     const res = (await m.exec()) ?? [];
@@ -165,7 +165,7 @@ export async function takeBackup(r: Redis, dir: string, o: BackupOptions): Promi
   const part = `${rdb}.part`;
   const keys = new Keys(o.keyPrefix);
   const savesBefore = await waitSaved(r, -1);
-  const [generation, totals, epoch, balances, held, unfinished, dbsize] = (await snapshotReads(r, keys, !o.remote)) as [string | null, Record<string, string>, string | null, Record<string, string>, Record<string, string>, string[], number];
+  const [generation, totals, epoch, ledgerSeq, balances, held, unfinished, dbsize] = (await snapshotReads(r, keys, !o.remote)) as [string | null, Record<string, string>, string | null, string | null, Record<string, string>, Record<string, string>, string[], number];
   let method: BackupManifest['snapshot']['method'] = 'bgsave-copy';
   let copied = false;
   if (!o.remote) {
@@ -188,7 +188,10 @@ export async function takeBackup(r: Redis, dir: string, o: BackupOptions): Promi
     snapshot: { method, exact: method === 'bgsave-copy', lastsave: Number(await r.lastsave()), redisVersion: infoField(info, 'redis_version') ?? '' },
     file: { name: path.basename(rdb), bytes, sha256 },
     generation,
-    counters: { deposits: num(totals.deposits), payouts: num(totals.payouts), refunds: num(totals.refunds), stakes: num(totals.stakes), schedulerEpoch: num(epoch) },
+    counters: {
+      deposits: num(totals.deposits), withdrawals: num(totals.withdrawals), payouts: num(totals.payouts), refunds: num(totals.refunds), stakes: num(totals.stakes),
+      ledgerSeq: num(ledgerSeq), schedulerEpoch: num(epoch),
+    },
     balances: sumHash(balances),
     held: sumHash(held),
     unfinishedPeriods: pairs,

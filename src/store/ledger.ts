@@ -52,6 +52,14 @@ export class MemLedger {
     return e;
   }
 
+  /** Numbering continues above `floor` (RedisWallet.ledgerFloor). */
+  floor(floor: number): { before: string; raised: boolean } {
+    const before = entryIdOf(this.seq);
+    if (this.seq >= floor) return { before, raised: false };
+    this.seq = floor;
+    return { before, raised: true };
+  }
+
   page(userId: string, before: number | null, limit: number): { entries: LedgerEntry[]; next: string | null } {
     const list = this.byUser.get(userId) ?? [];
     let end = list.length;

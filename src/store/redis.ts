@@ -58,6 +58,11 @@ export class RedisStore extends AssembledStore {
     return this.base.inconsistencies;
   }
 
+  /** the highest wallet ledger entry number this instance has seen (the data-loss check; tests) */
+  get maxLedgerSeq(): number {
+    return this.base.maxLedgerSeq;
+  }
+
   /** WAIT calls sent for bets and credits (FIVED_REDIS_MIN_REPLICAS > 0; tests, bench:store) */
   get replicaWaits(): number {
     return this.base.replicas.waits;

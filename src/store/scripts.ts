@@ -28,6 +28,7 @@ export const SCRIPTS = {
   fivedCredit: { file: 'credit.lua', keys: 7 },
   fivedDebit: { file: 'debit.lua', keys: 7 },
   fivedLedgerPage: { file: 'ledger_page.lua', keys: 2 },
+  fivedLedgerFloor: { file: 'ledger_floor.lua', keys: 2 },
   fivedLiability: { file: 'liability.lua', keys: 0 },
   fivedClaim: { file: 'claim.lua', keys: 1 },
 } as const satisfies Record<string, { file: string; keys: number | null }>;

@@ -278,6 +278,12 @@ export interface WalletStore {
    *  numbers are contiguous (every number is one entry), so a first entry other than cursor + 1
    *  means the entries in between left the hot window before they were read. */
   ledgerFeed(after: string | null, limit: number): Promise<LedgerEntry[]>;
+  /**
+   * Raises the ledger's entry numbering to at least `floor` (an entryId: the last one an archive
+   * holds), so no number is given twice after a restore from an older backup. `before`: the last
+   * number given before the call; `raised`: it was below the floor.
+   */
+  ledgerFloor(floor: string): Promise<{ before: string; raised: boolean }>;
   /** the users with a balance, a page at a time (`fived reconcile`); next null after the last page */
   walletUsers(cursor: string | null, count: number): Promise<{ users: string[]; next: string | null }>;
   /** the wallet invariant's counters (operators, tests) */
@@ -323,7 +329,7 @@ export interface StoreOptions {
   settleChunk?: number;
   /** bytes of the user list refunded per void script call (default 65536) */
   refundChunkBytes?: number;
-  /** PING interval of the subscriber heartbeat (default 5000 ms) */
+  /** PING interval of the subscriber heartbeat, and how often the data-loss check's counters are re-read (default 5000 ms) */
   heartbeatMs?: number;
   /** test hook: awaited after every settlement chunk (lets a test kill the process half-way) */
   onSettleChunk?: (info: { period: PeriodRef; chunk: number; credited: number; done: boolean }) => void | Promise<void>;

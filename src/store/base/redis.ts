@@ -22,6 +22,9 @@ import { SeedSealer } from '../seal.js';
 import type { StoreEvents, StoreLifecycle, StoreOptions } from '../types.js';
 import { maxBalanceOf } from '../validate.js';
 
+/** PING interval of the bus subscriber, and how often the counters seen are refreshed (watermarks) */
+export const DEFAULT_HEARTBEAT_MS = 5000;
+
 export class RedisBase implements StoreLifecycle {
   readonly keys: Keys;
   readonly redis: Redis;
@@ -41,6 +44,13 @@ export class RedisBase implements StoreLifecycle {
   /** highest wallet stakes total seen: it only grows, so a smaller one means older data */
   maxStakes = 0;
   maxEpoch = 0;
+  /**
+   * highest wallet ledger entry number seen (ledger:seq): every balance change takes one — a
+   * deposit, a withdrawal, a settlement, a refund — so a restore that rolled back only those, no
+   * bet, is noticed too. Read at start and every `heartbeatMs` (watermarks()).
+   */
+  maxLedgerSeq = 0;
+  private watermarkTimer: NodeJS.Timeout | null = null;
   closed = false;
   /** voids a period this instance opened once the store turns out to have lost data (the settlement concern) */
   voidOnDataLoss: ((w: PeriodWindow, reason: string) => Promise<unknown>) | null = null;
@@ -146,9 +156,24 @@ export class RedisBase implements StoreLifecycle {
         this.generation = found ?? (await this.adoptGeneration());
         this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
         this.maxEpoch = num(await this.redis.get(this.keys.epoch));
+        this.maxLedgerSeq = num(await this.redis.get(this.keys.ledgerSeq));
       });
+      this.watermarkTimer = setInterval(() => void this.watermarks(), this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+      this.watermarkTimer.unref();
     }
     this.initialized = true;
+  }
+
+  /** Raises the counters seen to what the store holds now (they only grow; afterReconnect compares). */
+  private async watermarks(): Promise<void> {
+    if (!this.connected || !this.consistent || this.closed) return;
+    try {
+      const [stakes, seq] = await Promise.all([this.redis.hget(this.keys.totals, 'stakes'), this.redis.get(this.keys.ledgerSeq)]);
+      this.maxStakes = Math.max(this.maxStakes, num(stakes));
+      this.maxLedgerSeq = Math.max(this.maxLedgerSeq, num(seq));
+    } catch {
+      // the connection dropped: afterReconnect checks on the next one
+    }
   }
 
   /** SET NX a fresh generation id; returns whichever id the store holds. */
@@ -165,17 +190,19 @@ export class RedisBase implements StoreLifecycle {
     // back, and compared with those, the reads would look older although nothing was lost.
     const seenStakes = this.maxStakes;
     const seenEpoch = this.maxEpoch;
+    const seenSeq = this.maxLedgerSeq;
     try {
-      const [found, stakes, epoch] = await Promise.all([
+      const [found, stakes, epoch, seq] = await Promise.all([
         this.redis.get(this.keys.generation),
         this.redis.hget(this.keys.totals, 'stakes'),
         this.redis.get(this.keys.epoch),
+        this.redis.get(this.keys.ledgerSeq),
       ]);
-      const older = num(stakes) < seenStakes || num(epoch) < seenEpoch;
+      const older = num(stakes) < seenStakes || num(epoch) < seenEpoch || num(seq) < seenSeq;
       if (found !== this.generation || older) {
         const why = found !== this.generation
           ? 'generation key missing or different'
-          : `counters went backwards (older data): stakes ${num(stakes)} < ${seenStakes} seen, or epoch ${num(epoch)} < ${seenEpoch} seen`;
+          : `counters went backwards (older data): stakes ${num(stakes)} (${seenStakes} seen), epoch ${num(epoch)} (${seenEpoch} seen), ledger entries ${num(seq)} (${seenSeq} seen)`;
         await this.onInconsistent(found, why);
       } else {
         this.events.emit('ready');
@@ -194,7 +221,10 @@ export class RedisBase implements StoreLifecycle {
     const now = Date.now();
     for (const [k, w] of this.openPeriods) {
       this.openPeriods.delete(k);
-      if (w.endsAt <= now - 60_000) continue;
+      // an ended period is not voided: its result may be out already (rule 2: a result or a void,
+      // never both). It completes from what the store holds — the committed seed gives the same
+      // digits, the bets the store kept are settled — or, with no commitment left, the gap sweep voids it.
+      if (w.endsAt <= now) continue;
       try {
         await this.voidOnDataLoss?.(w, `store data lost (${why})`);
       } catch (err) {
@@ -215,6 +245,7 @@ export class RedisBase implements StoreLifecycle {
       try {
         this.generation = await this.adoptGeneration();
         this.maxStakes = num(await this.redis.hget(this.keys.totals, 'stakes'));
+        this.maxLedgerSeq = num(await this.redis.get(this.keys.ledgerSeq));
         this.consistent = true;
         this.events.emit('ready');
         return;
@@ -229,6 +260,7 @@ export class RedisBase implements StoreLifecycle {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.watermarkTimer) clearInterval(this.watermarkTimer);
     await Promise.all([quit(this.redis), this.writer !== this.redis ? quit(this.writer) : Promise.resolve(), this.sub ? quit(this.sub) : Promise.resolve()]);
   }
 

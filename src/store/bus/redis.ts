@@ -1,13 +1,12 @@
 // The bus over Redis pub/sub (at-most-once): one lazily opened subscriber connection, resubscribed
 // on reconnect, with an application heartbeat that notices half-open sockets.
 import { Redis } from 'ioredis';
-import type { RedisBase } from '../base/redis.js';
+import { DEFAULT_HEARTBEAT_MS, type RedisBase } from '../base/redis.js';
 import { decode, encode } from '../codec.js';
 import { roleOptions } from '../connection.js';
 import type { BusHandler, BusStore } from '../types.js';
 import { validateChannel } from '../validate.js';
 
-const DEFAULT_HEARTBEAT_MS = 5000;
 
 export class RedisBus implements BusStore {
   private readonly handlers = new Map<string, Set<BusHandler>>();

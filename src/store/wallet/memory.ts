@@ -96,6 +96,10 @@ export class MemWallet implements Required<WalletStore> {
     return this.s.ledger.after(a, validateLedgerLimit(limit, 100_000));
   }
 
+  async ledgerFloor(floor: string): Promise<{ before: string; raised: boolean }> {
+    return this.s.ledger.floor(validateCursor(floor, 'floor') ?? 0);
+  }
+
   async balance(userId: string): Promise<number> {
     validateUserId(userId);
     return exactBalance(this.s.balances.get(userId), userId);

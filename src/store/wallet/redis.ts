@@ -1,7 +1,7 @@
 // The wallet in Redis: deposits and withdrawals (credit.lua, debit.lua; acknowledged only once
 // replicated when FIVED_REDIS_MIN_REPLICAS asks for it), balances, held credits and the ledger
 // (issue 14; lib/ledger.lua, docs/redis.md).
-import { parseLedgerEntry } from '../../core/ledger.js';
+import { entryIdOf, parseLedgerEntry } from '../../core/ledger.js';
 import { validateAmount } from '../../core/rules.js';
 import { ErrorCode, FivedError } from '../../errors.js';
 import type { RedisBase } from '../base/redis.js';
@@ -85,6 +85,13 @@ export class RedisWallet implements Required<WalletStore> {
       start = `(${blocks[blocks.length - 1]![0]}`;
     }
     return out;
+  }
+
+  async ledgerFloor(floor: string): Promise<{ before: string; raised: boolean }> {
+    const f = validateCursor(floor, 'floor') ?? 0;
+    const K = this.b.keys;
+    const [before, raised] = (await this.b.op(() => runScript(this.b.writer, 'fivedLedgerFloor', [K.ledgerSeq, K.ledgerFeed], [f]))) as [string, number];
+    return { before: entryIdOf(Number(before)), raised: raised === 1 };
   }
 
   async balance(userId: string): Promise<number> {
