@@ -109,6 +109,12 @@ describe('two gateways, no scheduler', () => {
     const history = await (await fetch(`${gwA.url}/api/rooms/${ROOM}/periods?limit=3`)).json() as Array<Record<string, unknown>>;
     expect(history.length).toBeGreaterThanOrEqual(1);
     for (let i = 1; i < history.length; i++) expect((history[i - 1]!.periodId as string) > (history[i]!.periodId as string)).toBe(true);
+    // a limit is plain digits: what Number() would also read (hex, exponent, spaces, a sign) is refused
+    for (const q of ['0x10', '1e1', '%205', '+5', '5.0', '0', '101']) {
+      const bad = await fetch(`${gwA.url}/api/rooms/${ROOM}/periods?limit=${q}`);
+      expect(bad.status, q).toBe(400);
+      expect(((await bad.json()) as { code: string }).code).toBe('E_BAD_REQUEST');
+    }
     expect((await fetch(`${gwA.url}/api/rooms/fiveD_7/periods/${cur.periodId}`)).status).toBe(404);
     expect((await fetch(`${gwA.url}/api/rooms/${ROOM}/periods/20000101000000001`)).status).toBe(404);
     expect((await fetch(`${gwA.url}/nope`)).status).toBe(404);

@@ -302,6 +302,8 @@ describe('RedisStore and a Redis that restarts', () => {
       const whileDown = await Promise.all(['x', 'y', 'z'].map((id) => codeOf(s.placeBet({ period: w, userId: 'k', clientBetId: id, kind: 'C', pick: 1, amount: 10 }, LIMITS, PAY, Date.now()))));
       expect(whileDown).toEqual([ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE]);
       expect(await codeOf(s.balance('k'))).toBe(ErrorCode.STORE_UNAVAILABLE);
+      // the message a player or an operator reads names no client-library option
+      expect(((await s.balance('k').catch((e: unknown) => e)) as Error).message).toBe('redis unavailable: no connection (it is re-established by itself)');
       expect(Date.now() - t0).toBeLessThan(2000); // fail fast, no offline queue
       const ready = new Promise<void>((r) => s.on('ready', () => r()));
       await redis.restart();

@@ -93,6 +93,11 @@ function isConnectionError(err: unknown): boolean {
   return true; // closed/unwritable stream, timeouts, MaxRetriesPerRequestError, ECONNREFUSED, ...
 }
 
+/** ioredis's words for a connection that is gone name its options; players and operators read this. */
+function plainReason(message: string): string {
+  return /enableOfflineQueue|Connection is closed|Stream isn't writeable/i.test(message) ? 'no connection (it is re-established by itself)' : message;
+}
+
 /** A coded error for an ioredis failure. `lastConnError`: the connection's latest 'error' event (a
  *  refused AUTH shows only there; the command itself fails with "Connection is closed"). */
 export function mapError(err: unknown, lastConnError: Error | null = null): FivedError {
@@ -100,7 +105,7 @@ export function mapError(err: unknown, lastConnError: Error | null = null): Five
   const message = err instanceof Error ? err.message : String(err);
   if (isAuthError(err)) return authError(message);
   if (isConnectionError(err) && isAuthError(lastConnError)) return authError(lastConnError!.message);
-  if (isConnectionError(err)) return new FivedError(ErrorCode.STORE_UNAVAILABLE, `redis unavailable: ${message}`);
+  if (isConnectionError(err)) return new FivedError(ErrorCode.STORE_UNAVAILABLE, `redis unavailable: ${plainReason(message)}`);
   return new FivedError(ErrorCode.INTERNAL, `redis: ${message}`);
 }
 

@@ -111,7 +111,7 @@ function mountWallet(ctx: GatewayContext, op: Op, periods: Periods): void {
     for (const k of req.query.keys()) if (k !== 'before' && k !== 'limit') throw new FivedError(ErrorCode.BAD_REQUEST, `unknown query parameter ${JSON.stringify(k.slice(0, 40))}: before, limit`);
     const before = req.query.get('before');
     if (before !== null && !isEntryId(before)) throw new FivedError(ErrorCode.BAD_REQUEST, 'before must be an entryId (16 digits)');
-    const limit = limitOf(req.query.get('limit'), 50, LEDGER_PAGE_MAX, true);
+    const limit = limitOf(req.query.get('limit'), 50, LEDGER_PAGE_MAX);
     return json(200, await ledgerWithArchive(ctx, userId, before, limit));
   });
 }

@@ -64,11 +64,11 @@ export function walletIdOf(v: unknown, field: string): string {
 }
 
 /**
- * The `limit` query parameter: `dflt` when absent, else an integer from 1 to `max`, or
- * E_BAD_REQUEST. `digitsOnly`: only plain digits (at most 4) are read as a number.
+ * The `limit` query parameter: `dflt` when absent, else plain digits (at most 4: no sign, space,
+ * exponent or hex, which Number() would take) for an integer from 1 to `max`, or E_BAD_REQUEST.
  */
-export function limitOf(raw: string | null, dflt: number, max: number, digitsOnly = false): number {
-  const limit = raw === null ? dflt : !digitsOnly || /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+export function limitOf(raw: string | null, dflt: number, max: number): number {
+  const limit = raw === null ? dflt : /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > max) throw new FivedError(ErrorCode.BAD_REQUEST, `limit must be an integer from 1 to ${max}`);
   return limit;
 }
