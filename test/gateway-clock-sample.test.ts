@@ -3,9 +3,11 @@
 // best estimate of the skew, but when the TIME request waits before Redis answers it (a busy
 // event loop, a busy Redis), the midpoint falls short of the lead by up to half the round trip:
 // a long chaos run saw results 18 ms early from the gateway 300 ms ahead. The hold-back uses the
-// bound that cannot fall short.
+// bound that cannot fall short, and adds any forward step of the wall clock since the sample.
 import { describe, expect, it } from 'vitest';
+import { revealed, type GatewayContext } from '../src/gateway/context.js';
 import { clockSample } from '../src/gateway/readiness.js';
+import { LeadBound, storeAlignedClock } from '../src/runtime/skew.js';
 
 describe('clock sample', () => {
   it('the lead bound is never below the true lead, wherever in the round trip the store read its clock', () => {
@@ -28,5 +30,32 @@ describe('clock sample', () => {
     const s = clockSample(1000 - 300, 1000 + 2, 1004 - 300);
     expect(s.skewMs).toBeLessThan(0);
     expect(s.leadMs).toBeLessThan(0);
+  });
+});
+
+describe('the lead between samples (a wall clock that steps)', () => {
+  it('a forward step after the sample adds to the lead, so an end is not passed early; a step back does not lower it', () => {
+    let offset = 0;
+    const clock = { now: () => Date.now() + offset };
+    const lead = new LeadBound(clock);
+    expect(lead.get()).toBe(0);
+    lead.set(3);
+    // Date.now() is whole ms, the monotonic clock fractional: up to 1 ms of noise either way
+    expect(lead.get()).toBeGreaterThanOrEqual(2);
+    expect(lead.get()).toBeLessThan(5);
+    const ctx = { lead, clock } as unknown as GatewayContext;
+    const endsAt = Date.now() + 300;
+    expect(revealed(ctx, endsAt)).toBe(false);
+    offset = 1000; // NTP steps this clock 1 s forward, 4 s before the next sample
+    expect(clock.now()).toBeGreaterThan(endsAt);
+    expect(lead.get()).toBeGreaterThanOrEqual(1002);
+    expect(revealed(ctx, endsAt)).toBe(false); // the store's clock has not reached the end
+    expect(storeAlignedClock(clock, lead).now()).toBeLessThanOrEqual(Date.now()); // the scheduler's clock: never ahead
+    offset = -500; // stepped back: later, never earlier
+    expect(lead.get()).toBeGreaterThanOrEqual(2);
+    expect(revealed(ctx, endsAt)).toBe(false);
+    offset = 0;
+    lead.set(1); // the next sample measures the clock afresh
+    expect(revealed(ctx, Date.now() - 5)).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import type { Hub } from './hub.js';
 import type { SettingsFollower } from '../runtime/follow.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ArchiveReader } from '../archive/reader.js';
+import type { LeadBound } from '../runtime/skew.js';
 
 export interface GatewayDeps {
   store: Store;
@@ -39,10 +40,11 @@ export interface GatewayContext extends GatewayDeps {
   skewMs: number;
   /**
    * An upper bound of how far this clock runs ahead of the store's (ms): local time when the TIME
-   * reply was in hand minus that TIME (the store read its clock at or before that instant). The
-   * midpoint estimate can be short by half a slow round trip; this cannot. 0 until measured.
+   * reply was in hand minus that TIME (the store read its clock at or before that instant), plus
+   * any forward step of this clock since. The midpoint estimate can be short by half a slow round
+   * trip; this cannot. 0 until measured.
    */
-  leadMs: number;
+  lead: LeadBound;
   /** The mirror bound: how far the store's clock may run ahead of this one (ms). 0 until measured. */
   behindMs: number;
   /** reads of the PostgreSQL archive (FIVED_ARCHIVE_URL; issue 14), null without one */
@@ -72,7 +74,8 @@ export function clockTrusted(ctx: GatewayContext): boolean {
  * 300 ms ahead, after a sample whose TIME request had waited ~36 ms before Redis answered it.)
  */
 export function resultDelayMs(ctx: GatewayContext): number {
-  return ctx.leadMs > 0 ? Math.ceil(ctx.leadMs) + 1 : 0;
+  const lead = ctx.lead.get();
+  return lead > 0 ? Math.ceil(lead) + 1 : 0;
 }
 
 /** The instant (on this clock) from which a period that ends at `endsAt` may be revealed here. */

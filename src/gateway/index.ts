@@ -11,6 +11,7 @@ import { mountApi } from './api.js';
 import { TokenVerifier } from './auth.js';
 import { background, clockTrusted, type GatewayContext, type GatewayDeps } from './context.js';
 import { checkReadiness } from './readiness.js';
+import { LeadBound } from '../runtime/skew.js';
 import { storeOptionsOf } from '../runtime/pool.js';
 import { watchHeldCredits } from '../runtime/wallet.js';
 import { Hub } from './hub.js';
@@ -76,7 +77,7 @@ async function openContext(cfg: Readonly<Config>, deps: GatewayDeps) {
   const archive = openArchive(cfg.archiveUrl, logger);
   const periods = new Periods(roomsNow);
   const ctx: GatewayContext = {
-    ...deps, cfg, settings, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, leadMs: 0, behindMs: 0,
+    ...deps, cfg, settings, metrics, hub, storeOptions: storeOptionsOf(cfg), draining: false, inflight: new Set(), skewMs: 0, lead: new LeadBound(deps.clock), behindMs: 0,
     archive: archive?.reader ?? null,
     awaitingResult: (duration, periodId) => {
       const s = periods.get(duration, periodId);

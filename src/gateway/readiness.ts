@@ -50,7 +50,7 @@ export async function checkReadiness(ctx: GatewayContext): Promise<Readiness> {
       const sample = clockSample(before, server, after);
       skewMs = sample.skewMs;
       ctx.skewMs = sample.skewMs;
-      ctx.leadMs = sample.leadMs;
+      ctx.lead.set(sample.leadMs);
       ctx.behindMs = sample.behindMs;
       if (Math.abs(skewMs) > cfg.maxClockSkewMs) reasons.push(`clock skew ${skewMs} ms vs the store exceeds ${cfg.maxClockSkewMs} ms`);
       await withTimeout(settings.refresh(), STORE_TIMEOUT_MS, 'settings schedule');

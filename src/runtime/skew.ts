@@ -2,7 +2,7 @@
 // store's clock decides what "the end" is (docs/design.md rule 4); a process only acts on its own
 // clock after measuring how far it may run ahead of the store's.
 
-import type { Clock } from './clock.js';
+import { elapsed, type Clock } from './clock.js';
 
 /**
  * One comparison of the local clock (read `before` sending TIME and `after` its reply) with the
@@ -24,10 +24,37 @@ export async function measureClock(clock: Clock, serverTime: () => Promise<numbe
 }
 
 /**
- * The local clock minus the upper bound of its lead: never ahead of the store's clock (at worst a
- * round trip behind it), whichever way the local clock is off. `leadMs()` is the last measured
- * bound (clockSample's leadMs); the extra 1 ms covers the millisecond rounding of both clocks.
+ * The upper bound of how far a clock runs ahead of the store's, kept between samples: the last
+ * sample's lead (clockSample's leadMs) plus how far the clock has since stepped ahead of the
+ * monotonic clock. A wall clock stepped forward between two samples (an NTP step, `date -s`) would
+ * otherwise pass an end early until the next sample (docs/design.md rule 4); a step back only makes
+ * everything later, and the next sample measures the clock afresh.
  */
-export function storeAlignedClock(base: Clock, leadMs: () => number): Clock {
-  return { now: () => base.now() - leadMs() - 1 };
+export class LeadBound {
+  private lead = 0;
+  private at: { wall: number; mono: number } | null = null;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** A new sample's lead, taken just now. */
+  set(leadMs: number): void {
+    this.lead = leadMs;
+    this.at = { wall: this.clock.now(), mono: elapsed() };
+  }
+
+  /** ms (0 before the first sample) */
+  get(): number {
+    if (!this.at) return this.lead;
+    const stepped = this.clock.now() - this.at.wall - (elapsed() - this.at.mono);
+    return stepped > 0 ? this.lead + stepped : this.lead;
+  }
+}
+
+/**
+ * The local clock minus the upper bound of its lead: never ahead of the store's clock (at worst a
+ * round trip behind it), whichever way the local clock is off or steps. The extra 1 ms covers the
+ * millisecond rounding of both clocks.
+ */
+export function storeAlignedClock(base: Clock, lead: LeadBound): Clock {
+  return { now: () => base.now() - lead.get() - 1 };
 }

@@ -4,7 +4,7 @@
 // clock that never runs ahead of the store's (the local clock minus the upper bound of its lead).
 
 import type { Clock } from '../runtime/clock.js';
-import { measureClock, storeAlignedClock } from '../runtime/skew.js';
+import { LeadBound, measureClock, storeAlignedClock } from '../runtime/skew.js';
 import type { Store } from '../store/types.js';
 
 /** How often the scheduler measures its clock against the store's. */
@@ -21,14 +21,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export class ClockWatch {
   /** local clock minus Redis TIME at the last measurement, null before the first */
   skewMs: number | null = null;
-  private leadMs = 0;
+  private readonly lead: LeadBound;
   /** why the last measurement failed, or null */
   error: string | null = null;
   /** the local clock held back by its measured lead over the store's */
   readonly clock: Clock;
 
   constructor(private readonly local: Clock, private readonly store: Pick<Store, 'serverTime'>, private readonly maxSkewMs: number) {
-    this.clock = storeAlignedClock(local, () => this.leadMs);
+    this.lead = new LeadBound(local);
+    this.clock = storeAlignedClock(local, this.lead);
   }
 
   /** Why this clock must not be trusted now, or null. */
@@ -44,7 +45,7 @@ export class ClockWatch {
       const s = await withTimeout(measureClock(this.local, () => this.store.serverTime()), CLOCK_TIMEOUT_MS, 'store TIME');
       const wasTrusted = this.veto() === null;
       this.skewMs = s.skewMs;
-      this.leadMs = s.leadMs;
+      this.lead.set(s.leadMs);
       this.error = null;
       return { wasTrusted, measured: true };
     } catch (err) {
