@@ -64,6 +64,7 @@ export interface Config {
   demo: boolean; // demo tokens and demo credit on the page; never on in production
   allowUwsFallback: boolean; // run on the slow pure-JS server if the native uWS binary fails to load
   socketIo: boolean; // issue 15: serve the replaced system's Socket.IO protocol at /socket.io/ (docs/socketio.md)
+  socketIoConnectTimeoutMs: number; // a Socket.IO connection without an admitted CONNECT is closed after this
   // scheduler
   schedulerPort: number; // metrics/health port of `fived scheduler`; 0 = none
   // issue 13 (releases, TLS): the scheduler's metrics/health address is its own setting, so a

@@ -49,6 +49,8 @@ const text = (def: string, accepts: string, group: SettingGroup, doc: string, ex
   ({ kind: 'text', default: def, accepts, group, doc, ...extra });
 
 const MAX = Number.MAX_SAFE_INTEGER;
+/** the socket.io package's own connectTimeout default, kept for both Socket.IO paths (docs/socketio.md) */
+const SOCKETIO_CONNECT_TIMEOUT_MS = 45_000;
 
 export const SETTING_SPECS = {
   // game: every instance must agree (registered in the store at start)
@@ -95,6 +97,7 @@ export const SETTING_SPECS = {
   FIVED_IDLE_TIMEOUT_S: int(120, 8, 960, 'gateway', 'a silent socket is closed after this'),
   FIVED_ALLOW_UWS_FALLBACK: bool(false, 'gateway', "run on the slow pure-JS server if uWebSockets.js's binary fails to load"),
   FIVED_SOCKETIO: bool(true, 'gateway', "the replaced system's Socket.IO protocol at /socket.io/ and its REST routes (docs/socketio.md)"),
+  FIVED_SOCKETIO_CONNECT_TIMEOUT_MS: int(SOCKETIO_CONNECT_TIMEOUT_MS, 1000, 600_000, 'gateway', "a Socket.IO connection not admitted by a CONNECT (a valid token) within this is closed (socket.io's connectTimeout)"),
   // limits (0 = off), per gateway unless said otherwise (docs/operations.md, "Limits")
   FIVED_RATE_LIMIT: int(50, 1, 100_000, 'limits', 'messages per second per socket (burst twice that)'),
   FIVED_MAX_SOCKETS_PER_USER: int(5, 0, 100_000, 'limits', 'sockets of one user'),

@@ -3,7 +3,9 @@
 // handler, polling and its upgrade to WebSocket by the socket.io package; the metric
 // fived_gateway_socketio_opened_total{path} tells which one served each client. The raw frames of
 // the native path (open packet, CONNECT with the auth payload, events, namespaces) are checked with
-// a bare WebSocket.
+// a bare WebSocket. Both paths share one guard around the handlers (a hostile payload is answered,
+// the process lives on), and the native path admits a client address at the upgrade and bounds
+// what a connection may do before its CONNECT is admitted (a deadline, a few refused attempts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { http, spawnFived, waitUntil, type FivedProcess } from './support/deploy.js';
@@ -30,6 +32,11 @@ class Raw {
       } else this.frames.push(f);
     });
     this.closed = new Promise((resolve) => this.ws.on('close', (code) => resolve(code)));
+  }
+
+  /** resolves with the close code, or null if the connection is still open after timeoutMs */
+  closedWithin(timeoutMs: number): Promise<number | null> {
+    return Promise.race([this.closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs))]);
   }
 
   opened(): Promise<void> {
@@ -152,6 +159,26 @@ describe('Socket.IO: the native WebSocket path and the socket.io package path', 
     expect(await r.closed).toBe(1000);
   });
 
+  it('answers payloads whose values are objects on both paths, and the process lives on', async () => {
+    let exited: number | string | null = null;
+    void proc.exited.then((e) => (exited = e));
+    for (const [transport, userId] of [['polling', 9107], ['upgrade', 9108], ['websocket', 9109]] as const) {
+      const p = await player({ transport }, userId);
+      await p.next('connected');
+      if (transport === 'upgrade') await waitUntil('the upgrade to WebSocket', async () => (p.socket.io.engine.transport.name === 'websocket' ? true : undefined), 15_000);
+      // a toString that is not a function: String() of it threw, outside any guard on the package path
+      const join = await p.ask('joinGame', { gameType: { toString: 1 }, duration: 60 }, ['joinedGame', 'error']);
+      expect(join, transport).toMatchObject({ event: 'error', payload: { message: 'Invalid game: object 60s', code: 'INVALID_GAME_DURATION' } });
+      const info = await p.ask('getPeriodInfo', { gameType: 'fiveD', duration: { toString: 1 } }, ['periodInfoResponse', 'error']);
+      expect(info, transport).toMatchObject({ event: 'error', payload: { message: 'Invalid game: fiveD objects', code: 'INVALID_GAME_DURATION' } });
+      const left = await p.ask('leaveGame', { gameType: { toString: 1 }, duration: [60] }, ['leftGame']);
+      expect(left.payload, transport).toEqual({ roomId: null });
+      expect(p.events('disconnect'), transport).toEqual([]);
+    }
+    expect((await http(port, 'GET', '/health')).status).toBe(200);
+    expect(exited).toBeNull();
+  });
+
   it('ends a connection of either path when its token expires (one shared check, no timer per connection)', async () => {
     const r = new Raw(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`);
     raws.push(r);
@@ -169,5 +196,81 @@ describe('Socket.IO: the native WebSocket path and the socket.io package path', 
     expect(frame).toBe('41');
     expect(await r.closed).toBe(1000);
     expect(await gone).toBe('io server disconnect');
+  });
+});
+
+describe('Socket.IO native path: admission at the upgrade, bounds before CONNECT', () => {
+  const CONNECT_TIMEOUT_MS = 2000;
+  let proc: FivedProcess;
+  let port = 0;
+  const raws: Raw[] = [];
+
+  beforeAll(async () => {
+    port = await freePort();
+    proc = spawnFived(`sio-admit-${port}`, ['all'], {
+      FIVED_PORT: String(port), FIVED_HOST: '127.0.0.1', FIVED_LOG_LEVEL: 'warn', FIVED_JWT_SECRET: SECRET, FIVED_DURATIONS: '60',
+      FIVED_MAX_CONNS_PER_IP: '2', FIVED_SOCKETIO_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+    });
+    await waitUntil('health', async () => ((await http(port, 'GET', '/health').catch(() => ({ status: 0 }))).status === 200 ? true : undefined), 30_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of raws) r.ws.terminate();
+    await proc?.stop();
+  });
+
+  const raw = (path = '/socket.io/?EIO=4&transport=websocket') => {
+    const r = new Raw(`ws://127.0.0.1:${port}${path}`);
+    raws.push(r);
+    return r;
+  };
+
+  it('answers a few refused CONNECTs on one connection, then closes it', async () => {
+    const r = raw();
+    await r.opened();
+    await r.next(); // the open packet
+    const bad = await claimsToken('another-secret-0123456789abcdef', { userId: 9201 });
+    const answers: string[] = [];
+    let code: number | null = null;
+    for (let i = 0; i < 10 && code === null; i++) {
+      r.ws.send(`40${JSON.stringify({ token: bad })}`);
+      const got = await Promise.race([r.next(5_000), r.closed.then((c) => c)]);
+      if (typeof got === 'number') code = got;
+      else answers.push(got);
+    }
+    code ??= await r.closedWithin(2_000);
+    // each refusal is the replaced system's connect_error text; after the third the connection is closed
+    expect(answers).toEqual(Array(3).fill('44{"message":"Malformed JWT token"}'));
+    expect(code).toBe(1000);
+  });
+
+  it('counts a native connection in FIVED_MAX_CONNS_PER_IP from its upgrade, and closes it without CONNECT after the deadline', async () => {
+    const a = raw();
+    await a.opened();
+    await a.next();
+    a.ws.send(`40${JSON.stringify({ token: await claimsToken(SECRET, { userId: 9202 }) })}`);
+    expect(await a.next()).toMatch(/^40\{"sid"/);
+    const b = raw(); // never sends CONNECT
+    await b.opened();
+    const bOpenedAt = Date.now();
+    // the address has 2 (one admitted, one not): a third is refused at the handshake, on either route
+    await expect(raw().opened()).rejects.toThrow(/429/);
+    await expect(raw('/ws').opened()).rejects.toThrow(/429/);
+    // the silent connection is closed at its CONNECT deadline (socket.io's connectTimeout)
+    expect(await b.closedWithin(CONNECT_TIMEOUT_MS + 3_000)).toBe(1000);
+    expect(Date.now() - bOpenedAt).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 500);
+    // its place is given back exactly once: one more fits, the next does not
+    const d = raw();
+    await d.opened();
+    await expect(raw().opened()).rejects.toThrow(/429/);
+    expect(await a.closedWithin(0)).toBeNull(); // the admitted one has no deadline
+    a.ws.send('41');
+    d.ws.send('41'); // a DISCONNECT before CONNECT closes too
+    expect(await a.closedWithin(5_000)).toBe(1000);
+    expect(await d.closedWithin(5_000)).toBe(1000);
+    const e = raw();
+    await e.opened();
+    const f = raw();
+    await f.opened();
   });
 });

@@ -1,6 +1,7 @@
 // The Socket.IO compatibility layer's edge rules without a server: rupees ↔ minor units (more
 // than two decimals refused), the token lookup order and user id claims, the connect_error texts
-// for each kind of bad token, and the bet mapping (invalid selections refused, not stored).
+// for each kind of bad token, the bet mapping (invalid selections refused, not stored), and the
+// one guard around every handler (a payload's values are never stringified; a throw is answered).
 import { createHmac, createSecretKey } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +9,9 @@ import { AUTH_TEXT, CompatVerifier, findToken, userIdOf } from '../src/gateway/s
 import { acceptedHs256 } from '../src/gateway/jwt.js';
 import { betTypeOf, compatBetError, kindAndPick, oddsOf, parsePlaceBet } from '../src/gateway/socketio/bets.js';
 import { minorToRupees, rupeesToMinor } from '../src/gateway/socketio/rupees.js';
+import type { CompatConn } from '../src/gateway/socketio/conn.js';
+import { echoed, shown } from '../src/gateway/socketio/events.js';
+import { dispatch, type SessionDeps } from '../src/gateway/socketio/session.js';
 import { DEFAULT_PAYTABLE } from '../src/core/types.js';
 import { ErrorCode, FivedError } from '../src/errors.js';
 import { claimsToken } from './support/sio.js';
@@ -109,6 +113,24 @@ describe('bets', () => {
     expect(code({ ...base, amount: undefined })).toBe('INVALID_DATA');
     expect(code({ ...base, periodId: 'x' })).toBe('INVALID_DATA');
     expect(code(null)).toBe('INVALID_DATA');
+    // a client's objects are named by their type, never stringified (a toString that is not a
+    // function, or nesting deep enough to overflow the stack, made the message itself throw)
+    const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+    const message = (p: unknown) => {
+      try {
+        parsePlaceBet(p, [60], 'default', cur);
+        return 'ok';
+      } catch (e) {
+        return `${(e as { code: string }).code}: ${(e as Error).message}`;
+      }
+    };
+    expect(message({ ...base, gameType: { toString: 1 } })).toBe('INVALID_GAME_TYPE: Invalid game type object: fiveD');
+    expect(message({ ...base, gameType: deep })).toBe('INVALID_GAME_TYPE: Invalid game type object: fiveD');
+    expect(message({ ...base, duration: deep })).toBe('INVALID_DURATION: Invalid duration object: 60');
+    expect(message({ ...base, timeline: { toString: 1 } })).toBe('INVALID_TIMELINE: Invalid timeline object: default');
+    expect(message({ ...base, selection: deep })).toBe('INVALID_DATA: Invalid selection object for position A: a digit 0-9, big, small, odd or even');
+    expect(message({ ...base, gameType: '5d' })).toBe('INVALID_GAME_TYPE: Invalid game type "5d": fiveD');
+    expect(message({ ...base, duration: null })).toBe('INVALID_DURATION: Invalid duration null: 60');
   });
 
   it('translates fived refusals into betError codes', () => {
@@ -178,5 +200,53 @@ describe('the synchronous HS256 check (jwt.ts)', () => {
       expect(acceptedHs256(t, key, now)).toEqual(await jose(t, now));
       expect(acceptedHs256(t, key, now)).not.toBeNull();
     }
+  });
+});
+
+describe('the one guard around every handler (session.ts dispatch)', () => {
+  const setup = () => {
+    const emitted: Array<[string, unknown]> = [];
+    const errors: string[] = [];
+    const logged: unknown[] = [];
+    const c = { path: 'package', id: 's1', connected: true, userId: 'u1', remote: '127.0.0.1', bucket: null, uws: () => null, emit: (e: string, p: unknown) => void emitted.push([e, p]), later: () => {}, write: () => {}, closeTransport: () => {}, disconnect: () => {} } as CompatConn;
+    const ctx = {
+      cfg: { durations: [60, 180], rateLimitPerS: 50 }, clock: { now: () => Date.parse('2026-01-01T00:00:00Z') }, rooms: [],
+      metrics: { errors: { inc: (l: { where: string }) => void errors.push(l.where) } }, logger: { error: (o: unknown) => void logged.push(o) },
+    };
+    const d = { ctx } as unknown as SessionDeps;
+    return { c, d, emitted, errors, logged };
+  };
+
+  it('names a client\'s object by its type in the answer, whatever its toString or nesting', () => {
+    const { c, d, emitted } = setup();
+    const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`) as unknown;
+    dispatch(d, c, 'joinGame', { gameType: { toString: 1 }, duration: 60 });
+    dispatch(d, c, 'getPeriodInfo', { gameType: 'fiveD', duration: { toString: 1 } });
+    dispatch(d, c, 'joinGame', { gameType: deep, duration: 60 });
+    dispatch(d, c, 'getPeriodInfo', { gameType: 'fiveD', duration: null });
+    expect(emitted.map(([e, p]) => [e, (p as { message: string }).message, (p as { code: string }).code])).toEqual([
+      ['error', 'Invalid game: object 60s', 'INVALID_GAME_DURATION'],
+      ['error', 'Invalid game: fiveD objects', 'INVALID_GAME_DURATION'],
+      ['error', 'Invalid game: object 60s', 'INVALID_GAME_DURATION'],
+      ['error', 'Invalid game: fiveD nulls', 'INVALID_GAME_DURATION'],
+    ]);
+    expect(shown('fiveD')).toBe('fiveD');
+    expect(shown(30)).toBe(30);
+    expect(shown([1])).toBe('object');
+    expect(shown(undefined)).toBe('undefined');
+    expect([echoed('x'), echoed(1), echoed(null), echoed(true), echoed({}), echoed([deep])]).toEqual(['x', 1, null, true, undefined, undefined]);
+  });
+
+  it('answers a handler that throws with error {code:"PROCESSING_ERROR"}, counted and logged, and never throws itself', () => {
+    const { c, d, emitted, errors, logged } = setup();
+    const hostile = Object.defineProperty({}, 'gameType', { enumerable: true, get: () => { throw new TypeError('hostile getter'); } });
+    expect(() => dispatch(d, c, 'joinGame', hostile)).not.toThrow();
+    expect(emitted).toEqual([['error', { message: 'Failed to process request due to server error', code: 'PROCESSING_ERROR' }]]);
+    expect(errors).toEqual(['sio-handler']);
+    expect(logged).toEqual([expect.objectContaining({ where: 'sio-handler', event: 'joinGame' })]);
+    // an emit that throws as well is only counted
+    const broken = { ...c, emit: () => { throw new Error('closed'); } } as CompatConn;
+    expect(() => dispatch(d, broken, 'joinGame', hostile)).not.toThrow();
+    expect(errors).toEqual(['sio-handler', 'sio-handler', 'sio-handler']);
   });
 });

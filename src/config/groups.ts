@@ -86,7 +86,7 @@ export function storeSettings(r: Reader, opts: LoadOptions): Pick<Config, StoreS
   };
 }
 
-type GatewaySettings = 'port' | 'bindHost' | 'jwtSecret' | 'maxTokenAgeS' | 'operatorToken' | 'origins' | 'maxPayloadBytes' | 'maxBackpressureBytes' | 'idleTimeoutS' | 'demo' | 'allowUwsFallback' | 'socketIo';
+type GatewaySettings = 'port' | 'bindHost' | 'jwtSecret' | 'maxTokenAgeS' | 'operatorToken' | 'origins' | 'maxPayloadBytes' | 'maxBackpressureBytes' | 'idleTimeoutS' | 'demo' | 'allowUwsFallback' | 'socketIo' | 'socketIoConnectTimeoutMs';
 
 /** gateway: where it listens, its secrets, its messages, demo mode and the Socket.IO layer. */
 export function gatewaySettings(r: Reader): Pick<Config, GatewaySettings> {
@@ -116,6 +116,7 @@ export function gatewaySettings(r: Reader): Pick<Config, GatewaySettings> {
     allowUwsFallback: r.bool('FIVED_ALLOW_UWS_FALLBACK'),
     // the Socket.IO compatibility layer (docs/socketio.md), on unless FIVED_SOCKETIO=false
     socketIo: r.bool('FIVED_SOCKETIO'),
+    socketIoConnectTimeoutMs: r.int('FIVED_SOCKETIO_CONNECT_TIMEOUT_MS'),
   };
 }
 

@@ -11,7 +11,7 @@ import type { BetKind, BetPick, Paytable } from '../../core/types.js';
 import { ErrorCode, toFivedError } from '../../errors.js';
 import type { BetAck } from '../../store/types.js';
 import type { BetFields } from '../messages.js';
-import { GAME_TYPE, iso } from './events.js';
+import { GAME_TYPE, iso, shown } from './events.js';
 import { minorToRupees, rupeesToMinor, rupeeText } from './rupees.js';
 
 /** A refusal in the replaced system's terms: `betError` {success:false, message, code, timestamp}. */
@@ -22,6 +22,9 @@ export class CompatBetError extends Error {
 }
 
 const SIDES = new Set(['big', 'small', 'odd', 'even']);
+
+/** A client's value in a refusal's text: a string or number as JSON, anything else by its type, unquoted (events.ts shown). */
+const quoted = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? JSON.stringify(v) : String(shown(v)));
 
 /** position + selection → fived kind and pick, or a refusal. */
 export function kindAndPick(position: unknown, selection: unknown): { kind: BetKind; pick: BetPick } {
@@ -36,7 +39,7 @@ export function kindAndPick(position: unknown, selection: unknown): { kind: BetK
   if (word !== null && SIDES.has(word)) return { kind: pos as BetKind, pick: word as BetPick };
   const digit = typeof selection === 'number' ? selection : word !== null && /^\d$/.test(word) ? Number(word) : NaN;
   if (Number.isInteger(digit) && digit >= 0 && digit <= 9) return { kind: pos as BetKind, pick: digit };
-  throw new CompatBetError('INVALID_DATA', `Invalid selection ${JSON.stringify(selection)} for position ${pos}: a digit 0-9, big, small, odd or even`);
+  throw new CompatBetError('INVALID_DATA', `Invalid selection ${quoted(selection)} for position ${pos}: a digit 0-9, big, small, odd or even`);
 }
 
 /** The replaced system's stored names: betType POSITION | POSITION_SIZE | POSITION_PARITY | SUM_SIZE | SUM_PARITY, betValue e.g. A_7. */
@@ -64,10 +67,10 @@ export interface CompatBet {
 export function parsePlaceBet(raw: unknown, durations: readonly number[], timeline: string, current: (duration: number) => string): CompatBet {
   if (typeof raw !== 'object' || raw === null) throw new CompatBetError('INVALID_DATA', 'Missing required fields');
   const o = raw as Record<string, unknown>;
-  if (o.gameType !== GAME_TYPE) throw new CompatBetError('INVALID_GAME_TYPE', `Invalid game type ${JSON.stringify(o.gameType)}: ${GAME_TYPE}`);
+  if (o.gameType !== GAME_TYPE) throw new CompatBetError('INVALID_GAME_TYPE', `Invalid game type ${quoted(o.gameType)}: ${GAME_TYPE}`);
   const duration = o.duration;
-  if (typeof duration !== 'number' || !durations.includes(duration)) throw new CompatBetError('INVALID_DURATION', `Invalid duration ${JSON.stringify(duration)}: ${durations.join(', ')}`);
-  if (o.timeline !== undefined && o.timeline !== timeline) throw new CompatBetError('INVALID_TIMELINE', `Invalid timeline ${JSON.stringify(o.timeline)}: ${timeline}`);
+  if (typeof duration !== 'number' || !durations.includes(duration)) throw new CompatBetError('INVALID_DURATION', `Invalid duration ${quoted(duration)}: ${durations.join(', ')}`);
+  if (o.timeline !== undefined && o.timeline !== timeline) throw new CompatBetError('INVALID_TIMELINE', `Invalid timeline ${quoted(o.timeline)}: ${timeline}`);
   const rawAmount = o.amount ?? o.betAmount;
   if (rawAmount === undefined || o.position === undefined || o.selection === undefined) throw new CompatBetError('INVALID_DATA', 'Missing required fields');
   const amount = rupeesToMinor(rawAmount);

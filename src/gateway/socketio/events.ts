@@ -107,3 +107,18 @@ export function balanceUpdate(balanceMinor: number, rupees: (m: number) => numbe
 export function errorEvent(message: string, code?: string, extra: Record<string, unknown> = {}) {
   return code === undefined ? { message, ...extra } : { message, ...extra, code };
 }
+
+/**
+ * A client's value as a message text shows it: a string or a number as it is, anything else by
+ * its type. A client's object is never converted to text: its `toString` may be anything (a
+ * number: String() throws) and its nesting deep enough to overflow the stack.
+ */
+export function shown(v: unknown): string | number {
+  if (typeof v === 'string' || typeof v === 'number') return v;
+  return v === null ? 'null' : typeof v;
+}
+
+/** A client's value echoed in an answer's field: a string, number, boolean or null as it is; anything else is left out. */
+export function echoed(v: unknown): string | number | boolean | null | undefined {
+  return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
+}

@@ -13,7 +13,7 @@ import type { GatewayLimits } from '../limits.js';
 import type { Periods } from '../periods.js';
 import { untilBalanceGate } from '../ws.js';
 import { betErrorPayload, betSuccess, compatBetError, parsePlaceBet } from './bets.js';
-import { balanceUpdate, errorEvent, GAME_TYPE, IN, iso, OUT, periodFields, roomId } from './events.js';
+import { balanceUpdate, echoed, errorEvent, GAME_TYPE, IN, iso, OUT, periodFields, roomId, shown } from './events.js';
 import type { CompatConn } from './conn.js';
 import type { Fanout } from './fanout.js';
 import { minorToRupees } from './rupees.js';
@@ -36,7 +36,7 @@ function gameRoom(ctx: GatewayContext, p: unknown): Room | null {
 
 function invalidGame(ctx: GatewayContext, p: unknown) {
   const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
-  return errorEvent(`Invalid game: ${String(o.gameType)} ${String(o.duration)}s`, 'INVALID_GAME_DURATION', { availableOptions: [...ctx.cfg.durations].sort((a, b) => a - b) });
+  return errorEvent(`Invalid game: ${shown(o.gameType)} ${shown(o.duration)}s`, 'INVALID_GAME_DURATION', { availableOptions: [...ctx.cfg.durations].sort((a, b) => a - b) });
 }
 
 type Handler = (c: CompatConn, p: unknown, d: HandlerDeps) => void;
@@ -57,7 +57,7 @@ function join(s: CompatConn, p: unknown, { ctx, fanout }: HandlerDeps): void {
 function leave(s: CompatConn, p: unknown, { fanout }: HandlerDeps): void {
   const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
   const left = fanout.leave(s);
-  s.emit(OUT.LEFT, { gameType: o.gameType, duration: o.duration, roomId: left ?? (typeof o.duration === 'number' ? roomId(o.duration) : null) });
+  s.emit(OUT.LEFT, { gameType: echoed(o.gameType), duration: echoed(o.duration), roomId: left ?? (typeof o.duration === 'number' ? roomId(o.duration) : null) });
 }
 
 function periodInfo(s: CompatConn, p: unknown, { ctx, fanout }: HandlerDeps): void {
@@ -119,7 +119,7 @@ function myBets(s: CompatConn, p: unknown, { ctx }: HandlerDeps): void {
   const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
   const room = gameRoom(ctx, p);
   const periodId = typeof o.periodId === 'string' ? o.periodId : null;
-  if (!room) return void s.emit(OUT.MY_BETS, { success: false, message: 'Invalid game type or duration', gameType: o.gameType, duration: o.duration, periodId, timestamp: iso(ctx.clock.now()) });
+  if (!room) return void s.emit(OUT.MY_BETS, { success: false, message: 'Invalid game type or duration', gameType: echoed(o.gameType), duration: echoed(o.duration), periodId, timestamp: iso(ctx.clock.now()) });
   background(ctx, 'sio-my-bets', async () => {
     try {
       const ref = periodId === null ? undefined : { duration: room.duration, timeline: room.timeline, periodId };

@@ -19,14 +19,14 @@ import { SocketIoMirror } from './mirror.js';
 import { NativePath } from './native.js';
 import { mountCompatRest } from './rest.js';
 import { routeWebSockets, withoutWsRoute } from './route.js';
-import { admit, closeSession, dispatch, openSession, type SessionDeps } from './session.js';
+import { admit, closeSession, dispatch, openSession, unexpected, type SessionDeps } from './session.js';
 
 export const SOCKETIO_PATH = '/socket.io/';
 /** the replaced system's settings (docs/socketio.md) */
 export const PING_INTERVAL_MS = 25_000;
 export const PING_TIMEOUT_MS = 60_000;
 export const MAX_HTTP_BUFFER = 1e6;
-/** a silent connection is ended at most this long after its token's exp (fived's own WebSocket checks as often) */
+/** a silent connection is ended at most this long after its token's exp (fived's own WebSocket checks as often); CONNECT deadlines are checked with it */
 const EXPIRY_CHECK_MS = 250;
 
 export interface SocketIoHandle {
@@ -52,6 +52,8 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   const io = new Server({
     path: SOCKETIO_PATH.slice(0, -1), serveClient: false, transports: ['polling', 'websocket'], allowEIO3: false,
     pingInterval: PING_INTERVAL_MS, pingTimeout: PING_TIMEOUT_MS, maxHttpBufferSize: MAX_HTTP_BUFFER, cors: corsOf(cfg.origins),
+    // a connection without an admitted CONNECT is closed after this, on both paths (native.ts)
+    connectTimeout: cfg.socketIoConnectTimeoutMs,
     // the session id as a cookie in the first answer: HAProxy learns sid → gateway from it (docs/socketio.md)
     cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
   });
@@ -63,16 +65,15 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   undoAdapterPatch();
   const fanout = new Fanout(app, ctx.rooms.map((r) => r.name));
   const d: SessionDeps = { ctx, periods, fanout, limits, verifier, expiry: new ExpiryWheel(clock.now()) };
-  // one check for every connection's token expiry (a timer per connection cost memory per connection)
+  const native = new NativePath(d, { pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS, maxPayload: MAX_HTTP_BUFFER, connectTimeoutMs: cfg.socketIoConnectTimeoutMs });
+  // one check for every connection's token expiry and CONNECT deadline (a timer per connection cost memory per connection)
   const expiryTimer = setInterval(() => {
-    for (const c of d.expiry.due(clock.now())) c.disconnect();
+    const now = clock.now();
+    for (const c of d.expiry.due(now)) c.disconnect();
+    native.closeUnadmitted(now);
   }, EXPIRY_CHECK_MS);
   expiryTimer.unref();
-  const native = new NativePath(d, { pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS, maxPayload: MAX_HTTP_BUFFER });
-  routeWebSockets(app, SOCKETIO_PATH, engine.taken(), native, (where, err) => {
-    ctx.metrics.errors.inc({ where });
-    ctx.logger.error({ err, where }, `socket.io ${where} failed`);
-  });
+  routeWebSockets(app, SOCKETIO_PATH, engine.taken(), native, (where, err) => unexpected(ctx, where, err));
   ctx.hub.addMirror(new SocketIoMirror(ctx, periods, fanout));
   mountCompatRest(app, ctx, verifier);
   servePackage(io, d);
@@ -100,11 +101,15 @@ function servePackage(io: Server, d: SessionDeps): void {
   io.use((socket, next) => {
     const c = new PackageConn(socket);
     c.remote = d.limits.address.resolve(String(socket.handshake.address ?? ''), String(socket.handshake.headers['x-forwarded-for'] ?? ''));
-    admit(d, c.remote, socket.handshake).then((id) => {
+    admit(d, c, socket.handshake).then((id) => {
       conns.set(socket, c);
       socket.data = id;
       next();
-    }, (err: Error) => next(err));
+    }, (err: Error) => next(err)).catch((err: unknown) => {
+      // a throw in either callback would be an unhandled rejection, which ends the process
+      unexpected(d.ctx, 'sio-connect', err);
+      socket.disconnect(true);
+    });
   });
   io.on('connection', (socket: Socket) => {
     const c = conns.get(socket)!;
@@ -112,7 +117,13 @@ function servePackage(io: Server, d: SessionDeps): void {
     // (socket.io's advice for memory per connection)
     (socket.conn as unknown as { request: unknown }).request = null;
     socket.on('disconnect', () => closeSession(d, c));
+    // dispatch is the one guard of both paths: nothing a handler throws reaches socket.io's nextTick
     socket.onAny((event: string, payload: unknown) => dispatch(d, c, event, payload));
-    openSession(d, c, socket.data);
+    try {
+      openSession(d, c, socket.data);
+    } catch (err) {
+      unexpected(d.ctx, 'sio-open', err); // socket.io runs this in a process.nextTick: a throw would end the process
+      socket.disconnect(true);
+    }
   });
 }

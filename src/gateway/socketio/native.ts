@@ -4,12 +4,19 @@
 // / Socket.IO 5 framing itself. Per connection: one small plain object (NativeConn) as the uWS user
 // data. Room events reach it through the same pre-encoded uWS topic publish as every WebSocket
 // (fanout.ts); auth, limits, handlers and the reveal gate are the shared ones (session.ts).
-// Pings come from one sweep every PING_INTERVAL_MS for all native connections, not a timer each.
+// Admission happens in two steps: the address at the upgrade (draining, FIVED_MAX_CONNS_PER_IP,
+// counted from the upgrade to the close, as fived's own /ws), the token at CONNECT, which must come
+// within FIVED_SOCKETIO_CONNECT_TIMEOUT_MS and may be refused at most CONNECT_ATTEMPTS times.
+// Pings come from one sweep every PING_INTERVAL_MS for all native connections, not a timer each;
+// the CONNECT deadlines are one wheel checked with the token expiries (index.ts), not a timer each.
 
 import { randomBytes } from 'node:crypto';
+import { ErrorCode } from '../../errors.js';
+import { ExpiryWheel } from '../limits.js';
+import { reject } from '../ws-upgrade.js';
 import type { HandshakeLike } from './auth.js';
 import type { CompatConn } from './conn.js';
-import { admit, closeSession, dispatch, openSession, type SessionDeps } from './session.js';
+import { addressRefusal, admit, closeSession, dispatch, openSession, unexpected, type SessionDeps } from './session.js';
 import type { HttpRequest, HttpResponse, WebSocket } from '../uws.js';
 import type { RateBucket } from '../ratelimit.js';
 
@@ -17,7 +24,17 @@ export interface EngineSettings {
   pingIntervalMs: number;
   pingTimeoutMs: number;
   maxPayload: number;
+  /** a connection not admitted by a CONNECT within this is closed (FIVED_SOCKETIO_CONNECT_TIMEOUT_MS) */
+  connectTimeoutMs: number;
 }
+
+/**
+ * Refused CONNECT packets (a bad token, a limit, another namespace) a connection gets answers to;
+ * the last answer is followed by the close. The replaced system's client gives up after one (it
+ * closes the connection at its connect_error): a few leave room for a client that tries another
+ * namespace or token on the same connection, and none for a token guesser.
+ */
+export const CONNECT_ATTEMPTS = 3;
 
 /** ids of 20 base64url characters (120 random bits), cut from a pool refilled every 256 ids: no Buffer per id */
 let idPool = Buffer.alloc(0);
@@ -45,6 +62,8 @@ export class NativeConn implements CompatConn {
   userId = '';
   bucket: RateBucket | null = null;
   pongAt = 0;
+  /** CONNECT packets refused so far (CONNECT_ATTEMPTS) */
+  refused = 0;
 
   constructor(
     public remote: string,
@@ -98,10 +117,13 @@ export function nativeQuery(req: HttpRequest): Record<string, string> | null {
 export class NativePath {
   private readonly open = new Set<NativeConn>();
   private readonly sweep: NodeJS.Timeout;
+  /** the CONNECT deadline of every connection not admitted yet */
+  private readonly unadmitted: ExpiryWheel<NativeConn>;
 
   constructor(private readonly d: SessionDeps, private readonly e: EngineSettings) {
     this.sweep = setInterval(() => this.pingAll(), e.pingIntervalMs);
     this.sweep.unref();
+    this.unadmitted = new ExpiryWheel(d.ctx.clock.now());
   }
 
   get size(): number {
@@ -121,15 +143,23 @@ export class NativePath {
     } catch {
       remote = '';
     }
+    // the address is admitted here, before any CONNECT, as on fived's own /ws (ws-upgrade.ts):
+    // a connection that never sends CONNECT takes its place in FIVED_MAX_CONNS_PER_IP too
+    if (this.d.ctx.draining) return reject(res, '503 Service Unavailable', ErrorCode.NOT_READY, 'gateway draining; reconnect');
+    const over = addressRefusal(this.d, remote);
+    if (over !== null) return reject(res, '429 Too Many Requests', ErrorCode.RATE_LIMITED, over);
     const conn = new NativeConn(remote, { query, headers });
     res.upgrade<NativeData>({ native: conn }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context as never);
   }
 
+  /** Inside res.upgrade (synchronous): the address's count is taken with the check above, and given back once, in onClose. */
   onOpen(ws: WebSocket<NativeData>): void {
     const c = ws.getUserData().native;
     c.ws = ws;
     c.pongAt = this.d.ctx.clock.now();
+    this.d.limits.connsPerIp.inc(c.remote);
     this.open.add(c);
+    this.unadmitted.add(c, c.pongAt + this.e.connectTimeoutMs);
     const { pingIntervalMs: pingInterval, pingTimeoutMs: pingTimeout, maxPayload } = this.e;
     c.send(`0${JSON.stringify({ sid: newId(), upgrades: [], pingInterval, pingTimeout, maxPayload })}`);
   }
@@ -155,7 +185,9 @@ export class NativePath {
     const c = ws.getUserData().native;
     const was = c.state;
     c.state = 3;
-    this.open.delete(c);
+    if (!this.open.delete(c)) return; // never opened: nothing counted
+    this.d.limits.connsPerIp.dec(c.remote);
+    this.unadmitted.remove(c);
     if (was === 2) closeSession(this.d, c);
   }
 
@@ -166,7 +198,7 @@ export class NativePath {
     if (rest.startsWith('/')) {
       const comma = rest.indexOf(',');
       const nsp = comma < 0 ? rest : rest.slice(0, comma);
-      if (nsp !== '/') return void (type === '0' ? c.send(`44${nsp},{"message":"Invalid namespace"}`) : undefined);
+      if (nsp !== '/') return void (type === '0' ? this.refuse(c, `44${nsp},{"message":"Invalid namespace"}`) : undefined);
       rest = comma < 0 ? '' : rest.slice(comma + 1);
     }
     if (type === '0') return this.onConnect(c, rest);
@@ -193,19 +225,35 @@ export class NativePath {
     }
     const handshake = { ...c.handshake, auth: typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>) : {} };
     c.state = 1;
-    admit(this.d, c.remote, handshake).then((id) => {
+    admit(this.d, c, handshake).then((id) => {
       if (c.state !== 1) return;
       c.state = 2;
       c.handshake = null;
+      this.unadmitted.remove(c);
       c.ws!.cork(() => {
         c.send(`40${JSON.stringify({ sid: c.id })}`);
         openSession(this.d, c, id);
       });
     }, (err: Error) => {
       if (c.state !== 1) return;
-      c.state = 0; // the client may try CONNECT again on the same connection
-      c.ws!.cork(() => c.send(`44${JSON.stringify({ message: err.message })}`));
+      c.state = 0; // the client may try CONNECT again on the same connection, CONNECT_ATTEMPTS in all
+      c.ws!.cork(() => this.refuse(c, `44${JSON.stringify({ message: err.message })}`));
+    }).catch((err: unknown) => {
+      // a throw in either callback would be an unhandled rejection, which ends the process
+      unexpected(this.d.ctx, 'sio-connect', err);
+      c.closeTransport();
     });
+  }
+
+  /** A refused CONNECT's answer (connect_error at the client); the last one allowed ends the connection. */
+  private refuse(c: NativeConn, frame: string): void {
+    c.send(frame);
+    if (++c.refused >= CONNECT_ATTEMPTS) c.closeTransport();
+  }
+
+  /** The connections whose CONNECT deadline has passed are closed (called with the token expiries' check, index.ts). */
+  closeUnadmitted(now: number): void {
+    for (const c of this.unadmitted.due(now)) c.closeTransport();
   }
 
   /** One sweep: the Engine.IO ping to every native connection; one silent past interval + timeout is closed. */

@@ -1,7 +1,8 @@
 // A Socket.IO session, the same on both paths (docs/socketio.md "Two paths"): admission at the
 // CONNECT packet (the token by the replaced system's rules, then draining and fived's limits; a
-// refusal is a connect_error text), the open (limits, fan-out, token expiry, `connected`), every
-// incoming event (the per-connection message rate, then the one handler table) and the close.
+// refusal is a connect_error text; the native path admits the address earlier, at its upgrade),
+// the open (limits, fan-out, token expiry, `connected`), every incoming event (the per-connection
+// message rate, then the one handler table behind one guard) and the close.
 
 import { AUTH_TEXT, CompatAuthError, findToken, type CompatIdentity, type CompatVerifier, type HandshakeLike } from './auth.js';
 import type { GatewayContext } from '../context.js';
@@ -23,8 +24,12 @@ export interface SessionDeps {
   expiry: ExpiryWheel<CompatConn>;
 }
 
-/** Who may connect: resolves the identity, or rejects with an Error whose message is the connect_error text. */
-export async function admit(d: SessionDeps, remote: string, handshake: HandshakeLike): Promise<CompatIdentity> {
+/**
+ * Who may connect: resolves the identity, or rejects with an Error whose message is the
+ * connect_error text. The per-address limit is checked here for the package path only: the native
+ * path admits the address at the WebSocket upgrade, before any CONNECT (native.ts).
+ */
+export async function admit(d: SessionDeps, c: CompatConn, handshake: HandshakeLike): Promise<CompatIdentity> {
   let id: CompatIdentity;
   try {
     id = await d.verifier.verify(findToken(handshake));
@@ -32,17 +37,31 @@ export async function admit(d: SessionDeps, remote: string, handshake: Handshake
     throw new Error(err instanceof CompatAuthError ? err.message : AUTH_TEXT.INTERNAL);
   }
   if (d.ctx.draining) throw new Error('Server shutting down - reconnect');
-  const over = overLimit(d, remote, id.userId);
+  const over = (countedAtUpgrade(c) ? null : addressRefusal(d, c.remote)) ?? userRefusal(d, id.userId);
   if (over !== null) throw new Error(over);
   return id;
 }
 
-function overLimit({ ctx, limits, fanout }: SessionDeps, remote: string, userId: string): string | null {
-  const { cfg, hub } = ctx;
+/**
+ * Where a connection's place in FIVED_MAX_CONNS_PER_IP is taken and given back: a native
+ * connection's from its WebSocket upgrade to its close (native.ts: one that never sends CONNECT
+ * counts too), a package connection's from its admitted CONNECT to its disconnect (engine.io ends
+ * a connection without CONNECT after its connectTimeout, FIVED_SOCKETIO_CONNECT_TIMEOUT_MS).
+ */
+const countedAtUpgrade = (c: CompatConn): boolean => c.path === 'native';
+
+/** Why one more connection from this address is refused (FIVED_MAX_CONNS_PER_IP, counted on both protocols), or null. */
+export function addressRefusal({ ctx, limits }: SessionDeps, remote: string): string | null {
+  const { cfg } = ctx;
   if (cfg.maxConnsPerIp > 0 && limits.connsPerIp.get(remote) >= cfg.maxConnsPerIp) {
     ctx.metrics.refused.inc({ reason: 'conns_per_ip' });
     return `Too many connections from this address (at most ${cfg.maxConnsPerIp}, FIVED_MAX_CONNS_PER_IP)`;
   }
+  return null;
+}
+
+function userRefusal({ ctx, fanout }: SessionDeps, userId: string): string | null {
+  const { cfg, hub } = ctx;
   const mine = (hub.userSockets(userId)?.size ?? 0) + fanout.userSockets(userId).size;
   if (cfg.maxSocketsPerUser > 0 && mine >= cfg.maxSocketsPerUser) {
     ctx.metrics.refused.inc({ reason: 'sockets_per_user' });
@@ -57,7 +76,7 @@ export function openSession(d: SessionDeps, c: CompatConn, id: CompatIdentity): 
   const now = ctx.clock.now();
   c.userId = id.userId;
   c.bucket = new RateBucket(ctx.cfg.rateLimitPerS, now);
-  limits.connsPerIp.inc(c.remote);
+  if (!countedAtUpgrade(c)) limits.connsPerIp.inc(c.remote);
   fanout.addUser(c);
   ctx.metrics.socketIoConnections.set(fanout.connections);
   ctx.metrics.socketIoOpened.inc({ path: c.path });
@@ -71,7 +90,7 @@ export function openSession(d: SessionDeps, c: CompatConn, id: CompatIdentity): 
 
 export function closeSession({ ctx, limits, fanout, expiry }: SessionDeps, c: CompatConn): void {
   expiry.remove(c);
-  limits.connsPerIp.dec(c.remote);
+  if (!countedAtUpgrade(c)) limits.connsPerIp.dec(c.remote);
   fanout.remove(c);
   ctx.metrics.socketIoConnections.set(fanout.connections);
 }
@@ -79,11 +98,31 @@ export function closeSession({ ctx, limits, fanout, expiry }: SessionDeps, c: Co
 /**
  * An event from an admitted connection: the per-connection message rate of fived's WebSocket
  * (FIVED_RATE_LIMIT: over it an `error`, far over it the connection is closed), then the handler.
+ * The one guard of both paths: a handler that throws (whatever a payload holds) is counted, logged
+ * and answered with `error` {code:"PROCESSING_ERROR"}; it never reaches the event loop (on the
+ * package path this runs in socket.io's process.nextTick, where a throw ends the process).
  */
 export function dispatch(d: SessionDeps, c: CompatConn, event: string, payload: unknown): void {
   const { cfg, clock } = d.ctx;
   const verdict = c.bucket?.take(clock.now()) ?? 'ok';
   if (verdict === 'flood') return c.disconnect();
   if (verdict === 'limited') return c.emit(OUT.ERROR, errorEvent(`Too many requests: over ${cfg.rateLimitPerS} messages per second (FIVED_RATE_LIMIT)`, 'RATE_LIMITED'));
-  HANDLERS.get(event)?.(c, payload, d);
+  const handler = HANDLERS.get(event);
+  if (!handler) return;
+  try {
+    handler(c, payload, d);
+  } catch (err) {
+    unexpected(d.ctx, 'sio-handler', err, { event });
+    try {
+      c.emit(OUT.ERROR, errorEvent('Failed to process request due to server error', 'PROCESSING_ERROR'));
+    } catch (again) {
+      unexpected(d.ctx, 'sio-handler', again, { event });
+    }
+  }
+}
+
+/** An unexpected failure in the layer: counted (fived_gateway_errors_total{where}) and logged, never thrown on. */
+export function unexpected(ctx: GatewayContext, where: string, err: unknown, fields: Record<string, unknown> = {}): void {
+  ctx.metrics.errors.inc({ where });
+  ctx.logger.error({ err, where, ...fields }, `socket.io ${where} failed`);
 }
