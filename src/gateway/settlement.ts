@@ -14,7 +14,7 @@ import { logTag, TAGS } from '../runtime/log.js';
 import { CLAIM_TTL_MS, reconcile } from '../runtime/reconcile.js';
 import { applyAtEnd } from '../runtime/settle.js';
 import type { BetRecord } from '../store/types.js';
-import { background, clockTrusted, resultDelayMs, type GatewayContext } from './context.js';
+import { background, clockTrusted, resultDelayMs, untilBalanceGate, type GatewayContext } from './context.js';
 import type { PeriodState, Periods } from './periods.js';
 
 export function betOutcome(b: BetRecord): BetOutcome {
@@ -127,16 +127,21 @@ export class Settlement {
     if (!s.delivered) return;
     s.notified = true;
     const { hub, store } = this.ctx;
-    for (const userId of s.bettors) {
-      if (!hub.hasUser(userId)) continue;
-      background(this.ctx, 'settled-notice', async () => {
-        // one more than carried: tells whether there are more
-        const [bets, balance] = await Promise.all([store.userBets(userId, s.w, SETTLED_BETS_MAX + 1), store.balance(userId)]);
-        const more = bets.length > SETTLED_BETS_MAX;
-        const msg = { type: ServerType.SETTLED, room: s.room.name, periodId: s.w.periodId, bets: bets.slice(0, SETTLED_BETS_MAX).map(betOutcome), more, balance } as const;
-        hub.toUser(userId, msg);
-      });
-    }
+    background(this.ctx, 'settled-notices', async () => {
+      // the balance in a notice, like any balance read: nothing of another room's period this
+      // gateway has not revealed (two rooms that end at the same instant), once for all the notices
+      await untilBalanceGate(this.ctx);
+      for (const userId of s.bettors) {
+        if (!hub.hasUser(userId)) continue;
+        background(this.ctx, 'settled-notice', async () => {
+          // one more than carried: tells whether there are more
+          const [bets, balance] = await Promise.all([store.userBets(userId, s.w, SETTLED_BETS_MAX + 1), store.balance(userId)]);
+          const more = bets.length > SETTLED_BETS_MAX;
+          const msg = { type: ServerType.SETTLED, room: s.room.name, periodId: s.w.periodId, bets: bets.slice(0, SETTLED_BETS_MAX).map(betOutcome), more, balance } as const;
+          hub.toUser(userId, msg);
+        });
+      }
+    });
   }
 }
 
