@@ -209,5 +209,11 @@ describe('strict command lines against a real Redis', () => {
       held: { total: 700, byUser: { full: 700 }, recent: [{ member: `60:default:${w.periodId}`, kind: 'refund', userId: 'full', amount: 700 }] },
       balances: { full: 5000, nobody: 0 },
     });
+    // a hand correction gone wrong: the report still prints, and the exit code says so
+    await s.client.hincrby(s.keys.totals, 'deposits', 1);
+    const off = await fived(['wallet'], { FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, FIVED_MAX_BALANCE: '5000' });
+    expect(off.code).toBe(3);
+    expect(JSON.parse(off.stdout).totals.balanced).toBe(false);
+    expect(off.stderr).toMatch(/the invariant does not hold/);
   });
 });

@@ -5,7 +5,9 @@ import { isFivedError } from '../errors.js';
 import { type Command, parseCommandLine } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
-const usage = 'fived wallet [USER ...]   (FIVED_REDIS_URL must be set)';
+const usage = 'fived wallet [USER ...]   (FIVED_REDIS_URL must be set; exits 3 when the invariant does not hold)';
+/** the exit code when the report says balanced: false (1: the tool failed, 2: usage) */
+export const WALLET_UNBALANCED = 3;
 
 export const command: Command = {
   summary: 'wallet totals, the invariant, and held credits (payouts/refunds above FIVED_MAX_BALANCE)',
@@ -28,6 +30,11 @@ export const command: Command = {
         };
       });
       console.log(JSON.stringify(report, null, 2));
+      // a cron job or a runbook step can act on the exit code: 3 when the invariant does not hold
+      if (!report.totals.balanced) {
+        console.error('fived wallet: the invariant does not hold: deposits + payouts + refunds != balances + stakes + withdrawals + held (docs/operations.md)');
+        return WALLET_UNBALANCED;
+      }
       return 0;
     });
   },
