@@ -227,6 +227,9 @@ describe('bets by the store\'s clock, acks behind the gate', () => {
     await sleepUntil((period.endsAt as number) + 100);
     expect(await bet('late1')).toMatchObject({ type: 'bet_ack', duplicate: true, betId: ack.betId });
     expect(await bet('late3')).toMatchObject({ type: 'error', code: 'E_PERIOD_CLOSED' });
+    // a period takes bets from its `period` frame on, though this clock is 200 ms ahead of the store's
+    const next = await p.next((m) => m.type === 'period' && (m.startsAt as number) > (period.startsAt as number), 5000, 0);
+    expect(await bet('early1', next.periodId as string)).toMatchObject({ type: 'bet_ack', duplicate: false });
   }, 30_000);
 });
 

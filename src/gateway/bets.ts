@@ -14,11 +14,8 @@ import type { Periods } from './periods.js';
 export async function placeBet(ctx: GatewayContext, periods: Periods, userId: string, f: BetFields): Promise<BetAck> {
   try {
     const room = findRoom(ctx.rooms, f.room);
-    // The store's clock decides (docs/design.md rule 4). This clock minus its measured lead is never
-    // ahead of the store's, so a gateway whose clock runs ahead does not close betting early.
-    const now = ctx.clock.now() - resultDelayMs(ctx);
-    const w = windowAt(room, now);
-    const refusal = refusalOf(room, w, f.periodId, now);
+    const w = windowAt(room, ctx.clock.now());
+    const refusal = refusalOf(room, w, f.periodId, betTime(ctx, w));
     if (refusal) return await retryOrRefuse(ctx, userId, f, room, w, refusal);
     const s = periods.get(room.duration, w.periodId);
     if (s?.status === 'void') throw new FivedError(ErrorCode.PERIOD_VOID, `period ${w.periodId} of ${room.name} is void: ${s.voidReason ?? ''}`);
@@ -34,6 +31,16 @@ export async function placeBet(ctx: GatewayContext, periods: Periods, userId: st
     ctx.metrics.bets.inc({ outcome: 'rejected', code: e.code });
     throw e;
   }
+}
+
+/**
+ * The time a bet is judged by. The freeze is the store's (docs/design.md rule 4): this clock minus
+ * its measured lead is never ahead of the store's, so a gateway whose clock runs ahead does not
+ * close betting early. The start is this gateway's: the period it announced (`w`) takes bets from
+ * its `period` frame on — its commitment is out, and opening a lead's few ms early changes nothing.
+ */
+function betTime(ctx: GatewayContext, w: PeriodWindow): number {
+  return Math.max(ctx.clock.now() - resultDelayMs(ctx), w.startsAt);
 }
 
 /** Why this clock refuses a bet on `periodId` now (`w`: the room's period now), or null. */
@@ -75,6 +82,6 @@ async function store(ctx: GatewayContext, userId: string, f: BetFields, w: Perio
   await untilBalanceGate(ctx);
   // the limits and paytable of the settings the period opened with (runtime/schedule.ts)
   const rules = ctx.settings.rulesOf(w);
-  const now = ctx.clock.now() - resultDelayMs(ctx);
+  const now = betTime(ctx, w);
   return ctx.store.placeBet({ period: w, userId, clientBetId: f.clientBetId, kind: f.kind, pick: f.pick, amount: f.amount }, rules.limits, rules.paytable, now);
 }
