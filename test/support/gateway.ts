@@ -143,7 +143,7 @@ export class Client {
       const w = { pred, resolve: (m: Msg) => { clearTimeout(t); resolve(m); }, from };
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`no matching message within ${timeoutMs} ms; last: ${JSON.stringify(this.received.slice(-3).map((r) => r.msg))}`));
+        reject(new Error(`no matching message within ${timeoutMs} ms; last: ${JSON.stringify(this.received.slice(-3).map((r) => r.msg))}${this.closeCode !== null ? `; the socket closed (${this.closeCode} ${this.closeReason})` : ''}`));
       }, timeoutMs);
       this.waiters.push(w);
     });
