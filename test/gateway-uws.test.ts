@@ -75,8 +75,8 @@ describe('result delivery under backpressure', () => {
     const MAX_BP = 64 * 1024;
     const { hub, sockets, port } = await hubApp(MAX_BP);
 
-    const fast = await Client.connect(port);
-    const slow = await Client.connect(port);
+    const fast = await Client.connect(port, { hello: false });
+    const slow = await Client.connect(port, { hello: false });
     await expect.poll(() => sockets.length).toBe(2);
     // the slow client stops reading; one large frame fills the kernel buffers and then uWS's
     const tcp = (slow.ws as unknown as { _socket: NetSocket })._socket;
@@ -107,7 +107,7 @@ describe('result delivery under backpressure', () => {
 describe('results first at a period boundary (hub.holdUntilResult)', () => {
   it('queues the room\'s frames until the result, then sends them right behind it', async () => {
     const { hub, sockets, port } = await hubApp(64 * 1024);
-    const c = await Client.connect(port);
+    const c = await Client.connect(port, { hello: false });
     await expect.poll(() => sockets.length).toBe(1);
     hub.holdUntilResult('fiveD_60', 5000);
     hub.broadcast('fiveD_60', TICK);
@@ -123,7 +123,7 @@ describe('results first at a period boundary (hub.holdUntilResult)', () => {
 
   it('lets the frames go after the bound when no result comes', async () => {
     const { hub, sockets, port } = await hubApp(64 * 1024);
-    const c = await Client.connect(port);
+    const c = await Client.connect(port, { hello: false });
     await expect.poll(() => sockets.length).toBe(1);
     const t = Date.now();
     hub.holdUntilResult('fiveD_60', 150);

@@ -78,6 +78,8 @@ export interface Received {
   at: number; // Date.now() on receipt
 }
 
+export interface ConnectOptions { token?: string; via?: 'protocol' | 'query'; format?: 'binary' | 'text'; origin?: string; protocols?: string[]; hello?: boolean }
+
 export class Client {
   readonly received: Received[] = [];
   closeCode: number | null = null;
@@ -106,7 +108,26 @@ export class Client {
     });
   }
 
-  static async connect(port: number, opts: { token?: string; via?: 'protocol' | 'query'; format?: 'binary' | 'text'; origin?: string; protocols?: string[] } = {}): Promise<Client> {
+  /**
+   * Connects and waits for the gateway's HELLO. uWS 20.30 can close a socket it has just upgraded,
+   * before its HELLO (docs/reliability.md 1g: counted as `upgrade_dropped`); a client then
+   * reconnects, as the SDK does, and so does this one (at most 3 attempts). `hello: false` for a
+   * server that sends none (a bare hub in gateway-uws).
+   */
+  static async connect(port: number, opts: ConnectOptions = {}): Promise<Client> {
+    for (let attempt = 1; ; attempt++) {
+      const c = await Client.open(port, opts);
+      if (opts.hello === false) return c;
+      const first = await Promise.race([
+        c.next((m) => m.type === 'hello', 10_000).then(() => 'hello', () => 'no hello'),
+        c.closed.then(() => 'closed'),
+      ]);
+      if (first === 'hello') return c;
+      if (first === 'no hello' || attempt >= 3) throw new Error(`no HELLO from the gateway (attempt ${attempt}: ${first}, close ${c.closeCode} ${c.closeReason})`);
+    }
+  }
+
+  private static async open(port: number, opts: ConnectOptions): Promise<Client> {
     const format = opts.format ?? 'binary';
     const q = new URLSearchParams();
     if (format === 'text') q.set('format', 'json');
