@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordCount, readRecord } from '../src/core/betbuf.js';
 import { liabilityUpperBound } from '../src/core/rules.js';
@@ -253,6 +254,38 @@ describe('RedisStore on its own redis-server', () => {
     expect(s.inconsistencies).toBe(0);
     expect((await s.getPeriod(w)).status).toBe('open');
     expect(recordCount((await s.snapshot(w)).records)).toBe(80);
+  });
+});
+
+describe('RedisStore with a replica (FIVED_REDIS_MIN_REPLICAS)', () => {
+  it('takes a counter as seen only once the replica holds it: a write it never got is no "older data" after a failover', async () => {
+    const primary = await startRedis({ password: null });
+    const replica = await startRedis({ password: null, extraArgs: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    const admin = new Redis({ port: replica.port, host: '127.0.0.1', lazyConnect: true });
+    let s: RedisStore | null = null;
+    try {
+      await admin.connect();
+      await expect.poll(async () => /master_link_status:up/.test(await admin.info('replication')), { timeout: 10_000 }).toBe(true);
+      const store = await open(primary.url, { heartbeatMs: 50, minReplicas: 1 });
+      s = store;
+      await store.credit('rep', 100, 'r1'); // acknowledged once the replica holds it
+      const seq = Number(await store.client.get(store.keys.ledgerSeq));
+      await expect.poll(() => store.maxLedgerSeq).toBe(seq);
+      // the replica stops following; a number written on the primary alone (as a write whose WAIT
+      // never came back) is what a failover to that replica would lose
+      await admin.replicaof('NO', 'ONE');
+      await store.client.set(store.keys.ledgerSeq, String(seq + 5));
+      const client = store.client;
+      const infoCalls = async () => Number(/cmdstat_info:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+      const from = await infoCalls();
+      await expect.poll(infoCalls).toBeGreaterThan(from + 4); // several beats have read it
+      expect(store.maxLedgerSeq).toBe(seq);
+    } finally {
+      await s?.close();
+      admin.disconnect();
+      await replica.stop();
+      await primary.stop();
+    }
   });
 });
 

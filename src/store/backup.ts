@@ -12,6 +12,7 @@ import { copyFile, mkdir, open, rename, stat, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { ErrorCode, FivedError } from '../errors.js';
+import { infoField } from './connection.js';
 import { Keys } from './keys.js';
 
 export interface BackupManifest {
@@ -42,10 +43,6 @@ function sumHash(h: Record<string, string>): { users: number; total: number } {
   let total = 0n;
   for (const v of Object.values(h)) total += BigInt(Math.trunc(Number(v)));
   return { users: Object.keys(h).length, total: Number(total) };
-}
-
-function infoField(info: string, name: string): string | null {
-  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? null;
 }
 
 /** The kind of a key of this prefix: `period:meta`, `result`, `wallet:balances`, `user:periods`, … */

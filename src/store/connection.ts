@@ -93,6 +93,11 @@ function isConnectionError(err: unknown): boolean {
   return true; // closed/unwritable stream, timeouts, MaxRetriesPerRequestError, ECONNREFUSED, ...
 }
 
+/** One field of an INFO reply (`name:value` lines), or null. */
+export function infoField(info: string, name: string): string | null {
+  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? null;
+}
+
 /** ioredis's words for a connection that is gone name its options; players and operators read this. */
 function plainReason(message: string): string {
   return /enableOfflineQueue|Connection is closed|Stream isn't writeable/i.test(message) ? 'no connection (it is re-established by itself)' : message;

@@ -10,6 +10,13 @@
 import type { Redis } from 'ioredis';
 import { ErrorCode, FivedError } from '../errors.js';
 
+/** How many replicas an INFO replication reply shows at or past the primary's replication `offset`. */
+export function replicasAt(info: string, offset: number): number {
+  let n = 0;
+  for (const m of info.matchAll(/^slave\d+:.*\boffset=(\d+)/gm)) if (Number(m[1]) >= offset) n += 1;
+  return n;
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;

@@ -14,9 +14,9 @@ import { isMainThread } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import type { PeriodWindow } from '../../core/types.js';
 import { ErrorCode, FivedError } from '../../errors.js';
-import { connectOnce, mapError, num, quit, roleOptions } from '../connection.js';
+import { connectOnce, infoField, mapError, num, quit, roleOptions } from '../connection.js';
 import { Keys, periodMember } from '../keys.js';
-import { ReplicaWait } from '../replicas.js';
+import { ReplicaWait, replicasAt } from '../replicas.js';
 import { defineScripts, runScript, type ScriptArg, type ScriptName } from '../scripts.js';
 import { SeedSealer } from '../seal.js';
 import type { StoreEvents, StoreLifecycle, StoreOptions } from '../types.js';
@@ -51,6 +51,8 @@ export class RedisBase implements StoreLifecycle {
    */
   maxLedgerSeq = 0;
   private watermarkTimer: NodeJS.Timeout | null = null;
+  /** counters read at a replication offset, taken as seen once the replicas hold that offset (watermarks) */
+  private pendingMarks: { stakes: number; seq: number; offset: number } | null = null;
   closed = false;
   /** voids a period this instance opened once the store turns out to have lost data (the settlement concern) */
   voidOnDataLoss: ((w: PeriodWindow, reason: string) => Promise<unknown>) | null = null;
@@ -164,16 +166,30 @@ export class RedisBase implements StoreLifecycle {
     this.initialized = true;
   }
 
-  /** Raises the counters seen to what the store holds now (they only grow; afterReconnect compares). */
+  /**
+   * Raises the counters seen to what the store holds (they only grow; afterReconnect compares).
+   * With FIVED_REDIS_MIN_REPLICAS, as a bet's stakes total (bets/redis.ts), only once that many
+   * replicas hold what was read — checked at the next beat — so a failover to a replica is not
+   * taken for lost data because of writes nobody was told had succeeded.
+   */
   private async watermarks(): Promise<void> {
     if (!this.connected || !this.consistent || this.closed) return;
     try {
-      const [stakes, seq] = await Promise.all([this.redis.hget(this.keys.totals, 'stakes'), this.redis.get(this.keys.ledgerSeq)]);
-      this.maxStakes = Math.max(this.maxStakes, num(stakes));
-      this.maxLedgerSeq = Math.max(this.maxLedgerSeq, num(seq));
+      const res = (await this.redis.multi().hget(this.keys.totals, 'stakes').get(this.keys.ledgerSeq).info('replication').exec()) ?? [];
+      const [stakes, seq, info] = res.map(([, v]) => v) as [string | null, string | null, string];
+      const read = { stakes: num(stakes), seq: num(seq), offset: num(infoField(String(info ?? ''), 'master_repl_offset')) };
+      const min = this.replicas.minReplicas;
+      if (min <= 0) return this.raiseMarks(read);
+      if (this.pendingMarks && replicasAt(String(info ?? ''), this.pendingMarks.offset) >= min) this.raiseMarks(this.pendingMarks);
+      this.pendingMarks = read;
     } catch {
       // the connection dropped: afterReconnect checks on the next one
     }
+  }
+
+  private raiseMarks(m: { stakes: number; seq: number }): void {
+    this.maxStakes = Math.max(this.maxStakes, m.stakes);
+    this.maxLedgerSeq = Math.max(this.maxLedgerSeq, m.seq);
   }
 
   /** SET NX a fresh generation id; returns whichever id the store holds. */
@@ -191,6 +207,7 @@ export class RedisBase implements StoreLifecycle {
     const seenStakes = this.maxStakes;
     const seenEpoch = this.maxEpoch;
     const seenSeq = this.maxLedgerSeq;
+    this.pendingMarks = null; // read from the connection before: perhaps never replicated
     try {
       const [found, stakes, epoch, seq] = await Promise.all([
         this.redis.get(this.keys.generation),
