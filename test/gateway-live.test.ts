@@ -69,6 +69,16 @@ describe('two gateways, no scheduler', () => {
       }
     }
     expect(compared).toBeGreaterThanOrEqual(2);
+    // results first, also for a result derived at the end (no scheduler): the boundary's tick waits
+    // for it (at most BOUNDARY_HOLD_MAX_MS, 100 ms) — checked where it came within that bound
+    let ordered = 0;
+    for (const { msg, at } of ra) {
+      const tick = a.received.find((r) => r.msg.type === 'tick' && r.msg.now === msg.endsAt);
+      if (!tick || at - (msg.endsAt as number) >= 90) continue;
+      expect(a.received.findIndex((r) => r.msg === tick.msg)).toBeGreaterThan(a.received.findIndex((r) => r.msg === msg));
+      ordered++;
+    }
+    expect(ordered).toBeGreaterThanOrEqual(1);
     // ticks: one per second boundary, published within a few ms of it
     for (const c of [a, b]) {
       const ticks = c.of('tick');

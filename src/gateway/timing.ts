@@ -18,10 +18,11 @@ import type { Voids } from './voids.js';
 
 /**
  * How long a room's boundary frames (tick, new period) may wait for the ended period's result
- * (hub.holdUntilResult). The result waits out this clock's measured lead, normally 1–3 ms; a
- * longer lead (a clock far ahead, a slow TIME sample) ticks on time and sends the result on its own.
+ * (hub.holdUntilResult), on both protocols. A held result waits out this clock's measured lead,
+ * normally 1–3 ms; one derived at the end (no scheduler) a few Redis round trips. A lead longer
+ * than this (a clock far ahead, a slow TIME sample) ticks on time and sends the result on its own.
  */
-export const BOUNDARY_HOLD_MAX_MS = 50;
+export const BOUNDARY_HOLD_MAX_MS = 100;
 
 export class Timing {
   private stopTicks: (() => void) | null = null;
@@ -56,12 +57,12 @@ export class Timing {
       const w = windowAt(room, boundary);
       let s = this.periods.current(room.name);
       // results first: the period ending at this boundary sends its result ahead of the new
-      // period's frames, in the same write to each socket (hub.holdUntilResult). Revealed already
-      // (a late tick): publish it now; else its end timer fires after the clock's lead (rule 4),
-      // a few ms away, and the room's frames wait for it — unless that lead is long.
-      if (s && s.w.endsAt === boundary && s.held && !s.delivered && s.status !== 'void') {
+      // period's frames, in the same write to each socket when it was held (hub.holdUntilResult).
+      // Its end timer fires after the clock's lead (rule 4) and a result without a scheduler is
+      // derived then; revealed already (a late tick), it starts now.
+      if (s && s.w.endsAt === boundary && !s.delivered && s.status !== 'void') {
+        if (resultDelayMs(this.ctx) <= BOUNDARY_HOLD_MAX_MS) hub.holdUntilResult(room.name, BOUNDARY_HOLD_MAX_MS);
         if (revealed(this.ctx, s.w.endsAt)) this.results.atEnd(s);
-        else if (resultDelayMs(this.ctx) <= BOUNDARY_HOLD_MAX_MS) hub.holdUntilResult(room.name, BOUNDARY_HOLD_MAX_MS);
       }
       if (!s || s.w.periodId !== w.periodId) s = this.enter(room, w, true).state;
       else if (s.status === 'pending' && !s.resolving) this.resolve(s, true);

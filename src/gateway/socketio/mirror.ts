@@ -2,9 +2,10 @@
 // (docs/socketio.md "Events"). The hub calls this right after its own WebSocket clients got the
 // same message, so timing and the reveal gate are the gateway's: `periodResult` is built from the
 // RESULT the gateway publishes at the period's end (never before, rule 4), `betResult` and
-// `balanceUpdate` from the SETTLED notice that follows the settlement.
+// `balanceUpdate` from the SETTLED notice that follows the settlement. Results first at a boundary
+// is the hub's (holdUntilResult): the new period's events reach this mirror after the result.
 
-import { windowAt, windowOf, type Room } from '../../runtime/rooms.js';
+import { windowOf, type Room } from '../../runtime/rooms.js';
 import { ServerType, type ServerMessage, type SettledMsg } from '../../protocol.js';
 import type { GatewayContext } from '../context.js';
 import type { HubMirror } from '../hub.js';
@@ -15,16 +16,8 @@ import type { Fanout } from './fanout.js';
 import { minorToRupees } from './rupees.js';
 
 const LAGGARD_MARGIN = 4096;
-/**
- * Results first: at a period boundary the new period's periodStart and timeUpdate wait (at most
- * this long) for the ended period's periodResult, so the result is not queued behind them at every
- * client (two more frames per client through HAProxy at the busiest instant).
- */
-const HOLD_MS = 100;
 
 export class SocketIoMirror implements HubMirror {
-  private readonly held = new Map<string, { events: Array<[string, unknown]>; timer: NodeJS.Timeout }>();
-
   constructor(
     private readonly ctx: GatewayContext,
     private readonly periods: Periods,
@@ -37,15 +30,13 @@ export class SocketIoMirror implements HubMirror {
     const now = this.ctx.clock.now();
     switch (msg.type) {
       case ServerType.TICK:
-        if (msg.remainingMs === room.duration * 1000) this.holdForResult(room, msg.now);
-        this.roomEmit(roomName, OUT.TIME_UPDATE, timeUpdate(room, msg, this.fanout.count(roomName)));
+        this.fanout.emit(roomName, OUT.TIME_UPDATE, timeUpdate(room, msg, this.fanout.count(roomName)));
         return;
       case ServerType.PERIOD:
-        this.holdForResult(room, msg.startsAt);
-        this.roomEmit(roomName, OUT.PERIOD_START, periodStart(room, msg, now));
+        this.fanout.emit(roomName, OUT.PERIOD_START, periodStart(room, msg, now));
         return;
       case ServerType.CLOSED:
-        this.roomEmit(roomName, OUT.BETTING_CLOSED, bettingClosed(room, msg, windowOf(room, msg.periodId).endsAt, now));
+        this.fanout.emit(roomName, OUT.BETTING_CLOSED, bettingClosed(room, msg, windowOf(room, msg.periodId).endsAt, now));
         return;
       case ServerType.RESULT: {
         // a publish skips a WebSocket over its buffer limit: those are disconnected after it and
@@ -53,40 +44,14 @@ export class SocketIoMirror implements HubMirror {
         const lagging = this.fanout.laggards(roomName, Math.max(0, this.ctx.cfg.maxBackpressureBytes - LAGGARD_MARGIN));
         this.fanout.emit(roomName, OUT.PERIOD_RESULT, periodResult(msg, now));
         for (const c of lagging) c.closeTransport(); // the client reconnects on its own
-        this.flush(roomName);
         return;
       }
       case ServerType.VOID:
         this.fanout.emit(roomName, OUT.PERIOD_VOID, { gameType: GAME_TYPE, duration: room.duration, periodId: msg.periodId, reason: msg.reason, roomId: roomName, timestamp: iso(now) });
-        this.flush(roomName);
         return;
       default:
         return;
     }
-  }
-
-  /** At the boundary `at`: hold the room's events if the period that ended there has its result still to come. */
-  private holdForResult(room: Room, at: number): void {
-    if (this.held.has(room.name)) return;
-    const ended = this.periods.get(room.duration, windowAt(room, at - 1).periodId);
-    if (!ended || ended.status === 'void' || ended.delivered) return;
-    const timer = setTimeout(() => this.flush(room.name), HOLD_MS);
-    timer.unref();
-    this.held.set(room.name, { events: [], timer });
-  }
-
-  private roomEmit(room: string, event: string, payload: unknown): void {
-    const h = this.held.get(room);
-    if (h) h.events.push([event, payload]);
-    else this.fanout.emit(room, event, payload);
-  }
-
-  private flush(room: string): void {
-    const h = this.held.get(room);
-    if (!h) return;
-    clearTimeout(h.timer);
-    this.held.delete(room);
-    for (const [event, payload] of h.events) this.fanout.emit(room, event, payload);
   }
 
   hasUser(userId: string): boolean {
