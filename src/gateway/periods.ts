@@ -123,8 +123,12 @@ export class Periods {
    * on a host whose result timer runs late, would otherwise show a payout before the result.
    */
   untilDelivered(now: number): Promise<void> {
-    const open = [...this.byKey.values()].filter((s) => s.status !== 'void' && s.delivered === null && s.w.endsAt <= now && now - s.w.endsAt < DELIVERY_WAIT_MS);
-    if (open.length === 0) return Promise.resolve();
+    // every bet and balance read asks: no array unless a period is actually waiting (rarely)
+    let open: PeriodState[] | null = null;
+    for (const s of this.byKey.values()) {
+      if (s.status !== 'void' && s.delivered === null && s.w.endsAt <= now && now - s.w.endsAt < DELIVERY_WAIT_MS) (open ??= []).push(s);
+    }
+    if (open === null) return Promise.resolve();
     const oldestEnd = Math.min(...open.map((s) => s.w.endsAt));
     return new Promise((resolve) => {
       let left = open.length;
