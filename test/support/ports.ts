@@ -1,19 +1,42 @@
 // Ports of the tests, benchmarks and chaos tools: free ones on loopback (never a fixed port, so
 // runs side by side do not collide) and waiting for one to open.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A free TCP port on loopback, found by binding port 0 and releasing it. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The kernel's range for the local ports of outgoing connections (ip_local_port_range). A port
+ * found there by binding port 0 can be taken by any client socket of a test running beside this
+ * one (the HTTP fuzzer opens thousands a second) before the server we start binds it: a clean-clone
+ * run saw a gateway fail with E_LISTEN_FAILED that way. Servers' ports are picked below it.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
+  } catch {
+    // not Linux: the usual IANA range
+  }
+  return [49152, 65535];
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'));
-      srv.close(() => resolve(addr.port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** A free TCP port on loopback, outside the ephemeral range, picked at random (runs side by side rarely pick the same one). */
+export async function freePort(): Promise<number> {
+  const [lo] = ephemeralRange();
+  const [from, to] = lo > 12_000 ? [10_000, lo - 1] : [61_000, 65_000];
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port between ${from} and ${to} after 200 tries`);
 }
 
 /** Whether a TCP connect to host:port succeeds now. */
