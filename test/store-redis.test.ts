@@ -259,7 +259,7 @@ describe('RedisStore on its own redis-server', () => {
 
 describe('RedisStore with a replica (FIVED_REDIS_MIN_REPLICAS)', () => {
   it('takes a counter as seen only once the replica holds it: a write it never got is no "older data" after a failover', async () => {
-    const primary = await startRedis({ password: null });
+    const primary = await startRedis({ password: null, extraArgs: ['--repl-diskless-sync-delay', '0'] }); // the replica syncs at once
     const replica = await startRedis({ password: null, extraArgs: ['--replicaof', '127.0.0.1', String(primary.port)] });
     const admin = new Redis({ port: replica.port, host: '127.0.0.1', lazyConnect: true });
     let s: RedisStore | null = null;
@@ -270,7 +270,8 @@ describe('RedisStore with a replica (FIVED_REDIS_MIN_REPLICAS)', () => {
       s = store;
       await store.credit('rep', 100, 'r1'); // acknowledged once the replica holds it
       const seq = Number(await store.client.get(store.keys.ledgerSeq));
-      await expect.poll(() => store.maxLedgerSeq).toBe(seq);
+      // replicas report their offset about once a second (REPLCONF ACK): a second or two, not one beat
+      await expect.poll(() => store.maxLedgerSeq, { timeout: 10_000 }).toBe(seq);
       // the replica stops following; a number written on the primary alone (as a write whose WAIT
       // never came back) is what a failover to that replica would lose
       await admin.replicaof('NO', 'ONE');

@@ -169,7 +169,7 @@ export class RedisBase implements StoreLifecycle {
   /**
    * Raises the counters seen to what the store holds (they only grow; afterReconnect compares).
    * With FIVED_REDIS_MIN_REPLICAS, as a bet's stakes total (bets/redis.ts), only once that many
-   * replicas hold what was read — checked at the next beat — so a failover to a replica is not
+   * replicas hold what was read — checked at the following beats — so a failover to a replica is not
    * taken for lost data because of writes nobody was told had succeeded.
    */
   private async watermarks(): Promise<void> {
@@ -180,7 +180,11 @@ export class RedisBase implements StoreLifecycle {
       const read = { stakes: num(stakes), seq: num(seq), offset: num(infoField(String(info ?? ''), 'master_repl_offset')) };
       const min = this.replicas.minReplicas;
       if (min <= 0) return this.raiseMarks(read);
-      if (this.pendingMarks && replicasAt(String(info ?? ''), this.pendingMarks.offset) >= min) this.raiseMarks(this.pendingMarks);
+      // A read waits until the replicas hold its offset, and is not replaced by later reads while
+      // it waits: replicas report their offset about once a second, so under steady writes a read
+      // replaced at every beat would never be confirmed and the marks would never rise.
+      if (this.pendingMarks && replicasAt(String(info ?? ''), this.pendingMarks.offset) < min) return;
+      if (this.pendingMarks) this.raiseMarks(this.pendingMarks);
       this.pendingMarks = read;
     } catch {
       // the connection dropped: afterReconnect checks on the next one
