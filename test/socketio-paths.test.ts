@@ -199,7 +199,7 @@ describe('Socket.IO: the native WebSocket path and the socket.io package path', 
   });
 });
 
-describe('Socket.IO native path: admission at the upgrade, bounds before CONNECT', () => {
+describe('Socket.IO admission at the transport\'s handshake, bounds before CONNECT', () => {
   const CONNECT_TIMEOUT_MS = 2000;
   let proc: FivedProcess;
   let port = 0;
@@ -272,5 +272,37 @@ describe('Socket.IO native path: admission at the upgrade, bounds before CONNECT
     await e.opened();
     const f = raw();
     await f.opened();
+  });
+
+  it('counts a polling session in FIVED_MAX_CONNS_PER_IP from its engine.io handshake, CONNECT or not', async () => {
+    // before, a package-path session took its place only at an admitted CONNECT: one address could
+    // hold any number of sessions that never sent one, each for the CONNECT deadline
+    for (const r of raws.splice(0)) r.ws.terminate();
+    const handshake = () => http(port, 'GET', '/socket.io/?EIO=4&transport=polling');
+    const sidOf = (body: string) => (JSON.parse(body.slice(1)) as { sid: string }).sid;
+    const first = await waitUntil('the terminated connections\' places', async () => {
+      const h = await handshake();
+      return h.status === 200 ? h : undefined;
+    }, 10_000);
+    const secondAt = Date.now();
+    const second = await handshake();
+    expect(second.status).toBe(200);
+    // the address has 2 sessions, neither sent CONNECT: a third is refused, on every route
+    const refused = await handshake();
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({ code: 4, message: 'Too many connections from this address (at most 2, FIVED_MAX_CONNS_PER_IP)' });
+    await expect(raw().opened()).rejects.toThrow(/429/);
+    await expect(raw('/ws').opened()).rejects.toThrow(/429/);
+    // a session its client closes gives its place back, once
+    const closed = await http(port, 'POST', `/socket.io/?EIO=4&transport=polling&sid=${sidOf(first.body)}`, '1', { 'content-type': 'text/plain;charset=UTF-8' });
+    expect(closed.status).toBe(200);
+    expect((await handshake()).status).toBe(200);
+    expect((await handshake()).status).toBe(403);
+    // one that never sends CONNECT is ended at its deadline (its long poll answered with the close
+    // packet), and its place given back
+    const poll = await http(port, 'GET', `/socket.io/?EIO=4&transport=polling&sid=${sidOf(second.body)}`);
+    expect(poll).toMatchObject({ status: 200, body: '1' });
+    expect(Date.now() - secondAt).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 500);
+    await waitUntil('the place given back', async () => ((await handshake()).status === 200 ? true : undefined), 5_000);
   });
 });

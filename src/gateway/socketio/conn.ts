@@ -16,7 +16,6 @@ export interface CompatConn {
   /** true from the admitted CONNECT to the disconnect */
   readonly connected: boolean;
   userId: string;
-  remote: string;
   bucket: RateBucket | null;
   /** the uWS socket under the connection while it is on the WebSocket transport, else null */
   uws(): WebSocket<unknown> | null;
@@ -41,7 +40,6 @@ export function encodeEvent(event: string, payload: unknown): string {
 export class PackageConn implements CompatConn {
   readonly path = 'package' as const;
   userId = '';
-  remote = '';
   bucket: RateBucket | null = null;
 
   constructor(private readonly socket: Socket) {}

@@ -19,7 +19,7 @@ import { SocketIoMirror } from './mirror.js';
 import { NativePath } from './native.js';
 import { mountCompatRest } from './rest.js';
 import { routeWebSockets, withoutWsRoute } from './route.js';
-import { admit, closeSession, dispatch, openSession, unexpected, type SessionDeps } from './session.js';
+import { admit, closeSession, dispatch, handshakeRefusal, openSession, unexpected, type SessionDeps } from './session.js';
 
 export const SOCKETIO_PATH = '/socket.io/';
 /** the replaced system's settings (docs/socketio.md) */
@@ -49,6 +49,8 @@ function corsOf(origins: readonly string[]) {
 export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: Periods, limits: GatewayLimits): SocketIoHandle {
   const { cfg, clock } = ctx;
   const verifier = new CompatVerifier(cfg.jwtSecret, cfg.maxTokenAgeS, () => clock.now());
+  const fanout = new Fanout(app, ctx.rooms.map((r) => r.name));
+  const d: SessionDeps = { ctx, periods, fanout, limits, verifier, expiry: new ExpiryWheel(clock.now()) };
   const io = new Server({
     path: SOCKETIO_PATH.slice(0, -1), serveClient: false, transports: ['polling', 'websocket'], allowEIO3: false,
     pingInterval: PING_INTERVAL_MS, pingTimeout: PING_TIMEOUT_MS, maxHttpBufferSize: MAX_HTTP_BUFFER, cors: corsOf(cfg.origins),
@@ -56,6 +58,12 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
     connectTimeout: cfg.socketIoConnectTimeoutMs,
     // the session id as a cookie in the first answer: HAProxy learns sid → gateway from it (docs/socketio.md)
     cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
+    // engine.io asks this at a session's handshake (a polling GET without sid): the address is
+    // admitted there, as the native path's at its upgrade, so sessions that never CONNECT are bounded
+    allowRequest: (req, answer) => {
+      const refusal = handshakeRefusal(d, engineRemote(d, req));
+      answer(refusal, refusal === null);
+    },
   });
   // engine.io's HTTP route goes on the app; its WebSocket route is taken aside (route.ts) and
   // served behind one /socket.io/ route with the native path. engine.io passes maxBackpressure on
@@ -63,8 +71,7 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   const engine = withoutWsRoute(app);
   io.attachApp(engine.app, { maxBackpressure: cfg.maxBackpressureBytes } as Parameters<Server['attachApp']>[1]);
   undoAdapterPatch();
-  const fanout = new Fanout(app, ctx.rooms.map((r) => r.name));
-  const d: SessionDeps = { ctx, periods, fanout, limits, verifier, expiry: new ExpiryWheel(clock.now()) };
+  countEngineSessions(io, d);
   const native = new NativePath(d, { pingIntervalMs: PING_INTERVAL_MS, pingTimeoutMs: PING_TIMEOUT_MS, maxPayload: MAX_HTTP_BUFFER, connectTimeoutMs: cfg.socketIoConnectTimeoutMs });
   // one check for every connection's token expiry and CONNECT deadline (a timer per connection cost memory per connection)
   const expiryTimer = setInterval(() => {
@@ -95,13 +102,28 @@ export function mountSocketIo(app: TemplatedApp, ctx: GatewayContext, periods: P
   };
 }
 
+type EngineRequest = { headers: Record<string, unknown>; connection?: { remoteAddress?: unknown } };
+
+/** The client address of an engine.io request (behind trusted proxies, X-Forwarded-For's), as the native path and /ws resolve it. */
+function engineRemote(d: SessionDeps, req: EngineRequest): string {
+  return d.limits.address.resolve(String(req.connection?.remoteAddress ?? ''), String(req.headers['x-forwarded-for'] ?? ''));
+}
+
+/** A package-path session holds its place in FIVED_MAX_CONNS_PER_IP from its handshake to its close, CONNECT or not. */
+function countEngineSessions(io: Server, d: SessionDeps): void {
+  io.engine.on('connection', (session: { request: EngineRequest; once(event: 'close', fn: () => void): void }) => {
+    const remote = engineRemote(d, session.request);
+    d.limits.connsPerIp.inc(remote);
+    session.once('close', () => d.limits.connsPerIp.dec(remote));
+  });
+}
+
 /** The package path: its connection middleware is the shared admission, its events the shared dispatch. */
 function servePackage(io: Server, d: SessionDeps): void {
   const conns = new WeakMap<Socket, PackageConn>();
   io.use((socket, next) => {
     const c = new PackageConn(socket);
-    c.remote = d.limits.address.resolve(String(socket.handshake.address ?? ''), String(socket.handshake.headers['x-forwarded-for'] ?? ''));
-    admit(d, c, socket.handshake).then((id) => {
+    admit(d, socket.handshake).then((id) => {
       conns.set(socket, c);
       socket.data = id;
       next();

@@ -225,7 +225,7 @@ export class NativePath {
     }
     const handshake = { ...c.handshake, auth: typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>) : {} };
     c.state = 1;
-    admit(this.d, c, handshake).then((id) => {
+    admit(this.d, handshake).then((id) => {
       if (c.state !== 1) return;
       c.state = 2;
       c.handshake = null;

@@ -48,7 +48,8 @@ function roomOf(ctx: GatewayContext, game: string, duration: string): Room {
 function intParam(req: Req, name: string, dflt: number, max: number): number {
   const raw = req.query.get(name);
   if (raw === null || raw === '') return dflt;
-  const n = Number(raw);
+  // digits only: Number() would take '0x10', '1e2' and ' 5 ' too
+  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new RestError(400, `${name} must be an integer from 0 to ${max}`);
   return n;
 }

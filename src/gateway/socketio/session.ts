@@ -1,6 +1,6 @@
-// A Socket.IO session, the same on both paths (docs/socketio.md "Two paths"): admission at the
-// CONNECT packet (the token by the replaced system's rules, then draining and fived's limits; a
-// refusal is a connect_error text; the native path admits the address earlier, at its upgrade),
+// A Socket.IO session, the same on both paths (docs/socketio.md "Two paths"): the client address
+// admitted at the transport's handshake, then the CONNECT packet (the token by the replaced
+// system's rules, then draining and the per-user limit; a refusal is a connect_error text),
 // the open (limits, fan-out, token expiry, `connected`), every incoming event (the per-connection
 // message rate, then the one handler table behind one guard) and the close.
 
@@ -26,29 +26,31 @@ export interface SessionDeps {
 
 /**
  * Who may connect: resolves the identity, or rejects with an Error whose message is the
- * connect_error text. The per-address limit is checked here for the package path only: the native
- * path admits the address at the WebSocket upgrade, before any CONNECT (native.ts).
+ * connect_error text. The client address was admitted before any CONNECT, at the transport's
+ * handshake (handshakeRefusal): a native connection's WebSocket upgrade (native.ts), a package
+ * session's engine.io handshake (index.ts). Each holds its place in FIVED_MAX_CONNS_PER_IP from
+ * there to its close, so connections that never CONNECT are bounded too; the CONNECT deadline
+ * (FIVED_SOCKETIO_CONNECT_TIMEOUT_MS) ends them on both paths.
  */
-export async function admit(d: SessionDeps, c: CompatConn, handshake: HandshakeLike): Promise<CompatIdentity> {
+export async function admit(d: SessionDeps, handshake: HandshakeLike): Promise<CompatIdentity> {
   let id: CompatIdentity;
   try {
     id = await d.verifier.verify(findToken(handshake));
   } catch (err) {
     throw new Error(err instanceof CompatAuthError ? err.message : AUTH_TEXT.INTERNAL);
   }
-  if (d.ctx.draining) throw new Error('Server shutting down - reconnect');
-  const over = (countedAtUpgrade(c) ? null : addressRefusal(d, c.remote)) ?? userRefusal(d, id.userId);
+  if (d.ctx.draining) throw new Error(DRAINING_TEXT);
+  const over = userRefusal(d, id.userId);
   if (over !== null) throw new Error(over);
   return id;
 }
 
-/**
- * Where a connection's place in FIVED_MAX_CONNS_PER_IP is taken and given back: a native
- * connection's from its WebSocket upgrade to its close (native.ts: one that never sends CONNECT
- * counts too), a package connection's from its admitted CONNECT to its disconnect (engine.io ends
- * a connection without CONNECT after its connectTimeout, FIVED_SOCKETIO_CONNECT_TIMEOUT_MS).
- */
-const countedAtUpgrade = (c: CompatConn): boolean => c.path === 'native';
+const DRAINING_TEXT = 'Server shutting down - reconnect';
+
+/** Why a package session's engine.io handshake is refused (draining, FIVED_MAX_CONNS_PER_IP), or null. */
+export function handshakeRefusal(d: SessionDeps, remote: string): string | null {
+  return d.ctx.draining ? DRAINING_TEXT : addressRefusal(d, remote);
+}
 
 /** Why one more connection from this address is refused (FIVED_MAX_CONNS_PER_IP, counted on both protocols), or null. */
 export function addressRefusal({ ctx, limits }: SessionDeps, remote: string): string | null {
@@ -72,11 +74,10 @@ function userRefusal({ ctx, fanout }: SessionDeps, userId: string): string | nul
 
 /** An admitted connection: counted, in the fan-out, ended at its token's expiry, greeted with `connected`. */
 export function openSession(d: SessionDeps, c: CompatConn, id: CompatIdentity): void {
-  const { ctx, limits, fanout, expiry } = d;
+  const { ctx, fanout, expiry } = d;
   const now = ctx.clock.now();
   c.userId = id.userId;
   c.bucket = new RateBucket(ctx.cfg.rateLimitPerS, now);
-  if (!countedAtUpgrade(c)) limits.connsPerIp.inc(c.remote);
   fanout.addUser(c);
   ctx.metrics.socketIoConnections.set(fanout.connections);
   ctx.metrics.socketIoOpened.inc({ path: c.path });
@@ -88,9 +89,8 @@ export function openSession(d: SessionDeps, c: CompatConn, id: CompatIdentity): 
   });
 }
 
-export function closeSession({ ctx, limits, fanout, expiry }: SessionDeps, c: CompatConn): void {
+export function closeSession({ ctx, fanout, expiry }: SessionDeps, c: CompatConn): void {
   expiry.remove(c);
-  if (!countedAtUpgrade(c)) limits.connsPerIp.dec(c.remote);
   fanout.remove(c);
   ctx.metrics.socketIoConnections.set(fanout.connections);
 }
