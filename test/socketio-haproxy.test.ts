@@ -310,6 +310,9 @@ describe('Socket.IO front ends through HAProxy to two gateways', () => {
     const hist = await rest(`/api/games/5d/${DURATION}/history?page=1&limit=2`, tok);
     expect(hist.body).toMatchObject({ success: true, gameType: 'fiveD', duration: DURATION, data: { pagination: { page: 1, limit: 2, offset: 0 } } });
     expect(hist.body.data.results.length).toBeGreaterThan(0);
+    for (const bad of ['0x10', '1e1', '%205', '-1', '51', '2.0']) {
+      expect(await rest(`/api/games/5d/${DURATION}/history?limit=${bad}`, tok)).toEqual({ status: 400, body: { success: false, message: 'limit must be an integer from 0 to 50' } });
+    }
     for (const h of hist.body.data.results) expect(Date.parse(h.createdAt)).toBeLessThanOrEqual(Date.now());
     const mine = await rest(`/api/games/5d/${DURATION}/my-bets?limit=3`, tok);
     expect(mine.body.data.pagination).toMatchObject({ total: 4, page: 1, limit: 3, hasMore: true, totalPages: 2 });
