@@ -5,7 +5,7 @@
 // instances detect the older data (counters went backwards), void the open period with refunds,
 // and the balances equal the backup's plus those refunds: what happened after the backup is gone.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,22 @@ describe('fived backup', () => {
     const memory = await runFived(['backup', backups], {});
     expect(memory.code).toBe(1);
     expect(memory.stderr).toMatch(/FIVED_REDIS_URL/);
+  });
+
+  it('refuses a DIR it cannot write, before any snapshot: one coded error, nothing taken', async () => {
+    const lastsave = await store.client.lastsave();
+    const file = path.join(backups, 'a-file');
+    writeFileSync(file, '');
+    // /proc/self/x: fs.mkdir's recursive mode never returned there (the command hung)
+    for (const [dir, why] of [[path.join(file, 'x'), `${file} is not a directory`], [file, `${file} is not a directory`], ['/proc/self/x', 'ENOENT'], ['/proc', 'ENOENT']] as const) {
+      const r = await runFived(['backup', dir], toolEnv(), 20_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`E_BAD_REQUEST: cannot write backups to ${dir}: `);
+      expect(r.stderr).toContain(why);
+      expect(r.stdout).toBe('');
+    }
+    expect(await store.client.lastsave()).toBe(lastsave);
+    rmSync(file);
   });
 
   it('restore drill: an older backup is detected, open periods are voided with refunds, later activity is gone', async () => {

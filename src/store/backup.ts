@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, open, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { ErrorCode, FivedError } from '../errors.js';
@@ -153,9 +153,43 @@ export interface BackupOptions {
   now?: () => Date;
 }
 
+const errCode = (e: unknown): string => String((e as { code?: unknown }).code ?? '');
+
+/**
+ * Makes `dir` and its missing parents and checks a file can be created in it, before any snapshot
+ * is taken: a bad DIR is one clear error that changed nothing, not a failure after the BGSAVE.
+ * Parent by parent, not fs.mkdir's recursive mode, which never returns for some paths under /proc.
+ */
+export async function prepareBackupDir(dir: string): Promise<void> {
+  const bad = (why: string) => new FivedError(ErrorCode.BAD_REQUEST, `cannot write backups to ${dir}: ${why}`);
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      if (!(await stat(d)).isDirectory()) throw bad(`${d} is not a directory`);
+      break;
+    } catch (e) {
+      if (e instanceof FivedError) throw e;
+      if (!['ENOENT', 'ENOTDIR'].includes(errCode(e)) || path.dirname(d) === d) throw bad((e as Error).message);
+      missing.unshift(d);
+    }
+  }
+  for (const d of missing) {
+    await mkdir(d).catch((e: unknown) => {
+      if (errCode(e) !== 'EEXIST') throw bad((e as Error).message);
+    });
+  }
+  const probe = path.join(dir, `.fived-backup-probe-${process.pid}`);
+  try {
+    await (await open(probe, 'wx')).close();
+    await unlink(probe);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+}
+
 /** Takes the snapshot into `dir`: `fived-<time>.rdb` and `fived-<time>.json` (the manifest). */
 export async function takeBackup(r: Redis, dir: string, o: BackupOptions): Promise<{ rdb: string; manifestFile: string; manifest: BackupManifest }> {
-  await mkdir(dir, { recursive: true });
+  await prepareBackupDir(dir);
   const created = (o.now ?? (() => new Date()))();
   const stamp = created.toISOString().replace(/[:.]/g, '-');
   const rdb = path.join(dir, `fived-${stamp}.rdb`);
