@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const sentinelEnv = process.env.FIVED_CHAOS_SENTINEL;
   const sentinel = process.argv.includes('--sentinel') || (!process.argv.includes('--no-sentinel') && (sentinelEnv !== undefined && sentinelEnv !== '' ? /^(1|true|yes|on)$/i.test(sentinelEnv) : !ci));
-  const r = await runChaos({ seconds, clients, faultEveryMs, clockOffsetMs: offset, sentinel });
+  const r = await runChaos({ seconds, clients, faultEveryMs, minFaults, clockOffsetMs: offset, sentinel });
   console.log('');
   console.log(r.text);
   let fuzz: Awaited<ReturnType<typeof runFuzz>> | null = null;

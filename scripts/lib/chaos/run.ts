@@ -19,6 +19,8 @@ export interface ChaosOptions {
   clients: number;
   /** mean time between faults (ms) */
   faultEveryMs: number;
+  /** faults the run must inject at least: gaps shrink while fewer have happened */
+  minFaults?: number;
   durations?: number[];
   freezeMs?: number;
   /** FIVED_CLOCK_OFFSET_MS of the last gateway */
@@ -103,7 +105,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       let i = 0;
       while (Date.now() < until - room.duration * 1000) await fleet!.sampler(room, i++);
     });
-    const faults = await faultLoop(cluster, fleet, o.faultEveryMs, until, (e) => log(`chaos: fault ${e.kind} ${e.target}: ${e.detail}`));
+    const faults = await faultLoop(cluster, fleet, o.faultEveryMs, until, (e) => log(`chaos: fault ${e.kind} ${e.target}: ${e.detail}`), o.minFaults);
     await sleep(Math.max(0, until - Date.now()));
     const to = Date.now();
     await fleet.stop();
