@@ -41,6 +41,28 @@ describe('RedisStore on its own redis-server', () => {
     await redis?.stop();
   });
 
+  it('connects again a connection ioredis ended by itself, and leaves it ended after close()', async () => {
+    // ioredis ends a connection for good when its Sentinel connector throws mid-reconnect (a failover
+    // detector firing then); disconnect() puts a connection in that same state ('end')
+    const s = await open(redis.url);
+    const heard: unknown[] = [];
+    await s.subscribe(CHANNELS.completed, (_c, m) => heard.push(m));
+    const ended = new Promise((r) => s.client.once('end', r));
+    s.client.disconnect();
+    await ended;
+    await expect.poll(() => s.client.status, { timeout: 5000 }).toBe('ready');
+    expect(await s.serverTime()).toBeGreaterThan(0);
+    const sub = (s as unknown as { base: { sub: Redis } }).base.sub;
+    sub.disconnect();
+    await expect.poll(async () => {
+      await s.publish(CHANNELS.completed, { again: 1 });
+      return heard.length;
+    }, { timeout: 5000, interval: 100 }).toBeGreaterThan(0); // reconnected and resubscribed
+    await s.close();
+    await new Promise((r) => setTimeout(r, 600)); // longer than keepConnected's 250 ms: nothing comes back
+    expect([s.client.status, sub.status]).toEqual(['end', 'end']);
+  });
+
   it('the Lua liability bound equals liabilityUpperBound', async () => {
     const s = await open(redis.url);
     const mult = fc.integer({ min: 1, max: 1000 });

@@ -136,6 +136,24 @@ export function connectOnce(r: Redis): Promise<void> {
   });
 }
 
+/**
+ * Connects again a connection that ioredis ended by itself. ioredis ends a connection for good
+ * (status 'end', every command "Connection is closed") when its connector throws while connecting;
+ * in Sentinel mode the failover detector of the connection before a failover closes the connector
+ * on +switch-master, and a reconnect then asking a Sentinel throws. A scheduler lost its store that
+ * way in a failover test on a loaded machine (lease attempts failing for over a minute while the
+ * gateways had long reconnected). Only the owner's own close (`closing()`) leaves it ended.
+ */
+export function keepConnected(r: Redis, closing: () => boolean, afterMs = 250): void {
+  r.on('end', () => {
+    if (closing()) return;
+    console.error(JSON.stringify({ level: 'warn', msg: 'redis connection ended by the client library; connecting again', connection: r.options.connectionName, code: ErrorCode.STORE_UNAVAILABLE }));
+    setTimeout(() => {
+      if (!closing() && r.status === 'end') r.connect().catch(() => undefined); // ends again: 'end' again
+    }, afterMs).unref();
+  });
+}
+
 /** Closes a connection: QUIT when it is up, else a disconnect. */
 export async function quit(r: Redis): Promise<void> {
   try {

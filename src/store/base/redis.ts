@@ -14,7 +14,7 @@ import { isMainThread } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import type { PeriodWindow } from '../../core/types.js';
 import { ErrorCode, FivedError } from '../../errors.js';
-import { connectOnce, infoField, mapError, num, quit, roleOptions } from '../connection.js';
+import { connectOnce, infoField, keepConnected, mapError, num, quit, roleOptions } from '../connection.js';
 import { Keys, periodMember } from '../keys.js';
 import { ReplicaWait, replicasAt } from '../replicas.js';
 import { defineScripts, runScript, type ScriptArg, type ScriptName } from '../scripts.js';
@@ -72,10 +72,12 @@ export class RedisBase implements StoreLifecycle {
     this.light = opts.light ?? !isMainThread;
     this.redis = new Redis(roleOptions(opts, 'commands'));
     defineScripts(this.redis);
+    keepConnected(this.redis, () => this.closed);
     const minReplicas = opts.minReplicas ?? 0;
     this.writer = minReplicas > 0 ? new Redis(roleOptions(opts, 'writer')) : this.redis;
     if (this.writer !== this.redis) {
       defineScripts(this.writer);
+      keepConnected(this.writer, () => this.closed);
       this.writer.on('error', () => undefined); // its commands fail with coded errors
     }
     this.replicas = new ReplicaWait(this.writer, minReplicas, opts.waitTimeoutMs ?? 1000, (err) => this.mapError(err));

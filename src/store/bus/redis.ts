@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { DEFAULT_HEARTBEAT_MS, type RedisBase } from '../base/redis.js';
 import { decode, encode } from '../codec.js';
-import { roleOptions } from '../connection.js';
+import { keepConnected, roleOptions } from '../connection.js';
 import type { BusHandler, BusStore } from '../types.js';
 import { validateChannel } from '../validate.js';
 
@@ -35,6 +35,7 @@ export class RedisBus implements BusStore {
     const sub = new Redis(roleOptions(this.b.opts, 'subscriber')); // autoResubscribe (default) resubscribes after a reconnect
     this.b.sub = sub;
     sub.on('error', () => undefined);
+    keepConnected(sub, () => this.b.closed);
     const prefix = this.b.keys.prefix;
     sub.on('messageBuffer', (ch: Buffer, msg: Buffer) => this.deliver(ch.toString().slice(prefix.length), msg));
     // ioredis does not notice a half-open socket; a PING that gets no answer forces a reconnect
