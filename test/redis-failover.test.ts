@@ -15,6 +15,9 @@
 //  - one result per period: every client saw the same digits, and the stored result verifies;
 //  - gateways and scheduler followed the new primary: bets are acknowledged and the scheduler
 //    stores results after the promotion.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertResultVerifies } from '../src/runtime/compute.js';
 import { nextWindow, roomsOf, windowOf } from '../src/runtime/rooms.js';
@@ -112,6 +115,16 @@ function periodsBetween(first: string, last: string): string[] {
 }
 
 const ackCount = (bs: Bettor[]) => bs.reduce((n, b) => n + b.acked.length, 0);
+
+/** What a failed wait shows: each player's errors and last tick, the processes' last log lines. */
+function diagnose(bs: Bettor[]) {
+  const lastTick = (c: Client) => [...c.received].reverse().find((r) => r.msg.type === 'tick');
+  return {
+    players: bs.map((b) => ({ user: b.user, acked: b.acked.length, errors: b.errors, lastTickAgoMs: Date.now() - (lastTick(b.client)?.at ?? 0), phase: lastTick(b.client)?.msg.phase })),
+    scheduler: sched.lines.slice(-15).map((l) => JSON.stringify(l).slice(0, 300)),
+    gateways: gateways.map((g) => g.output().split('\n').slice(-10).map((l) => l.slice(0, 300))),
+  };
+}
 const ref = (periodId: string) => ({ duration: DURATION, timeline: 'default', periodId });
 
 describe('Redis primary killed, replica promoted (issue 13)', () => {
@@ -138,7 +151,12 @@ describe('Redis primary killed, replica promoted (issue 13)', () => {
     await set.primary.restart();
     await waitForSync(set.primary, 60_000);
     const before = ackCount(bettors);
-    await waitUntil('bets acknowledged again after the failover', async () => (ackCount(bettors) >= before + 40 ? true : undefined), 40_000);
+    await waitUntil('bets acknowledged again after the failover', async () => (ackCount(bettors) >= before + 40 ? true : undefined), 60_000).catch((err: Error) => {
+      // a clean-clone run timed out here once, beside three other files: say what was going on
+      const logs = path.join(os.tmpdir(), `fived-failover-${process.pid}.log`);
+      writeFileSync(logs, [...sched.lines.map((l) => JSON.stringify(l)), ...gateways.map((g) => g.output())].join('\n'));
+      throw new Error(`${err.message}: ${ackCount(bettors) - before} of 40 since; ${JSON.stringify(diagnose(bettors))}; the processes' logs: ${logs}`);
+    });
     stopped = true;
     await Promise.all(loops);
 
