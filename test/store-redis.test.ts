@@ -17,7 +17,7 @@ import { loadBets } from '../bench/lib/loader.js';
 import { RedisStore } from '../src/store/redis.js';
 import type { SettlementPlan, StoreOptions } from '../src/store/types.js';
 import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support/redis.js';
-import { LIMITS, PAY, invariant, openPeriod, windowAt } from './support/store-harness.js';
+import { digest, LIMITS, PAY, invariant, openPeriod, planFor, windowAt } from './support/store-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -61,6 +61,42 @@ describe('RedisStore on its own redis-server', () => {
     await s.close();
     await new Promise((r) => setTimeout(r, 600)); // longer than keepConnected's 250 ms: nothing comes back
     expect([s.client.status, sub.status]).toEqual(['end', 'end']);
+  });
+
+  it('a balance edited by hand into text HINCRBY refuses (1000.5, 1e3, 0100, -5): every money script refuses or holds before its first write', async () => {
+    // credit.lua recorded the deposit id, then its HINCRBY failed (E_INTERNAL): the documented retry
+    // after the correction answered `duplicate` and credited nothing. A settlement or void refund
+    // failing half-way would have credited part of its winners and stayed unapplied.
+    for (const raw of ['1000.5', '1e3', '0100', '-5']) {
+      const s = await open(redis.url, { maxBalance: 1e12 });
+      const w = await openPeriod(s, { start: -1000, freeze: 400, end: 900 });
+      await s.credit('ok', 5_000, `ok-${raw}`);
+      await s.credit('bad', 5_000, `bad0-${raw}`);
+      // both sides of SUM big/small: each user wins 1960 whatever the digits
+      for (const [u, side] of [['ok', 'big'], ['ok', 'small'], ['bad', 'big'], ['bad', 'small']] as const) {
+        await s.placeBet({ period: w, userId: u, clientBetId: `${u}-${side}`, kind: 'SUM', pick: side, amount: 1000 }, LIMITS, PAY, Date.now());
+      }
+      await s.client.hset(s.keys.balances, 'bad', raw);
+      const before = await digest(s);
+      for (const attempt of [
+        s.credit('bad', 5, 'z2'),
+        s.debit('bad', 5, 'w2'),
+        s.placeBet({ period: w, userId: 'bad', clientBetId: 'more', kind: 'A', pick: 1, amount: 10 }, LIMITS, PAY, Date.now()),
+        s.walletTotals(),
+        s.balance('bad'),
+      ]) expect(await codeOf(attempt), raw).toBe(ErrorCode.BALANCE_OUT_OF_RANGE);
+      expect(await digest(s), raw).toBe(before); // not even the deposit or withdrawal id
+      // the settlement pays the good balance and holds the payout of the bad one, in one step
+      await s.saveSettlement(await planFor(s, w));
+      await new Promise((r) => setTimeout(r, Math.max(0, w.endsAt - Date.now() + 5)));
+      expect(await s.applySettlement(w, Date.now()), raw).toEqual({ applied: true, credited: 1960, held: 1960 });
+      expect(await s.client.hget(s.keys.balances, 'bad')).toBe(raw);
+      expect(await s.balance('ok')).toBe(3_000 + 1960);
+      // corrected as the operations guide says, the same deposit id now credits
+      await s.client.hset(s.keys.balances, 'bad', '3000');
+      expect(await s.credit('bad', 5, 'z2')).toEqual({ balance: 3005, duplicate: false });
+      expect((await s.walletTotals()).balanced).toBe(true);
+    }
   });
 
   it('the Lua liability bound equals liabilityUpperBound', async () => {

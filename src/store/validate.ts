@@ -22,7 +22,7 @@ export function maxBalanceOf(opts: { maxBalance?: number }): number {
 
 /** A stored balance read exactly: E_BALANCE_OUT_OF_RANGE unless it is an integer 0..2^53-1. */
 export function exactBalance(raw: string | number | null | undefined, userId: string): number {
-  const v = raw === null || raw === undefined ? 0 : typeof raw === 'number' ? raw : /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  const v = raw === null || raw === undefined ? 0 : typeof raw === 'number' ? raw : /^(0|[1-9]\d{0,15})$/.test(raw) ? Number(raw) : NaN; // as HINCRBY reads it: no leading zero
   if (!Number.isSafeInteger(v) || v < 0) {
     throw new FivedError(ErrorCode.BALANCE_OUT_OF_RANGE, `the stored balance of ${userId} (${String(raw)}) is not an exact integer within 0..2^53-1; an operator must correct it`, { userId, stored: String(raw) });
   }

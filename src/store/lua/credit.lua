@@ -16,8 +16,8 @@ if prev then
   if prev ~= content then return {-9} end
   return {2, cur}
 end
-local b = tonumber(cur)
-if not b or b < 0 or b > 9007199254740991 then return {-31, cur} end
+local b = balance_of(cur)
+if not b then return {-31, cur} end
 -- b + amount is exact below 2^53 and above the cap (<= 2^53-1) whenever it is not
 if b + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return {-30, cur} end
 redis.call('HSET', KEYS[3], ARGV[3], content)

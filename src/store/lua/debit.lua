@@ -16,8 +16,8 @@ if prev then
   return {2, bal}
 end
 local cur = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
-local b = tonumber(cur)
-if not b or b < 0 or b > 9007199254740991 then return {-31, cur} end
+local b = balance_of(cur)
+if not b then return {-31, cur} end
 if b < tonumber(ARGV[2]) then return {-8, cur} end
 local nb = redis.call('HINCRBY', KEYS[1], ARGV[1], '-' .. ARGV[2])
 local nbs = string.format('%d', nb)

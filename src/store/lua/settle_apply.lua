@@ -47,9 +47,10 @@ if last >= cursor then
     local amt = struct.unpack('<d', blob, (k - 1) * 8 + 1)
     if amt > 0 then
       local s = string.format('%d', amt)
-      local b = after[ids[k]] or tonumber(bals[k] or '0') -- winners are distinct users; `after` guards anyway
-      -- b + amt is exact below 2^53, and above the cap whenever it is not
-      if b and b >= 0 and b <= 9007199254740991 and b + amt <= cap then
+      local b = after[ids[k]] or balance_of(bals[k]) -- winners are distinct users; `after` guards anyway
+      -- b + amt is exact below 2^53, and above the cap whenever it is not; a balance fived did not
+      -- write (nil) is held like one at the cap, never changed by a HINCRBY that would fail half-way
+      if b and b + amt <= cap then
         redis.call('HINCRBY', KEYS[4], ids[k], s)
         after[ids[k]] = b + amt
         credited = credited + amt

@@ -31,8 +31,8 @@ if cursor < len then
     local s = tonumber(raw or '0') -- a period stake: <= FIVED_MAX_USER_STAKE, an exact integer
     if s > 0 then
       if consumed > 0 and refunded + held + s > MAX then break end -- the rest in the next call
-      local b = tonumber(redis.call('HGET', KEYS[4], id) or '0')
-      if b and b >= 0 and b <= MAX and b + s <= cap then
+      local b = balance_of(redis.call('HGET', KEYS[4], id)) -- nil: not a balance fived wrote, held
+      if b and b + s <= cap then
         redis.call('HINCRBY', KEYS[4], id, raw)
         refunded = refunded + s
         local _, ltext = ledger_add(L, id, 'r', s, b + s, ARGV[2])

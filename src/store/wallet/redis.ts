@@ -103,11 +103,13 @@ export class RedisWallet implements Required<WalletStore> {
     const r = this.b.redis;
     const K = this.b.keys;
     return this.b.op(async () => {
-      const [t, b, h] = await Promise.all([r.hgetall(K.totals), r.hvals(K.balances), r.hvals(K.held)]);
-      // exact sums: many balances at the maximum add up past 2^53
+      const [t, b, h] = await Promise.all([r.hgetall(K.totals), r.hgetall(K.balances), r.hvals(K.held)]);
+      // exact sums: many balances at the maximum add up past 2^53; a balance fived did not write
+      // (edited by hand) is E_BALANCE_OUT_OF_RANGE naming its user, not a failed BigInt
       const big = (v: string | undefined) => BigInt(v ?? '0');
+      const balanceSum = (vs: Record<string, string>) => Object.entries(vs).reduce((a, [user, v]) => a + BigInt(exactBalance(v, user)), 0n);
       const sum = (vs: string[]) => vs.reduce((a, v) => a + BigInt(v), 0n);
-      const [deposits, payouts, refunds, stakes, withdrawals, balances, held] = [big(t.deposits), big(t.payouts), big(t.refunds), big(t.stakes), big(t.withdrawals), sum(b), sum(h)];
+      const [deposits, payouts, refunds, stakes, withdrawals, balances, held] = [big(t.deposits), big(t.payouts), big(t.refunds), big(t.stakes), big(t.withdrawals), balanceSum(b), sum(h)];
       return {
         deposits: Number(deposits), payouts: Number(payouts), refunds: Number(refunds), stakes: Number(stakes), withdrawals: Number(withdrawals),
         balances: Number(balances), held: Number(held), balanced: deposits + payouts + refunds === balances + stakes + withdrawals + held,

@@ -47,7 +47,7 @@ local function bets_open(K, users, fields, limits, ukeys)
   local x = redis.call('HMGET', K.uidx, unpack(users))
   for u = 1, #users do
     st.stake[u] = tonumber(s[u] or '0')
-    st.bal[u] = tonumber(b[u] or '0')
+    st.bal[u] = balance_of(b[u]) -- nil: not a balance fived wrote (-31 at the user's bet)
     st.ui[u] = x[u] and tonumber(x[u]) or nil
   end
   -- bets each user already has in the period (their clientBetId list), when the count is capped
@@ -98,9 +98,9 @@ local function bets_place(st, i, u, cbid, pattern, amount, net, now)
       return -7
     end
   end
-  -- a stored balance beyond 2^53-1 (written outside fived: credits and payouts stop at the maximum
-  -- balance) is not exact as a Lua number: refuse rather than write back a rounded balance
-  if st.bal[u] > 9007199254740991 then return -31 end
+  -- a stored balance fived did not write (beyond 2^53-1, a fraction, an exponent: edited outside
+  -- fived) is refused rather than written back rounded or failing a HINCRBY half-way
+  if st.bal[u] == nil then return -31 end
   if st.bal[u] < amount then return -8 end
 
   -- accepted: from here on only the batch table changes; bets_write stores it

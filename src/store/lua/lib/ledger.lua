@@ -20,6 +20,19 @@
 -- Entry text: seq|at|k|amount|balance|ref|userId (k: d deposit, w withdrawal, s stake, p payout,
 -- r refund; amount signed; balance after; the user id last: it may contain '|').
 
+-- A stored balance as an exact number, or nil when its text is not one fived writes: digits, no
+-- sign, no leading zero, at most 2^53-1. A hand edit such as '1000.5' or '1e3' reads as a number
+-- in Lua but makes HINCRBY fail, and Redis does not undo a script's earlier writes when a later
+-- command fails: each script checks every balance it will change with this before its first write
+-- (docs/design.md rule 5). A missing balance is 0.
+local function balance_of(text)
+  if not text then return 0 end
+  if text ~= '0' and not string.match(text, '^[1-9]%d*$') then return nil end
+  local b = tonumber(text)
+  if b > 9007199254740991 then return nil end
+  return b
+end
+
 local function store_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
