@@ -103,6 +103,9 @@ describe('strict command lines against a real Redis', () => {
       [['credit', 'alice', '-5', '--id', 'd'], /unknown option -5/],
       [['credit', 'alice', '0', '--id', 'd'], /AMOUNT "0" must be a positive integer/],
       [['credit', 'alice', '1.5', '--id', 'd'], /AMOUNT "1.5" must be a positive integer/],
+      // past 2^53-1: refused quoting what was typed (the message once named the rounded 9007199254740992)
+      [['credit', 'alice', '9007199254740993', '--id', 'd'], /AMOUNT "9007199254740993" must be a positive integer of minor units, at most 9007199254740991/],
+      [['debit', 'alice', '9007199254740993', '--id', 'd'], /AMOUNT "9007199254740993" must be a positive integer of minor units, at most 9007199254740991/],
       [['credit', 'alice', '5', '--id', 'd', '--id', 'e'], /--id given 2 times/],
       [['credit', 'alice', '5', 'extra', '--id', 'd'], /unexpected argument "extra"/],
       [['credit', 'alice', '--id', 'd'], /missing argument/],

@@ -84,6 +84,13 @@ export function parseCommandLine(args: readonly string[], cl: CommandLine): Pars
   return { flags: parsed.values, positionals: parsed.positionals };
 }
 
+/** An AMOUNT argument: a positive integer of minor units that is exact as a number (≤ 2^53-1), as typed. */
+export function amountArg(raw: string, usage: string): number {
+  const n = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`AMOUNT ${JSON.stringify(raw)} must be a positive integer of minor units, at most ${Number.MAX_SAFE_INTEGER}`, usage);
+  return n;
+}
+
 export function requireFlag(p: ParsedArgs, name: string, usage: string): string {
   const v = p.flags[name];
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`, usage);

@@ -1,6 +1,6 @@
 // `fived credit USER AMOUNT --id DEPOSIT_ID`: an operator deposit, idempotent by its id. The id is
 // required: a retried credit must carry the same id to be paid once (a generated one would pay twice).
-import { type Command, parseCommandLine, requireFlag, UsageError } from './args.js';
+import { amountArg, type Command, parseCommandLine, requireFlag } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = 'fived credit USER AMOUNT --id DEPOSIT_ID   (AMOUNT in minor units; the same --id again credits once; FIVED_REDIS_URL must be set)';
@@ -13,8 +13,7 @@ export const command: Command = {
       const p = parseCommandLine(args, { name: 'credit', usage, flags: { id: { type: 'string' } }, positionals: 2 });
       const [user, amountRaw] = p.positionals as [string, string];
       const depositId = requireFlag(p, 'id', usage);
-      if (!/^[1-9]\d{0,15}$/.test(amountRaw)) throw new UsageError(`AMOUNT ${JSON.stringify(amountRaw)} must be a positive integer of minor units`, usage);
-      const amount = Number(amountRaw);
+      const amount = amountArg(amountRaw, usage);
       const r = await withRedisStore('credit', {}, (store) => store.credit(user, amount, depositId));
       console.log(JSON.stringify({ user, amount, depositId, ...r }));
       return 0;
