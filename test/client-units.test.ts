@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay, DEFAULT_BACKOFF } from '../packages/client/src/backoff.js';
 import { decodeMessage, encodeMessage } from '../packages/client/src/codec.js';
 import { gatewayUrl, newClientBetId } from '../packages/client/src/client.js';
+import { PeriodBook } from '../packages/client/src/periods.js';
 import { previousPeriodId, RecoveryCursor } from '../packages/client/src/recovery-cursor.js';
 import { ServerClock } from '../packages/client/src/server-clock.js';
 import { verifyResult } from '../packages/client/src/verify.js';
+import { periodAt, periodById } from '../src/core/clock.js';
 import { commitmentOf, drawDigits, drawMessage } from '../src/core/draw.js';
 import { ErrorCode, isFivedError } from '../src/errors.js';
 import type { ResultPayload } from '../src/protocol.js';
@@ -152,5 +154,33 @@ describe('recovery cursor: unsubscribe', () => {
     c.sawOutcome('fiveD_60', '20250731000000010');
     c.forget('fiveD_60');
     expect(c.since(['fiveD_60'])).toBeUndefined();
+  });
+});
+
+describe('period book: what the announcements said', () => {
+  it('derives any period\'s window from its id and one announcement, whatever the day start', () => {
+    const spec = { duration: 180, freezeMs: 5000, dayStart: { minutes: 90, offsetMinutes: 480 } };
+    const cur = periodAt(1_753_920_000_000, spec, 'tl-2');
+    const book = new PeriodBook();
+    expect(book.windowOf('fiveD_180', cur.periodId)).toBeNull(); // nothing announced yet
+    expect(book.learn({ room: 'fiveD_180', ...cur, commitment: 'AB'.repeat(32) })).toBeNull();
+    expect(book.room('fiveD_180')).toMatchObject({ duration: 180, timeline: 'tl-2' });
+    for (const id of [cur.periodId, '20250731000000001', '20250801000000480', '20240229000000007']) {
+      const w = periodById(id, spec, 'tl-2');
+      expect(book.windowOf('fiveD_180', id)).toEqual({ startsAt: w.startsAt, endsAt: w.endsAt });
+    }
+    expect(book.windowOf('fiveD_180', '20250731000000481')).toBeNull(); // seq beyond the day
+    expect(book.windowOf('fiveD_180', 5)).toBeNull();
+  });
+  it('keeps the first commitment; a different one later is reported and marks the period', () => {
+    const book = new PeriodBook();
+    const base = { room: 'fiveD_60', duration: 60, timeline: 'default', periodId: '20250731000000010', startsAt: 0, freezeAt: 55_000, endsAt: 60_000 };
+    book.learn({ ...base, commitment: null }); // opened late: no commitment yet
+    expect(book.learn({ ...base, commitment: 'AA'.repeat(32) })).toBeNull();
+    expect(book.learn({ ...base, commitment: 'aa'.repeat(32) })).toBeNull(); // the same, in other case
+    expect(book.learn({ ...base, commitment: 'bb'.repeat(32) })).toMatch(/commitment changed after it was announced/);
+    expect(book.announced('fiveD_60', base.periodId)).toMatchObject({ commitment: 'aa'.repeat(32), changed: true });
+    expect(book.learn({ ...base, periodId: '20250731000000011', commitment: 'cc'.repeat(32) })).toBeNull();
+    expect(book.learn({ ...base, periodId: '20250731000000011', timeline: 'other', commitment: 'cc'.repeat(32) })).toMatch(/timeline changed/);
   });
 });

@@ -34,6 +34,8 @@ import type { BetKind, BetPick } from '../../../src/core/types.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { decodeMessage, encodeMessage, type WireFormat } from './codec.js';
 import { TypedEmitter } from './emitter.js';
+import { frameProblem, isResultPayload, roomInfos } from './frames.js';
+import { PeriodBook } from './periods.js';
 import { RecoveryCursor } from './recovery-cursor.js';
 import { PendingRequests, type RequestMessage, type RequestReply } from './requests.js';
 import { ServerClock } from './server-clock.js';
@@ -78,7 +80,11 @@ export interface ClientOptions {
   verify?: boolean;
   /** @deprecated ignored: results are verified with @noble/hashes in every context (no WebCrypto needed) */
   subtle?: SubtleCrypto;
-  /** a result arriving more than this before its end by the server clock is held and flagged (default 250 ms) */
+  /**
+   * a result arriving more than this before its end by the estimated server clock is held until
+   * then and flagged `early`; one arriving less than this before it is handed out at once (the
+   * estimate's error: the gateway sends at the end by its own clock) (default 250 ms)
+   */
   earlyToleranceMs?: number;
   /** local clock (tests) */
   now?: () => number;
@@ -90,9 +96,9 @@ export interface VerifiedResult extends ResultPayload {
   /** the result verifies against its commitment (see `verification` for each check) */
   verified: boolean;
   verification: ResultVerification;
-  /** it arrived before its end by the estimated server clock: it was held until then */
+  /** it arrived more than `earlyToleranceMs` before its end by the estimated server clock: it was held until then */
   early: boolean;
-  /** it came in a recovery batch rather than live */
+  /** it came in a recovery batch (after a reconnect) rather than live; it is in that batch's `recovery` event too */
   recovered: boolean;
   /** estimated server time when it arrived */
   receivedAt: number;
@@ -156,6 +162,13 @@ export interface MyBetsQuery {
 
 // Bounded memories (a long-lived page must not grow without end).
 const MAX_REMEMBERED = 512;
+/**
+ * A result is never held longer than this: one that arrives further ahead of its period's end (by
+ * the period id and the room's announced clock) is refused; no honest gateway sends one.
+ */
+export const MAX_HOLD_MS = 60_000;
+/** Slack on a hold's local deadline (the server-clock estimate may move while holding). */
+const HOLD_MARGIN_MS = 1_000;
 /** A connection that lasted this long resets the backoff. */
 const STABLE_MS = 5_000;
 
@@ -195,8 +208,9 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
   readonly #cursor = new RecoveryCursor();
   readonly #rooms = new Set<string>(); // wanted subscriptions, kept across reconnects
   readonly #roomInfo = new Map<string, RoomInfo>();
-  readonly #commitments = new Map<string, string>(); // room/periodId → commitment announced at start
-  readonly #endsAt = new Map<string, number>(); // room/periodId → endsAt announced at start
+  readonly #book = new PeriodBook(); // what the announcements said: first commitment per period, room clocks
+  readonly #held = new Map<string, Promise<void>>(); // room/periodId of results held until their end
+  readonly #holdTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #seenResults = new Map<string, true>(); // room/periodId of results handed out
   readonly #seenSettled = new Map<string, true>(); // room/periodId of settled notices handed out
   readonly #requests: PendingRequests;
@@ -259,7 +273,7 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
   }
   /** the commitment announced when a period opened (null when this client did not see it) */
   announcedCommitment(room: string, periodId: string): string | null {
-    return this.#commitments.get(`${room}/${periodId}`) ?? null;
+    return this.#book.announced(room, periodId)?.commitment ?? null;
   }
   /** estimated server time (epoch ms) */
   serverNow(): number {
@@ -305,6 +319,8 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
     const ws = this.#ws;
     this.#ws = null;
     this.#requests.fail(true, 'the client was closed');
+    for (const t of this.#holdTimers) clearTimeout(t);
+    this.#holdTimers.clear();
     if (ws) {
       detach(ws);
       try {
@@ -337,9 +353,11 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
 
   /** Places a bet; resolves with the acknowledgement, rejects with the server's coded error. */
   bet(input: BetInput): Promise<BetAckMsg> {
-    const periodId = input.periodId ?? this.#roomInfo.get(input.room)?.periodId;
+    // the current period only of a subscribed room: this client gets that room's updates (and results)
+    const periodId = input.periodId ?? (this.#rooms.has(input.room) ? this.#roomInfo.get(input.room)?.periodId : undefined);
     if (periodId === undefined) {
-      return Promise.reject(new FivedError(ErrorCode.INVALID_PERIOD, `no current period known for room ${input.room}: subscribe first or pass periodId`));
+      const why = this.#rooms.has(input.room) ? 'no current period known yet' : 'not subscribed';
+      return Promise.reject(new FivedError(ErrorCode.INVALID_PERIOD, `room ${input.room}: ${why}: subscribe first (and wait for \`subscribed\`) or pass periodId`));
     }
     const msg: BetMsg = {
       type: ClientType.BET,
@@ -428,7 +446,12 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
         this.emit('error', { code: e.code ?? ErrorCode.MALFORMED, message: e.message });
         return;
       }
-      this.#dispatch(msg);
+      try {
+        this.#dispatch(msg);
+      } catch (err) {
+        // never out of the handler: a frame the checks missed is reported and dropped
+        this.emit('error', { code: ErrorCode.MALFORMED, message: `cannot handle a ${String(msg.type)} frame: ${err instanceof Error ? err.message : String(err)}` });
+      }
     };
     ws.onerror = () => {
       // a close event always follows; reconnecting is decided there
@@ -527,26 +550,41 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
 
   // ---- internals: messages ----
 
-  /** Records a period's announced commitment and end; `subscribed`: it reached us on a subscription. */
+  /**
+   * Records a period's announcement (the first commitment, duration and timeline of a period stand:
+   * a later, different one raises a warning and the period's result will not verify);
+   * `subscribed`: it reached us on a subscription.
+   */
   #learnPeriod(info: RoomInfo, subscribed = true): void {
+    const changed = this.#book.learn(info);
     const prev = this.#roomInfo.get(info.room);
     if (!prev || info.periodId >= prev.periodId) {
-      const { room, duration, timeline, periodId, startsAt, freezeAt, endsAt, commitment } = info;
+      const { room, duration, timeline, periodId, startsAt, freezeAt, endsAt } = info;
+      const commitment = this.#book.announced(room, periodId)?.commitment ?? null; // the first one announced
       this.#roomInfo.set(room, { room, duration, timeline, periodId, startsAt, freezeAt, endsAt, commitment });
     }
-    const key = `${info.room}/${info.periodId}`;
-    if (info.commitment) remember(this.#commitments, key, info.commitment);
-    remember(this.#endsAt, key, info.endsAt);
+    if (changed !== null) {
+      this.emit('warning', { code: ErrorCode.RESULT_MISMATCH, message: `${info.room} ${info.periodId}: ${changed}; the first announcement stands and its result will not verify`, room: info.room, periodId: info.periodId });
+    }
     if (subscribed && this.#rooms.has(info.room)) this.#cursor.sawPeriod(info.room, info.periodId, info.duration);
   }
 
+  #malformed(message: string): void {
+    this.emit('error', { code: ErrorCode.MALFORMED, message: `malformed frame from the server: ${message}` });
+  }
+
   #dispatch(msg: ServerMessage): void {
+    const problem = frameProblem(msg as unknown as Record<string, unknown>);
+    if (problem !== null) return this.#malformed(problem);
     switch (msg.type) {
       case ServerType.HELLO:
         return this.#onHello(msg);
-      case ServerType.SUBSCRIBED:
-        for (const info of msg.rooms ?? []) this.#learnPeriod(info);
-        return this.emit('subscribed', msg);
+      case ServerType.SUBSCRIBED: {
+        const { rooms, bad } = roomInfos(msg.rooms);
+        if (bad) this.#malformed('subscribed with malformed rooms (the valid ones are kept)');
+        for (const info of rooms) this.#learnPeriod(info);
+        return this.emit('subscribed', { ...msg, rooms });
+      }
       case ServerType.UNSUBSCRIBED:
         return this.emit('unsubscribed', msg);
       case ServerType.PERIOD:
@@ -560,9 +598,9 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
       case ServerType.RESULT:
         return this.#queueResults(msg.room, [msg], false);
       case ServerType.RECOVERY:
-        return this.#queueResults(msg.room, msg.results ?? [], true);
+        return this.#queueResults(msg.room, msg.results, true);
       case ServerType.VOID:
-        this.#cursor.sawOutcome(msg.room, msg.periodId);
+        if (this.#periodStarted(msg.room, msg.periodId)) this.#cursor.sawOutcome(msg.room, msg.periodId);
         return this.emit('void', msg);
       case ServerType.SETTLED:
         return this.#queueSettled(msg);
@@ -585,83 +623,170 @@ export class FivedClient extends TypedEmitter<ClientEvents> {
     }
   }
 
+  /**
+   * A subscribed room's period that has started by the server clock (derived from its id): only
+   * then may its void move the recovery cursor (a void of a future period must not skip the
+   * current one's result).
+   */
+  #periodStarted(room: string, periodId: string): boolean {
+    const w = this.#book.windowOf(room, periodId);
+    return this.#rooms.has(room) && w !== null && w.startsAt <= this.#clock.now();
+  }
+
   #onHello(msg: HelloMsg): void {
     if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#clock.reset(); // maybe another gateway than before
     this.#clock.observe(msg.serverTime);
-    this.#hello = msg;
-    for (const info of msg.rooms ?? []) this.#learnPeriod(info, false);
+    const { rooms, bad } = roomInfos(msg.rooms);
+    if (bad) this.#malformed('hello with malformed rooms (the valid ones are kept)');
+    this.#hello = { ...msg, rooms };
+    for (const info of rooms) this.#learnPeriod(info, false);
     this.#readyAt = this.#localNow();
     this.#setState('ready');
     this.#startLiveness(this.#gen);
     if (this.#rooms.size > 0) this.#sendSubscribe([...this.#rooms]);
     this.#requests.flush();
-    this.emit('hello', msg);
-  }
-
-  #queueResults(room: string, results: ResultPayload[], recovered: boolean): void {
-    this.#results = this.#results.then(async () => {
-      const out: VerifiedResult[] = [];
-      for (const r of results) {
-        try {
-          const v = await this.#checkResult(r, recovered);
-          if (v) out.push(v);
-        } catch (err) {
-          this.emit('error', { code: ErrorCode.INTERNAL, message: `result handling failed: ${err instanceof Error ? err.message : String(err)}` });
-        }
-      }
-      if (recovered) this.emit('recovery', { room, results: out });
-      else for (const v of out) this.emit('result', v);
-    });
+    this.emit('hello', this.#hello);
   }
 
   /**
-   * After the results queued before it (its period's result is verified and handed out first);
-   * once per room and period: around a reconnect the live notice and the recovered one can both
-   * arrive.
+   * Verifies results in arrival order; each is handed out as a `result` event (recovered ones too,
+   * `recovered: true`) when it is due, and a recovery batch is also reported as one `recovery`
+   * event. A result held until its end does not hold up the others. The chain never stays
+   * rejected: a bad entry is reported and the next results still go out.
+   */
+  #queueResults(room: string, results: unknown[], recovered: boolean): void {
+    this.#results = this.#results
+      .then(async () => {
+        const due: Array<Promise<VerifiedResult | null>> = [];
+        for (const r of results) {
+          if (!isResultPayload(r)) {
+            this.#malformed(`a ${recovered ? 'recovered ' : ''}result with malformed fields in ${room}`);
+            continue;
+          }
+          try {
+            const checked = await this.#checkResult(r, recovered);
+            if (checked) due.push(this.#handOut(checked.v, checked.holdUntil));
+          } catch (err) {
+            this.emit('error', { code: ErrorCode.INTERNAL, message: `result handling failed: ${err instanceof Error ? err.message : String(err)}` });
+          }
+        }
+        if (!recovered) return;
+        const emitBatch = (out: Array<VerifiedResult | null>) => this.emit('recovery', { room, results: out.filter((v): v is VerifiedResult => v !== null) });
+        if (this.#held.size === 0) emitBatch(await Promise.all(due));
+        else void Promise.all(due).then(emitBatch);
+      })
+      .catch((err: unknown) => {
+        this.emit('error', { code: ErrorCode.INTERNAL, message: `result handling failed: ${err instanceof Error ? err.message : String(err)}` });
+      });
+  }
+
+  /**
+   * After the results queued before it (its period's result is verified and handed out first,
+   * even when that result is held until its end); once per room and period: around a reconnect
+   * the live notice and the recovered one can both arrive.
    */
   #queueSettled(msg: SettledMsg): void {
     this.#results = this.#results.then(() => {
       const key = `${msg.room}/${msg.periodId}`;
       if (this.#seenSettled.has(key)) return;
       remember(this.#seenSettled, key, true);
-      this.emit('settled', msg);
+      const held = this.#held.get(key);
+      if (held) void held.then(() => this.emit('settled', msg));
+      else this.emit('settled', msg);
+    }).catch(() => undefined); // (emit never throws; the chain must never stay rejected)
+  }
+
+  /** Hands a checked result out now, or at `holdUntil` (server time) without blocking the queue. */
+  #handOut(v: VerifiedResult, holdUntil: number | null): Promise<VerifiedResult | null> {
+    if (holdUntil === null) {
+      this.#deliver(v);
+      return Promise.resolve(v);
+    }
+    const key = `${v.room}/${v.periodId}`;
+    const p = this.#waitUntilServerTime(holdUntil).then(() => {
+      this.#held.delete(key);
+      if (this.#userClosed) return null;
+      this.#deliver(v);
+      return v;
     });
+    this.#held.set(key, p.then(() => undefined));
+    return p;
   }
 
-  /** Verifies one result and holds it until its end if it came early; null for a duplicate. */
-  async #checkResult(r: ResultPayload, recovered: boolean): Promise<VerifiedResult | null> {
+  #deliver(v: VerifiedResult): void {
+    // only a verified result moves the recovery cursor (a bad frame must not make the next
+    // reconnect skip real results); with verification off, one of a period that has ended does
+    const ended = this.#book.windowOf(v.room, v.periodId);
+    const moves = v.verified || (this.#opts.verify === false && ended !== null && ended.endsAt <= this.#clock.now() + this.#tolerance());
+    if (moves && this.#rooms.has(v.room)) this.#cursor.sawOutcome(v.room, v.periodId);
+    if (!v.verified && this.#opts.verify !== false) {
+      this.emit('warning', { code: ErrorCode.RESULT_MISMATCH, message: `result of ${v.room} ${v.periodId} does not verify: ${v.verification.reason}`, room: v.room, periodId: v.periodId });
+    }
+    this.emit('result', v);
+  }
+
+  #tolerance(): number {
+    const t = this.#opts.earlyToleranceMs ?? 250;
+    return Number.isFinite(t) && t >= 0 ? Math.min(t, MAX_HOLD_MS) : 250;
+  }
+
+  /**
+   * Verifies one result against what this client was told (the room's duration and timeline, the
+   * period's first announced commitment) and decides until when to hold it: its period's end as
+   * derived from its id and the room's clock (never the result's own `endsAt`). Null for a
+   * duplicate, or for a result so far ahead of its end that no honest gateway sends it (refused:
+   * not remembered, so the real one still gets through).
+   */
+  async #checkResult(r: ResultPayload, recovered: boolean): Promise<{ v: VerifiedResult; holdUntil: number | null } | null> {
     const key = `${r.room}/${r.periodId}`;
-    if (this.#seenResults.has(key)) return null;
-    remember(this.#seenResults, key, true);
+    if (this.#seenResults.has(key) || this.#held.has(key)) return null;
     const receivedAt = this.#clock.now();
-    // trust the end announced when the period opened over the one the result claims
-    const endsAt = Math.max(Number(r.endsAt) || 0, this.#endsAt.get(key) ?? 0);
-    const early = receivedAt < endsAt - (this.#opts.earlyToleranceMs ?? 250);
+    const ann = this.#book.announced(r.room, r.periodId);
+    // the later of the end announced for the period and the end its id implies on the room's clock
+    const derived = this.#book.windowOf(r.room, r.periodId)?.endsAt;
+    const endsAt = derived === undefined && ann === undefined ? null : Math.max(derived ?? -Infinity, ann?.endsAt ?? -Infinity);
+    const ahead = endsAt === null ? 0 : endsAt - receivedAt;
+    if (ahead > MAX_HOLD_MS) {
+      this.emit('warning', { code: ErrorCode.TOO_EARLY, message: `result of ${r.room} ${r.periodId} arrived ${Math.round(ahead)} ms before its period's end: refused`, room: r.room, periodId: r.periodId });
+      return null;
+    }
+    remember(this.#seenResults, key, true);
+    const early = ahead > this.#tolerance();
     if (early) {
-      this.emit('warning', {
-        code: ErrorCode.TOO_EARLY,
-        message: `result of ${r.room} ${r.periodId} arrived ${endsAt - receivedAt} ms before the period's end; held until then`,
-        room: r.room,
-        periodId: r.periodId,
-      });
+      this.emit('warning', { code: ErrorCode.TOO_EARLY, message: `result of ${r.room} ${r.periodId} arrived ${Math.round(ahead)} ms before the period's end; held until then`, room: r.room, periodId: r.periodId });
     }
-    const verification: ResultVerification =
-      this.#opts.verify === false
-        ? { verified: false, commitmentOk: false, digitsOk: false, announcedOk: null, reason: 'verification is turned off' }
-        : await verifyResult(r, this.#commitments.get(key) ?? null);
-    if (early) await this.#waitUntilServerTime(endsAt);
-    this.#cursor.sawOutcome(r.room, r.periodId);
-    if (!verification.verified && this.#opts.verify !== false) {
-      this.emit('warning', { code: ErrorCode.RESULT_MISMATCH, message: `result of ${r.room} ${r.periodId} does not verify: ${verification.reason}`, room: r.room, periodId: r.periodId });
-    }
-    return { ...r, verified: verification.verified, verification, early, recovered, receivedAt };
+    const verification = await this.#verify(r, ann);
+    const v: VerifiedResult = { ...r, verified: verification.verified, verification, early, recovered, receivedAt };
+    return { v, holdUntil: early ? endsAt : null };
   }
 
+  async #verify(r: ResultPayload, ann: ReturnType<PeriodBook['announced']>): Promise<ResultVerification> {
+    if (this.#opts.verify === false) return { verified: false, commitmentOk: false, digitsOk: false, announcedOk: null, reason: 'verification is turned off' };
+    const facts = this.#book.room(r.room);
+    const duration = ann?.duration ?? facts?.duration;
+    const timeline = ann?.timeline ?? facts?.timeline;
+    const v = await verifyResult(r, { commitment: ann?.commitment ?? null, ...(duration !== undefined && timeline !== undefined ? { duration, timeline } : {}) });
+    if (!v.verified) return v;
+    if (duration === undefined || timeline === undefined) return { ...v, verified: false, reason: `room ${r.room} was never announced to this client: its duration and timeline are unknown (the result is only self-consistent)` };
+    if (ann?.changed) return { ...v, verified: false, reason: 'the commitment (or duration/timeline) changed after it was announced' };
+    return v;
+  }
+
+  /** Waits until the estimated server clock reaches `t`, at most MAX_HOLD_MS (+ a margin) in all. */
   async #waitUntilServerTime(t: number): Promise<void> {
-    for (let left = t - this.#clock.now(); left > 0; left = t - this.#clock.now()) {
-      await new Promise((r) => setTimeout(r, left));
+    const deadline = this.#localNow() + Math.min(MAX_HOLD_MS, Math.max(0, t - this.#clock.now())) + HOLD_MARGIN_MS;
+    for (;;) {
+      const left = Math.min(t - this.#clock.now(), deadline - this.#localNow());
+      if (!(left > 0) || this.#userClosed) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#holdTimers.delete(timer);
+          resolve();
+        }, Math.ceil(Math.min(left, MAX_HOLD_MS)));
+        this.#holdTimers.add(timer);
+      });
     }
   }
 }

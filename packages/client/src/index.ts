@@ -9,6 +9,7 @@
 export {
   connect,
   FivedClient,
+  MAX_HOLD_MS,
   gatewayUrl,
   newClientBetId,
   type BetInput,
@@ -29,7 +30,7 @@ export { decodeMessage, encodeMessage, type WireFormat } from './codec.js';
 export { TypedEmitter, type Listener } from './emitter.js';
 export { previousPeriodId, RecoveryCursor } from './recovery-cursor.js';
 export { ServerClock } from './server-clock.js';
-export { verifyResult, type ResultVerification } from './verify.js';
+export { verifyResult, type AnnouncedPeriod, type ResultVerification } from './verify.js';
 export { ErrorCode, FivedError, isFivedError } from '../../../src/errors.js';
 export * from '../../../src/protocol.js';
 export type { BetKind, BetPick, Digits } from '../../../src/core/types.js';
