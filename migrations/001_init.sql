@@ -13,7 +13,7 @@ CREATE TABLE periods (
   starts_at    timestamptz NOT NULL,
   freeze_at    timestamptz NOT NULL,
   ends_at      timestamptz NOT NULL,
-  status       text        NOT NULL,           -- settled | void | resulted | frozen | open (as the store had it)
+  status       text        NOT NULL,           -- settled | void | resulted | frozen | open (as the store had it) | mismatch (a stored result that did not verify: no digits)
   commitment   text,                           -- sha256(seed), published before the period opened
   seed         text,                           -- revealed at the end
   digits       smallint[],                     -- the five digits A..E; null for a void period

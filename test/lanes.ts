@@ -72,6 +72,7 @@ export const INTEGRATION = [
   'test/verify-gateway.test.ts',
   'test/worker.test.ts',
   'test/archive-all.test.ts', // PostgreSQL of its own
+  'test/archive-export.test.ts',
   'test/archive-cluster.test.ts',
   'test/archive-restore.test.ts',
   'test/archive-rows.test.ts',

@@ -19,7 +19,8 @@ import type { BetRecord, PeriodRecord, Store } from '../store/types.js';
 import { entryIdOf } from '../core/ledger.js';
 import type { Pool } from './db.js';
 import { ledgerOfRow } from './reader.js';
-import { insertBets, insertLedger, insertPeriod, periodRow, readCursor, writeCursor, type LedgerRow } from './rows.js';
+import { drawDigits, drawMessage } from '../core/draw.js';
+import { insertBets, insertLedger, insertPeriod, periodRow, readCursor, recordVerifies, writeCursor, type ArchivedPeriod, type LedgerRow } from './rows.js';
 
 /** The session advisory lock key of the one working archiver. */
 const ARCHIVER_LOCK = 5017002;
@@ -84,6 +85,7 @@ export class Archiver {
       errors: counter(registry, 'fived_archive_errors_total', 'archive passes that failed (retried)'),
       active: gauge(registry, 'fived_archive_active', '1 while this archiver holds the lock and works, 0 on standby'),
       busy: counter(registry, 'fived_archive_busy_seconds_total', 'time spent in archive passes that copied something (rows_total / this = rows per second of work)'),
+      mismatch: counter(registry, 'fived_archive_result_mismatch_total', 'periods whose stored result did not verify against the commitment (5D_RESULT_MISMATCH): archived with status mismatch, no digits'),
     };
   }
 
@@ -189,8 +191,10 @@ export class Archiver {
   /** The bets in batches, then the period row and the cursor in one transaction. Returns the bets added. */
   private async archivePeriod(stream: string, w: PeriodWindow, rec: PeriodRecord): Promise<number> {
     const bets: BetRecord[] = rec.betCount > 0 || rec.status === 'void' ? await this.betsOf(w, rec) : [];
-    // the result carries the seed; a void period's seed is read here, after its end (rule 4)
-    const seed = rec.result ? null : await this.store.getSeed(w).catch(() => null);
+    // the result carries the seed; a void period's seed, or the committed one behind a stored result
+    // that does not verify, is read here, after its end (rule 4)
+    const verifies = recordVerifies(rec);
+    const seed = rec.result && verifies ? null : await this.store.getSeed(w).catch(() => null);
     // batches on three connections at once: PostgreSQL works on two while the next is encoded and sent
     let added = 0;
     const batches: BetRecord[][] = [];
@@ -204,11 +208,13 @@ export class Archiver {
     await Promise.all(lanes);
     const c = await this.pool.connect();
     try {
+      const row = periodRow(w, rec, seed, bets);
       await c.query('BEGIN');
-      const p = await insertPeriod(c, periodRow(w, rec, seed, bets));
+      const p = await insertPeriod(c, row);
       await writeCursor(c, stream, w.periodId);
       await c.query('COMMIT');
       this.m.rows.inc({ table: 'periods' }, p);
+      if (row.resultMismatch && p > 0) this.reportMismatch(row, rec);
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -217,6 +223,19 @@ export class Archiver {
     }
     this.m.rows.inc({ table: 'bets' }, added);
     return added;
+  }
+
+  /**
+   * A period whose stored result does not verify against its commitment was archived as
+   * `mismatch` (no digits): logged as the gateways log it, with what an operator needs, and counted.
+   */
+  private reportMismatch(row: ArchivedPeriod, rec: PeriodRecord): void {
+    this.m.mismatch.inc();
+    const drawn = row.seed === null ? null : drawDigits(row.seed, drawMessage(row)).digits;
+    logTag(this.log, 'error', TAGS.RESULT_MISMATCH, {
+      alert: true, room: row.room, periodId: row.periodId, status: rec.status, settled: rec.settled,
+      storedDigits: rec.result?.digits ?? null, committedSeedDraws: drawn,
+    }, `stored result of ${row.room} period ${row.periodId} does not verify against its commitment: archived with status mismatch and no digits; operator action needed (docs/operations.md §16)`);
   }
 
   /** Ledger entries after the cursor, a batch per transaction (with the cursor). lagMs: age of the oldest entry read. */

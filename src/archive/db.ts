@@ -37,6 +37,31 @@ export function openPool(url: string, max = 4, onError?: (err: Error) => void, a
   return pool;
 }
 
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/**
+ * THE mapping of a PostgreSQL (pg) error to a coded error naming FIVED_ARCHIVE_URL's host (never
+ * its password): unreachable or dropped → E_STORE_UNAVAILABLE; a role or password refused →
+ * E_STORE_AUTH; no such database, or no archive tables (before `fived archive migrate`) →
+ * E_CONFIG_INVALID; any other → E_INTERNAL with PostgreSQL's message and SQLSTATE.
+ */
+export function archiveError(err: unknown, url: string): FivedError {
+  if (err instanceof FivedError) return err;
+  const e = (err ?? {}) as { code?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const code = typeof e.code === 'string' ? e.code : '';
+  let host = 'its host';
+  try { host = new URL(url).host || host; } catch { /* keep the placeholder */ }
+  const at = `the archive at ${host} (FIVED_ARCHIVE_URL)`;
+  if (UNREACHABLE.has(code) || /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(message)) {
+    return new FivedError(ErrorCode.STORE_UNAVAILABLE, `${at} cannot be reached or dropped the connection: ${message || code}`, { cause: code || message });
+  }
+  if (code === '28P01' || code === '28000') return new FivedError(ErrorCode.STORE_AUTH, `${at} refused the login: ${message}`, { sqlstate: code });
+  if (code === '3D000') return new FivedError(ErrorCode.CONFIG_INVALID, `${at}: ${message}: FIVED_ARCHIVE_URL must name an existing database`, { sqlstate: code });
+  if (code === '42P01') return new FivedError(ErrorCode.CONFIG_INVALID, `${at} has no archive tables (${message}): run \`fived archive migrate\` first`, { sqlstate: code });
+  return new FivedError(ErrorCode.INTERNAL, `${at}: ${message}${/^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ''}`);
+}
+
 export interface Migration {
   version: number;
   name: string;

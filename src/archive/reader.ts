@@ -4,20 +4,23 @@
 import type { BetKind, BetPick } from '../core/types.js';
 import type { BetRecord, BetOutcomeState } from '../store/types.js';
 import type { Pool } from './db.js';
-import type { ArchivedPeriod, LedgerRow } from './rows.js';
+import { MISMATCH_STATUS, type ArchivedPeriod, type LedgerRow } from './rows.js';
 
 type Row = Record<string, unknown>;
 const ms = (v: unknown) => (v instanceof Date ? v.getTime() : Number(v));
 
+/** A row; a `mismatch` row reads as the store's settled (or resulted) period without a result. */
 export function periodOfRow(r: Row): ArchivedPeriod {
+  const mismatch = r.status === MISMATCH_STATUS;
   return {
     duration: Number(r.duration), timeline: String(r.timeline), periodId: String(r.period_id), room: String(r.room),
-    startsAt: ms(r.starts_at), freezeAt: ms(r.freeze_at), endsAt: ms(r.ends_at), status: r.status as ArchivedPeriod['status'],
+    startsAt: ms(r.starts_at), freezeAt: ms(r.freeze_at), endsAt: ms(r.ends_at), status: mismatch ? (r.settled ? 'settled' : 'resulted') : (r.status as ArchivedPeriod['status']),
     commitment: (r.commitment as string | null) ?? null, seed: (r.seed as string | null) ?? null,
     digits: (r.digits as number[] | null) ?? null, sum: r.sum === null ? null : Number(r.sum),
     void: Boolean(r.void), voidReason: (r.void_reason as string | null) ?? null, settled: Boolean(r.settled),
     betCount: Number(r.bet_count), totalStake: Number(r.total_stake), totalPayout: Number(r.total_payout),
     tracking: (r.tracking as ArchivedPeriod['tracking']) ?? null,
+    resultMismatch: mismatch,
   };
 }
 

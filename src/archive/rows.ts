@@ -3,8 +3,10 @@
 // written again after a crash adds nothing (exactly once by the rows' ids).
 import type pg from 'pg';
 import { roomName } from '../config.js';
+import { commitmentOf } from '../core/draw.js';
 import type { PeriodWindow } from '../core/types.js';
 import type { BetRecord, PeriodRecord, ResultTracking } from '../store/types.js';
+import { storedResultVerifies } from '../store/validate.js';
 
 /** A ledger entry as the archive keeps it (the store's LedgerEntry, issue 14 item 2). */
 export interface LedgerRow {
@@ -38,7 +40,16 @@ export interface ArchivedPeriod {
   totalStake: number;
   totalPayout: number;
   tracking: ResultTracking | null;
+  /**
+   * The store's result did not verify against the period's commitment (5D_RESULT_MISMATCH): the
+   * row's status column says `mismatch`, its digits and sum are null (digits the committed seed
+   * does not draw are never archived as a result), its seed is the committed one or null.
+   */
+  resultMismatch: boolean;
 }
+
+/** The status column of a period whose stored result did not verify. */
+export const MISMATCH_STATUS = 'mismatch';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -46,18 +57,39 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** The game day of a period id (its first 8 digits), as YYYY-MM-DD. */
 export const dayOf = (periodId: string) => `${periodId.slice(0, 4)}-${periodId.slice(4, 6)}-${periodId.slice(6, 8)}`;
 
-/** The period row from the store's record, its window, its seed (read after the end) and its bets. */
+/** Whether the store's result of a period verifies against the commitment it holds (true without a result, or void). */
+export function recordVerifies(rec: PeriodRecord): boolean {
+  return rec.status === 'void' || rec.result === null || storedResultVerifies(rec.result, rec.commitment);
+}
+
+/** `seed` when SHA-256(seed) is the commitment, else null. */
+function committedSeed(seed: string | null, commitment: string | null): string | null {
+  try {
+    return seed !== null && commitment !== null && commitmentOf(seed) === commitment.toLowerCase() ? seed : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The period row from the store's record, its window, its seed (read after the end: a void
+ * period's, or the committed one behind a result that does not verify) and its bets. A stored
+ * result is checked against the commitment here (docs/design.md rules 1 and 2): one that does not
+ * verify gives a `mismatch` row without digits.
+ */
 export function periodRow(w: PeriodWindow, rec: PeriodRecord, seed: string | null, bets: readonly BetRecord[]): ArchivedPeriod {
-  const r = rec.status === 'void' ? null : rec.result;
+  const mismatch = !recordVerifies(rec);
+  const r = rec.status === 'void' || mismatch ? null : rec.result;
   let stake = 0;
   let paid = 0;
   for (const b of bets) { stake += b.amount; paid += b.payout; }
   return {
     duration: w.duration, timeline: w.timeline, periodId: w.periodId, room: roomName(w.duration),
     startsAt: w.startsAt, freezeAt: w.freezeAt, endsAt: w.endsAt, status: rec.status,
-    commitment: rec.commitment, seed: rec.result?.seed ?? seed, digits: r ? [...r.digits] : null, sum: r ? r.sum : null,
+    commitment: rec.commitment, seed: mismatch ? committedSeed(seed, rec.commitment) : rec.result?.seed ?? seed, digits: r ? [...r.digits] : null, sum: r ? r.sum : null,
     void: rec.status === 'void', voidReason: rec.status === 'void' ? rec.voidReason : null, settled: rec.settled,
     betCount: Math.max(rec.betCount, bets.length), totalStake: stake, totalPayout: paid, tracking: rec.result?.tracking ?? null,
+    resultMismatch: mismatch,
   };
 }
 
@@ -66,7 +98,7 @@ export async function insertPeriod(db: Queryable, p: ArchivedPeriod): Promise<nu
     `INSERT INTO periods (timeline, duration, period_id, room, day, starts_at, freeze_at, ends_at, status, commitment, seed, digits, sum,
        void, void_reason, settled, bet_count, total_stake, total_payout, tracking)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) ON CONFLICT DO NOTHING`,
-    [p.timeline, p.duration, p.periodId, p.room, dayOf(p.periodId), iso(p.startsAt), iso(p.freezeAt), iso(p.endsAt), p.status, p.commitment,
+    [p.timeline, p.duration, p.periodId, p.room, dayOf(p.periodId), iso(p.startsAt), iso(p.freezeAt), iso(p.endsAt), p.resultMismatch ? MISMATCH_STATUS : p.status, p.commitment,
       p.seed, p.digits, p.sum, p.void, p.voidReason, p.settled, p.betCount, p.totalStake, p.totalPayout, p.tracking === null ? null : JSON.stringify(p.tracking)],
   );
   return r.rowCount ?? 0;

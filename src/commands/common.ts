@@ -32,13 +32,13 @@ export function warnUnknownSettings(log: { warn(obj: object, msg: string): void 
 }
 
 /** Runs a tool's body; a usage error is printed with the usage line (exit 2), any other thrown
- *  error as `CODE: message` (exit 1). */
+ *  error as `CODE: message` (exit 1): one that is no FivedError as `E_INTERNAL: message`. */
 export async function runTool(name: string, fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof UsageError) return reportUsage(err, name);
-    console.error(isFivedError(err) ? `${err.code}: ${err.message}` : String(err));
+    console.error(isFivedError(err) ? `${err.code}: ${err.message}` : `${ErrorCode.INTERNAL}: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
 }
