@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { drawDigits, drawMessage } from '../src/core/draw.js';
 import { roomsOf, windowAt } from '../src/runtime/rooms.js';
+import { decode, encode } from '../src/store/codec.js';
 import { RedisStore } from '../src/store/redis.js';
+import type { StoredResult } from '../src/store/types.js';
+import { run as runCli } from './support/deploy.js';
 import { CLI_BIN } from './support/fived.js';
 import type { JsonBody } from './support/gateway.js';
 import { LIMITS, PAY, planFor, resultOf } from './support/store-harness.js';
@@ -80,5 +83,24 @@ describe('fived inspect (row 4)', () => {
     expect(after.keys[resultKey].value).toMatchObject({ digits, seed, commitment: stored.commitment });
     expect(after.keys[metaKey].winners).toBe('1'); // one user, and one digit of A wins
     expect(after.keys[wusersKey].winners).toBe(1);
+    expect(after.verified).toBe(true);
+
+    // the stored result rewritten to other digits, the seed kept (as someone writing into Redis
+    // would): flagged, with the reason, exit 1 — the gateways never serve it
+    const cliEnv = { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, ...env };
+    const stored2 = decode<StoredResult>((await store.client.getBuffer(resultKey))!);
+    const other = stored2.digits.map((d) => (d + 1) % 10);
+    await store.client.set(resultKey, encode({ ...stored2, digits: other, sum: other.reduce((a, b) => a + b, 0) }), 'KEEPTTL');
+    const forged = await runCli(process.execPath, [CLI_BIN, 'inspect', 'fiveD_3', w.periodId], { env: cliEnv, timeoutMs: 30_000 });
+    expect(forged.code).toBe(1);
+    const f = JSON.parse(forged.stdout);
+    expect(f.verified).toBe(false);
+    expect(f.reason).toBe(`its digits ${other.join('')} (sum ${other.reduce((a, b) => a + b, 0)}) are not the ones its seed draws, ${digits.join('')} (sum ${stored.sum})`);
+    expect(forged.stderr).toContain(`E_RESULT_MISMATCH: the stored result of fiveD_3 period ${w.periodId} does not verify`);
+    // another seed too: the seed is not the committed one
+    await store.client.set(resultKey, encode({ ...stored2, seed: 'aa'.repeat(32) }), 'KEEPTTL');
+    const seedForged = await runCli(process.execPath, [CLI_BIN, 'inspect', 'fiveD_3', w.periodId], { env: cliEnv, timeoutMs: 30_000 });
+    expect(seedForged.code).toBe(1);
+    expect(JSON.parse(seedForged.stdout)).toMatchObject({ verified: false, reason: expect.stringMatching(/SHA-256 of its seed is not the commitment/) });
   }, 30_000);
 });

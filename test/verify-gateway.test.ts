@@ -121,6 +121,15 @@ describe('fived verify ROOM PERIOD_ID --url', () => {
     const c = await fived(['verify', FAST, id, '--url', url]);
     expect(c.code).toBe(1);
     expect(c.stderr).toContain('E_RESULT_MISMATCH: commitment does not match');
+
+    // an ended, settled period whose result the gateway withholds (its stored result does not verify:
+    // the view a gateway gives then, periodView): not "too early" but withheld, exit 1
+    served = { ...real, status: 'settled', settled: true, result: null };
+    const w = await fived(['verify', FAST, id, '--url', url, '--json']);
+    expect(w.code).toBe(1);
+    expect(JSON.parse(w.stdout)).toMatchObject({ ok: false, status: 'settled', withheld: true, errors: [{ code: 'E_RESULT_MISMATCH' }] });
+    expect(w.stderr).toContain(`E_RESULT_MISMATCH: period ${id} has ended (status settled) but the gateway serves no result: it withholds a stored result that does not verify`);
+    expect(w.stderr).not.toContain('E_TOO_EARLY');
   });
 
   it('refuses bad command lines with exit 2 and the usage', async () => {

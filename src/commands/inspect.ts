@@ -3,13 +3,19 @@
 // are shown only once the period has ended by Redis TIME. The period's times come from the store
 // (its meta hash, written at the commit), not from this caller's FIVED_FREEZE_MS/FIVED_DAY_START,
 // which may differ from the cluster's; a period the store has no record of is said so (exit 1).
+// After the end the stored result is checked against the period's commitment like the gateways
+// check it: one that does not verify is flagged ("verified": false and why) and exits 1.
 import { parseRoomName } from '../config.js';
 import { parsePeriodId } from '../core/clock.js';
 import { readRecord, recordCount } from '../core/betbuf.js';
+import { commitmentOf, drawDigits, drawMessage } from '../core/draw.js';
+import { ErrorCode } from '../errors.js';
 import { patternOf } from '../core/rules.js';
 import { decode } from '../store/codec.js';
 import type { PeriodRef } from '../core/types.js';
 import type { RedisStore } from '../store/redis.js';
+import type { StoredResult } from '../store/types.js';
+import { storedResultVerifies } from '../store/validate.js';
 import { type Command, parseCommandLine, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
@@ -38,6 +44,11 @@ export const command: Command = {
         return 1;
       }
       console.log(JSON.stringify(report, null, 2));
+      if (report.verified === false) {
+        console.error(`fived inspect: ${ErrorCode.RESULT_MISMATCH}: the stored result of ${room} period ${periodId} does not verify: ${String(report.reason)} ` +
+          '(never served by the gateways; docs/operations.md §7, 5D_RESULT_MISMATCH)');
+        return 1;
+      }
       return 0;
     });
   },
@@ -76,11 +87,13 @@ export async function inspectPeriod(store: RedisStore, w: PeriodRef): Promise<Re
     const { kind, pick } = patternOf(Number(pat));
     totals[`${kind}:${pick}`] = Number(v);
   }
+  const value = result && ended ? decode<StoredResult>(result) : null;
   return {
+    ...(value ? resultCheck(value, w, meta.commitment ?? null) : {}),
     period: known ? { ...w, startsAt, freezeAt, endsAt } : { ...w, times: 'not in the store (its meta hash has no startsAt/freezeAt/endsAt): treated as not ended' },
     redisTime: now,
     keys: {
-      [k.result]: result ? { ttl: resultTtl, value: ended ? decode(result) : HIDDEN } : null,
+      [k.result]: result ? { ttl: resultTtl, value: value ?? HIDDEN } : null,
       [k.meta]: meta,
       [k.recs]: { bytes: recsLen, records: recsLen / 16, first: sample },
       [k.users]: { count: userList.length, first: userList.slice(0, SAMPLE) },
@@ -90,4 +103,23 @@ export async function inspectPeriod(store: RedisStore, w: PeriodRef): Promise<Re
       [store.keys.pending]: pendingScore === null ? 'not pending' : { pendingSince: Number(pendingScore) },
     },
   };
+}
+
+/**
+ * Whether an ended period's stored result verifies against the commitment the period holds (the
+ * gateways' check, storedResultVerifies) and, when it does not, why.
+ */
+export function resultCheck(r: StoredResult, w: PeriodRef, commitment: string | null): { verified: true } | { verified: false; reason: string } {
+  if (storedResultVerifies(r, commitment)) return { verified: true };
+  const why = (): string => {
+    if (commitment !== null && r.commitment !== commitment) return `the result's commitment ${String(r.commitment)} is not the period's ${commitment}`;
+    if (commitmentOf(r.seed) !== String(r.commitment).toLowerCase()) return `SHA-256 of its seed is not the commitment ${String(r.commitment)}: the seed is not the committed one`;
+    const d = drawDigits(r.seed, drawMessage(w));
+    return `its digits ${Array.from(r.digits ?? []).join('')} (sum ${String(r.sum)}) are not the ones its seed draws, ${d.digits.join('')} (sum ${d.sum})`;
+  };
+  try {
+    return { verified: false, reason: why() };
+  } catch (err) {
+    return { verified: false, reason: `malformed: ${(err as Error).message}` };
+  }
 }

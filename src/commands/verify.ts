@@ -7,7 +7,8 @@
 //     revealed seed and checks the commitment (and, when given, the commitment you kept from before
 //     betting opened and the digits you saw).
 // Exit 0 only when every check passes; 1 on any mismatch (E_RESULT_MISMATCH), a period with no
-// revealed result, or a gateway that cannot answer; 2 on bad flags. A typo in the message cannot
+// revealed result (E_TOO_EARLY before its end; E_RESULT_MISMATCH, "withheld", when it has ended and
+// the gateway withholds a stored result that does not verify), or a gateway that cannot answer; 2 on bad flags. A typo in the message cannot
 // pass silently: without --digits or --url nothing says which digits were published, so the
 // output says so.
 import { isPeriodId, parseRoomName } from '../core/ids.js';
@@ -190,6 +191,12 @@ async function revealed(t: Target, at: (path: string) => URL, o: Outcome) {
   const r = view?.result;
   if (r === null || r === undefined) {
     if (view?.void === true) throw new Unverifiable(ErrorCode.PERIOD_VOID, `period ${t.periodId} is void (${String(view.voidReason ?? 'no reason given')}): it has no result; its bets were refunded`);
+    if (view?.status === 'resulted' || view?.status === 'settled') {
+      // past the gateway's gate with a stored result, yet none served: the gateway withholds a stored
+      // result that does not verify against the commitment (docs/operations.md §7, 5D_RESULT_MISMATCH)
+      o.report.withheld = true;
+      throw new Unverifiable(ErrorCode.RESULT_MISMATCH, `period ${t.periodId} has ended (status ${view.status}) but the gateway serves no result: it withholds a stored result that does not verify against the commitment; nothing here can be verified (operators: 5D_RESULT_MISMATCH in the gateway's log)`);
+    }
     const ends = typeof view?.endsAt === 'number' ? ` (it ends at ${new Date(view.endsAt).toISOString()})` : '';
     throw new Unverifiable(ErrorCode.TOO_EARLY, `period ${t.periodId} has no revealed result yet: status ${String(view?.status)}${ends}`);
   }
