@@ -7,6 +7,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, SETTINGS, TOOL_PREFIXES, TOOL_VARIABLES, unknownSettings } from '../src/config.js';
 import { warnUnknownSettings } from '../src/commands/common.js';
+import { parseAt } from '../src/commands/config.js';
+import { isCalendarDay } from '../src/commands/args.js';
+import { redisUrlProblem } from '../src/config/groups.js';
 import { CLI_BIN } from './support/fived.js';
 import { REPO, run } from './support/deploy.js';
 
@@ -96,5 +99,49 @@ describe('fived check-config and unknown names', () => {
     expect(warned[0]!.obj).toEqual({ unknown: ['FIVED_DURATION'] });
     expect(warned[0]!.msg).toContain('did you mean FIVED_DURATIONS?');
     expect(warnUnknownSettings({ warn: () => { throw new Error('no warning expected'); } }, { FIVED_PORT: '1' })).toEqual([]);
+  });
+});
+
+describe('FIVED_REDIS_URL is checked before any command uses it', () => {
+  const SEED = { FIVED_SEED_KEY: 'ab'.repeat(32) };
+  it('a port that is no number or beyond 65535, a scheme other than redis(s)://: check-config refuses it (it was "ok": true)', async () => {
+    for (const [url, problem] of [
+      ['redis://127.0.0.1:notaport', 'FIVED_REDIS_URL: the port "notaport" is not a number from 1 to 65535'],
+      ['redis://127.0.0.1:99999', 'FIVED_REDIS_URL: the port "99999" is not a number from 1 to 65535'],
+      ['redis://fived:s3cret@127.0.0.1:0', 'FIVED_REDIS_URL: the port "0" is not a number from 1 to 65535'],
+      ['http://127.0.0.1:6379', 'FIVED_REDIS_URL: the scheme "http://" is not redis:// or rediss://'],
+    ] as const) {
+      const r = await checkConfig({ FIVED_REDIS_URL: url, ...SEED });
+      expect(r.code, url).toBe(1);
+      const out = JSON.parse(r.stdout) as { ok: boolean; code: string; problems: string[] };
+      expect(out).toMatchObject({ ok: false, code: 'E_CONFIG_INVALID' });
+      expect(out.problems).toEqual([expect.stringContaining(problem)]);
+      expect(r.stdout + r.stderr).not.toContain('s3cret'); // the password is never repeated
+    }
+    for (const ok of ['redis://127.0.0.1:6379', 'rediss://fived:p%40ss@redis.example:6380/2', 'redis://[::1]:6379', 'redis://localhost']) expect(redisUrlProblem(ok), ok).toBeNull();
+  });
+
+  it('a command refuses it with E_CONFIG_INVALID (it failed with "TypeError: Invalid URL")', async () => {
+    const r = await run(process.execPath, [CLI_BIN, 'inspect', 'fiveD_60', '20250731000000001'], { env: { PATH: process.env.PATH, FIVED_REDIS_URL: 'redis://127.0.0.1:notaport' }, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('E_CONFIG_INVALID');
+    expect(r.stderr).toContain('the port "notaport" is not a number from 1 to 65535');
+    expect(r.stderr).not.toMatch(/TypeError|Invalid URL/);
+  });
+});
+
+describe('impossible dates are refused, not moved', () => {
+  it('fived config apply --at 2027-02-31T00:00:00Z: usage error, exit 2 (it was applied on 2027-03-03)', async () => {
+    for (const at of ['2027-02-31T00:00:00Z', '2027-02-29T12:00:00+01:00', '2027-01-01T24:00:00Z', '2027-01-01T10:00:00+25:00']) {
+      const r = await run(process.execPath, [CLI_BIN, 'config', 'apply', '--at', at], { env: { PATH: process.env.PATH }, timeoutMs: 30_000 });
+      expect(r.code, at).toBe(2);
+      expect(r.stderr).toContain(`--at ${JSON.stringify(at)}: expected an ISO time with its zone`);
+    }
+    expect(parseAt('2028-02-29T00:00:00Z')).toBe(Date.UTC(2028, 1, 29));
+    expect(parseAt('2027-03-01T01:00:00+01:00')).toBe(Date.UTC(2027, 2, 1));
+    expect(() => parseAt('2027-04-31T00:00:00Z')).toThrow(/expected an ISO time/);
+    // the one check of a written day, export's --from/--to too
+    expect(['2027-02-28', '2028-02-29', '0001-01-01', '9999-12-31'].every(isCalendarDay)).toBe(true);
+    expect(['2027-02-29', '2027-13-01', '0000-01-01', '2027-1-01'].some(isCalendarDay)).toBe(false);
   });
 });

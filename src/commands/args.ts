@@ -84,6 +84,17 @@ export function parseCommandLine(args: readonly string[], cl: CommandLine): Pars
   return { flags: parsed.values, positionals: parsed.positionals };
 }
 
+/**
+ * Whether `v` is a day of the calendar written YYYY-MM-DD (0001-01-01 … 9999-12-31): 2027-02-31
+ * is not, where Date.parse would move it to March. THE check of a written day for the operator
+ * tools (`--from`/`--to` here, `fived config apply --at`).
+ */
+export function isCalendarDay(v: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || v.startsWith('0000')) return false;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+}
+
 /** An AMOUNT argument: a positive integer of minor units that is exact as a number (≤ 2^53-1), as typed. */
 export function amountArg(raw: string, usage: string): number {
   const n = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : Number.NaN;

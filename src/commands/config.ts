@@ -7,7 +7,7 @@ import { ErrorCode, FivedError } from '../errors.js';
 import { entryAt, initialSchedule, iso, parseSchedule, pendingAt, planApply } from '../runtime/schedule.js';
 import { settingsDiff, settingsFingerprint, settingsOf } from '../runtime/settings.js';
 import type { RedisStore } from '../store/redis.js';
-import { type Command, parseCommandLine, UsageError } from './args.js';
+import { type Command, isCalendarDay, parseCommandLine, UsageError } from './args.js';
 import { runTool, withRedisStore } from './common.js';
 
 const usage = [
@@ -17,11 +17,14 @@ const usage = [
   'fived config show                            the registered settings, a pending change, and what this environment changes',
 ].join('\n');
 
-/** --at as epoch ms: digits, or an ISO time that names its zone. */
+/** --at as epoch ms: digits, or an ISO time that names its zone and exists (no 2027-02-31, no 24:00). */
 export function parseAt(raw: string): number {
   if (/^\d{1,16}$/.test(raw)) return Number(raw);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(raw) || !Number.isFinite(Date.parse(raw))) {
-    throw new UsageError(`--at ${JSON.stringify(raw)}: expected an ISO time with its zone (2026-12-07T00:00:00Z) or epoch ms`, usage);
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2}))$/.exec(raw);
+  const inRange = m !== null && isCalendarDay(m[1]!) && Number(m[2]) < 24 && Number(m[3]) < 60 && Number(m[5] ?? 0) < 60 &&
+    (m[7] === 'Z' || (Number(m[8]) < 24 && Number(m[9]) < 60));
+  if (!inRange || !Number.isFinite(Date.parse(raw))) {
+    throw new UsageError(`--at ${JSON.stringify(raw)}: expected an ISO time with its zone (2026-12-07T00:00:00Z) or epoch ms, an instant that exists (no 2027-02-31, no 24:00)`, usage);
   }
   return Date.parse(raw);
 }

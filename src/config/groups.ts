@@ -61,10 +61,37 @@ export function betSettings(r: Reader): Pick<Config, 'paytable' | 'limits' | 'ma
 
 type StoreSettings = 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisSentinelPassword' | 'redisMinReplicas' | 'redisWaitTimeoutMs' | 'keyPrefix' | 'seedKey' | 'seedKeysRetired';
 
+/**
+ * What is wrong with a FIVED_REDIS_URL, or null: redis:// or rediss://, parseable as a URL (ioredis
+ * parses it so, and a start failed with `TypeError: Invalid URL`), a host, a port 1-65535 when one
+ * is given, a database number when one is given. The message never repeats the URL (it may hold a
+ * password).
+ */
+export function redisUrlProblem(raw: string): string | null {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1]?.toLowerCase();
+  if (scheme !== 'redis' && scheme !== 'rediss') return scheme ? `the scheme ${JSON.stringify(`${scheme}://`)} is not redis:// or rediss://` : 'it does not begin with redis:// or rediss://';
+  // the authority without its user:password; the port after the host ([v6] in brackets)
+  const hostPort = (/^[^/?#]*/.exec(raw.slice(scheme.length + 3))?.[0] ?? '').replace(/^.*@/, '');
+  const afterHost = hostPort.startsWith('[') ? hostPort.slice(hostPort.indexOf(']') + 1) : hostPort.replace(/^[^:]*/, '');
+  const port = afterHost.startsWith(':') ? afterHost.slice(1) : undefined;
+  if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)) return `the port ${JSON.stringify(port)} is not a number from 1 to 65535`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'it is not a valid URL (a character that needs percent-encoding in the password?)';
+  }
+  if (url.hostname === '') return 'it names no host';
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,2}$/.test(db)) return `the database ${JSON.stringify(db)} is not a number`;
+  return null;
+}
+
 /** store: Redis (or Sentinels), its replicas, the key prefix and the seed keys. */
 export function storeSettings(r: Reader, opts: LoadOptions): Pick<Config, StoreSettings> {
   const redisUrl = r.str('FIVED_REDIS_URL');
-  if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) r.problems.push(`FIVED_REDIS_URL=${JSON.stringify(redisUrl)}: expected redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
+  const urlProblem = redisUrl === '' ? null : redisUrlProblem(redisUrl);
+  if (urlProblem !== null) r.problems.push(`FIVED_REDIS_URL: ${urlProblem}; expected redis://[user:password@]host:port[/db] (rediss:// for TLS)`);
   const redisSentinels: Array<{ host: string; port: number }> = [];
   for (const part of list(r.str('FIVED_REDIS_SENTINELS'))) {
     const m = /^([^:]+):(\d+)$/.exec(part);
