@@ -143,4 +143,52 @@ describe('archive rows', () => {
     expect(line).toContain(',mismatch,');
     expect(line).not.toContain(digitsForged.result!.digits.join(','));
   });
+
+  it('one archiver holds the lock, another stands by (said once); a lock whose session PostgreSQL ends is said lost and taken again', async () => {
+    const room = roomsOf({ durations: [60], freezeMs: 5000, dayStart: { minutes: 0, offsetMinutes: 0 }, timeline: 'default' })[0]!;
+    const source = {
+      serverTime: async () => Date.now(),
+      getPeriod: async (w: PeriodWindow) => ({ ...w, status: 'unknown', commitment: null, result: null, voidReason: null, betCount: 0, settled: false }),
+      periodBets: async () => [],
+      periodPayouts: async () => [],
+      getSeed: async () => null,
+      history: async () => [],
+    } as unknown as ArchiveSource;
+    const make = (name: string) => {
+      const lines: Array<Record<string, unknown>> = [];
+      const destination = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); done(); } });
+      const own = openPool(pgs.url, 2); // its own sessions, as another process has
+      const a = new Archiver(own, source, [room], createLogger({ logLevel: 'info', instance: name }, 'archiver', { destination }), createRegistry({ defaultMetrics: false }),
+        { batchRows: 100, pollMs: 50, alertLagS: 3600, staleMs: 60_000, startBackMs: 0 });
+      return { a, own, lines, said: (re: RegExp) => lines.filter((l) => re.test(String(l.msg))).length };
+    };
+    const holders = async () => Number((await pool.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows[0].n);
+    const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+      for (const deadline = Date.now() + 10_000; !(await ok());) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    const one = make('one');
+    const two = make('two');
+    try {
+      one.a.start();
+      await until('the lock taken', () => one.said(/lock taken/) === 1);
+      two.a.start();
+      await until('the second to stand by', () => two.said(/standing by/) === 1);
+      await new Promise((r) => setTimeout(r, 300)); // several polls of the standby: said once, not at each
+      expect([two.said(/standing by/), two.said(/lock taken/), await holders()]).toEqual([1, 0, 1]);
+      // PostgreSQL ends the lock's session (a restart, an administrator): the holder says so, and
+      // the lock is taken again by one of them
+      await pool.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+      await until('the loss said', () => one.said(/lock lost/) === 1);
+      await until('the lock taken again', () => one.said(/lock taken/) + two.said(/lock taken/) === 2);
+      expect(await holders()).toBe(1);
+    } finally {
+      for (const x of [one, two]) {
+        await x.a.stop();
+        await x.own.end();
+      }
+    }
+  });
 });

@@ -61,6 +61,8 @@ export interface PassResult {
 export class Archiver {
   private readonly m;
   private lockClient: pg.PoolClient | null = null;
+  /** the lock was found held by another archiver (logged once per standby) */
+  private standingBy = false;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -340,17 +342,44 @@ export class Archiver {
     }
   }
 
-  /** true while this process holds the archiver lock (taken now when free). */
+  /**
+   * true while this process holds the archiver lock (taken now when free). The lock lives as long as
+   * its session, so the session is asked at every pass: one PostgreSQL ended (a restart) without an
+   * 'error' reaching the client would leave this archiver working without the lock, beside another.
+   */
   private async holdLock(): Promise<boolean> {
-    if (this.lockClient) return true;
+    const held = this.lockClient;
+    if (held) {
+      if (await held.query('SELECT 1').then(() => true, () => false)) return true;
+      this.lockLost(held, 'its PostgreSQL session ended');
+    }
     const c = await this.pool.connect();
-    c.on('error', () => void this.dropLock());
-    const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ARCHIVER_LOCK]).catch(() => ({ rows: [{ ok: false }] }));
-    if (!r.rows[0]?.ok) { c.release(); return false; }
+    let ok = false;
+    try {
+      ok = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ARCHIVER_LOCK])).rows[0]?.ok === true;
+    } catch (err) {
+      c.release(true); // a broken session goes, never back to the pool
+      throw err; // run() logs it and retries
+    }
+    if (!ok) {
+      c.release();
+      if (!this.standingBy) logTag(this.log, 'info', TAGS.ARCHIVE, {}, 'Archiver lock held by another instance: standing by');
+      this.standingBy = true;
+      return false;
+    }
+    c.on('error', () => this.lockLost(c, 'its PostgreSQL session failed'));
     this.lockClient = c;
+    this.standingBy = false;
     this.m.active.set(1);
     logTag(this.log, 'info', TAGS.ARCHIVE, {}, 'Archiver lock taken: this instance archives');
     return true;
+  }
+
+  /** The lock's session is gone: stop working until the lock is taken again (logged once per loss). */
+  private lockLost(c: pg.PoolClient, why: string): void {
+    if (this.lockClient !== c) return;
+    logTag(this.log, 'warn', TAGS.ARCHIVE, {}, `Archiver lock lost: ${why}; taking it again`);
+    void this.dropLock();
   }
 
   private async dropLock(): Promise<void> {
