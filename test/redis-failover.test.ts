@@ -18,6 +18,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertResultVerifies } from '../src/runtime/compute.js';
 import { nextWindow, roomsOf, windowOf } from '../src/runtime/rooms.js';
@@ -26,7 +27,7 @@ import type { BetRecord } from '../src/store/types.js';
 import { waitUntil } from './support/deploy.js';
 import { testPrefix, TEST_SEED_KEY } from './support/redis.js';
 import { isAcquired, requireBuild, spawnScheduler, type SchedulerProc } from './support/scheduler.js';
-import { startReplicaSet, waitForSync, type TestReplicaSet } from './support/sentinel.js';
+import { startReplicaSet, type TestReplicaSet } from './support/sentinel.js';
 import { Client, credit, gatewayEnv, startGatewayProc, token, type GatewayProc, type Msg } from './support/gateway.js';
 
 const ROOM = 'fiveD_3';
@@ -116,6 +117,31 @@ function periodsBetween(first: string, last: string): string[] {
 
 const ackCount = (bs: Bettor[]) => bs.reduce((n, b) => n + b.acked.length, 0);
 
+/**
+ * Resolves once the Sentinels' primary, whichever node that is now, has a replica online: with
+ * min-replicas-to-write 1 it accepts writes again. Usually the restarted old primary has become the
+ * new one's replica; on a loaded host the Sentinels may have failed over once more meanwhile (a
+ * clean-clone run waited 60 s for the old primary to sync, and a failure said nothing more).
+ */
+async function waitWritable(timeoutMs: number): Promise<void> {
+  let seen = '';
+  const nodes = [set.primary, ...set.replicas];
+  await waitUntil('a primary with a replica online', async () => {
+    const port = await set.sentinels.primaryPort().catch(() => 0);
+    const node = nodes.find((n) => n.port === port);
+    if (!node) { seen = `the Sentinels name ${port}`; return undefined; }
+    const c = new Redis(node.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await c.connect();
+      const info = await c.info('replication');
+      seen = `primary ${port} by the Sentinels: ${info.replace(/\r?\n/g, ' ').slice(0, 400)}`;
+      return /^role:master/m.test(info) && /^slave\d+:.*state=online/m.test(info) ? true : undefined;
+    } finally {
+      c.disconnect();
+    }
+  }, timeoutMs, 200).catch((err: Error) => { throw new Error(`${err.message}; last seen: ${seen}`); });
+}
+
 /** What a failed wait shows: each player's errors and last tick, the processes' last log lines. */
 function diagnose(bs: Bettor[]) {
   const lastTick = (c: Client) => [...c.received].reverse().find((r) => r.msg.type === 'tick');
@@ -149,7 +175,7 @@ describe('Redis primary killed, replica promoted (issue 13)', () => {
     // the old primary comes back (systemd) and the Sentinels turn it into the new primary's replica:
     // with min-replicas-to-write 1 the new primary accepts writes again
     await set.primary.restart();
-    await waitForSync(set.primary, 60_000);
+    await waitWritable(60_000);
     const before = ackCount(bettors);
     await waitUntil('bets acknowledged again after the failover', async () => (ackCount(bettors) >= before + 40 ? true : undefined), 60_000).catch((err: Error) => {
       // a clean-clone run timed out here once, beside three other files: say what was going on
