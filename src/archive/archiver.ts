@@ -7,9 +7,8 @@
 //   (per room: the last period archived; the ledger: the last entry id) is written in the same
 //   transaction as the period row or ledger batch it covers. A crash of either side (archiver,
 //   PostgreSQL, Redis) resumes at the cursor; rows written again are no-ops.
-// - One archiver works at a time: it holds a PostgreSQL session advisory lock; others stand by
+// - One archiver works at a time: it holds a PostgreSQL session advisory lock (lock.ts); others stand by
 //   (the lock is freed with the session when an archiver dies).
-import type pg from 'pg';
 import { toFivedError } from '../errors.js';
 import type { PeriodWindow } from '../core/types.js';
 import { logTag, TAGS, type Logger } from '../runtime/log.js';
@@ -21,9 +20,8 @@ import type { Pool } from './db.js';
 import { ledgerOfRow } from './reader.js';
 import { drawDigits, drawMessage } from '../core/draw.js';
 import { insertBets, insertLedger, insertPeriod, periodRow, readCursor, recordVerifies, writeCursor, type ArchivedPeriod, type LedgerRow } from './rows.js';
+import { ArchiverLock } from './lock.js';
 
-/** The session advisory lock key of the one working archiver. */
-const ARCHIVER_LOCK = 5017002;
 /** how many entry numbers below the store's sequence are compared with the archive after a restore */
 const REUSE_SCAN = 10_000;
 /** periods archived per room per pass at most (the next pass continues) */
@@ -60,9 +58,7 @@ export interface PassResult {
 
 export class Archiver {
   private readonly m;
-  private lockClient: pg.PoolClient | null = null;
-  /** the lock was found held by another archiver (logged once per standby) */
-  private standingBy = false;
+  private readonly lock: ArchiverLock;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -89,10 +85,11 @@ export class Archiver {
       busy: counter(registry, 'fived_archive_busy_seconds_total', 'time spent in archive passes that copied something (rows_total / this = rows per second of work)'),
       mismatch: counter(registry, 'fived_archive_result_mismatch_total', 'periods whose stored result did not verify against the commitment (5D_RESULT_MISMATCH): archived with status mismatch, no digits'),
     };
+    this.lock = new ArchiverLock(pool, log, (active) => this.m.active.set(active ? 1 : 0));
   }
 
   isActive(): boolean {
-    return this.lockClient !== null;
+    return this.lock.held();
   }
 
   /** One pass over every room, then the ledger. */
@@ -328,7 +325,7 @@ export class Archiver {
     while (!this.stopped) {
       let more = false;
       try {
-        if (!(await this.holdLock())) { await this.sleep(this.o.pollMs * 2); continue; }
+        if (!(await this.lock.hold())) { await this.sleep(this.o.pollMs * 2); continue; }
         const t0 = performance.now();
         const r = await this.pass();
         if (r.periods + r.ledger > 0) this.m.busy.inc((performance.now() - t0) / 1000);
@@ -336,59 +333,10 @@ export class Archiver {
       } catch (err) {
         this.m.errors.inc();
         logTag(this.log, 'warn', TAGS.ARCHIVE, { err: toFivedError(err) }, 'Archive pass failed; retrying');
-        await this.dropLock();
+        this.lock.drop();
       }
       if (!more) await this.sleep(this.o.pollMs);
     }
-  }
-
-  /**
-   * true while this process holds the archiver lock (taken now when free). The lock lives as long as
-   * its session, so the session is asked at every pass: one PostgreSQL ended (a restart) without an
-   * 'error' reaching the client would leave this archiver working without the lock, beside another.
-   */
-  private async holdLock(): Promise<boolean> {
-    const held = this.lockClient;
-    if (held) {
-      if (await held.query('SELECT 1').then(() => true, () => false)) return true;
-      this.lockLost(held, 'its PostgreSQL session ended');
-    }
-    const c = await this.pool.connect();
-    let ok = false;
-    try {
-      ok = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ARCHIVER_LOCK])).rows[0]?.ok === true;
-    } catch (err) {
-      c.release(true); // a broken session goes, never back to the pool
-      throw err; // run() logs it and retries
-    }
-    if (!ok) {
-      c.release();
-      if (!this.standingBy) logTag(this.log, 'info', TAGS.ARCHIVE, {}, 'Archiver lock held by another instance: standing by');
-      this.standingBy = true;
-      return false;
-    }
-    c.on('error', () => this.lockLost(c, 'its PostgreSQL session failed'));
-    this.lockClient = c;
-    this.standingBy = false;
-    this.m.active.set(1);
-    logTag(this.log, 'info', TAGS.ARCHIVE, {}, 'Archiver lock taken: this instance archives');
-    return true;
-  }
-
-  /** The lock's session is gone: stop working until the lock is taken again (logged once per loss). */
-  private lockLost(c: pg.PoolClient, why: string): void {
-    if (this.lockClient !== c) return;
-    logTag(this.log, 'warn', TAGS.ARCHIVE, {}, `Archiver lock lost: ${why}; taking it again`);
-    void this.dropLock();
-  }
-
-  private async dropLock(): Promise<void> {
-    const c = this.lockClient;
-    if (!c) return;
-    this.lockClient = null;
-    this.m.active.set(0);
-    // destroyed, not returned to the pool: the session (and its lock) ends with it
-    c.release(true);
   }
 
   /** A period was settled or voided (the bus): pass now instead of at the next poll. */
@@ -409,6 +357,6 @@ export class Archiver {
     this.stopped = true;
     this.wake?.();
     await this.loop;
-    await this.dropLock();
+    this.lock.drop();
   }
 }
