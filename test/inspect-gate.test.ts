@@ -19,7 +19,9 @@ import { startRedis, testPrefix, TEST_SEED_KEY, type TestRedis } from './support
 
 const run = promisify(execFile);
 // the freeze leaves 2 s before the end for a `fived inspect` to start and answer on a loaded machine
-const env = { FIVED_DURATIONS: '3', FIVED_FREEZE_MS: '2000' };
+// 2 s of betting, 4 s frozen: the frozen inspect (a CLI process) must run inside the window on a loaded host
+const env = { FIVED_DURATIONS: '6', FIVED_FREEZE_MS: '4000' };
+const ROOM = `fiveD_${env.FIVED_DURATIONS}`;
 let redis: TestRedis;
 let store: RedisStore;
 let prefix: string;
@@ -36,7 +38,7 @@ afterAll(async () => {
 });
 
 async function inspect(periodId: string): Promise<string> {
-  const r = await run(process.execPath, [CLI_BIN, 'inspect', 'fiveD_3', periodId], {
+  const r = await run(process.execPath, [CLI_BIN, 'inspect', ROOM, periodId], {
     env: { PATH: process.env.PATH ?? '', FIVED_REDIS_URL: redis.url, FIVED_KEY_PREFIX: prefix, ...env },
   });
   return r.stdout;
@@ -47,7 +49,7 @@ const until = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Da
 describe('fived inspect (row 4)', () => {
   it('prints no result, seed or settlement before the end by Redis TIME; all of it after', async () => {
     const room = roomsOf(loadConfig(env))[0]!;
-    const w = windowAt(room, Date.now() + 3000); // the next period
+    const w = windowAt(room, Date.now() + room.duration * 1000); // the next period
     const seed = 'a7'.repeat(32);
     await store.commit(w, seed, w.startsAt - 1);
     await store.credit('insp', 10_000, 'dep-insp');
@@ -91,15 +93,15 @@ describe('fived inspect (row 4)', () => {
     const stored2 = decode<StoredResult>((await store.client.getBuffer(resultKey))!);
     const other = stored2.digits.map((d) => (d + 1) % 10);
     await store.client.set(resultKey, encode({ ...stored2, digits: other, sum: other.reduce((a, b) => a + b, 0) }), 'KEEPTTL');
-    const forged = await runCli(process.execPath, [CLI_BIN, 'inspect', 'fiveD_3', w.periodId], { env: cliEnv, timeoutMs: 30_000 });
+    const forged = await runCli(process.execPath, [CLI_BIN, 'inspect', ROOM, w.periodId], { env: cliEnv, timeoutMs: 30_000 });
     expect(forged.code).toBe(1);
     const f = JSON.parse(forged.stdout);
     expect(f.verified).toBe(false);
     expect(f.reason).toBe(`its digits ${other.join('')} (sum ${other.reduce((a, b) => a + b, 0)}) are not the ones its seed draws, ${digits.join('')} (sum ${stored.sum})`);
-    expect(forged.stderr).toContain(`E_RESULT_MISMATCH: the stored result of fiveD_3 period ${w.periodId} does not verify`);
+    expect(forged.stderr).toContain(`E_RESULT_MISMATCH: the stored result of ${ROOM} period ${w.periodId} does not verify`);
     // another seed too: the seed is not the committed one
     await store.client.set(resultKey, encode({ ...stored2, seed: 'aa'.repeat(32) }), 'KEEPTTL');
-    const seedForged = await runCli(process.execPath, [CLI_BIN, 'inspect', 'fiveD_3', w.periodId], { env: cliEnv, timeoutMs: 30_000 });
+    const seedForged = await runCli(process.execPath, [CLI_BIN, 'inspect', ROOM, w.periodId], { env: cliEnv, timeoutMs: 30_000 });
     expect(seedForged.code).toBe(1);
     expect(JSON.parse(seedForged.stdout)).toMatchObject({ verified: false, reason: expect.stringMatching(/SHA-256 of its seed is not the commitment/) });
   }, 30_000);

@@ -79,12 +79,12 @@ describe('RedisStore on its own redis-server', () => {
       await s.client.hset(s.keys.balances, 'bad', raw);
       const before = await digest(s);
       for (const attempt of [
-        s.credit('bad', 5, 'z2'),
-        s.debit('bad', 5, 'w2'),
-        s.placeBet({ period: w, userId: 'bad', clientBetId: 'more', kind: 'A', pick: 1, amount: 10 }, LIMITS, PAY, Date.now()),
-        s.walletTotals(),
-        s.balance('bad'),
-      ]) expect(await codeOf(attempt), raw).toBe(ErrorCode.BALANCE_OUT_OF_RANGE);
+        () => s.credit('bad', 5, 'z2'),
+        () => s.debit('bad', 5, 'w2'),
+        () => s.placeBet({ period: w, userId: 'bad', clientBetId: 'more', kind: 'A', pick: 1, amount: 10 }, LIMITS, PAY, Date.now()),
+        () => s.walletTotals(),
+        () => s.balance('bad'),
+      ]) expect(await codeOf(attempt()), raw).toBe(ErrorCode.BALANCE_OUT_OF_RANGE);
       expect(await digest(s), raw).toBe(before); // not even the deposit or withdrawal id
       // the settlement pays the good balance and holds the payout of the bad one, in one step
       await s.saveSettlement(await planFor(s, w));
