@@ -207,7 +207,7 @@ export class Archiver {
     await Promise.all(lanes);
     const c = await this.pool.connect();
     try {
-      const row = periodRow(w, rec, seed, bets);
+      const row = periodRow(w, rec, seed, bets, verifies);
       await c.query('BEGIN');
       const p = await insertPeriod(c, row);
       await writeCursor(c, stream, w.periodId);

@@ -75,10 +75,10 @@ function committedSeed(seed: string | null, commitment: string | null): string |
  * The period row from the store's record, its window, its seed (read after the end: a void
  * period's, or the committed one behind a result that does not verify) and its bets. A stored
  * result is checked against the commitment here (docs/design.md rules 1 and 2): one that does not
- * verify gives a `mismatch` row without digits.
+ * verify gives a `mismatch` row without digits (`verifies`: that check, when the caller made it).
  */
-export function periodRow(w: PeriodWindow, rec: PeriodRecord, seed: string | null, bets: readonly BetRecord[]): ArchivedPeriod {
-  const mismatch = !recordVerifies(rec);
+export function periodRow(w: PeriodWindow, rec: PeriodRecord, seed: string | null, bets: readonly BetRecord[], verifies = recordVerifies(rec)): ArchivedPeriod {
+  const mismatch = !verifies;
   const r = rec.status === 'void' || mismatch ? null : rec.result;
   let stake = 0;
   let paid = 0;
