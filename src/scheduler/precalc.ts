@@ -42,6 +42,7 @@ export async function precalc(ctx: SchedulerContext, room: Room, w: PeriodWindow
   const f: Fields = { room: room.name, periodId: w.periodId, epoch: fence.epoch };
   logTag(ctx.log, 'info', TAGS.PRECALC_EXEC, f, `Starting pre-calculation for period ${w.periodId}`);
   const end = ctx.m.computeSeconds.startTimer({ room: room.name });
+  let counted = false;
   try {
     const committed = (await prefetched) ?? undefined;
     const out = await computeInPool(ctx.computeDeps, w, { fence, signal: ctx.signal(), ...(committed ? { committed } : {}) });
@@ -50,11 +51,19 @@ export async function precalc(ctx: SchedulerContext, room: Room, w: PeriodWindow
     const kept = await ctx.store.storeResult(buildResult(w, out.draw, out.seed, out.commitment, tracking), fence);
     assertResultVerifies(kept.result, out.commitment);
     done(w);
-    await announce(ctx, room, w, kept, f);
     end();
+    // counted once the result is kept, before the announcement: a publish that fails (or is slow)
+    // must neither count a stored result as an error too nor leave it uncounted meanwhile
     ctx.m.precalc.inc({ room: room.name, outcome: kept.stored ? 'stored' : 'exists' });
+    counted = true;
+    await announce(ctx, room, w, kept, f);
     logCompleted(ctx, f, out, tracking);
   } catch (err) {
+    if (counted) {
+      // the announcement failed: the gateways read the stored result at the end all the same
+      logTag(ctx.log, 'warn', TAGS.PRECALC_EXEC, { ...f, err: toFivedError(err) }, `Result of period ${w.periodId} stored; its announcement failed`);
+      return;
+    }
     end();
     await failed(ctx, room, w, f, err);
   }
